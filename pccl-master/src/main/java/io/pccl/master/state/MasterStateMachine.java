@@ -293,6 +293,11 @@ public final class MasterStateMachine {
         return new ArrayList<>(peers.keySet());
     }
 
+    /** The record of a peer, or null; for tests in this package. */
+    Peer peer(final long peerId) {
+        return peers.get(peerId);
+    }
+
     // ---- collaborators' hooks -------------------------------------------------------------------------
 
     long nextRoundId() {

@@ -46,29 +46,71 @@ class DeterminismTest {
         final Harness h = new Harness();
         for (int step = 0; step < 600; step++) {
             final List<Long> ids = h.machine.peerIds();
-            final long peer = ids.isEmpty() || rnd.nextInt(10) == 0 ? 1 + rnd.nextInt(40)
-                    : ids.get(rnd.nextInt(ids.size()));
-            final long round = Math.max(1, h.machine.peekNextRoundId() - 1 - rnd.nextInt(2));
-            switch (rnd.nextInt(12)) {
-                case 0 -> h.machine.onRegister(step, "127.0.0.1", true, 40000 + step, rnd.nextInt(2), h.nowNs);
-                case 1, 2 -> h.machine.onEstablishVote(peer, rnd.nextInt(4) != 0);
-                case 3, 4 -> h.machine.onP2PReport(peer, round, rnd.nextInt(5) != 0,
-                        new long[] {1 + rnd.nextInt(40)});
-                case 5 -> h.machine.onPendingQuery(peer);
-                case 6 -> h.machine.onCollectiveInitiate(peer, rnd.nextInt(3),
-                        new CollectiveParams(rnd.nextInt(8) == 0 ? 1 : 2, "DT_FLOAT32", "OP_SUM", "QUANT_NONE", "X"));
-                case 7 -> h.machine.onCollectiveComplete(peer, rnd.nextInt(3), rnd.nextInt(4), rnd.nextInt(6) == 0);
-                case 8 -> {
-                    if (rnd.nextInt(3) == 0) {
-                        h.machine.onDisconnected(peer);
-                    }
-                }
-                default -> {
-                    h.machine.onHeartbeat(peer, h.advance(rnd.nextInt(1_000_000_000)));
-                    h.machine.doWork(h.nowNs);
-                }
+            if (ids.size() < 3 || rnd.nextInt(15) == 0) {
+                h.machine.onRegister(step, "127.0.0.1", true, 40000 + step, rnd.nextInt(2), h.nowNs);
+                continue;
+            }
+            final long peer = ids.get(rnd.nextInt(ids.size()));
+            if (rnd.nextInt(8) == 0) {
+                hostile(h, rnd, peer);
+            } else {
+                legal(h, rnd, peer);
             }
         }
         return h.out.events;
+    }
+
+    /** An input that is legal in the peer's current phase (most of the time). */
+    private static void legal(final Harness h, final Random rnd, final long peer) {
+        final Peer p = h.machine.peer(peer);
+        switch (p.phase()) {
+            case CONNECTING -> h.machine.onP2PReport(peer, p.round, rnd.nextInt(12) != 0,
+                    rnd.nextInt(3) == 0 ? new long[] {1 + rnd.nextInt(40)} : new long[0]);
+            case IDLE -> {
+                if (!p.activeTags.isEmpty() && rnd.nextBoolean()) {
+                    final long tag = p.activeTags.first();
+                    h.machine.onCollectiveComplete(peer, tag, seqOf(h, peer, tag), rnd.nextInt(10) == 0);
+                    return;
+                }
+                switch (rnd.nextInt(4)) {
+                    case 0 -> h.machine.onEstablishVote(peer, rnd.nextInt(4) != 0);
+                    case 1 -> h.machine.onPendingQuery(peer);
+                    default -> h.machine.onCollectiveInitiate(peer, rnd.nextInt(3), new CollectiveParams(
+                            rnd.nextInt(20) == 0 ? 1 : 2, "DT_FLOAT32", "OP_SUM", "QUANT_NONE", "X"));
+                }
+            }
+            default -> {
+                h.machine.onHeartbeat(peer, h.advance(rnd.nextInt(500_000_000)));
+                h.machine.doWork(h.nowNs);
+            }
+        }
+    }
+
+    /** Any input, legal or not, a disconnect, or silence until others time out. */
+    private static void hostile(final Harness h, final Random rnd, final long peer) {
+        switch (rnd.nextInt(8)) {
+            case 0 -> h.machine.onEstablishVote(peer, rnd.nextBoolean());
+            case 1 -> h.machine.onP2PReport(peer, 1 + rnd.nextInt((int) h.machine.peekNextRoundId()), false,
+                    new long[] {1 + rnd.nextInt(40)});
+            case 2 -> h.machine.onPendingQuery(peer);
+            case 3 -> h.machine.onCollectiveComplete(peer, rnd.nextInt(3), rnd.nextInt(4), rnd.nextBoolean());
+            case 4 -> h.machine.onDisconnected(peer);
+            case 5 -> h.machine.onCollectiveInitiate(peer, rnd.nextInt(3), Harness.PARAMS);
+            default -> {
+                h.machine.onHeartbeat(peer, h.advance(rnd.nextInt(1_000_000_000)));
+                h.machine.doWork(h.nowNs);
+            }
+        }
+    }
+
+    private static long seqOf(final Harness h, final long peer, final long tag) {
+        final String prefix = "commence " + peer + " tag" + tag + " seq";
+        for (int i = h.out.events.size() - 1; i >= 0; i--) {
+            final String e = h.out.events.get(i);
+            if (e.startsWith(prefix)) {
+                return Long.parseLong(e.substring(prefix.length(), e.indexOf(' ', prefix.length())));
+            }
+        }
+        return 0;
     }
 }
