@@ -5,6 +5,7 @@ import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -75,6 +76,7 @@ public final class MasterMain implements Callable<Integer> {
             return 1;
         }
         final CountDownLatch never = new CountDownLatch(1);
+        // The master runs until a signal; the shutdown hook ends the process.
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             master.close();
             out.flush();
@@ -82,7 +84,9 @@ public final class MasterMain implements Callable<Integer> {
         }, "pccl-master-shutdown"));
         out.println("pccl master listening on " + host + ":" + master.port());
         out.flush();
-        never.await();
+        while (!never.await(1, TimeUnit.HOURS)) {
+            // Keep the main thread parked; nothing counts the latch down.
+        }
         return 0;
     }
 
