@@ -361,7 +361,7 @@ public final class MasterStateMachine {
                 continue;
             }
             final String reason = k.reason();
-            LOG.info("master: kicking peer {}: {}", peer.id, reason);
+            LOG.debug("master: kicking peer {}: {}", peer.id, reason);
             outbox.kick(peer.id, k.code(), reason);
             try {
                 removePeer(peer, "kicked: " + reason);
