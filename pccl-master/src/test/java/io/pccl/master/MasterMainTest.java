@@ -8,6 +8,8 @@ import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,6 +19,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import picocli.CommandLine;
 
 /**
  * Runs {@link MasterMain} in a child JVM: it prints its port, a peer joins, SIGTERM ends it with status 0
@@ -58,9 +61,9 @@ class MasterMainTest {
 
     @Test
     void shouldPrintHelp() throws Exception {
-        final java.io.StringWriter sw = new java.io.StringWriter();
-        final picocli.CommandLine cmd = new picocli.CommandLine(new MasterMain());
-        cmd.setOut(new java.io.PrintWriter(sw));
+        final StringWriter sw = new StringWriter();
+        final CommandLine cmd = new CommandLine(new MasterMain());
+        cmd.setOut(new PrintWriter(sw));
         assertEquals(0, cmd.execute("--help"));
         final String help = sw.toString();
         for (final String option : List.of("--host", "--port", "--heartbeat-interval-ms", "--heartbeat-timeout-ms",
