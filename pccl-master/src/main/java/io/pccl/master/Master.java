@@ -176,6 +176,9 @@ public final class Master implements AutoCloseable {
                     () -> conductor.closeAll("pccl master is shutting down"));
             if (closing.awaitUninterruptibly(remainingMs(deadlineNs)) && closing.isSuccess()) {
                 for (final Channel ch : closing.getNow()) {
+                    if (deadlineNs - System.nanoTime() <= 0) {
+                        break;
+                    }
                     ch.closeFuture().awaitUninterruptibly(Math.min(500, remainingMs(deadlineNs)));
                 }
             }
