@@ -373,10 +373,45 @@ public final class SimpleHasher {
     static int foldBytes(final byte[] a, final int from, final int n, final int[] acc, final int accIndex) {
         int j = accIndex;
         int p = from;
-        for (int k = 0; k < n; k++, p += VECTOR_BYTES) {
-            final long x0 = (long) LONG_LE_ARRAY.get(a, p);
-            final long x1 = (long) LONG_LE_ARRAY.get(a, p + 8);
-            acc[j] = mix(acc[j], x0, x1);
+        int k = 0;
+        for (; k < n && (j & 3) != 0; k++, p += VECTOR_BYTES) {
+            acc[j] = mix(acc[j], (long) LONG_LE_ARRAY.get(a, p), (long) LONG_LE_ARRAY.get(a, p + 8));
+            j = (j + 1) & (THREADS - 1);
+        }
+        // four independent accumulator chains per iteration: the CPU overlaps their multiply latencies
+        for (; k + 4 <= n; k += 4, p += 4 * VECTOR_BYTES) {
+            int h0 = acc[j];
+            int h1 = acc[j + 1];
+            int h2 = acc[j + 2];
+            int h3 = acc[j + 3];
+            final long a0 = (long) LONG_LE_ARRAY.get(a, p);
+            final long a1 = (long) LONG_LE_ARRAY.get(a, p + 16);
+            final long a2 = (long) LONG_LE_ARRAY.get(a, p + 32);
+            final long a3 = (long) LONG_LE_ARRAY.get(a, p + 48);
+            h0 = combine(h0, (int) a0);
+            h1 = combine(h1, (int) a1);
+            h2 = combine(h2, (int) a2);
+            h3 = combine(h3, (int) a3);
+            h0 = combine(h0, (int) (a0 >>> 32));
+            h1 = combine(h1, (int) (a1 >>> 32));
+            h2 = combine(h2, (int) (a2 >>> 32));
+            h3 = combine(h3, (int) (a3 >>> 32));
+            final long b0 = (long) LONG_LE_ARRAY.get(a, p + 8);
+            final long b1 = (long) LONG_LE_ARRAY.get(a, p + 24);
+            final long b2 = (long) LONG_LE_ARRAY.get(a, p + 40);
+            final long b3 = (long) LONG_LE_ARRAY.get(a, p + 56);
+            h0 = combine(h0, (int) b0);
+            h1 = combine(h1, (int) b1);
+            h2 = combine(h2, (int) b2);
+            h3 = combine(h3, (int) b3);
+            acc[j] = combine(h0, (int) (b0 >>> 32));
+            acc[j + 1] = combine(h1, (int) (b1 >>> 32));
+            acc[j + 2] = combine(h2, (int) (b2 >>> 32));
+            acc[j + 3] = combine(h3, (int) (b3 >>> 32));
+            j = (j + 4) & (THREADS - 1);
+        }
+        for (; k < n; k++, p += VECTOR_BYTES) {
+            acc[j] = mix(acc[j], (long) LONG_LE_ARRAY.get(a, p), (long) LONG_LE_ARRAY.get(a, p + 8));
             j = (j + 1) & (THREADS - 1);
         }
         return j;
@@ -385,10 +420,45 @@ public final class SimpleHasher {
     static int foldBuffer(final ByteBuffer a, final int from, final int n, final int[] acc, final int accIndex) {
         int j = accIndex;
         int p = from;
-        for (int k = 0; k < n; k++, p += VECTOR_BYTES) {
-            final long x0 = (long) LONG_LE_BUFFER.get(a, p);
-            final long x1 = (long) LONG_LE_BUFFER.get(a, p + 8);
-            acc[j] = mix(acc[j], x0, x1);
+        int k = 0;
+        for (; k < n && (j & 3) != 0; k++, p += VECTOR_BYTES) {
+            acc[j] = mix(acc[j], (long) LONG_LE_BUFFER.get(a, p), (long) LONG_LE_BUFFER.get(a, p + 8));
+            j = (j + 1) & (THREADS - 1);
+        }
+        // four independent accumulator chains per iteration: the CPU overlaps their multiply latencies
+        for (; k + 4 <= n; k += 4, p += 4 * VECTOR_BYTES) {
+            int h0 = acc[j];
+            int h1 = acc[j + 1];
+            int h2 = acc[j + 2];
+            int h3 = acc[j + 3];
+            final long a0 = (long) LONG_LE_BUFFER.get(a, p);
+            final long a1 = (long) LONG_LE_BUFFER.get(a, p + 16);
+            final long a2 = (long) LONG_LE_BUFFER.get(a, p + 32);
+            final long a3 = (long) LONG_LE_BUFFER.get(a, p + 48);
+            h0 = combine(h0, (int) a0);
+            h1 = combine(h1, (int) a1);
+            h2 = combine(h2, (int) a2);
+            h3 = combine(h3, (int) a3);
+            h0 = combine(h0, (int) (a0 >>> 32));
+            h1 = combine(h1, (int) (a1 >>> 32));
+            h2 = combine(h2, (int) (a2 >>> 32));
+            h3 = combine(h3, (int) (a3 >>> 32));
+            final long b0 = (long) LONG_LE_BUFFER.get(a, p + 8);
+            final long b1 = (long) LONG_LE_BUFFER.get(a, p + 24);
+            final long b2 = (long) LONG_LE_BUFFER.get(a, p + 40);
+            final long b3 = (long) LONG_LE_BUFFER.get(a, p + 56);
+            h0 = combine(h0, (int) b0);
+            h1 = combine(h1, (int) b1);
+            h2 = combine(h2, (int) b2);
+            h3 = combine(h3, (int) b3);
+            acc[j] = combine(h0, (int) (b0 >>> 32));
+            acc[j + 1] = combine(h1, (int) (b1 >>> 32));
+            acc[j + 2] = combine(h2, (int) (b2 >>> 32));
+            acc[j + 3] = combine(h3, (int) (b3 >>> 32));
+            j = (j + 4) & (THREADS - 1);
+        }
+        for (; k < n; k++, p += VECTOR_BYTES) {
+            acc[j] = mix(acc[j], (long) LONG_LE_BUFFER.get(a, p), (long) LONG_LE_BUFFER.get(a, p + 8));
             j = (j + 1) & (THREADS - 1);
         }
         return j;
