@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.pccl.SharedState;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /**
  * Moves the bytes of one {@link SharedState.Entry} between the caller's memory and Netty buffers.
@@ -59,33 +60,21 @@ final class EntryIo {
         }
         final ByteBuf out = alloc.buffer(length);
         final int from = (int) (at / elementBytes);
-        final int to = from + length / elementBytes;
+        final int n = length / elementBytes;
+        // a view of the pooled buffer's memory (not a copy: alloc.buffer() is never composite); bulk little-endian
+        final ByteBuffer view = out.nioBuffer(out.writerIndex(), length).order(ByteOrder.LITTLE_ENDIAN);
         if (array instanceof float[]) {
-            final float[] a = (float[]) array;
-            for (int i = from; i < to; i++) {
-                out.writeIntLE(Float.floatToRawIntBits(a[i]));
-            }
+            view.asFloatBuffer().put((float[]) array, from, n);
         } else if (array instanceof double[]) {
-            final double[] a = (double[]) array;
-            for (int i = from; i < to; i++) {
-                out.writeLongLE(Double.doubleToRawLongBits(a[i]));
-            }
+            view.asDoubleBuffer().put((double[]) array, from, n);
         } else if (array instanceof int[]) {
-            final int[] a = (int[]) array;
-            for (int i = from; i < to; i++) {
-                out.writeIntLE(a[i]);
-            }
+            view.asIntBuffer().put((int[]) array, from, n);
         } else if (array instanceof long[]) {
-            final long[] a = (long[]) array;
-            for (int i = from; i < to; i++) {
-                out.writeLongLE(a[i]);
-            }
+            view.asLongBuffer().put((long[]) array, from, n);
         } else {
-            final short[] a = (short[]) array;
-            for (int i = from; i < to; i++) {
-                out.writeShortLE(a[i]);
-            }
+            view.asShortBuffer().put((short[]) array, from, n);
         }
+        out.writerIndex(out.writerIndex() + length);
         return out;
     }
 
@@ -120,20 +109,22 @@ final class EntryIo {
             }
         }
         final int whole = left / elementBytes;
-        for (int k = 0; k < whole; k++) {
-            final long v;
-            switch (elementBytes) {
-                case 2:
-                    v = in.readShortLE();
-                    break;
-                case 4:
-                    v = in.readIntLE();
-                    break;
-                default:
-                    v = in.readLongLE();
-                    break;
+        if (whole > 0) {
+            final int bytes = whole * elementBytes;
+            final ByteBuffer view = in.nioBuffer(in.readerIndex(), bytes).order(ByteOrder.LITTLE_ENDIAN);
+            final int at = (int) index;
+            if (array instanceof float[]) {
+                view.asFloatBuffer().get((float[]) array, at, whole);
+            } else if (array instanceof double[]) {
+                view.asDoubleBuffer().get((double[]) array, at, whole);
+            } else if (array instanceof int[]) {
+                view.asIntBuffer().get((int[]) array, at, whole);
+            } else if (array instanceof long[]) {
+                view.asLongBuffer().get((long[]) array, at, whole);
+            } else {
+                view.asShortBuffer().get((short[]) array, at, whole);
             }
-            store((int) index++, v);
+            in.skipBytes(bytes);
         }
         left -= whole * elementBytes;
         while (left > 0) {
