@@ -35,6 +35,7 @@ final class ServeHandler extends SimpleChannelInboundHandler<Envelope> {
     private final List<EntryIo> streaming = new ArrayList<>();
     private int current;
     private long responseBytes;
+    private long bytesLeft;
 
     ServeHandler(final SharedStateServer server, final long requesterId) {
         this.server = server;
@@ -87,6 +88,7 @@ final class ServeHandler extends SimpleChannelInboundHandler<Envelope> {
             streaming.add(new EntryIo(entry));
             responseBytes += entry.sizeBytes();
         }
+        bytesLeft = responseBytes;
         ctx.write(Frames.encode(ctx.alloc(), Envelope.newBuilder().setSharedStateFetchResponse(ok).build()));
         pump(ctx);
     }
@@ -101,8 +103,8 @@ final class ServeHandler extends SimpleChannelInboundHandler<Envelope> {
                 continue;
             }
             final int n = (int) Math.min(CHUNK_BYTES, left);
-            final boolean last = n == left && current == streaming.size() - 1;
-            if (last) {
+            bytesLeft -= n;
+            if (bytesLeft == 0) {
                 final long bytes = responseBytes;
                 ctx.write(io.slice(ctx.alloc(), n)).addListener(f -> {
                     if (f.isSuccess()) {

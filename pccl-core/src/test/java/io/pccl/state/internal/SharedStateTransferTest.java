@@ -126,25 +126,25 @@ class SharedStateTransferTest {
         final long[] longs = {1, -2, Long.MIN_VALUE};
         final SharedState theirs = SharedState.builder().revision(5).entry("big", src, DataType.UINT8, BIG)
                 .entry("w", weights).entry("l", longs, DataType.INT64, 3).entry("same", new byte[16],
-                        DataType.UINT8, 16).build();
+                        DataType.UINT8, 16).entry("empty", new int[0], DataType.INT32, 0, false).build();
         final ByteBuffer dst = ByteBuffer.allocate(BIG);
         final float[] myWeights = new float[weights.length];
         final long[] myLongs = new long[3];
         final SharedState mine = SharedState.builder().revision(4).entry("big", dst, DataType.UINT8, BIG)
                 .entry("w", myWeights).entry("l", myLongs, DataType.INT64, 3).entry("same", new byte[16],
-                        DataType.UINT8, 16).build();
+                        DataType.UINT8, 16).entry("empty", new int[0], DataType.INT32, 0, false).build();
         final SharedStateServer server = new SharedStateServer(() -> 1, Duration.ofSeconds(10));
         server.serve(theirs);
         final InetSocketAddress addr = listen(server);
         final List<FetchKey> keys = new ArrayList<>();
-        for (final String k : List.of("big", "w", "l")) {
+        for (final String k : List.of("big", "w", "l", "empty")) {
             keys.add(new FetchKey(k, theirs.entry(k).hash(HashType.SIMPLE), HashType.SIMPLE, true));
         }
         final FetchResult r = fetcher(Duration.ofSeconds(10)).fetch(addr, mine, keys).get(30, TimeUnit.SECONDS);
         final long total = BIG + 4L * weights.length + 24;
         assertEquals(total, r.rxBytes());
         assertEquals(5, r.revision());
-        assertEquals(List.of("big", "w", "l"), r.keys());
+        assertEquals(List.of("big", "w", "l", "empty"), r.keys());
         assertEquals(0, src.slice().compareTo(dst.duplicate().clear()), "64 MiB content");
         assertTrue(java.util.Arrays.equals(weights, myWeights), "float[] content");
         assertTrue(java.util.Arrays.equals(longs, myLongs), "long[] content");
