@@ -140,7 +140,10 @@ class SharedStateTransferTest {
         for (final String k : List.of("big", "w", "l", "empty")) {
             keys.add(new FetchKey(k, theirs.entry(k).hash(HashType.SIMPLE), HashType.SIMPLE, true));
         }
+        final long t0 = System.nanoTime();
         final FetchResult r = fetcher(Duration.ofSeconds(10)).fetch(addr, mine, keys).get(30, TimeUnit.SECONDS);
+        System.out.printf("fetched %d bytes incl. connect and verification in %.1f ms%n", r.rxBytes(),
+                (System.nanoTime() - t0) / 1e6);
         final long total = BIG + 4L * weights.length + 24;
         assertEquals(total, r.rxBytes());
         assertEquals(5, r.revision());
