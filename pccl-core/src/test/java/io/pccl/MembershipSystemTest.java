@@ -1,0 +1,215 @@
+package io.pccl;
+
+import io.pccl.master.Master;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Real master + peers over loopback: joining, group isolation, a peer lost mid-vote. */
+@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class MembershipSystemTest {
+    private static final String LOOPBACK = InetAddress.getLoopbackAddress().getHostAddress();
+    private static final long BOUND_S = 20;
+
+    private Master master;
+    private final List<Communicator> peers = new ArrayList<>();
+    private final ExecutorService pool = Executors.newCachedThreadPool();
+
+    @BeforeEach
+    void startMaster() {
+        master = MasterFixture.start();
+    }
+
+    @AfterEach
+    void stop() {
+        for (Communicator c : peers) {
+            c.close();
+        }
+        pool.shutdownNow();
+        master.close();
+    }
+
+    private Communicator newPeer(final int group) {
+        final Communicator c = Communicator.builder().masterAddress(LOOPBACK + ":" + master.port())
+                .peerGroup(group).peerBasePort(0).bindHost(LOOPBACK).connectionsPerPeer(2)
+                .connectTimeout(Duration.ofSeconds(BOUND_S)).topologyTimeout(Duration.ofSeconds(BOUND_S))
+                .heartbeatInterval(Duration.ofMillis(200)).heartbeatTimeout(Duration.ofSeconds(3)).build();
+        peers.add(c);
+        return c;
+    }
+
+    private Future<?> async(final Runnable r) {
+        return pool.submit(r);
+    }
+
+    private static void await(final Future<?> f) throws Exception {
+        f.get(BOUND_S, TimeUnit.SECONDS);
+    }
+
+    /** Existing peers loop {pending? → updateTopology} until their group has {@code size} peers. */
+    private Future<?> growTo(final Communicator c, final int size) {
+        return async(() -> {
+            while (c.peerGroupWorldSize() < size) {
+                if (c.arePeersPending()) {
+                    c.updateTopology();
+                }
+            }
+        });
+    }
+
+    private static void assertWorld(final List<Communicator> group, final int global, final int groupSize,
+                                    final int groups, final int largest) {
+        final List<Long> ring = group.get(0).ring();
+        assertEquals(groupSize, ring.size(), "ring " + ring);
+        for (Communicator c : group) {
+            assertEquals(global, c.globalWorldSize(), "global world size of peer " + c.peerId());
+            assertEquals(groupSize, c.peerGroupWorldSize(), "group world size of peer " + c.peerId());
+            assertEquals(groups, c.numPeerGroups(), "groups seen by peer " + c.peerId());
+            assertEquals(largest, c.largestPeerGroupWorldSize(), "largest group seen by peer " + c.peerId());
+            assertEquals(ring, c.ring(), "ring of peer " + c.peerId());
+            assertTrue(ring.contains(c.peerId()));
+        }
+    }
+
+    @Test
+    void peersJoinOneByOneWhileAcceptedPeersLoopOnUpdateTopology() throws Exception {
+        final List<Communicator> joined = new ArrayList<>();
+        final Communicator first = newPeer(0);
+        first.connect();
+        joined.add(first);
+        assertWorld(joined, 1, 1, 1, 1);
+        for (int size = 2; size <= 4; size++) {
+            final Communicator next = newPeer(0);
+            final Future<?> connect = async(next::connect);
+            final List<Future<?>> loops = new ArrayList<>();
+            for (Communicator c : joined) {
+                loops.add(growTo(c, size));
+            }
+            await(connect);
+            for (Future<?> f : loops) {
+                await(f);
+            }
+            joined.add(next);
+            assertWorld(joined, size, size, 1, size);
+        }
+        // Everyone is in: the joint pending query says no, and a further update keeps the ring.
+        final List<Long> ring = first.ring();
+        final List<Future<Boolean>> answers = new ArrayList<>();
+        for (Communicator c : joined) {
+            answers.add(pool.submit(c::arePeersPending));
+        }
+        for (Future<Boolean> a : answers) {
+            assertFalse(a.get(BOUND_S, TimeUnit.SECONDS));
+        }
+        final List<Future<?>> updates = new ArrayList<>();
+        for (Communicator c : joined) {
+            updates.add(async(c::updateTopology));
+        }
+        for (Future<?> f : updates) {
+            await(f);
+        }
+        assertEquals(ring, first.ring());
+    }
+
+    @Test
+    void aGroupStalledMidVoteDoesNotBlockAnotherGroup() throws Exception {
+        final Communicator a = newPeer(0);
+        a.connect();
+        final Communicator b = newPeer(0);
+        final Future<?> bJoin = async(b::connect);
+        final Future<?> aGrow = growTo(a, 2);
+        await(bJoin);
+        await(aGrow);
+        final Communicator c = newPeer(1);
+        c.connect();
+        final Communicator d = newPeer(1);
+        final Future<?> dJoin = async(d::connect);
+        final Future<?> cGrow = growTo(c, 2);
+        await(dJoin);
+        await(cGrow);
+
+        // Group 0 stalls: a votes, b does not (yet).
+        final Future<?> aVote = async(a::updateTopology);
+        final Future<?> cVote = async(c::updateTopology);
+        final Future<?> dVote = async(d::updateTopology);
+        await(cVote);
+        await(dVote);
+        assertWorld(List.of(c, d), 4, 2, 2, 2);
+        assertFalse(aVote.isDone(), "group 0's vote cannot finish without b");
+        final Future<?> bVote = async(b::updateTopology);
+        await(aVote);
+        await(bVote);
+        assertWorld(List.of(a, b), 4, 2, 2, 2);
+    }
+
+    @Test
+    void aPeerClosedDuringAnAcceptVoteDoesNotHangTheOthers() throws Exception {
+        final Communicator a = newPeer(0);
+        a.connect();
+        final Communicator b = newPeer(0);
+        final Communicator c = newPeer(0);
+        final Future<?> bJoin = async(b::connect);
+        final Future<?> aGrow = growTo(a, 2);
+        await(bJoin);
+        await(aGrow);
+        final Future<?> cJoin = async(c::connect);
+        final Future<?> aGrow3 = growTo(a, 3);
+        final Future<?> bGrow3 = growTo(b, 3);
+        await(cJoin);
+        await(aGrow3);
+        await(bGrow3);
+        assertWorld(List.of(a, b, c), 3, 3, 1, 3);
+
+        // A newcomer registers; once the group sees it pending, a and b vote to accept it and c, which has not
+        // voted yet, dies: the vote must complete without c instead of waiting for it.
+        final Communicator d = newPeer(0);
+        final Future<?> dJoin = async(d::connect);
+        while (!jointPending(List.of(a, b, c))) {
+            assertFalse(dJoin.isDone(), "d cannot be accepted without a vote");
+        }
+        final long cId = c.peerId();
+        final Future<?> aVote = async(a::updateTopology);
+        final Future<?> bVote = async(b::updateTopology);
+        c.close();
+        await(aVote);
+        await(bVote);
+        await(dJoin);
+        assertWorld(List.of(a, b, d), 3, 3, 1, 3);
+        assertFalse(a.ring().contains(cId), "lost peer " + cId + " left the ring " + a.ring());
+        // The next joint call of the survivors and the newcomer succeeds.
+        final List<Future<?>> again = new ArrayList<>();
+        for (Communicator x : List.of(a, b, d)) {
+            again.add(async(x::updateTopology));
+        }
+        for (Future<?> f : again) {
+            await(f);
+        }
+        assertWorld(List.of(a, b, d), 3, 3, 1, 3);
+    }
+
+    private boolean jointPending(final List<Communicator> group) throws Exception {
+        final List<Future<Boolean>> answers = new ArrayList<>();
+        for (Communicator c : group) {
+            answers.add(pool.submit(c::arePeersPending));
+        }
+        boolean pending = answers.get(0).get(BOUND_S, TimeUnit.SECONDS);
+        for (Future<Boolean> f : answers) {
+            assertEquals(pending, f.get(BOUND_S, TimeUnit.SECONDS), "every voter gets the same answer");
+        }
+        return pending;
+    }
+}
