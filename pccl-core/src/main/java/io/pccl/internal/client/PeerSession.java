@@ -311,8 +311,8 @@ public final class PeerSession implements AutoCloseable {
         membership = new Membership(w.getGlobal(), w.getPeerGroup(), w.getNumPeerGroups(), w.getLargestPeerGroup(),
                 ring);
         if (!previous.ring().equals(ring) || previous.globalWorldSize() != w.getGlobal()) {
-            LOG.info("peer {}: round {} adopted, ring {} (group {} of {}, global {}, {} group(s))", peerId,
-                    result.getRound(), ring, w.getPeerGroup(), config.peerGroup(), w.getGlobal(),
+            LOG.info("peer {}: round {} adopted, ring {} (group {} size {}, global {}, {} group(s))", peerId,
+                    result.getRound(), ring, config.peerGroup(), w.getPeerGroup(), w.getGlobal(),
                     w.getNumPeerGroups());
         }
     }
