@@ -11,12 +11,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Real master + peers over loopback: joining, group isolation, a peer lost mid-vote. */
@@ -44,9 +47,13 @@ class MembershipSystemTest {
     }
 
     private Communicator newPeer(final int group) {
+        return newPeer(group, Duration.ofSeconds(BOUND_S));
+    }
+
+    private Communicator newPeer(final int group, final Duration topologyTimeout) {
         final Communicator c = Communicator.builder().masterAddress(LOOPBACK + ":" + master.port())
                 .peerGroup(group).peerBasePort(0).bindHost(LOOPBACK).connectionsPerPeer(2)
-                .connectTimeout(Duration.ofSeconds(BOUND_S)).topologyTimeout(Duration.ofSeconds(BOUND_S))
+                .connectTimeout(Duration.ofSeconds(BOUND_S)).topologyTimeout(topologyTimeout)
                 .heartbeatInterval(Duration.ofMillis(200)).heartbeatTimeout(Duration.ofSeconds(3)).build();
         peers.add(c);
         return c;
@@ -199,6 +206,43 @@ class MembershipSystemTest {
             await(f);
         }
         assertWorld(List.of(a, b, d), 3, 3, 1, 3);
+    }
+
+    @Test
+    void losingTheMasterFailsBlockedAndLaterCallsWithMasterLost() throws Exception {
+        final Communicator a = newPeer(0);
+        a.connect();
+        final Communicator b = newPeer(0);
+        final Future<?> bJoin = async(b::connect);
+        final Future<?> aGrow = growTo(a, 2);
+        await(bJoin);
+        await(aGrow);
+        final Future<?> blocked = async(a::updateTopology);
+        master.close();
+        final ExecutionException e = assertThrows(ExecutionException.class,
+                () -> blocked.get(BOUND_S, TimeUnit.SECONDS));
+        assertInstanceOf(MasterLostException.class, e.getCause());
+        final MasterLostException later = assertThrows(MasterLostException.class, b::arePeersPending);
+        assertTrue(later.getMessage().contains(LOOPBACK + ":"), later.getMessage());
+    }
+
+    @Test
+    void anIllegalCallIsKickedWithTheMastersReason() throws Exception {
+        final Communicator a = newPeer(0, Duration.ofMillis(500));
+        a.connect();
+        final Communicator b = newPeer(0);
+        final Future<?> bJoin = async(b::connect);
+        final Future<?> aGrow = growTo(a, 2);
+        await(bJoin);
+        await(aGrow);
+        // b never votes, so a's update times out while a's vote stays open at the master ...
+        final TopologyUpdateFailedException timeout = assertThrows(TopologyUpdateFailedException.class,
+                a::updateTopology);
+        assertEquals(PcclException.Code.TIMEOUT, timeout.code());
+        assertTrue(timeout.getMessage().contains("topologyTimeout 500 ms"), timeout.getMessage());
+        // ... and a query in the middle of that vote is illegal: the master kicks a with a reason.
+        final KickedException kicked = assertThrows(KickedException.class, a::arePeersPending);
+        assertTrue(kicked.getMessage().contains("pending-peers query"), kicked.getMessage());
     }
 
     private boolean jointPending(final List<Communicator> group) throws Exception {
