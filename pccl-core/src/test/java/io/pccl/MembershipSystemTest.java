@@ -1,16 +1,25 @@
 package io.pccl;
 
 import io.pccl.master.Master;
+import io.netty.channel.Channel;
+import io.pccl.internal.p2p.P2PConnections;
+import io.pccl.proto.ConnectionRole;
+import io.pccl.proto.Envelope;
+import io.pccl.transport.Envelopes;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.net.InetAddress;
+import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -243,6 +252,59 @@ class MembershipSystemTest {
         // ... and a query in the middle of that vote is illegal: the master kicks a with a reason.
         final KickedException kicked = assertThrows(KickedException.class, a::arePeersPending);
         assertTrue(kicked.getMessage().contains("pending-peers query"), kicked.getMessage());
+    }
+
+    @Test
+    void ringNeighboursArePooledAndOtherRolesReachTheirHandler() throws Exception {
+        final Communicator a = newPeer(0);
+        final CompletableFuture<Long> benchmarkFrom = new CompletableFuture<>();
+        a.session().roleHandler(ConnectionRole.ROLE_BENCHMARK, (hello, ch) -> {
+            ch.writeAndFlush(Envelopes.helloAck(7));
+            benchmarkFrom.complete(hello.getPeerId());
+        });
+        a.connect();
+        final Communicator b = newPeer(0);
+        final Communicator c = newPeer(0);
+        final Future<?> bJoin = async(b::connect);
+        final Future<?> aGrow = growTo(a, 2);
+        await(bJoin);
+        await(aGrow);
+        final Future<?> cJoin = async(c::connect);
+        final Future<?> aGrow3 = growTo(a, 3);
+        final Future<?> bGrow3 = growTo(b, 3);
+        await(cJoin);
+        await(aGrow3);
+        await(bGrow3);
+        assertWorld(List.of(a, b, c), 3, 3, 1, 3);
+        final List<Long> ring = a.ring();
+        for (Communicator x : List.of(a, b, c)) {
+            final P2PConnections p2p = x.session().p2p();
+            final int at = ring.indexOf(x.peerId());
+            final long next = ring.get((at + 1) % 3);
+            final long prev = ring.get((at + 2) % 3);
+            assertEquals(next, p2p.successor());
+            assertEquals(prev, p2p.predecessor());
+            assertEquals(2, p2p.outgoing(next).length, "pool of peer " + x.peerId() + " to " + next);
+            assertEquals(0, p2p.outgoing(prev).length, "no pool of peer " + x.peerId() + " to its predecessor");
+            final Channel[] in = p2p.incoming(prev);
+            assertEquals(2, in.length);
+            for (Channel ch : in) {
+                assertTrue(ch != null && ch.isActive(), "incoming pool of peer " + x.peerId() + " from " + prev);
+            }
+        }
+        try (Socket s = new Socket(LOOPBACK, a.session().listenPort())) {
+            s.setSoTimeout(10_000);
+            final DataOutputStream out = new DataOutputStream(s.getOutputStream());
+            final byte[] hello = Envelopes.hello(ConnectionRole.ROLE_BENCHMARK, 99, 0, 0).toByteArray();
+            out.writeInt(hello.length);
+            out.write(hello);
+            out.flush();
+            final DataInputStream in = new DataInputStream(s.getInputStream());
+            final byte[] reply = new byte[in.readInt()];
+            in.readFully(reply);
+            assertEquals(7, Envelope.parseFrom(reply).getHelloAck().getPeerId());
+            assertEquals(99L, benchmarkFrom.get(BOUND_S, TimeUnit.SECONDS));
+        }
     }
 
     private boolean jointPending(final List<Communicator> group) throws Exception {

@@ -27,7 +27,9 @@ import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -53,6 +55,7 @@ public final class PeerSession implements AutoCloseable {
     private final ClientConfig config;
     private final Object callLock = new Object();
     private final IncomingPools incoming = new IncomingPools();
+    private final Map<ConnectionRole, RoleHandler> roleHandlers = new ConcurrentHashMap<>();
     private volatile DataPlaneInitializer dataPlane = DataPlane.DISCARDING;
     private volatile State state = State.NEW;
     private volatile long peerId;
@@ -95,13 +98,21 @@ public final class PeerSession implements AutoCloseable {
     }
 
     /**
-     * Registers a handler for shared-state or benchmark connections on the peer port (after {@link #connect}).
+     * Registers a handler for shared-state or benchmark connections on the peer port. May be called before
+     * {@link #connect} (applied when the listener binds) or after.
      *
-     * @param role the role
+     * @param role {@code ROLE_SHARED_STATE} or {@code ROLE_BENCHMARK}
      * @param handler the handler
      */
     public void roleHandler(final ConnectionRole role, final RoleHandler handler) {
-        requireConnected("roleHandler").roleHandler(role, handler);
+        if (role != ConnectionRole.ROLE_SHARED_STATE && role != ConnectionRole.ROLE_BENCHMARK) {
+            throw new IllegalArgumentException("role handlers exist only for shared-state and benchmark, got " + role);
+        }
+        roleHandlers.put(role, Objects.requireNonNull(handler, "handler"));
+        final PeerListener l = listener;
+        if (l != null) {
+            l.roleHandler(role, handler);
+        }
     }
 
     /**
@@ -197,6 +208,9 @@ public final class PeerSession implements AutoCloseable {
         pools = p;
         listener = PeerListener.bind(group, config.bindHost(), config.peerBasePort(), config.peerPortAttempts(),
                 incoming, () -> peerId, p::dataPlaneInitializer, config.p2pHandshakeTimeoutNs());
+        for (Map.Entry<ConnectionRole, RoleHandler> e : roleHandlers.entrySet()) {
+            listener.roleHandler(e.getKey(), e.getValue());
+        }
         final MasterConnection m = new MasterConnection(group, config.master(), config.heartbeatIntervalNs(),
                 config.heartbeatTimeoutNs());
         master = m;
