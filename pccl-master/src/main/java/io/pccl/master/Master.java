@@ -8,6 +8,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.DefaultEventExecutor;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.EventExecutorGroup;
 import io.netty.util.concurrent.Future;
 import io.pccl.transport.ProtocolConstants;
 import io.pccl.transport.netty.NettyTransport;
@@ -17,6 +18,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -174,10 +176,13 @@ public final class Master implements AutoCloseable {
                     () -> conductor.closeAll("pccl master is shutting down"));
             if (closing.awaitUninterruptibly(remainingMs(deadlineNs)) && closing.isSuccess()) {
                 for (final Channel ch : closing.getNow()) {
+                    if (deadlineNs - System.nanoTime() <= 0) {
+                        break;
+                    }
                     ch.closeFuture().awaitUninterruptibly(Math.min(500, remainingMs(deadlineNs)));
                 }
             }
-        } catch (final java.util.concurrent.RejectedExecutionException e) {
+        } catch (final RejectedExecutionException e) {
             LOG.debug("master: conductor already stopped", e);
         }
         stopThreads(100, remainingMs(deadlineNs));
@@ -194,8 +199,7 @@ public final class Master implements AutoCloseable {
         final long timeoutMs = Math.max(quietMs, Math.max(1, boundMs));
         final Future<?>[] futures = new Future<?>[3];
         int n = 0;
-        for (final io.netty.util.concurrent.EventExecutorGroup g
-                : new io.netty.util.concurrent.EventExecutorGroup[] {bossGroup, workerGroup, conductorExecutor}) {
+        for (final EventExecutorGroup g : new EventExecutorGroup[] {bossGroup, workerGroup, conductorExecutor}) {
             if (g != null) {
                 futures[n++] = g.shutdownGracefully(quietMs, timeoutMs, TimeUnit.MILLISECONDS);
             }

@@ -16,6 +16,7 @@ import io.pccl.proto.RegisterRequest;
 import io.pccl.transport.Envelopes;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -148,7 +149,7 @@ final class MasterConductor implements MasterOutbox {
 
     private static String bodyName(final Envelope envelope) {
         return envelope.getBodyCase() == Envelope.BodyCase.BODY_NOT_SET ? "an envelope without a known body"
-                : envelope.getBodyCase().name().toLowerCase(java.util.Locale.ROOT);
+                : envelope.getBodyCase().name().toLowerCase(Locale.ROOT);
     }
 
     /** Sends an error to a connection that is not (or no longer) a peer, then closes it. */

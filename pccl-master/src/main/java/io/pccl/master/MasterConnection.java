@@ -36,8 +36,8 @@ final class MasterConnection {
     final Channel channel;
     final String host;
     final boolean loopback;
-    State state = State.AWAIT_HELLO;
-    long peerId;
+    volatile State state = State.AWAIT_HELLO;
+    volatile long peerId;
 
     MasterConnection(final long id, final Channel channel) {
         this.id = id;

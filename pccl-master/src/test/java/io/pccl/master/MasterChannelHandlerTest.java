@@ -19,7 +19,7 @@ import io.pccl.proto.P2PConnectionsEstablished;
 import io.pccl.proto.PeersPendingQuery;
 import io.pccl.proto.RegisterRequest;
 import io.pccl.transport.Envelopes;
-import io.pccl.transport.ProtocolConstants;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -125,7 +125,7 @@ class MasterChannelHandlerTest {
                 e.getError().getReason());
         assertFalse(channel.isActive());
         channel.runPendingTasks();
-        assertEquals(java.util.List.of(), conductor.machine().peerIds());
+        assertEquals(List.of(), conductor.machine().peerIds());
     }
 
     @Test
@@ -138,9 +138,9 @@ class MasterChannelHandlerTest {
     void shouldRemovePeerWhenChannelCloses() {
         writeFrame(Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
         writeFrame(register(45000, 0));
-        assertEquals(java.util.List.of(1L), conductor.machine().peerIds());
+        assertEquals(List.of(1L), conductor.machine().peerIds());
         channel.close();
-        assertEquals(java.util.List.of(), conductor.machine().peerIds());
+        assertEquals(List.of(), conductor.machine().peerIds());
         assertEquals(0, conductor.connectionCount());
     }
 

@@ -1,0 +1,111 @@
+package io.pccl.state.internal;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.pccl.PcclException;
+import io.pccl.SharedState;
+import io.pccl.SharedStateSyncException;
+import io.pccl.transport.netty.NettyTransport;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The requester side of shared-state sync: connects to a distributor's peer port with
+ * {@code Hello{ROLE_SHARED_STATE}}, requests named keys, streams the bytes straight into the receiver's entries
+ * (no intermediate copy of an entry), then re-hashes every verified entry off the event loop.
+ *
+ * <p>Failures complete the future with {@link SharedStateSyncException} (code SHARED_STATE_FAILED, retryable):
+ * connect failure, the distributor refusing (unknown key, not serving), a size mismatch, the connection closing
+ * mid-transfer, no bytes for {@code progressTimeout}, or a hash mismatch. Entries may be partly overwritten
+ * after a failure; a retry fetches them again.
+ *
+ * <p>Thread-safe. Futures complete on {@code completionExecutor}, never on an event loop.
+ */
+public final class SharedStateFetcher {
+    private final EventLoopGroup group;
+    private final long selfId;
+    private final Executor completionExecutor;
+    private final int connectTimeoutMs;
+    private final long progressTimeoutNs;
+
+    /**
+     * Creates a fetcher.
+     *
+     * @param group event loops for the fetch connections (of {@link NettyTransport}'s kind); not owned
+     * @param selfId this peer's id, sent in the hello
+     * @param completionExecutor runs hash verification and completes the futures
+     * @param connectTimeout bound on establishing the TCP connection
+     * @param progressTimeout the fetch fails when no byte arrives for this long
+     */
+    public SharedStateFetcher(final EventLoopGroup group, final long selfId, final Executor completionExecutor,
+                              final Duration connectTimeout, final Duration progressTimeout) {
+        this.group = Objects.requireNonNull(group, "group");
+        this.selfId = selfId;
+        this.completionExecutor = Objects.requireNonNull(completionExecutor, "completionExecutor");
+        this.connectTimeoutMs = (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis());
+        this.progressTimeoutNs = progressTimeout.toNanos();
+        if (connectTimeoutMs <= 0 || progressTimeoutNs <= 0) {
+            throw new IllegalArgumentException("connectTimeout " + connectTimeout + " and progressTimeout "
+                    + progressTimeout + " must be positive");
+        }
+    }
+
+    /**
+     * Fetches {@code keys} from {@code distributor} into {@code target}'s entries.
+     *
+     * @param distributor the distributor's peer port
+     * @param target the receiver's shared state; listed entries are overwritten
+     * @param keys keys to fetch, distinct, each present in {@code target}
+     * @return completes with the result after every verified entry matched its hash
+     * @throws PcclException INVALID_ARGUMENT if a key is unknown locally or listed twice
+     */
+    public CompletableFuture<FetchResult> fetch(final InetSocketAddress distributor, final SharedState target,
+                                                final List<FetchKey> keys) {
+        Objects.requireNonNull(distributor, "distributor");
+        final List<SharedState.Entry> entries = new ArrayList<>(keys.size());
+        final Set<String> seen = new HashSet<>();
+        for (final FetchKey k : keys) {
+            final SharedState.Entry e = target.entry(k.key());
+            if (e == null || !seen.add(k.key())) {
+                throw new PcclException(PcclException.Code.INVALID_ARGUMENT, (e == null
+                        ? "key '" + k.key() + "' is not in the local shared state"
+                        : "key '" + k.key() + "' listed twice") + " (fetching from " + distributor + ")");
+            }
+            entries.add(e);
+        }
+        final CompletableFuture<FetchResult> result = new CompletableFuture<>();
+        final FetchHandler handler = new FetchHandler(selfId, distributor, List.copyOf(keys), entries, result,
+                completionExecutor);
+        final Bootstrap b = new Bootstrap().group(group).channel(NettyTransport.channelClass())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(final Channel ch) {
+                        ch.pipeline().addLast(new IdleStateHandler(progressTimeoutNs, 0, 0, TimeUnit.NANOSECONDS),
+                                handler);
+                    }
+                });
+        final ChannelFuture connect = b.connect(distributor);
+        connect.addListener(f -> {
+            if (!f.isSuccess()) {
+                handler.failExternally(new SharedStateSyncException("cannot connect to distributor "
+                        + distributor + " within " + connectTimeoutMs + " ms: " + f.cause(), f.cause()));
+            }
+        });
+        return result;
+    }
+}

@@ -1,0 +1,8 @@
+/**
+ * Peer-to-peer shared-state transfer (not API): {@link io.pccl.state.internal.SharedStateServer} answers
+ * {@code ROLE_SHARED_STATE} connections on the peer port by streaming entries zero-copy from the caller's
+ * memory, and {@link io.pccl.state.internal.SharedStateFetcher} fetches named entries from a distributor straight
+ * into the receiver's entries, then verifies their hashes off the event loop. The wire format is described in
+ * {@code docs/shared-state.md}.
+ */
+package io.pccl.state.internal;

@@ -1,0 +1,250 @@
+package io.pccl.state.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.buffer.Unpooled;
+import io.pccl.DataType;
+import io.pccl.PcclException;
+import io.pccl.SharedState;
+import io.pccl.SharedStateSyncException;
+import io.pccl.hash.HashType;
+import io.pccl.proto.ConnectionRole;
+import io.pccl.proto.Envelope;
+import io.pccl.proto.SharedStateFetchResponse;
+import io.pccl.transport.Envelopes;
+import io.pccl.transport.netty.ControlPipeline;
+import io.pccl.transport.netty.NettyTransport;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Distributor and fetcher over loopback TCP (port 0), without a master. */
+@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class SharedStateTransferTest {
+    private static final long SEED = 7;
+    private static final int BIG = 64 * 1024 * 1024;
+
+    private EventLoopGroup group;
+    private ExecutorService executor;
+    private final List<Channel> servers = new ArrayList<>();
+
+    @BeforeEach
+    void setUp() {
+        group = NettyTransport.newEventLoopGroup(2, "sst");
+        executor = Executors.newSingleThreadExecutor();
+    }
+
+    @AfterEach
+    void tearDown() throws InterruptedException {
+        for (final Channel c : servers) {
+            c.close().syncUninterruptibly();
+        }
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        executor.shutdown();
+        assertTrue(executor.awaitTermination(5, TimeUnit.SECONDS));
+    }
+
+    /** A minimal peer listener: validates the hello, then hands ROLE_SHARED_STATE channels to the server. */
+    private InetSocketAddress listen(final SharedStateServer server) {
+        return bind(ch -> {
+            ControlPipeline.install(ch.pipeline());
+            ch.pipeline().addLast(new SimpleChannelInboundHandler<Envelope>() {
+                @Override
+                protected void channelRead0(final ChannelHandlerContext ctx, final Envelope env) {
+                    assertEquals(null, Envelopes.checkHello(env, ConnectionRole.ROLE_SHARED_STATE));
+                    ctx.pipeline().remove(this);
+                    server.onAccepted(env.getHello(), ctx.channel());
+                }
+            });
+        });
+    }
+
+    private InetSocketAddress bind(final Consumer<Channel> init) {
+        final Channel ch = new ServerBootstrap().group(group).channel(NettyTransport.serverChannelClass())
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(final Channel c) {
+                        init.accept(c);
+                    }
+                }).bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).syncUninterruptibly().channel();
+        servers.add(ch);
+        return (InetSocketAddress) ch.localAddress();
+    }
+
+    private SharedStateFetcher fetcher(final Duration progressTimeout) {
+        return new SharedStateFetcher(group, 2, executor, Duration.ofSeconds(5), progressTimeout);
+    }
+
+    private static SharedStateSyncException failure(final CompletableFuture<FetchResult> f) {
+        final ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(20, TimeUnit.SECONDS));
+        final SharedStateSyncException s = assertInstanceOf(SharedStateSyncException.class, e.getCause());
+        assertTrue(s.isRetryable(), s.toString());
+        return s;
+    }
+
+    @Test
+    void transfers64MiBAndTypedArraysVerified() throws Exception {
+        System.out.println("seed " + SEED);
+        final Random rnd = new Random(SEED);
+        final ByteBuffer src = ByteBuffer.allocateDirect(BIG + 3);
+        final byte[] chunk = new byte[1 << 20];
+        src.position(3);
+        while (src.hasRemaining()) {
+            rnd.nextBytes(chunk);
+            src.put(chunk, 0, Math.min(chunk.length, src.remaining()));
+        }
+        src.position(3);
+        final float[] weights = new float[100_003];
+        for (int i = 0; i < weights.length; i++) {
+            weights[i] = rnd.nextFloat();
+        }
+        final long[] longs = {1, -2, Long.MIN_VALUE};
+        final SharedState theirs = SharedState.builder().revision(5).entry("big", src, DataType.UINT8, BIG)
+                .entry("w", weights).entry("l", longs, DataType.INT64, 3).entry("same", new byte[16],
+                        DataType.UINT8, 16).entry("empty", new int[0], DataType.INT32, 0, false).build();
+        final ByteBuffer dst = ByteBuffer.allocate(BIG);
+        final float[] myWeights = new float[weights.length];
+        final long[] myLongs = new long[3];
+        final SharedState mine = SharedState.builder().revision(4).entry("big", dst, DataType.UINT8, BIG)
+                .entry("w", myWeights).entry("l", myLongs, DataType.INT64, 3).entry("same", new byte[16],
+                        DataType.UINT8, 16).entry("empty", new int[0], DataType.INT32, 0, false).build();
+        final SharedStateServer server = new SharedStateServer(() -> 1, Duration.ofSeconds(10));
+        server.serve(theirs);
+        final InetSocketAddress addr = listen(server);
+        final List<FetchKey> keys = new ArrayList<>();
+        for (final String k : List.of("big", "w", "l", "empty")) {
+            keys.add(new FetchKey(k, theirs.entry(k).hash(HashType.SIMPLE), HashType.SIMPLE, true));
+        }
+        final FetchResult r = fetcher(Duration.ofSeconds(10)).fetch(addr, mine, keys).get(30, TimeUnit.SECONDS);
+        final long total = BIG + 4L * weights.length + 24;
+        assertEquals(total, r.rxBytes());
+        assertEquals(5, r.revision());
+        assertEquals(List.of("big", "w", "l", "empty"), r.keys());
+        assertEquals(0, src.slice().compareTo(dst.duplicate().clear()), "64 MiB content");
+        assertTrue(java.util.Arrays.equals(weights, myWeights), "float[] content");
+        assertTrue(java.util.Arrays.equals(longs, myLongs), "long[] content");
+        assertEquals(total, server.takeTxBytes());
+        assertEquals(0, server.takeTxBytes());
+    }
+
+    @Test
+    void unknownKeyAndNotServingAreClearErrors() throws Exception {
+        final SharedState theirs = SharedState.builder().entry("a", new byte[8], DataType.UINT8, 8).build();
+        final SharedState mine = SharedState.builder().entry("a", new byte[8], DataType.UINT8, 8)
+                .entry("ghost", new byte[8], DataType.UINT8, 8).build();
+        final SharedStateServer server = new SharedStateServer(() -> 1, Duration.ofSeconds(10));
+        final InetSocketAddress addr = listen(server);
+        final List<FetchKey> ghost = List.of(new FetchKey("ghost", 0, HashType.SIMPLE, true));
+        final String notServing = failure(fetcher(Duration.ofSeconds(5)).fetch(addr, mine, ghost)).getMessage();
+        assertTrue(notServing.contains("not distributing"), notServing);
+        server.serve(theirs);
+        final String unknown = failure(fetcher(Duration.ofSeconds(5)).fetch(addr, mine, ghost)).getMessage();
+        assertTrue(unknown.contains("unknown shared-state key 'ghost'") && unknown.contains("[a]"), unknown);
+        final PcclException local = assertThrows(PcclException.class, () -> fetcher(Duration.ofSeconds(5))
+                .fetch(addr, theirs, ghost));
+        assertEquals(PcclException.Code.INVALID_ARGUMENT, local.code());
+    }
+
+    @Test
+    void hashMismatchFailsRetryably() {
+        final byte[] content = {1, 2, 3, 4, 5};
+        final SharedState theirs = SharedState.builder().entry("a", content, DataType.UINT8, 5).build();
+        final SharedState mine = SharedState.builder().entry("a", new byte[5], DataType.UINT8, 5).build();
+        final SharedStateServer server = new SharedStateServer(() -> 1, Duration.ofSeconds(10));
+        server.serve(theirs);
+        final long wrong = theirs.entry("a").hash(HashType.CRC32C) ^ 1;
+        final String msg = failure(fetcher(Duration.ofSeconds(5)).fetch(listen(server), mine,
+                List.of(new FetchKey("a", wrong, HashType.CRC32C, true)))).getMessage();
+        assertTrue(msg.contains("hash mismatch for key 'a'"), msg);
+    }
+
+    /** A fake distributor that announces {@code announced} bytes, sends {@code sent}, then runs {@code then}. */
+    private InetSocketAddress fakeDistributor(final long announced, final int sent, final boolean close) {
+        return bind(ch -> {
+            ControlPipeline.install(ch.pipeline());
+            ch.pipeline().addLast(new SimpleChannelInboundHandler<Envelope>() {
+                @Override
+                protected void channelRead0(final ChannelHandlerContext ctx, final Envelope env) {
+                    if (env.hasHello()) {
+                        ctx.writeAndFlush(Envelopes.helloAck(1));
+                        return;
+                    }
+                    final ChannelHandler enc = ctx.pipeline().remove(ControlPipeline.FRAME_ENCODER);
+                    assertTrue(enc != null);
+                    ctx.pipeline().remove(ControlPipeline.PROTOBUF_ENCODER);
+                    ctx.write(Frames.encode(ctx.alloc(), Envelope.newBuilder().setSharedStateFetchResponse(
+                            SharedStateFetchResponse.newBuilder().setOk(true).setRevision(1).addKeys("a")
+                                    .addSizesBytes(announced)).build()));
+                    final var f = ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[sent]));
+                    if (close) {
+                        f.addListener(ChannelFutureListener.CLOSE);
+                    }
+                }
+            });
+        });
+    }
+
+    @Test
+    void distributorLostMidTransferFailsWithinBoundedTime() {
+        final SharedState mine = SharedState.builder().entry("a", new byte[1 << 20], DataType.UINT8, 1 << 20)
+                .build();
+        final long start = System.nanoTime();
+        final String msg = failure(fetcher(Duration.ofSeconds(30)).fetch(fakeDistributor(1 << 20, 1000, true), mine,
+                List.of(new FetchKey("a", 0, HashType.SIMPLE, true)))).getMessage();
+        assertTrue(msg.contains("closed the connection") && msg.contains("1000 of 1048576"), msg);
+        assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(10), "failed promptly on close");
+    }
+
+    @Test
+    void stalledDistributorFailsAfterProgressTimeout() {
+        final SharedState mine = SharedState.builder().entry("a", new byte[1 << 20], DataType.UINT8, 1 << 20)
+                .build();
+        final String msg = failure(fetcher(Duration.ofMillis(300)).fetch(fakeDistributor(1 << 20, 1000, false),
+                mine, List.of(new FetchKey("a", 0, HashType.SIMPLE, true)))).getMessage();
+        assertTrue(msg.contains("no progress"), msg);
+    }
+
+    @Test
+    void sizeMismatchIsRejectedBeforeWriting() {
+        final byte[] local = new byte[64];
+        final SharedState mine = SharedState.builder().entry("a", local, DataType.UINT8, 64).build();
+        final String msg = failure(fetcher(Duration.ofSeconds(5)).fetch(fakeDistributor(128, 128, false), mine,
+                List.of(new FetchKey("a", 0, HashType.SIMPLE, true)))).getMessage();
+        assertTrue(msg.contains("128 bytes") && msg.contains("64 bytes"), msg);
+    }
+
+    @Test
+    void unreachableDistributorFails() {
+        final InetSocketAddress dead = bind(ch -> { });
+        servers.remove(servers.size() - 1).close().syncUninterruptibly();
+        final SharedState mine = SharedState.builder().entry("a", new byte[4], DataType.UINT8, 4).build();
+        final String msg = failure(fetcher(Duration.ofSeconds(5)).fetch(dead, mine,
+                List.of(new FetchKey("a", 0, HashType.SIMPLE, true)))).getMessage();
+        assertTrue(msg.contains("cannot connect"), msg);
+    }
+}
