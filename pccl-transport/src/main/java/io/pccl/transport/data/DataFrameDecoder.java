@@ -17,7 +17,7 @@ import java.nio.ByteOrder;
  * <ul>
  *   <li>a payload length above {@code maxPayloadBytes} ({@link TooLongFrameException}), checked as soon as the
  *       header has arrived, before any payload is buffered;</li>
- *   <li>a wrong magic byte or version, a stage outside 1..3, or nonzero flags ({@link CorruptedFrameException}).</li>
+ *   <li>a wrong magic byte or version, a stage outside 1..4, or nonzero flags ({@link CorruptedFrameException}).</li>
  * </ul>
  * A truncated frame is simply never emitted (the decoder waits for the rest; the connection's close or the
  * engine's progress timeout ends the wait).
@@ -71,8 +71,8 @@ public final class DataFrameDecoder extends LengthFieldBasedFrameDecoder {
                     + DataFrameFlyweight.VERSION));
         }
         final int stage = buf.getUnsignedByte(start + DataFrameFlyweight.STAGE_OFFSET);
-        if (stage < DataFrameFlyweight.STAGE_REDUCE_SCATTER || stage > DataFrameFlyweight.STAGE_META) {
-            throw discardAll(buf, new CorruptedFrameException("data frame stage " + stage + " outside [1, 3]"));
+        if (stage < DataFrameFlyweight.STAGE_REDUCE_SCATTER || stage > DataFrameFlyweight.STAGE_ABORT) {
+            throw discardAll(buf, new CorruptedFrameException("data frame stage " + stage + " outside [1, 4]"));
         }
         final int flags = buf.getUnsignedByte(start + DataFrameFlyweight.FLAGS_OFFSET);
         if (flags != 0) {

@@ -34,7 +34,8 @@ import io.netty.buffer.ByteBufAllocator;
  *
  * All multi-byte fields are little-endian. The payload length is the last header field, so a frame decoder can
  * read it once the whole header has arrived: frame length = {@link #HEADER_LENGTH} + payload length. Stages:
- * {@link #STAGE_REDUCE_SCATTER}, {@link #STAGE_ALL_GATHER}, {@link #STAGE_META} (quantization metadata).
+ * {@link #STAGE_REDUCE_SCATTER}, {@link #STAGE_ALL_GATHER}, {@link #STAGE_META} (quantization metadata),
+ * {@link #STAGE_ABORT} (the sender's operation failed; empty payload).
  *
  * <p>Thread-safe (stateless); the buffers passed in are the caller's to synchronize.
  */
@@ -73,6 +74,8 @@ public final class DataFrameFlyweight {
     public static final int STAGE_ALL_GATHER = 2;
     /** Stage: quantization metadata of a stage. */
     public static final int STAGE_META = 3;
+    /** Stage: the sender's operation failed; the receiver fails it too (no payload). */
+    public static final int STAGE_ABORT = 4;
 
     private DataFrameFlyweight() {
     }
