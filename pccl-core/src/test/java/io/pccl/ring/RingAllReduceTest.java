@@ -131,7 +131,7 @@ class RingAllReduceTest {
         }
         final long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killNs);
         assertTrue(elapsedMs < 1000, "survivors failed after " + elapsedMs + " ms");
-        net.stall(0, false);
+        net.close();
 
         // Retry on the survivors 0, 1, 3 with the restored buffers.
         final LocalRingNetwork retryNet = new LocalRingNetwork(3, 2);
@@ -205,7 +205,7 @@ class RingAllReduceTest {
         final Throwable cause = failureOf(op, 5000);
         assertEquals("master aborted the collective", cause.getMessage());
         assertEquals(inputs[0], buf.duplicate().clear());
-        net.stall(0, false);
+        net.close();
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -284,6 +284,7 @@ class RingAllReduceTest {
         for (int r = 0; r < w; r++) {
             assertEquals(0, net.transport(r).inbound().registeredOperations(), "rank " + r + " registrations");
         }
+        net.close();
     }
 
     static long[] ring(final int w) {

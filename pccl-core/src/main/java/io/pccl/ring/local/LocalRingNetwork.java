@@ -113,6 +113,19 @@ public final class LocalRingNetwork {
     }
 
     /**
+     * Fails every link and router (releasing queued and parked frames). Idempotent.
+     */
+    public void close() {
+        final PcclException cause = new PcclException(PcclException.Code.CLOSED, "local ring network closed");
+        for (final LocalTransport t : transports) {
+            for (final LocalLink l : t.links) {
+                l.fail(cause);
+            }
+            t.router.onPredecessorLost(cause);
+        }
+    }
+
+    /**
      * @return frames dropped by {@link #drop}
      */
     public long droppedFrames() {
