@@ -30,6 +30,11 @@ final class TcpRing implements AutoCloseable {
     final List<List<Channel>> peerChannels = new ArrayList<>();
 
     TcpRing(final int w, final int poolSize, final int maxPayloadBytes) throws InterruptedException {
+        this(w, poolSize, maxPayloadBytes, TcpRingTransport.DEFAULT_HIGH_WATER_BYTES);
+    }
+
+    TcpRing(final int w, final int poolSize, final int maxPayloadBytes, final int highWaterBytes)
+            throws InterruptedException {
         group = NettyTransport.newEventLoopGroup(2, "tcp-ring-test");
         routers = new InboundRouter[w];
         transports = new TcpRingTransport[w];
@@ -64,7 +69,7 @@ final class TcpRing implements AutoCloseable {
                         .connect(servers[succ].localAddress()).sync().channel();
                 peerChannels.get(i).add(chs[k]);
             }
-            transports[i] = new TcpRingTransport(chs, routers[i], "peer" + succ);
+            transports[i] = new TcpRingTransport(chs, routers[i], "peer" + succ, highWaterBytes);
         }
     }
 

@@ -41,6 +41,16 @@ class TcpRingTransportTest {
     }
 
     @Test
+    void shouldStayCorrectUnderBackpressureWithTinyWaterMarks() throws Exception {
+        // 16 KiB slices against a 32 KiB high-water mark: the producer pauses and resumes many times per op.
+        try (RingAllReduce engine = RingAllReduce.builder().sliceBytes(16 << 10).build();
+             TcpRing net = new TcpRing(3, 1, 16 << 10, 32 << 10)) {
+            runAndVerify(engine, net, 3, 20, false);
+            runAndVerify(engine, net, 3, 21, true);
+        }
+    }
+
+    @Test
     void shouldRunConcurrentOperationsOverThePool() throws Exception {
         try (RingAllReduce engine = RingAllReduce.builder().sliceBytes(256 << 10).build();
              TcpRing net = new TcpRing(3, 4, 256 << 10)) {
