@@ -62,7 +62,8 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
 
     private static final int RUNNING = 0;
     private static final int FENCING = 1;
-    private static final int DONE = 2;
+    private static final int FAILING = 2;
+    private static final int DONE = 3;
 
     private final RingOpContext ctx;
     private final RingSchedule schedule;
@@ -108,6 +109,8 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     private ByteBuf backup;
     private ScheduledFuture<?> progressTask;
     private int state = RUNNING;
+    private PcclException failure;
+    private long failingSinceNs;
     private int sendStep;
     private int sendOffset;
     private int recvStep;
@@ -267,6 +270,7 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     private void checkProgress() {
         final long idleNs = System.nanoTime() - lastProgressNs;
         if (idleNs > progressTimeoutNs && !future.isDone()) {
+            // Step counters are read racily here, for the message only. While failing, this just wakes the runner.
             post(new PeerLostException("ring all-reduce seq " + seq + " tag " + tag + " made no progress for "
                     + TimeUnit.NANOSECONDS.toMillis(idleNs) + " ms (limit "
                     + TimeUnit.NANOSECONDS.toMillis(progressTimeoutNs) + " ms) at send step " + sendStep
@@ -331,6 +335,17 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     private void step() {
         if (state == DONE) {
             releaseInbox();
+            return;
+        }
+        if (state == FAILING) {
+            final int fence;
+            synchronized (lock) {
+                dirty = false;
+                fence = fenceSignal;
+            }
+            if (fence != 0 || System.nanoTime() - failingSinceNs > progressTimeoutNs) {
+                completeFailure();
+            }
             return;
         }
         for (;;) {
@@ -458,30 +473,51 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         future.complete(new ReduceInfo(schedule.worldSize(), txBytes, rxBytes));
     }
 
+    /**
+     * Starts failing: detaches from the transport, tells the successor, and waits (bounded by the progress
+     * timeout) until every payload already queued has left {@code recv} before restoring an in-place input, so
+     * the restore never races with a write still reading that memory.
+     */
     private void fail(final PcclException cause) {
-        if (state == DONE) {
+        if (state == DONE || state == FAILING) {
             return;
         }
+        state = FAILING;
+        failure = cause;
+        failingSinceNs = System.nanoTime();
+        lastProgressNs = failingSinceNs;
+        synchronized (lock) {
+            fenceSignal = 0;
+        }
+        detach();
+        // Tell the successor at once instead of letting it time out; it forwards the abort the same way.
+        link.trySend(seq, tag, DataFrameFlyweight.STAGE_ABORT, 0, 0, 0, Unpooled.EMPTY_BUFFER);
+        link.fence(this);
+    }
+
+    /** Second half of {@link #fail}: runs once the fence completed or the progress timeout passed. */
+    private void completeFailure() {
         if (inPlace && backup != null) {
             backup.getBytes(0, region(copyTarget, base, sizeBytes));
         }
-        final boolean notifySuccessor = state == RUNNING || state == FENCING;
         finish();
-        if (notifySuccessor) {
-            // Tell the successor at once instead of letting it time out; it forwards the abort the same way.
-            link.trySend(seq, tag, DataFrameFlyweight.STAGE_ABORT, 0, 0, 0, Unpooled.EMPTY_BUFFER);
-        }
-        future.completeExceptionally(cause);
+        future.completeExceptionally(failure);
+    }
+
+    private void detach() {
+        router.unregister(seq, tag);
+        link.removeListener(this);
+        releaseInbox();
     }
 
     private void finish() {
+        if (state != FAILING) {
+            detach();
+        }
         state = DONE;
         if (progressTask != null) {
             progressTask.cancel(false);
         }
-        router.unregister(seq, tag);
-        link.removeListener(this);
-        releaseInbox();
         releaseBuffers();
         owner.onFinished(this);
     }
