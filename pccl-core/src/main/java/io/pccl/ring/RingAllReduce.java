@@ -1,6 +1,7 @@
 package io.pccl.ring;
 
 import io.pccl.PcclException;
+import io.pccl.ring.internal.BufferCache;
 import io.pccl.ring.internal.RingOpRunner;
 
 import java.time.Duration;
@@ -42,6 +43,7 @@ public final class RingAllReduce implements AutoCloseable {
     private final long progressTimeoutNs;
     private final ThreadPoolExecutor executor;
     private final ScheduledThreadPoolExecutor timer;
+    private final BufferCache backups;
     private final Set<RingOpRunner> running = ConcurrentHashMap.newKeySet();
     private final RingOpRunner.Owner owner = running::remove;
     private volatile boolean closed;
@@ -49,6 +51,7 @@ public final class RingAllReduce implements AutoCloseable {
     private RingAllReduce(final Builder b) {
         this.sliceBytes = b.sliceBytes;
         this.progressTimeoutNs = b.progressTimeoutNs;
+        this.backups = new BufferCache(b.maxCachedBackupBytes);
         // One pending execution per operation at most, so the bounded queue never allocates nodes.
         this.executor = new ThreadPoolExecutor(b.threads, b.threads, 0, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(b.maxQueuedOperations), daemonThreads("pccl-ring-"));
@@ -76,7 +79,7 @@ public final class RingAllReduce implements AutoCloseable {
         if (closed) {
             throw new PcclException(PcclException.Code.CLOSED, "ring engine is closed");
         }
-        final RingOpRunner op = new RingOpRunner(ctx, sliceBytes, progressTimeoutNs, executor, owner);
+        final RingOpRunner op = new RingOpRunner(ctx, sliceBytes, progressTimeoutNs, executor, backups, owner);
         running.add(op);
         op.start(timer);
         return op;
@@ -148,6 +151,7 @@ public final class RingAllReduce implements AutoCloseable {
         private long progressTimeoutNs = DEFAULT_PROGRESS_TIMEOUT.toNanos();
         private int threads = Math.min(4, Runtime.getRuntime().availableProcessors());
         private int maxQueuedOperations = 4096;
+        private long maxCachedBackupBytes = 1L << 30;
 
         private Builder() {
         }
@@ -210,6 +214,21 @@ public final class RingAllReduce implements AutoCloseable {
                         + " must be >= 1");
             }
             this.maxQueuedOperations = max;
+            return this;
+        }
+
+        /**
+         * Most bytes of in-place backup buffers kept for reuse between operations (default 1 GiB).
+         *
+         * @param bytes {@code >= 0}
+         * @return this
+         */
+        public Builder maxCachedBackupBytes(final long bytes) {
+            if (bytes < 0) {
+                throw new PcclException(PcclException.Code.INVALID_ARGUMENT, "maxCachedBackupBytes " + bytes
+                        + " must be >= 0");
+            }
+            this.maxCachedBackupBytes = bytes;
             return this;
         }
 

@@ -1,7 +1,6 @@
 package io.pccl.ring.internal;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.util.internal.PlatformDependent;
 import io.pccl.DataType;
@@ -83,6 +82,7 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     private final RingLink link;
     private final InboundRouter router;
     private final Executor executor;
+    private final BufferCache backups;
     private final Owner owner;
     private final CompletableFuture<ReduceInfo> future = new CompletableFuture<>();
     private final AtomicBoolean scheduled = new AtomicBoolean();
@@ -106,7 +106,7 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
 
     // Confined to the active run().
     private ByteBuf wrapper;
-    private ByteBuf backup;
+    private ByteBuffer backup;
     private ScheduledFuture<?> progressTask;
     private int state = RUNNING;
     private PcclException failure;
@@ -123,10 +123,11 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
      * @param sliceBytes largest payload per frame
      * @param progressTimeoutNs longest time without progress
      * @param executor the engine executor
+     * @param backups where in-place backups come from
      * @param owner told when the operation is done
      */
     public RingOpRunner(final RingOpContext ctx, final int sliceBytes, final long progressTimeoutNs,
-                        final Executor executor, final Owner owner) {
+                        final Executor executor, final BufferCache backups, final Owner owner) {
         if (ctx.descriptor().quantization() != Quantization.NONE) {
             throw new PcclException(PcclException.Code.FAILED_PRECONDITION, "quantized ring all-reduce ("
                     + ctx.descriptor() + ") is not implemented yet");
@@ -150,6 +151,7 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         this.link = ctx.transport().successor(seq);
         this.router = ctx.transport().inbound();
         this.executor = executor;
+        this.backups = backups;
         this.owner = owner;
     }
 
@@ -173,8 +175,8 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         }
         if (inPlace) {
             final ByteBuffer src = ctx.send().duplicate();
-            backup = ByteBufAllocator.DEFAULT.directBuffer(sizeBytes, sizeBytes);
-            backup.writeBytes(region(src, src.position(), sizeBytes));
+            backup = backups.acquire(sizeBytes);
+            backup.put(region(src, src.position(), sizeBytes)).clear();
         }
         final ByteBuffer wrapped = ctx.recv().duplicate();
         wrapped.limit(base + sizeBytes).position(base);
@@ -498,7 +500,7 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     /** Second half of {@link #fail}: runs once the fence completed or the progress timeout passed. */
     private void completeFailure() {
         if (inPlace && backup != null) {
-            backup.getBytes(0, region(copyTarget, base, sizeBytes));
+            region(copyTarget, base, sizeBytes).put(backup.clear().limit(sizeBytes));
         }
         finish();
         future.completeExceptionally(failure);
@@ -537,7 +539,7 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
             wrapper = null;
         }
         if (backup != null) {
-            backup.release();
+            backups.release(backup);
             backup = null;
         }
     }
