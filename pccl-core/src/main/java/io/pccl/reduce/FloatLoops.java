@@ -5,7 +5,8 @@ import io.pccl.ReduceOp;
 import java.nio.ByteBuffer;
 
 /**
- * Floating-point loops behind {@link ReduceKernels}: one straight loop per (type, op) over little-endian buffers with
+ * Floating-point loops behind {@link ReduceKernels} on the portable path (when {@link RawMemory} is
+ * unavailable): one straight loop per (type, op) over little-endian buffers with
  * absolute indexes. Half types go through float32 ({@link HalfFloats}). Arguments are validated by the caller.
  *
  * <p>Thread-safe (stateless).

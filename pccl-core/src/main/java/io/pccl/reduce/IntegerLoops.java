@@ -5,7 +5,8 @@ import io.pccl.ReduceOp;
 import java.nio.ByteBuffer;
 
 /**
- * Integer loops behind {@link ReduceKernels}: one straight loop per (width, op), over little-endian buffers with
+ * Integer loops behind {@link ReduceKernels} on the portable path (when {@link RawMemory} is
+ * unavailable): one straight loop per (width, op), over little-endian buffers with
  * absolute indexes. Sums and products wrap (identical bits for signed and unsigned types); unsigned min/max flip the
  * sign bit so that a signed comparison orders them unsigned. Arguments are validated by the caller.
  *

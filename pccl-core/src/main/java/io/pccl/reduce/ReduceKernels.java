@@ -4,6 +4,7 @@ import io.pccl.DataType;
 import io.pccl.PcclException;
 import io.pccl.ReduceOp;
 
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -28,6 +29,12 @@ import java.nio.ByteOrder;
  * {@code limit()}. {@code acc} and {@code in} may be the same buffer only if the two ranges are identical or
  * disjoint. Arguments are validated up front and reported as {@link PcclException.Code#INVALID_ARGUMENT}; the loops
  * themselves allocate nothing.
+ *
+ * <p>Implementation: one straight loop per (type, op). Where {@link RawMemory} is available (HotSpot on x86-64 or
+ * aarch64) the loops use raw loads and stores after the up-front bounds check; JMH
+ * ({@code io.pccl.bench.kernels.KernelVariantsBenchmark}) measured them 2-4x faster than {@code ByteBuffer.getFloat}
+ * loops on JDK 17, and float32 SUM at 64 MiB close to a memory copy. Elsewhere the same loops run over the
+ * {@code ByteBuffer} API.
  *
  * <p>Thread-safe (stateless); concurrent calls on overlapping buffer ranges are the caller's race.
  */
@@ -59,37 +66,10 @@ public final class ReduceKernels {
         if (count == 0) {
             return;
         }
-        switch (type) {
-            case INT8:
-            case UINT8:
-                IntegerLoops.accumulate8(op, type == DataType.UINT8, acc, accOffsetBytes, in, inOffsetBytes, count);
-                break;
-            case INT16:
-            case UINT16:
-                IntegerLoops.accumulate16(op, type == DataType.UINT16, acc, accOffsetBytes, in, inOffsetBytes, count);
-                break;
-            case INT32:
-            case UINT32:
-                IntegerLoops.accumulate32(op, type == DataType.UINT32, acc, accOffsetBytes, in, inOffsetBytes, count);
-                break;
-            case INT64:
-            case UINT64:
-                IntegerLoops.accumulate64(op, type == DataType.UINT64, acc, accOffsetBytes, in, inOffsetBytes, count);
-                break;
-            case FLOAT32:
-                FloatLoops.accumulateF32(op, acc, accOffsetBytes, in, inOffsetBytes, count);
-                break;
-            case FLOAT64:
-                FloatLoops.accumulateF64(op, acc, accOffsetBytes, in, inOffsetBytes, count);
-                break;
-            case FLOAT16:
-                FloatLoops.accumulateHalf(op, false, acc, accOffsetBytes, in, inOffsetBytes, count);
-                break;
-            case BFLOAT16:
-                FloatLoops.accumulateHalf(op, true, acc, accOffsetBytes, in, inOffsetBytes, count);
-                break;
-            default:
-                throw new PcclException(PcclException.Code.INTERNAL, "no reduce kernel for data type " + type);
+        if (RawMemory.AVAILABLE) {
+            accumulateRaw(type, op, acc, accOffsetBytes, in, inOffsetBytes, count);
+        } else {
+            accumulatePortable(type, op, acc, accOffsetBytes, in, inOffsetBytes, count);
         }
     }
 
@@ -115,34 +95,165 @@ public final class ReduceKernels {
         if (count == 0 || divisor == 1) {
             return;
         }
+        if (RawMemory.AVAILABLE) {
+            divideRaw(type, buf, offsetBytes, count, divisor);
+        } else {
+            dividePortable(type, buf, offsetBytes, count, divisor);
+        }
+    }
+
+    private static void accumulateRaw(final DataType type, final ReduceOp op, final ByteBuffer acc, final int accOffset,
+                                      final ByteBuffer in, final int inOffset, final int count) {
+        final Object ab = RawMemory.base(acc);
+        final long a = RawMemory.address(acc) + accOffset;
+        final Object bb = RawMemory.base(in);
+        final long b = RawMemory.address(in) + inOffset;
+        try {
+            switch (type) {
+                case INT8:
+                case UINT8:
+                    RawIntegerLoops.accumulate8(op, type == DataType.UINT8, ab, a, bb, b, count);
+                    break;
+                case INT16:
+                case UINT16:
+                    RawIntegerLoops.accumulate16(op, type == DataType.UINT16, ab, a, bb, b, count);
+                    break;
+                case INT32:
+                case UINT32:
+                    RawIntegerLoops.accumulate32(op, type == DataType.UINT32, ab, a, bb, b, count);
+                    break;
+                case INT64:
+                case UINT64:
+                    RawIntegerLoops.accumulate64(op, type == DataType.UINT64, ab, a, bb, b, count);
+                    break;
+                case FLOAT32:
+                    RawFloatLoops.accumulateF32(op, ab, a, bb, b, count);
+                    break;
+                case FLOAT64:
+                    RawFloatLoops.accumulateF64(op, ab, a, bb, b, count);
+                    break;
+                case FLOAT16:
+                    RawFloatLoops.accumulateF16(op, ab, a, bb, b, count);
+                    break;
+                case BFLOAT16:
+                    RawFloatLoops.accumulateBf16(op, ab, a, bb, b, count);
+                    break;
+                default:
+                    throw new PcclException(PcclException.Code.INTERNAL, "no reduce kernel for data type " + type);
+            }
+        } finally {
+            // Direct memory must not be freed while raw accesses run.
+            Reference.reachabilityFence(acc);
+            Reference.reachabilityFence(in);
+        }
+    }
+
+    /** The {@code ByteBuffer} path, used when {@link RawMemory} is unavailable; arguments already validated. */
+    static void accumulatePortable(final DataType type, final ReduceOp op, final ByteBuffer acc, final int accOffset,
+                                   final ByteBuffer in, final int inOffset, final int count) {
         switch (type) {
             case INT8:
             case UINT8:
-                IntegerLoops.divide8(type == DataType.UINT8, buf, offsetBytes, count, divisor);
+                IntegerLoops.accumulate8(op, type == DataType.UINT8, acc, accOffset, in, inOffset, count);
                 break;
             case INT16:
             case UINT16:
-                IntegerLoops.divide16(type == DataType.UINT16, buf, offsetBytes, count, divisor);
+                IntegerLoops.accumulate16(op, type == DataType.UINT16, acc, accOffset, in, inOffset, count);
                 break;
             case INT32:
             case UINT32:
-                IntegerLoops.divide32(type == DataType.UINT32, buf, offsetBytes, count, divisor);
+                IntegerLoops.accumulate32(op, type == DataType.UINT32, acc, accOffset, in, inOffset, count);
                 break;
             case INT64:
             case UINT64:
-                IntegerLoops.divide64(type == DataType.UINT64, buf, offsetBytes, count, divisor);
+                IntegerLoops.accumulate64(op, type == DataType.UINT64, acc, accOffset, in, inOffset, count);
                 break;
             case FLOAT32:
-                FloatLoops.divideF32(buf, offsetBytes, count, divisor);
+                FloatLoops.accumulateF32(op, acc, accOffset, in, inOffset, count);
                 break;
             case FLOAT64:
-                FloatLoops.divideF64(buf, offsetBytes, count, divisor);
+                FloatLoops.accumulateF64(op, acc, accOffset, in, inOffset, count);
                 break;
             case FLOAT16:
-                FloatLoops.divideHalf(false, buf, offsetBytes, count, divisor);
+                FloatLoops.accumulateHalf(op, false, acc, accOffset, in, inOffset, count);
                 break;
             case BFLOAT16:
-                FloatLoops.divideHalf(true, buf, offsetBytes, count, divisor);
+                FloatLoops.accumulateHalf(op, true, acc, accOffset, in, inOffset, count);
+                break;
+            default:
+                throw new PcclException(PcclException.Code.INTERNAL, "no reduce kernel for data type " + type);
+        }
+    }
+
+    private static void divideRaw(final DataType type, final ByteBuffer buf, final int offset, final int count,
+                                  final int divisor) {
+        final Object ab = RawMemory.base(buf);
+        final long a = RawMemory.address(buf) + offset;
+        try {
+            switch (type) {
+                case INT8:
+                case UINT8:
+                    RawIntegerLoops.divide8(type == DataType.UINT8, ab, a, count, divisor);
+                    break;
+                case INT16:
+                case UINT16:
+                    RawIntegerLoops.divide16(type == DataType.UINT16, ab, a, count, divisor);
+                    break;
+                case INT32:
+                case UINT32:
+                    RawIntegerLoops.divide32(type == DataType.UINT32, ab, a, count, divisor);
+                    break;
+                case INT64:
+                case UINT64:
+                    RawIntegerLoops.divide64(type == DataType.UINT64, ab, a, count, divisor);
+                    break;
+                case FLOAT32:
+                    RawFloatLoops.divideF32(ab, a, count, divisor);
+                    break;
+                case FLOAT64:
+                    RawFloatLoops.divideF64(ab, a, count, divisor);
+                    break;
+                case FLOAT16:
+                case BFLOAT16:
+                    RawFloatLoops.divideHalf(type == DataType.BFLOAT16, ab, a, count, divisor);
+                    break;
+                default:
+                    throw new PcclException(PcclException.Code.INTERNAL, "no average kernel for data type " + type);
+            }
+        } finally {
+            Reference.reachabilityFence(buf);
+        }
+    }
+
+    /** The {@code ByteBuffer} path of {@link #finishAverage}; arguments already validated. */
+    static void dividePortable(final DataType type, final ByteBuffer buf, final int offset, final int count,
+                               final int divisor) {
+        switch (type) {
+            case INT8:
+            case UINT8:
+                IntegerLoops.divide8(type == DataType.UINT8, buf, offset, count, divisor);
+                break;
+            case INT16:
+            case UINT16:
+                IntegerLoops.divide16(type == DataType.UINT16, buf, offset, count, divisor);
+                break;
+            case INT32:
+            case UINT32:
+                IntegerLoops.divide32(type == DataType.UINT32, buf, offset, count, divisor);
+                break;
+            case INT64:
+            case UINT64:
+                IntegerLoops.divide64(type == DataType.UINT64, buf, offset, count, divisor);
+                break;
+            case FLOAT32:
+                FloatLoops.divideF32(buf, offset, count, divisor);
+                break;
+            case FLOAT64:
+                FloatLoops.divideF64(buf, offset, count, divisor);
+                break;
+            case FLOAT16:
+            case BFLOAT16:
+                FloatLoops.divideHalf(type == DataType.BFLOAT16, buf, offset, count, divisor);
                 break;
             default:
                 throw new PcclException(PcclException.Code.INTERNAL, "no average kernel for data type " + type);

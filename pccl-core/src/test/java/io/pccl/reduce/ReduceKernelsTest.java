@@ -53,14 +53,19 @@ class ReduceKernelsTest {
                 final int accOffset = random.nextInt(0, 9);
                 final int inOffset = random.nextInt(0, 9);
                 final ByteBuffer acc = randomBuffer(random, type, directAcc, accOffset, count);
-                final ByteBuffer in = randomBuffer(random, type, directIn, inOffset, count);
+                final ByteBuffer writableIn = randomBuffer(random, type, directIn, inOffset, count);
+                final ByteBuffer in = random.nextBoolean() ? writableIn
+                        : writableIn.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
                 final ByteBuffer expected = copyOf(acc);
                 for (int i = 0; i < count; i++) {
                     Elements.reference(type, op, expected, accOffset, in, inOffset, i);
                 }
+                final String context = type + " " + op + " count " + count + " variant " + variant + " seed " + seed;
+                final ByteBuffer portable = copyOf(acc);
                 ReduceKernels.accumulate(type, op, acc, accOffset, in, inOffset, count);
-                assertSameElements(type, expected, acc, accOffset, count,
-                        type + " " + op + " count " + count + " variant " + variant + " seed " + seed);
+                assertSameElements(type, expected, acc, accOffset, count, context);
+                ReduceKernels.accumulatePortable(type, op, portable, accOffset, in, inOffset, count);
+                assertSameElements(type, expected, portable, accOffset, count, "portable path, " + context);
                 assertEquals(0, acc.position(), "position untouched");
                 assertEquals(0, in.position(), "position untouched");
             }
@@ -80,10 +85,23 @@ class ReduceKernelsTest {
                 for (int i = 0; i < count; i++) {
                     Elements.referenceDivide(type, expected, offset, i, divisor);
                 }
+                final ByteBuffer portable = copyOf(buf);
                 ReduceKernels.finishAverage(type, buf, offset, count, divisor);
                 assertSameElements(type, expected, buf, offset, count, type + " count " + count + " / " + divisor);
+                if (divisor > 1) {
+                    ReduceKernels.dividePortable(type, portable, offset, count, divisor);
+                    assertSameElements(type, expected, portable, offset, count, "portable path, " + type);
+                }
             }
         }
+    }
+
+    @Test
+    void shouldUseTheRawPathOnHotSpotX86() {
+        if ("amd64".equals(System.getProperty("os.arch"))) {
+            assertTrue(RawMemory.AVAILABLE, "raw memory path self-check failed on amd64");
+        }
+        assertEquals(RawMemory.AVAILABLE, RawMemory.UNSAFE != null);
     }
 
     @Test
@@ -156,8 +174,11 @@ class ReduceKernelsTest {
     private static ByteBuffer randomBuffer(final SplittableRandom random, final DataType type, final boolean direct,
                                            final int offset, final int count) {
         final int size = offset + count * type.sizeBytes() + random.nextInt(0, 5);
-        final ByteBuffer buf = (direct ? ByteBuffer.allocateDirect(size) : ByteBuffer.allocate(size))
-                .order(ByteOrder.LITTLE_ENDIAN);
+        // Sometimes a slice of a larger buffer, so that array offsets and sliced addresses are exercised.
+        final int sliceAt = random.nextInt(0, 3) == 0 ? random.nextInt(1, 17) : 0;
+        final ByteBuffer whole = direct ? ByteBuffer.allocateDirect(size + sliceAt)
+                : ByteBuffer.allocate(size + sliceAt);
+        final ByteBuffer buf = whole.position(sliceAt).slice().order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < size; i++) {
             buf.put(i, (byte) random.nextInt());
         }
