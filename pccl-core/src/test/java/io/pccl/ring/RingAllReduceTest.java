@@ -220,6 +220,23 @@ class RingAllReduceTest {
     }
 
     @Test
+    void shouldFailRunningOperationsWithClosedAndRestoreInputWhenEngineCloses() throws Exception {
+        final LocalRingNetwork net = new LocalRingNetwork(2, 1);
+        final ByteBuffer[] inputs = RingReference.inputs(DataType.UINT16, 5000, 2, SEED);
+        final ByteBuffer buf = copyOf(inputs[0]);
+        final RingOperation op;
+        try (RingAllReduce engine = RingAllReduce.builder().build()) {
+            op = engine.start(new RingOpContext(ring(2), 0, nextSeq++,
+                    ReduceDescriptor.of(5000, DataType.UINT16, ReduceOp.MIN), buf, buf, net.transport(0)));
+            assertEquals(1, engine.runningOperations());
+        }
+        final Throwable cause = failureOf(op, 5000);
+        assertEquals(PcclException.Code.CLOSED, ((PcclException) cause).code());
+        assertEquals(inputs[0], buf.duplicate().clear());
+        net.close();
+    }
+
+    @Test
     void shouldInteroperateWhenPeersUseDifferentSliceSizes() throws Exception {
         try (RingAllReduce odd = RingAllReduce.builder().sliceBytes(1000).build()) {
             final RingAllReduce[] engines = {smallSlices, odd, bigSlices};
