@@ -26,9 +26,9 @@ import java.nio.ByteOrder;
  *
  * <p>Buffers may be heap or direct but must be {@link ByteOrder#LITTLE_ENDIAN}-ordered views. Offsets are absolute
  * byte indexes; positions and limits are neither used nor modified: the touched bytes must lie within each
- * buffer's {@code capacity()}. {@code acc} and {@code in} may be the same buffer only if the two ranges are identical or
- * disjoint. Arguments are validated up front and reported as {@link PcclException.Code#INVALID_ARGUMENT}; the loops
- * themselves allocate nothing.
+ * buffer's {@code capacity()}. {@code acc} and {@code in} may be the same buffer only if the two ranges are
+ * identical or disjoint. Arguments are validated up front and reported as
+ * {@link PcclException.Code#INVALID_ARGUMENT}; the loops themselves allocate nothing.
  *
  * <p>Implementation: one straight loop per (type, op). Where {@link RawMemory} is available (HotSpot on x86-64 or
  * aarch64) the loops use raw loads and stores after the up-front bounds check; JMH
