@@ -241,7 +241,6 @@ class ReduceKernelsTest {
                         + element * type.sizeBytes()) + ", " + context);
             }
         }
-        assertTrue(count >= 0);
     }
 
     /** Scalar reference arithmetic, element by element. */
