@@ -10,6 +10,7 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.EventExecutorGroup;
 import io.netty.util.concurrent.Future;
+import io.pccl.master.state.PeerPhase;
 import io.pccl.transport.ProtocolConstants;
 import io.pccl.transport.netty.NettyTransport;
 import java.io.IOException;
@@ -156,6 +157,25 @@ public final class Master implements AutoCloseable {
             throw new IllegalStateException("master not started");
         }
         return a;
+    }
+
+    /**
+     * Phase of a peer as the conductor sees it, read on the conductor thread; for tests in this package.
+     *
+     * @param peerId the peer
+     * @return its phase ({@link PeerPhase#LEFT} if unknown)
+     * @throws IllegalStateException before {@link #start()} or if the conductor does not answer within 5 s
+     */
+    PeerPhase phaseOf(final long peerId) {
+        final MasterConductor c = conductor;
+        if (c == null) {
+            throw new IllegalStateException("master not started");
+        }
+        final Future<PeerPhase> f = c.executor().submit(() -> c.machine().phaseOf(peerId));
+        if (!f.awaitUninterruptibly(5, TimeUnit.SECONDS) || !f.isSuccess()) {
+            throw new IllegalStateException("conductor did not answer within 5 s", f.cause());
+        }
+        return f.getNow();
     }
 
     /**

@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pccl.master.state.PeerPhase;
 import io.pccl.proto.CollectiveCommence;
 import io.pccl.proto.CollectiveComplete;
+import io.pccl.proto.CollectiveDone;
 import io.pccl.proto.CollectiveInitiate;
 import io.pccl.proto.DataTypeProto;
 import io.pccl.proto.Envelope;
@@ -13,10 +15,15 @@ import io.pccl.proto.ErrorCode;
 import io.pccl.proto.P2PConnectionInfo;
 import io.pccl.proto.P2PEstablishResult;
 import io.pccl.proto.ReduceOpProto;
+import io.pccl.proto.SharedStateEntryInfo;
+import io.pccl.proto.SyncSharedStateComplete;
+import io.pccl.proto.SyncSharedStateRequest;
+import io.pccl.proto.SyncSharedStateResponse;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -73,7 +80,7 @@ class MasterTest {
     }
 
     @Test
-    void shouldJoinSecondPeerAndRunACollective() throws IOException {
+    void shouldJoinSecondPeerRunACollectiveAndSyncSharedState() throws IOException {
         try (Master master = Master.builder().host("127.0.0.1").port(0).build().start();
              TestPeerClient a = new TestPeerClient(master.port());
              TestPeerClient b = new TestPeerClient(master.port())) {
@@ -105,7 +112,44 @@ class MasterTest {
                     .setSeq(c.getSeq())).build());
             assertTrue(a.expect(Envelope.BodyCase.COLLECTIVE_DONE).getCollectiveDone().getSuccess());
             assertTrue(b.expect(Envelope.BodyCase.COLLECTIVE_DONE).getCollectiveDone().getSuccess());
+
+            // A sync vote, then a collective initiate: the later kind is refused, nobody hangs.
+            a.send(sync(5));
+            awaitPhase(master, 1, PeerPhase.VOTED_SYNC);
+            b.send(Envelope.newBuilder().setCollectiveInitiate(init).build());
+            final CollectiveDone refused = b.expect(Envelope.BodyCase.COLLECTIVE_DONE).getCollectiveDone();
+            assertEquals(ErrorCode.ERROR_FAILED_PRECONDITION, refused.getCode(), refused::toString);
+            b.send(sync(3));
+            final SyncSharedStateResponse sa = a.expect(Envelope.BodyCase.SYNC_SHARED_STATE_RESPONSE)
+                    .getSyncSharedStateResponse();
+            final SyncSharedStateResponse sb = b.expect(Envelope.BodyCase.SYNC_SHARED_STATE_RESPONSE)
+                    .getSyncSharedStateResponse();
+            assertEquals(SyncSharedStateResponse.newBuilder().setRevision(5).build(), sa);
+            assertTrue(sb.getOutdated(), sb::toString);
+            assertEquals(5, sb.getRevision());
+            assertEquals(List.of(1L), List.of(sb.getDistributors(0).getPeerId()));
+            assertEquals(0, sb.getKeysCount(), "same content, only the revision was behind");
+            for (final TestPeerClient p : List.of(a, b)) {
+                p.send(Envelope.newBuilder().setSyncSharedStateComplete(SyncSharedStateComplete.newBuilder()
+                        .setSuccess(true)).build());
+            }
+            assertTrue(a.expect(Envelope.BodyCase.SYNC_SHARED_STATE_DONE).getSyncSharedStateDone().getSuccess());
+            assertTrue(b.expect(Envelope.BodyCase.SYNC_SHARED_STATE_DONE).getSyncSharedStateDone().getSuccess());
         }
+    }
+
+    /** Bounded wait (each poll is a round trip to the conductor thread) until a peer reached {@code phase}. */
+    private static void awaitPhase(final Master master, final long peerId, final PeerPhase phase) {
+        final long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (master.phaseOf(peerId) != phase) {
+            assertTrue(System.nanoTime() - deadlineNs < 0, "peer " + peerId + " never reached " + phase);
+        }
+    }
+
+    private static Envelope sync(final long revision) {
+        return Envelope.newBuilder().setSyncSharedStateRequest(SyncSharedStateRequest.newBuilder()
+                .setRevision(revision).addEntries(SharedStateEntryInfo.newBuilder().setKey("weights").setHash(99)
+                        .setCount(16).setDataType(DataTypeProto.DT_FLOAT32))).build();
     }
 
     @Test
