@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "pccl-bench", mixinStandardHelpOptions = true, version = "pccl-bench 0.1.0",
         description = "pccl-java benchmarks, demo and churn harness",
-        subcommands = {AllReduceBench.class, AllReduceBench.Peer.class, JoinLatencyBench.class, Demo.class})
+        subcommands = {AllReduceBench.class, AllReduceBench.Peer.class, JoinLatencyBench.class, SyncBench.class,
+            Demo.class})
 public final class BenchMain implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
