@@ -70,6 +70,16 @@ class MasterMainTest {
                 "--log-level", "--version")) {
             assertTrue(help.contains(option), help);
         }
+        assertTrue(help.contains("Exit status"), help);
+    }
+
+    @Test
+    void shouldRefuseAnUnknownLogLevelAsAUsageError() {
+        final StringWriter err = new StringWriter();
+        final CommandLine cmd = new CommandLine(new MasterMain());
+        cmd.setErr(new PrintWriter(err));
+        assertEquals(2, cmd.execute("--port", "0", "--log-level", "loud"));
+        assertTrue(err.toString().contains("--log-level loud is not one of"), err.toString());
     }
 
     private static String read(final Path p) {
