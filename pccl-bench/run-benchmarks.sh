@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs every figure quoted in docs/benchmarks.md in one go, so that ratios against the baselines come from one
+# run on one machine. Usage (from the repository root, with ../shared beside it):
+#   pccl-bench/run-benchmarks.sh [outdir]
+# Needs: a built tree (mvn -q -DskipTests package); the baseline scripts install Gloo (python3-torch) and
+# Open MPI themselves; iperf3 from Debian's packages. All traffic stays on 127.0.0.1.
+set -euo pipefail
+out="${1:-bench-out}"
+mkdir -p "$out"
+here="$(cd "$(dirname "$0")/.." && pwd)"
+shared="$here/../shared/baselines"
+jar="$here/pccl-bench/target/pccl-bench.jar"
+log() { echo "== $* ($(date -u +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$out/summary.txt"; }
+
+log "loopback iperf3 (4 streams, 5 s)"
+if command -v iperf3 >/dev/null; then
+  iperf3 -s -B 127.0.0.1 -p 5299 -1 >/dev/null 2>&1 &
+  sleep 1
+  iperf3 -c 127.0.0.1 -p 5299 -P 4 -t 5 -f g | tail -4 | tee -a "$out/summary.txt"
+fi
+
+log "Open MPI baseline"
+BASELINE_OUT="$out" "$shared/run_mpi.sh" 1 5 2 default > "$out/mpi.txt" 2>&1 || echo "mpi baseline failed" | tee -a "$out/summary.txt"
+log "Gloo baseline"
+BASELINE_OUT="$out" "$shared/run_gloo.sh" 1 5 2 > "$out/gloo.txt" 2>&1 || echo "gloo baseline failed" | tee -a "$out/summary.txt"
+python3 "$shared/summarize.py" "$out"/mpi_*.log "$out"/gloo_*.log 2>&1 | tee -a "$out/summary.txt" || true
+
+for w in 2 4; do
+  log "pccl-java allreduce W=$w"
+  java -jar "$jar" allreduce --peers "$w" --sizes-mib 1,16,64,256 --iters 5 --warmup 2 2>&1 | tee -a "$out/summary.txt"
+done
+
+log "pccl-java join latency"
+java -jar "$jar" join-latency --joins 50 2>&1 | tail -1 | tee -a "$out/summary.txt"
+
+log "pccl-java shared-state transfer 256 MiB"
+java -Xmx1g -XX:MaxDirectMemorySize=2g -jar "$jar" sync --size-mib 256 --rounds 3 2>&1 | tail -4 | tee -a "$out/summary.txt"
+
+log "JMH: float32 SUM reduce vs memory copy at 64 MiB"
+java -cp "$jar" org.openjdk.jmh.Main 'kernels.ReduceKernelBenchmark' -p sizeBytes=67108864 -p type=FLOAT32 -p op=SUM \
+  -p direct=true -f 1 -wi 3 -i 5 -prof gc 2>&1 | grep -E '^(Benchmark|Reduce)' | tee -a "$out/summary.txt" || true
+java -cp "$jar" org.openjdk.jmh.Main 'kernels.MemoryCopyBenchmark' -p sizeBytes=67108864 \
+  -f 1 -wi 3 -i 5 -prof gc 2>&1 | grep -E '^(Benchmark|Memory)' | tee -a "$out/summary.txt" || true
+
+log "JMH: hashes at 256 MiB"
+java -cp "$jar" org.openjdk.jmh.Main 'HashBenchmark' -f 1 -wi 2 -i 3 2>&1 | grep -E '^(Benchmark|Hash)' | tee -a "$out/summary.txt" || true
+log "done"
