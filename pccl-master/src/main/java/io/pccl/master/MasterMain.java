@@ -57,6 +57,11 @@ public final class MasterMain implements Callable<Integer> {
             description = "A peer silent for longer is removed (default: ${DEFAULT-VALUE}).")
     private long heartbeatTimeoutMs;
 
+    @Option(names = "--registration-timeout-ms",
+            description = "A connection that has not registered within this long of connecting is closed; heartbeats"
+                    + " do not extend it (default: the heartbeat timeout).")
+    private Long registrationTimeoutMs;
+
     @Option(names = "--log-level", defaultValue = "info",
             description = "trace, debug, info, warn, error or off (default: ${DEFAULT-VALUE}). INFO logs one line"
                     + " per membership transition, WARN every kick or refused connection.")
@@ -93,10 +98,13 @@ public final class MasterMain implements Callable<Integer> {
         final PrintWriter err = spec.commandLine().getErr();
         final Master master;
         try {
-            master = Master.builder().host(host).port(port)
+            final Master.Builder builder = Master.builder().host(host).port(port)
                     .heartbeatInterval(Duration.ofMillis(heartbeatIntervalMs))
-                    .heartbeatTimeout(Duration.ofMillis(heartbeatTimeoutMs))
-                    .build().start();
+                    .heartbeatTimeout(Duration.ofMillis(heartbeatTimeoutMs));
+            if (registrationTimeoutMs != null) {
+                builder.registrationTimeout(Duration.ofMillis(registrationTimeoutMs));
+            }
+            master = builder.build().start();
         } catch (final RuntimeException e) {
             err.println("pccl master: " + e.getMessage());
             err.flush();

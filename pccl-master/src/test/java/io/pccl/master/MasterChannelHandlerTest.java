@@ -147,6 +147,83 @@ class MasterChannelHandlerTest {
     }
 
     @Test
+    void shouldCloseConnectionThatHeartbeatsButNeverRegisters() {
+        writeFrame(Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
+        assertEquals(Envelope.BodyCase.HELLO_ACK, readFrame().getBodyCase());
+        for (int i = 0; i < 5; i++) {
+            nowNs += TimeUnit.SECONDS.toNanos(1);
+            writeFrame(MasterProtoUtils.heartbeat(i));
+            conductor.doWork();
+            assertTrue(channel.isActive(), "closed at " + (i + 1) + " s, within the 5 s limit");
+        }
+        nowNs += TimeUnit.MILLISECONDS.toNanos(1);
+        writeFrame(MasterProtoUtils.heartbeat(5));
+        assertEquals(1, conductor.doWork());
+        assertError(ErrorCode.ERROR_KICKED, "no register request within 5001 ms of connecting (state AWAIT_REGISTER),"
+                + " limit 5000 ms");
+        channel.runPendingTasks();
+        assertEquals(0, conductor.connectionCount());
+        assertEquals(0, conductor.unregisteredCount());
+    }
+
+    @Test
+    void shouldCloseConnectionThatNeverSendsHelloAfterTheRegistrationTimeout() {
+        final MasterConductor shortLimit = new MasterConductor(ImmediateEventExecutor.INSTANCE, () -> nowNs,
+                TimeUnit.SECONDS.toNanos(5), TimeUnit.MILLISECONDS.toNanos(250));
+        final EmbeddedChannel ch = new EmbeddedChannel();
+        try {
+            MasterChannelInitializer.install(ch.pipeline(), shortLimit, 1024, 0);
+            ch.pipeline().fireChannelActive();
+            nowNs += TimeUnit.MILLISECONDS.toNanos(250);
+            assertEquals(0, shortLimit.doWork());
+            assertTrue(ch.isActive());
+            nowNs += TimeUnit.MILLISECONDS.toNanos(1) + 500_000;
+            assertEquals(1, shortLimit.doWork());
+            final Envelope e = readFrame(ch);
+            assertEquals(ErrorCode.ERROR_KICKED, e.getError().getCode(), e::toString);
+            assertEquals("no register request within 251 ms of connecting (state AWAIT_HELLO), limit 250 ms",
+                    e.getError().getReason());
+            assertFalse(ch.isActive());
+            assertEquals(0, shortLimit.unregisteredCount());
+        } finally {
+            ch.finishAndReleaseAll();
+        }
+    }
+
+    @Test
+    void shouldNotExpireARegisteredPeerOrTheConnectionsOpenedLater() {
+        writeFrame(Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
+        writeFrame(register(45000, 0));
+        assertEquals(0, conductor.unregisteredCount());
+        readFrame();
+        readFrame();
+        nowNs += TimeUnit.SECONDS.toNanos(3);
+        final EmbeddedChannel late = newChannel();
+        try {
+            assertEquals(1, conductor.unregisteredCount());
+            nowNs += TimeUnit.SECONDS.toNanos(3);
+            // 6 s after the first connection opened, 3 s after the second: neither is past its deadline.
+            writeFrame(MasterProtoUtils.heartbeat(1));
+            assertEquals(0, conductor.doWork());
+            assertTrue(channel.isActive());
+            assertTrue(late.isActive());
+            assertEquals(List.of(1L), conductor.machine().peerIds());
+        } finally {
+            late.finishAndReleaseAll();
+        }
+    }
+
+    @Test
+    void shouldRemoveAClosedUnregisteredConnectionFromTheDeadlineQueue() {
+        writeFrame(Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
+        assertEquals(1, conductor.unregisteredCount());
+        channel.close();
+        channel.runPendingTasks();
+        assertEquals(0, conductor.unregisteredCount());
+        assertEquals(0, conductor.connectionCount());
+    }
+
+    @Test
     void shouldRemovePeerWhenChannelCloses() {
         writeFrame(Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
         writeFrame(register(45000, 0));

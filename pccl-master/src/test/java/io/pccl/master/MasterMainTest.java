@@ -67,7 +67,7 @@ class MasterMainTest {
         assertEquals(0, cmd.execute("--help"));
         final String help = sw.toString();
         for (final String option : List.of("--host", "--port", "--heartbeat-interval-ms", "--heartbeat-timeout-ms",
-                "--log-level", "--version")) {
+                "--registration-timeout-ms", "--log-level", "--version")) {
             assertTrue(help.contains(option), help);
         }
         assertTrue(help.contains("Exit status"), help);

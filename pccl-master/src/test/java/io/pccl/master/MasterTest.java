@@ -1,6 +1,7 @@
 package io.pccl.master;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -24,6 +25,8 @@ import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -58,6 +61,32 @@ class MasterTest {
         final IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Master.builder()
                 .heartbeatInterval(Duration.ofSeconds(2)).heartbeatTimeout(Duration.ofSeconds(2)).build());
         assertEquals("heartbeatTimeout 2000 ms must exceed heartbeatInterval 2000 ms", e.getMessage());
+    }
+
+    @Test
+    void shouldRejectNonPositiveRegistrationTimeout() {
+        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Master.builder().registrationTimeout(Duration.ZERO));
+        assertEquals("registrationTimeout must be positive, got PT0S", e.getMessage());
+    }
+
+    @Test
+    void shouldCloseAConnectionThatHeartbeatsButDoesNotRegisterWithinTheRegistrationTimeout() throws IOException {
+        // The heartbeat timeout (10 s) is far beyond the read timeout of the client (5 s): only the registration
+        // deadline can close this connection in time.
+        try (Master master = Master.builder().host("127.0.0.1").port(0).heartbeatTimeout(Duration.ofSeconds(10))
+                .registrationTimeout(Duration.ofMillis(300)).build().start();
+             TestPeerClient peer = new TestPeerClient(master.port())) {
+            peer.hello();
+            peer.send(MasterProtoUtils.heartbeat(1));
+            final Envelope e = peer.awaitErrorOrClose();
+            assertNotNull(e, "closed without an error");
+            assertEquals(ErrorCode.ERROR_KICKED, e.getError().getCode(), e::toString);
+            final Matcher m = Pattern.compile("no register request within (\\d+) ms of connecting"
+                    + " \\(state AWAIT_REGISTER\\), limit 300 ms").matcher(e.getError().getReason());
+            assertTrue(m.matches(), e.getError().getReason());
+            assertTrue(Long.parseLong(m.group(1)) > 300, e.getError().getReason());
+        }
     }
 
     @Test
