@@ -1,0 +1,399 @@
+package io.pccl;
+
+import io.pccl.internal.client.ClientConfig;
+import io.pccl.internal.client.Membership;
+import io.pccl.internal.client.PeerSession;
+import io.pccl.transport.ProtocolConstants;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A peer's handle on a pccl run: joins the run coordinated by a master, keeps the ring connections to its
+ * neighbours and answers membership questions.
+ *
+ * <pre>{@code
+ * try (Communicator comm = Communicator.builder().masterAddress("10.0.0.1:48148").peerGroup(0).build()) {
+ *     comm.connect();                       // blocks until this peer is accepted (bounded by connectTimeout)
+ *     while (training) {
+ *         if (comm.arePeersPending()) {     // joint call of the group's accepted peers
+ *             comm.updateTopology();        // joint call: accept the newcomers, rebuild the ring
+ *         }
+ *         ... collectives ...
+ *     }
+ * }
+ * }</pre>
+ *
+ * <p>Lifecycle: {@link #connect()} once (it may be retried after it failed); then {@link #updateTopology()} and
+ * {@link #arePeersPending()} as joint calls of the group's accepted peers; {@link #close()} at the end. After the
+ * master was lost or this peer was kicked every call fails; close the communicator and create a new one.
+ *
+ * <p>Threading: thread-safe. Membership calls block the calling thread (never longer than their configured
+ * timeout) and are serialized; {@link #close()} may be called from any thread and makes a blocked call fail with
+ * {@link PcclException.Code#CLOSED}. Network I/O runs on the communicator's own Netty event loops, which never
+ * run user code. Do not call blocking methods from a Netty event loop.
+ *
+ * @since 0.1
+ */
+public final class Communicator implements AutoCloseable {
+    private final PeerSession session;
+
+    private Communicator(final ClientConfig config) {
+        this.session = new PeerSession(config);
+    }
+
+    /**
+     * A builder with defaults: peer group 0, 1 connection per peer, peer base port 48150, bind host 0.0.0.0,
+     * connect and topology timeouts 60 s, heartbeats every 1 s, master timeout 5 s.
+     *
+     * @return a new builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Connects to the master, registers, and blocks until the group's accepted peers accept this peer (in an
+     * {@link #updateTopology()} round) and the ring connections are up. The first peer of a group is accepted at
+     * once.
+     *
+     * @throws MasterLostException the master is unreachable (the message names its address), or lost
+     * @throws KickedException the master refused or removed this peer (the message carries its reason)
+     * @throws PcclException the master's code and reason if it refused the registration (e.g.
+     *         {@code FAILED_PRECONDITION} when loopback and non-loopback peers would mix); {@code TIMEOUT} if not
+     *         accepted within {@code connectTimeout}; {@code FAILED_PRECONDITION} if already connected;
+     *         {@code CLOSED} if closed
+     */
+    public void connect() {
+        session.connect();
+    }
+
+    /**
+     * Votes to accept pending peers and (re)establishes the ring connections; returns when the master confirmed
+     * the new ring. Joint call: every accepted peer of this peer's group must call it. Failed rounds (a peer left
+     * or was unreachable) are retried internally until {@code topologyTimeout}.
+     *
+     * @throws TopologyUpdateFailedException code {@code TIMEOUT} when no round succeeded within
+     *         {@code topologyTimeout}, code {@code KICKED} when the master removed this peer
+     * @throws MasterLostException the master connection was lost
+     * @throws PcclException {@code FAILED_PRECONDITION} if not connected, {@code CLOSED} if closed
+     */
+    public void updateTopology() {
+        session.updateTopology();
+    }
+
+    /**
+     * Whether peers of this group are registered but not yet accepted. Joint call of the group's accepted peers:
+     * all of them get the same answer, so they call {@link #updateTopology()} together or not at all.
+     *
+     * @return true if a peer is waiting to be accepted
+     * @throws PcclException {@code TIMEOUT} if the other peers did not ask within {@code topologyTimeout};
+     *         {@link MasterLostException}, {@link KickedException}; {@code FAILED_PRECONDITION} if not connected
+     */
+    public boolean arePeersPending() {
+        return session.arePeersPending();
+    }
+
+    /**
+     * Accepted peers in all groups, as of the last successful topology update (pending peers are not counted).
+     *
+     * @return the global world size
+     * @throws PcclException {@code FAILED_PRECONDITION} if not connected
+     */
+    public int globalWorldSize() {
+        return session.membership().globalWorldSize();
+    }
+
+    /**
+     * Accepted peers in this peer's group, as of the last successful topology update.
+     *
+     * @return the group's world size
+     * @throws PcclException {@code FAILED_PRECONDITION} if not connected
+     */
+    public int peerGroupWorldSize() {
+        return session.membership().peerGroupWorldSize();
+    }
+
+    /**
+     * Groups with at least one accepted peer, as of the last successful topology update.
+     *
+     * @return the number of groups
+     * @throws PcclException {@code FAILED_PRECONDITION} if not connected
+     */
+    public int numPeerGroups() {
+        return session.membership().numPeerGroups();
+    }
+
+    /**
+     * Size of the largest group, as of the last successful topology update.
+     *
+     * @return the largest group's world size
+     * @throws PcclException {@code FAILED_PRECONDITION} if not connected
+     */
+    public int largestPeerGroupWorldSize() {
+        return session.membership().largestPeerGroupWorldSize();
+    }
+
+    /**
+     * This peer's id, assigned by the master.
+     *
+     * @return the peer id
+     * @throws PcclException {@code FAILED_PRECONDITION} if not connected
+     */
+    public long peerId() {
+        return session.peerId();
+    }
+
+    /**
+     * The group's ring as of the last successful topology update: peer ids in ring order (this peer sends to the
+     * next one).
+     *
+     * @return an unmodifiable list of peer ids
+     * @throws PcclException {@code FAILED_PRECONDITION} if not connected
+     */
+    public List<Long> ring() {
+        return session.membership().ring();
+    }
+
+    /**
+     * The session behind this communicator, for pccl's own components (collectives, shared state). Not API.
+     *
+     * @return the session
+     */
+    PeerSession session() {
+        return session;
+    }
+
+    /**
+     * Leaves the run: closes the master connection (the master drops this peer at once), all peer connections
+     * and the event loops. Idempotent; a blocked call fails with {@code CLOSED}.
+     */
+    @Override
+    public void close() {
+        session.close();
+    }
+
+    /**
+     * Builds a {@link Communicator}. Setters validate their argument; {@link #build()} checks the combination.
+     *
+     * <p>Not thread-safe.
+     *
+     * @since 0.1
+     */
+    public static final class Builder {
+        private String masterAddress;
+        private int peerGroup;
+        private int connectionsPerPeer = 1;
+        private int peerBasePort = ProtocolConstants.DEFAULT_PEER_BASE_PORT;
+        private int peerPortAttempts = 64;
+        private String bindHost = "0.0.0.0";
+        private Duration connectTimeout = Duration.ofSeconds(60);
+        private Duration topologyTimeout = Duration.ofSeconds(60);
+        private Duration p2pHandshakeTimeout = Duration.ofSeconds(10);
+        private Duration heartbeatInterval = Duration.ofSeconds(1);
+        private Duration heartbeatTimeout = Duration.ofSeconds(5);
+        private int ioThreads = Math.min(4, Math.max(2, Runtime.getRuntime().availableProcessors() / 2));
+
+        private Builder() {
+        }
+
+        /**
+         * The master's address (required).
+         *
+         * @param hostPort {@code host:port}, {@code [ipv6]:port}, or {@code host} for the default port 48148
+         * @return this builder
+         * @throws PcclException {@code INVALID_ARGUMENT} if the address does not parse
+         */
+        public Builder masterAddress(final String hostPort) {
+            parseAddress(Objects.requireNonNull(hostPort, "hostPort"));
+            this.masterAddress = hostPort;
+            return this;
+        }
+
+        /**
+         * The peer group (default 0). Votes and collectives are scoped to a group.
+         *
+         * @param group the group, {@code >= 0}
+         * @return this builder
+         */
+        public Builder peerGroup(final int group) {
+            this.peerGroup = requireRange("peerGroup", group, 0, Integer.MAX_VALUE);
+            return this;
+        }
+
+        /**
+         * TCP connections per ring neighbour (default 1); concurrent collectives are spread over them.
+         *
+         * @param connections {@code 1..1024}
+         * @return this builder
+         */
+        public Builder connectionsPerPeer(final int connections) {
+            this.connectionsPerPeer = requireRange("connectionsPerPeer", connections, 1, 1024);
+            return this;
+        }
+
+        /**
+         * First port tried for the peer's listening port (default 48150); the next ports are tried while the bind
+         * fails. 0 binds an ephemeral port.
+         *
+         * @param port {@code 0..65535}
+         * @return this builder
+         */
+        public Builder peerBasePort(final int port) {
+            this.peerBasePort = requireRange("peerBasePort", port, 0, 65535);
+            return this;
+        }
+
+        /**
+         * How many consecutive ports from {@link #peerBasePort} are tried (default 64).
+         *
+         * @param attempts {@code 1..1024}
+         * @return this builder
+         */
+        public Builder peerPortAttempts(final int attempts) {
+            this.peerPortAttempts = requireRange("peerPortAttempts", attempts, 1, 1024);
+            return this;
+        }
+
+        /**
+         * Address the peer port binds to (default {@code 0.0.0.0}).
+         *
+         * @param host an address or host name
+         * @return this builder
+         */
+        public Builder bindHost(final String host) {
+            this.bindHost = Objects.requireNonNull(host, "host");
+            return this;
+        }
+
+        /**
+         * Bound of {@link Communicator#connect()}, including the wait for acceptance (default 60 s).
+         *
+         * @param timeout positive
+         * @return this builder
+         */
+        public Builder connectTimeout(final Duration timeout) {
+            this.connectTimeout = requirePositive("connectTimeout", timeout);
+            return this;
+        }
+
+        /**
+         * Bound of {@link Communicator#updateTopology()} and {@link Communicator#arePeersPending()} (default 60 s).
+         *
+         * @param timeout positive
+         * @return this builder
+         */
+        public Builder topologyTimeout(final Duration timeout) {
+            this.topologyTimeout = requirePositive("topologyTimeout", timeout);
+            return this;
+        }
+
+        /**
+         * Bound of dialing one neighbour's pool and of an inbound hello (default 10 s).
+         *
+         * @param timeout positive
+         * @return this builder
+         */
+        public Builder p2pHandshakeTimeout(final Duration timeout) {
+            this.p2pHandshakeTimeout = requirePositive("p2pHandshakeTimeout", timeout);
+            return this;
+        }
+
+        /**
+         * Period of heartbeats to the master (default 1 s).
+         *
+         * @param interval positive
+         * @return this builder
+         */
+        public Builder heartbeatInterval(final Duration interval) {
+            this.heartbeatInterval = requirePositive("heartbeatInterval", interval);
+            return this;
+        }
+
+        /**
+         * Silence from the master after which it counts as lost and calls fail with {@link MasterLostException}
+         * (default 5 s).
+         *
+         * @param timeout positive, greater than the heartbeat interval
+         * @return this builder
+         */
+        public Builder heartbeatTimeout(final Duration timeout) {
+            this.heartbeatTimeout = requirePositive("heartbeatTimeout", timeout);
+            return this;
+        }
+
+        /**
+         * Netty event-loop threads of this communicator (default min(4, max(2, cores / 2))).
+         *
+         * @param threads {@code 1..64}
+         * @return this builder
+         */
+        public Builder ioThreads(final int threads) {
+            this.ioThreads = requireRange("ioThreads", threads, 1, 64);
+            return this;
+        }
+
+        /**
+         * Validates the settings and creates an unconnected communicator.
+         *
+         * @return the communicator
+         * @throws PcclException {@code INVALID_ARGUMENT} naming the setting that is missing or inconsistent
+         */
+        public Communicator build() {
+            if (masterAddress == null) {
+                throw new PcclException(PcclException.Code.INVALID_ARGUMENT, "masterAddress is required");
+            }
+            if (heartbeatTimeout.compareTo(heartbeatInterval) <= 0) {
+                throw new PcclException(PcclException.Code.INVALID_ARGUMENT, "heartbeatTimeout " + heartbeatTimeout
+                        + " must exceed heartbeatInterval " + heartbeatInterval);
+            }
+            return new Communicator(new ClientConfig(parseAddress(masterAddress), peerGroup, connectionsPerPeer,
+                    peerBasePort, peerPortAttempts, bindHost, connectTimeout.toNanos(), topologyTimeout.toNanos(),
+                    p2pHandshakeTimeout.toNanos(), heartbeatInterval.toNanos(), heartbeatTimeout.toNanos(),
+                    ioThreads));
+        }
+
+        static InetSocketAddress parseAddress(final String hostPort) {
+            String host = hostPort.trim();
+            int port = ProtocolConstants.DEFAULT_MASTER_PORT;
+            final int colon = host.lastIndexOf(':');
+            final boolean bracketed = host.startsWith("[");
+            if (colon > 0 && (!bracketed || host.lastIndexOf(']') < colon) && host.indexOf(':') == colon
+                    || bracketed && colon > host.lastIndexOf(']')) {
+                try {
+                    port = Integer.parseInt(host.substring(colon + 1));
+                } catch (NumberFormatException e) {
+                    throw new PcclException(PcclException.Code.INVALID_ARGUMENT, "masterAddress '" + hostPort
+                            + "': port is not a number", e);
+                }
+                host = host.substring(0, colon);
+            }
+            if (bracketed && host.endsWith("]")) {
+                host = host.substring(1, host.length() - 1);
+            }
+            if (host.isEmpty() || port < 1 || port > 65535) {
+                throw new PcclException(PcclException.Code.INVALID_ARGUMENT, "masterAddress '" + hostPort
+                        + "': need host:port with port 1..65535");
+            }
+            return InetSocketAddress.createUnresolved(host, port);
+        }
+
+        private static int requireRange(final String name, final int value, final int min, final int max) {
+            if (value < min || value > max) {
+                throw new PcclException(PcclException.Code.INVALID_ARGUMENT, name + " " + value + " out of range "
+                        + min + ".." + max);
+            }
+            return value;
+        }
+
+        private static Duration requirePositive(final String name, final Duration value) {
+            Objects.requireNonNull(value, name);
+            if (value.isNegative() || value.isZero()) {
+                throw new PcclException(PcclException.Code.INVALID_ARGUMENT, name + " " + value + " must be positive");
+            }
+            return value;
+        }
+    }
+}

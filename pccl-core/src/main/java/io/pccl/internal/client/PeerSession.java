@@ -1,0 +1,420 @@
+package io.pccl.internal.client;
+
+import io.netty.channel.EventLoopGroup;
+import io.pccl.PcclException;
+import io.pccl.TopologyUpdateFailedException;
+import io.pccl.internal.master.MasterConnection;
+import io.pccl.internal.master.MasterDispatcher;
+import io.pccl.internal.p2p.DataPlane;
+import io.pccl.internal.p2p.DataPlaneInitializer;
+import io.pccl.internal.p2p.IncomingPools;
+import io.pccl.internal.p2p.P2PConnections;
+import io.pccl.internal.p2p.P2PPools;
+import io.pccl.internal.p2p.PeerListener;
+import io.pccl.internal.p2p.RoleHandler;
+import io.pccl.proto.ConnectionRole;
+import io.pccl.proto.Envelope;
+import io.pccl.proto.EstablishP2PRequest;
+import io.pccl.proto.P2PConnectionInfo;
+import io.pccl.proto.P2PConnectionsEstablished;
+import io.pccl.proto.P2PEstablishResult;
+import io.pccl.proto.PeersPendingQuery;
+import io.pccl.proto.WorldSizes;
+import io.pccl.transport.netty.NettyTransport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One communicator's connection to a run: it owns the event-loop group, the {@link MasterConnection}, the
+ * {@link PeerListener} and the {@link P2PPools}, and implements the membership sequences of {@code docs/protocol.md}
+ * as blocking calls with bounds.
+ *
+ * <pre>
+ *   NEW --connect()--&gt; CONNECTED --close()--&gt; CLOSED
+ *    ^                     |  master lost / kicked: calls fail, close() still required
+ *    +-- connect() failed -+  (resources released, connect() may be retried)
+ * </pre>
+ *
+ * <p>Thread-safe: membership calls ({@link #connect}, {@link #updateTopology}, {@link #arePeersPending}) are
+ * serialized by a lock; {@link #close()} may be called from any thread at any time and wakes a blocked call.
+ * Accessors read a volatile snapshot.
+ */
+public final class PeerSession implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(PeerSession.class);
+
+    private enum State { NEW, CONNECTED, CLOSED }
+
+    private final ClientConfig config;
+    private final Object callLock = new Object();
+    private final IncomingPools incoming = new IncomingPools();
+    private final Map<ConnectionRole, RoleHandler> roleHandlers = new ConcurrentHashMap<>();
+    private volatile DataPlaneInitializer dataPlane = DataPlane.DISCARDING;
+    private volatile State state = State.NEW;
+    private volatile long peerId;
+    private volatile Membership membership = Membership.NONE;
+    /** Resources of the current connection; written under {@code callLock}, read by {@link #close()}. */
+    private volatile EventLoopGroup group;
+    private volatile PeerListener listener;
+    private volatile P2PPools pools;
+    private volatile MasterConnection master;
+
+    /**
+     * Creates an unconnected session.
+     *
+     * @param config the settings
+     */
+    public PeerSession(final ClientConfig config) {
+        this.config = Objects.requireNonNull(config, "config");
+    }
+
+    /**
+     * The settings.
+     *
+     * @return the config
+     */
+    public ClientConfig config() {
+        return config;
+    }
+
+    /**
+     * Sets the data-plane initializer for p2p connections handshaken from now on. Call before {@link #connect}.
+     *
+     * @param initializer the initializer
+     */
+    public void dataPlaneInitializer(final DataPlaneInitializer initializer) {
+        this.dataPlane = Objects.requireNonNull(initializer, "initializer");
+        final P2PPools p = pools;
+        if (p != null) {
+            p.dataPlaneInitializer(initializer);
+        }
+    }
+
+    /**
+     * Registers a handler for shared-state or benchmark connections on the peer port. May be called before
+     * {@link #connect} (applied when the listener binds) or after.
+     *
+     * @param role {@code ROLE_SHARED_STATE} or {@code ROLE_BENCHMARK}
+     * @param handler the handler
+     */
+    public void roleHandler(final ConnectionRole role, final RoleHandler handler) {
+        if (role != ConnectionRole.ROLE_SHARED_STATE && role != ConnectionRole.ROLE_BENCHMARK) {
+            throw new IllegalArgumentException("role handlers exist only for shared-state and benchmark, got " + role);
+        }
+        roleHandlers.put(role, Objects.requireNonNull(handler, "handler"));
+        final PeerListener l = listener;
+        if (l != null) {
+            l.roleHandler(role, handler);
+        }
+    }
+
+    /**
+     * The p2p connections for the ring engine.
+     *
+     * @return the pools (valid after {@link #connect})
+     */
+    public P2PConnections p2p() {
+        final P2PPools p = pools;
+        if (p == null) {
+            throw notConnected("p2p");
+        }
+        return p;
+    }
+
+    /**
+     * The master connection, for components that exchange their own messages with the master (collectives,
+     * shared state). They send with {@link MasterConnection#send} and receive through its
+     * {@link MasterDispatcher}.
+     *
+     * @return the master connection (valid after {@link #connect})
+     */
+    public MasterConnection master() {
+        final MasterConnection m = master;
+        if (m == null || state != State.CONNECTED) {
+            throw notConnected("master");
+        }
+        return m;
+    }
+
+    /**
+     * The port the peer listener is bound to.
+     *
+     * @return the port
+     */
+    public int listenPort() {
+        return requireConnected("listenPort").port();
+    }
+
+    /**
+     * This peer's id.
+     *
+     * @return the id the master assigned
+     */
+    public long peerId() {
+        requireConnected("peerId");
+        return peerId;
+    }
+
+    /**
+     * The membership adopted at the last successful establishment.
+     *
+     * @return the snapshot
+     */
+    public Membership membership() {
+        requireConnected("membership");
+        return membership;
+    }
+
+    /**
+     * Connects to the master, registers and waits until this peer is accepted into a ring.
+     *
+     * @throws PcclException see {@code Communicator#connect()}
+     */
+    public void connect() {
+        synchronized (callLock) {
+            if (state == State.CLOSED) {
+                throw closed("connect");
+            }
+            if (state == State.CONNECTED) {
+                throw new PcclException(PcclException.Code.FAILED_PRECONDITION, "connect(): already connected to "
+                        + config.master());
+            }
+            final long deadline = System.nanoTime() + config.connectTimeoutNs();
+            try {
+                open(deadline);
+                awaitAcceptance(deadline);
+                state = State.CONNECTED;
+            } catch (RuntimeException e) {
+                releaseResources();
+                if (state == State.CLOSED) {
+                    throw closed("connect");
+                }
+                throw e;
+            }
+        }
+    }
+
+    private void open(final long deadline) {
+        group = NettyTransport.newEventLoopGroup(config.ioThreads(), "pccl-peer");
+        final P2PPools p = new P2PPools(group, incoming, config.connectionsPerPeer(), () -> peerId);
+        p.dataPlaneInitializer(dataPlane);
+        pools = p;
+        listener = PeerListener.bind(group, config.bindHost(), config.peerBasePort(), config.peerPortAttempts(),
+                incoming, () -> peerId, p::dataPlaneInitializer, config.p2pHandshakeTimeoutNs());
+        for (Map.Entry<ConnectionRole, RoleHandler> e : roleHandlers.entrySet()) {
+            listener.roleHandler(e.getKey(), e.getValue());
+        }
+        final MasterConnection m = new MasterConnection(group, config.master(), config.heartbeatIntervalNs(),
+                config.heartbeatTimeoutNs());
+        master = m;
+        if (state == State.CLOSED) {
+            throw closed("connect");
+        }
+        m.open(left(deadline));
+        peerId = m.register(listener.port(), config.peerGroup(), left(deadline));
+        LOG.info("peer {}: registered with master {} in group {}, listening on port {}", peerId, m.addressText(),
+                config.peerGroup(), listener.port());
+    }
+
+    /** Pending peers wait for rounds the accepted peers start; a failed round leaves them pending. */
+    private void awaitAcceptance(final long deadline) {
+        final MasterDispatcher d = master.dispatcher();
+        int rounds = 0;
+        while (true) {
+            final Envelope info;
+            try {
+                info = d.await(Envelope.BodyCase.P2P_CONNECTION_INFO, left(deadline), "acceptance into group "
+                        + config.peerGroup() + " (the group's accepted peers must call updateTopology())");
+            } catch (PcclException e) {
+                if (e.code() == PcclException.Code.TIMEOUT) {
+                    throw new PcclException(PcclException.Code.TIMEOUT, "connect(): peer " + peerId
+                            + " not accepted by master " + master.addressText() + " within connectTimeout "
+                            + TimeUnit.NANOSECONDS.toMillis(config.connectTimeoutNs()) + " ms after " + rounds
+                            + " failed round(s); accepted peers of group " + config.peerGroup()
+                            + " must call updateTopology()", e);
+                }
+                throw e;
+            }
+            rounds++;
+            final P2PEstablishResult result = runRound(info.getP2PConnectionInfo(), deadline);
+            if (result.getSuccess()) {
+                adopt(result);
+                return;
+            }
+            LOG.info("peer {}: establishment round {} failed ({}), still pending", peerId, result.getRound(),
+                    result.getReason());
+        }
+    }
+
+    /**
+     * Votes to accept new peers and re-establishes the ring, retrying failed rounds until the topology timeout.
+     *
+     * @throws PcclException see {@code Communicator#updateTopology()}
+     */
+    public void updateTopology() {
+        synchronized (callLock) {
+            final MasterConnection m = requireMaster("updateTopology");
+            final MasterDispatcher d = m.dispatcher();
+            final long deadline = System.nanoTime() + config.topologyTimeoutNs();
+            String lastReason = "none";
+            int attempts = 0;
+            try {
+                while (true) {
+                    attempts++;
+                    d.clear(Envelope.BodyCase.P2P_CONNECTION_INFO, Envelope.BodyCase.P2P_ESTABLISH_RESULT);
+                    m.send(Envelope.newBuilder().setEstablishP2PRequest(
+                            EstablishP2PRequest.newBuilder().setAcceptNewPeers(true)).build());
+                    final Envelope info = d.await(Envelope.BodyCase.P2P_CONNECTION_INFO, left(deadline),
+                            "connection info from master " + m.addressText());
+                    final P2PEstablishResult result = runRound(info.getP2PConnectionInfo(), deadline);
+                    if (result.getSuccess()) {
+                        adopt(result);
+                        return;
+                    }
+                    lastReason = result.getReason();
+                    LOG.info("peer {}: establishment round {} failed ({}), voting again", peerId, result.getRound(),
+                            lastReason);
+                }
+            } catch (PcclException e) {
+                throw topologyFailure(e, attempts, lastReason);
+            }
+        }
+    }
+
+    private PcclException topologyFailure(final PcclException e, final int attempts, final String lastReason) {
+        switch (e.code()) {
+            case TIMEOUT:
+                return new TopologyUpdateFailedException(PcclException.Code.TIMEOUT, "updateTopology(): peer "
+                        + peerId + " did not complete within topologyTimeout "
+                        + TimeUnit.NANOSECONDS.toMillis(config.topologyTimeoutNs()) + " ms (" + attempts
+                        + " attempt(s), last round failure: " + lastReason + ")", e);
+            case KICKED:
+                return new TopologyUpdateFailedException(PcclException.Code.KICKED, "updateTopology(): "
+                        + e.getMessage(), e);
+            default:
+                return e;
+        }
+    }
+
+    /** Dials per the connection info, reports, and waits for the round's result. */
+    private P2PEstablishResult runRound(final P2PConnectionInfo info, final long deadline) {
+        final MasterConnection m = master;
+        final List<Long> unreachable = pools.establish(info.getRingList(), peerId,
+                Math.min(left(deadline), config.p2pHandshakeTimeoutNs()));
+        m.send(Envelope.newBuilder().setP2PConnectionsEstablished(P2PConnectionsEstablished.newBuilder()
+                .setRound(info.getRound()).setSuccess(unreachable.isEmpty()).addAllUnreachablePeers(unreachable))
+                .build());
+        final long round = info.getRound();
+        return m.dispatcher().await(Envelope.BodyCase.P2P_ESTABLISH_RESULT,
+                e -> e.getP2PEstablishResult().getRound() == round, left(deadline),
+                "result of establishment round " + round + " from master " + m.addressText())
+                .getP2PEstablishResult();
+    }
+
+    private void adopt(final P2PEstablishResult result) {
+        final WorldSizes w = result.getWorld();
+        final List<Long> ring = Collections.unmodifiableList(new ArrayList<>(result.getRingList()));
+        final Membership previous = membership;
+        membership = new Membership(w.getGlobal(), w.getPeerGroup(), w.getNumPeerGroups(), w.getLargestPeerGroup(),
+                ring);
+        if (!previous.ring().equals(ring) || previous.globalWorldSize() != w.getGlobal()) {
+            LOG.info("peer {}: round {} adopted, ring {} (group {} size {}, global {}, {} group(s))", peerId,
+                    result.getRound(), ring, config.peerGroup(), w.getPeerGroup(), w.getGlobal(),
+                    w.getNumPeerGroups());
+        }
+    }
+
+    /**
+     * Asks the master whether peers of this group are waiting to be accepted (a vote of the group's accepted
+     * peers).
+     *
+     * @return true if some peer is pending
+     * @throws PcclException {@code TIMEOUT}, or the master connection's failure
+     */
+    public boolean arePeersPending() {
+        synchronized (callLock) {
+            final MasterConnection m = requireMaster("arePeersPending");
+            m.dispatcher().clear(Envelope.BodyCase.PEERS_PENDING_RESPONSE);
+            m.send(Envelope.newBuilder().setPeersPendingQuery(PeersPendingQuery.getDefaultInstance()).build());
+            return m.dispatcher().await(Envelope.BodyCase.PEERS_PENDING_RESPONSE, config.topologyTimeoutNs(),
+                    "pending-peers answer from master " + m.addressText() + " (all accepted peers of group "
+                            + config.peerGroup() + " must ask)").getPeersPendingResponse().getPending();
+        }
+    }
+
+    private MasterConnection requireMaster(final String call) {
+        final MasterConnection m = master;
+        if (state == State.CLOSED) {
+            throw closed(call);
+        }
+        if (state != State.CONNECTED || m == null) {
+            throw notConnected(call);
+        }
+        return m;
+    }
+
+    private PeerListener requireConnected(final String call) {
+        final PeerListener l = listener;
+        if (state == State.CLOSED) {
+            throw closed(call);
+        }
+        if (state != State.CONNECTED || l == null) {
+            throw notConnected(call);
+        }
+        return l;
+    }
+
+    private static PcclException notConnected(final String call) {
+        return new PcclException(PcclException.Code.FAILED_PRECONDITION, call + "(): not connected (call connect())");
+    }
+
+    private static PcclException closed(final String call) {
+        return new PcclException(PcclException.Code.CLOSED, call + "(): communicator is closed");
+    }
+
+    private static long left(final long deadline) {
+        return Math.max(0L, deadline - System.nanoTime());
+    }
+
+    /** Closes everything; wakes a blocked membership call with {@code CLOSED}. Idempotent. */
+    @Override
+    public void close() {
+        if (state == State.CLOSED) {
+            return;
+        }
+        state = State.CLOSED;
+        releaseResources();
+    }
+
+    private void releaseResources() {
+        final MasterConnection m = master;
+        if (m != null) {
+            m.close();
+        }
+        final P2PPools p = pools;
+        if (p != null) {
+            p.close();
+        }
+        final PeerListener l = listener;
+        if (l != null) {
+            l.close();
+        }
+        final EventLoopGroup g = group;
+        if (g != null) {
+            g.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
+        if (state != State.CLOSED) {
+            master = null;
+            pools = null;
+            listener = null;
+            group = null;
+        }
+    }
+}

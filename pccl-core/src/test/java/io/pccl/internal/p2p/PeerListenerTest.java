@@ -1,0 +1,181 @@
+package io.pccl.internal.p2p;
+
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoopGroup;
+import io.pccl.PcclException;
+import io.pccl.proto.ConnectionRole;
+import io.pccl.proto.Envelope;
+import io.pccl.proto.ErrorCode;
+import io.pccl.proto.Hello;
+import io.pccl.transport.Envelopes;
+import io.pccl.transport.netty.NettyTransport;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+@Timeout(20)
+class PeerListenerTest {
+    private static final String LOOPBACK = InetAddress.getLoopbackAddress().getHostAddress();
+    private static final long HELLO_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(5);
+
+    private EventLoopGroup group;
+    private final List<PeerListener> listeners = new ArrayList<>();
+
+    @BeforeEach
+    void setUp() {
+        group = NettyTransport.newEventLoopGroup(2, "test-listener");
+    }
+
+    @AfterEach
+    void tearDown() {
+        for (PeerListener l : listeners) {
+            l.close();
+        }
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    private PeerListener bind(final int base, final int attempts, final IncomingPools pools, final long selfId) {
+        final PeerListener l = PeerListener.bind(group, LOOPBACK, base, attempts, pools, () -> selfId,
+                () -> DataPlane.DISCARDING, HELLO_TIMEOUT_NS);
+        listeners.add(l);
+        return l;
+    }
+
+    @Test
+    void portIsBumpedPastOneInUse() {
+        final PeerListener first = bind(0, 1, new IncomingPools(), 1);
+        final int taken = first.port();
+        final PeerListener second = bind(taken, 16, new IncomingPools(), 2);
+        assertTrue(second.port() > taken && second.port() < taken + 16,
+                "bumped port " + second.port() + " after taken " + taken);
+    }
+
+    @Test
+    void noFreePortInRangeFailsNamingTheRange() {
+        final int taken = bind(0, 1, new IncomingPools(), 1).port();
+        final PcclException e = assertThrows(PcclException.class, () -> bind(taken, 1, new IncomingPools(), 2));
+        assertEquals(PcclException.Code.FAILED_PRECONDITION, e.code());
+        assertTrue(e.getMessage().contains("from " + taken), e.getMessage());
+    }
+
+    @Test
+    void badMagicGetsProtocolViolationThenClose() throws IOException {
+        final PeerListener l = bind(0, 1, new IncomingPools(), 1);
+        final Envelope bad = Envelope.newBuilder().setHello(Hello.newBuilder().setMagic(0xdeadbeef)
+                .setProtocolVersion(1).setRole(ConnectionRole.ROLE_P2P_DATA)).build();
+        try (Socket s = new Socket(LOOPBACK, l.port())) {
+            write(s, bad);
+            final Envelope reply = read(s);
+            assertEquals(ErrorCode.ERROR_PROTOCOL_VIOLATION, reply.getError().getCode());
+            assertTrue(reply.getError().getReason().contains("0xdeadbeef"), reply.getError().getReason());
+            assertClosed(s);
+        }
+    }
+
+    @Test
+    void firstMessageOtherThanHelloIsRejected() throws IOException {
+        final PeerListener l = bind(0, 1, new IncomingPools(), 1);
+        try (Socket s = new Socket(LOOPBACK, l.port())) {
+            write(s, Envelopes.helloAck(3));
+            final Envelope reply = read(s);
+            assertEquals(ErrorCode.ERROR_PROTOCOL_VIOLATION, reply.getError().getCode());
+            assertTrue(reply.getError().getReason().contains("HELLO_ACK"), reply.getError().getReason());
+            assertClosed(s);
+        }
+    }
+
+    @Test
+    void badPoolSlotIsRejected() throws IOException {
+        final PeerListener l = bind(0, 1, new IncomingPools(), 1);
+        try (Socket s = new Socket(LOOPBACK, l.port())) {
+            write(s, Envelopes.hello(ConnectionRole.ROLE_P2P_DATA, 7, 4, 4));
+            final Envelope reply = read(s);
+            assertEquals(ErrorCode.ERROR_INVALID_ARGUMENT, reply.getError().getCode());
+            assertTrue(reply.getError().getReason().contains("connection_index 4, pool_size 4"),
+                    reply.getError().getReason());
+            assertClosed(s);
+        }
+    }
+
+    @Test
+    void unsupportedRoleIsRefused() throws IOException {
+        final PeerListener l = bind(0, 1, new IncomingPools(), 1);
+        try (Socket s = new Socket(LOOPBACK, l.port())) {
+            write(s, Envelopes.hello(ConnectionRole.ROLE_SHARED_STATE, 7, 0, 0));
+            final Envelope reply = read(s);
+            assertEquals(ErrorCode.ERROR_FAILED_PRECONDITION, reply.getError().getCode());
+            assertTrue(reply.getError().getReason().contains("not supported"), reply.getError().getReason());
+            assertClosed(s);
+        }
+    }
+
+    @Test
+    void registeredRoleHandlerTakesTheChannel() throws Exception {
+        final PeerListener l = bind(0, 1, new IncomingPools(), 11);
+        final CompletableFuture<Hello> handed = new CompletableFuture<>();
+        l.roleHandler(ConnectionRole.ROLE_BENCHMARK, (hello, ch) -> {
+            ch.writeAndFlush(Envelopes.helloAck(11));
+            handed.complete(hello);
+        });
+        try (Socket s = new Socket(LOOPBACK, l.port())) {
+            write(s, Envelopes.hello(ConnectionRole.ROLE_BENCHMARK, 7, 0, 0));
+            assertEquals(11, read(s).getHelloAck().getPeerId());
+            assertEquals(7, handed.get(5, TimeUnit.SECONDS).getPeerId());
+        }
+    }
+
+    @Test
+    void dataHelloRegistersTheIncomingConnectionAndAcks() throws IOException {
+        final IncomingPools pools = new IncomingPools();
+        final PeerListener l = bind(0, 1, pools, 42);
+        try (Socket s = new Socket(LOOPBACK, l.port())) {
+            write(s, Envelopes.hello(ConnectionRole.ROLE_P2P_DATA, 7, 1, 2));
+            final Envelope reply = read(s);
+            assertEquals(42, reply.getHelloAck().getPeerId());
+            final Channel[] pool = pools.pool(7);
+            assertEquals(2, pool.length);
+            assertTrue(pool[1] != null && pool[1].isActive());
+        }
+    }
+
+    static void write(final Socket s, final Envelope e) throws IOException {
+        final DataOutputStream out = new DataOutputStream(s.getOutputStream());
+        final byte[] bytes = e.toByteArray();
+        out.writeInt(bytes.length);
+        out.write(bytes);
+        out.flush();
+    }
+
+    static Envelope read(final Socket s) throws IOException {
+        s.setSoTimeout(10_000);
+        final DataInputStream in = new DataInputStream(s.getInputStream());
+        final byte[] bytes = new byte[in.readInt()];
+        in.readFully(bytes);
+        return Envelope.parseFrom(bytes);
+    }
+
+    static void assertClosed(final Socket s) throws IOException {
+        s.setSoTimeout(10_000);
+        try {
+            assertEquals(-1, s.getInputStream().read(), "connection should be closed by the listener");
+        } catch (EOFException expected) {
+            // closed
+        }
+    }
+}

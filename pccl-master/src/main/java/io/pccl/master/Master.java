@@ -1,0 +1,337 @@
+package io.pccl.master;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.DefaultEventExecutor;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.EventExecutorGroup;
+import io.netty.util.concurrent.Future;
+import io.pccl.transport.ProtocolConstants;
+import io.pccl.transport.netty.NettyTransport;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The embeddable pccl master server.
+ *
+ * <pre>{@code
+ * try (Master master = Master.builder().port(0).build().start()) {
+ *     int port = master.port();
+ *     ...
+ * }
+ * }</pre>
+ *
+ * Lifecycle: {@link #start()} binds (once), {@link #close()} stops gracefully within a bound (connections get
+ * {@code Error{ERROR_SHUTTING_DOWN}}), {@link #shutdownNow()} stops at once. Both are idempotent. All master
+ * state lives on one conductor thread; I/O runs on Netty event loops (epoll where available).
+ *
+ * <p>Thread-safe.
+ *
+ * @since 0.1
+ */
+public final class Master implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Master.class);
+    private static final int NEW = 0;
+    private static final int STARTED = 1;
+    private static final int CLOSED = 2;
+    private static final long CLOSE_BOUND_MS = 3_000;
+
+    private final Builder config;
+    private final AtomicInteger lifecycle = new AtomicInteger(NEW);
+    private volatile EventLoopGroup bossGroup;
+    private volatile EventLoopGroup workerGroup;
+    private volatile EventExecutor conductorExecutor;
+    private volatile MasterConductor conductor;
+    private volatile Channel serverChannel;
+    private volatile InetSocketAddress boundAddress;
+
+    private Master(final Builder config) {
+        this.config = config;
+    }
+
+    /**
+     * A builder with defaults: host 0.0.0.0, port 48148, heartbeat interval 1 s, heartbeat timeout 5 s.
+     *
+     * @return a new builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Binds the listening socket and starts the conductor.
+     *
+     * @return this master
+     * @throws UncheckedIOException if binding fails (address in use, unknown host, permission); the message names
+     *     the address
+     * @throws IllegalStateException if already started or closed
+     */
+    public Master start() {
+        if (!lifecycle.compareAndSet(NEW, STARTED)) {
+            throw new IllegalStateException("master already " + (lifecycle.get() == STARTED ? "started" : "closed"));
+        }
+        conductorExecutor = new DefaultEventExecutor(new DefaultThreadFactory("pccl-master-conductor", true));
+        conductor = new MasterConductor(conductorExecutor, System::nanoTime, config.heartbeatTimeout.toNanos());
+        bossGroup = NettyTransport.newEventLoopGroup(1, "pccl-master-accept");
+        workerGroup = NettyTransport.newEventLoopGroup(config.ioThreads, "pccl-master-io");
+        final ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(bossGroup, workerGroup)
+                .channel(NettyTransport.serverChannelClass())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childHandler(new MasterChannelInitializer(conductor, config.maxFrameBytes,
+                        config.heartbeatTimeout.toMillis()));
+        final ChannelFuture bind = bootstrap.bind(config.host, config.port);
+        final boolean done = bind.awaitUninterruptibly(10, TimeUnit.SECONDS);
+        if (!done || !bind.isSuccess()) {
+            final Throwable cause = done ? bind.cause() : null;
+            shutdownNow();
+            final String what = "cannot bind pccl master to " + config.host + ":" + config.port + ": "
+                    + (cause == null ? "timed out after 10 s" : cause.getMessage());
+            if (cause instanceof IOException io) {
+                throw new UncheckedIOException(what, io);
+            }
+            throw new UncheckedIOException(new IOException(what, cause));
+        }
+        serverChannel = bind.channel();
+        boundAddress = (InetSocketAddress) serverChannel.localAddress();
+        final long workMs = Math.max(1, Math.min(100, config.heartbeatTimeout.toMillis() / 4));
+        conductorExecutor.scheduleWithFixedDelay(this::doWorkSafely, workMs, workMs, TimeUnit.MILLISECONDS);
+        final long hbMs = Math.max(1, config.heartbeatInterval.toMillis());
+        conductorExecutor.scheduleWithFixedDelay(this::heartbeatSafely, hbMs, hbMs, TimeUnit.MILLISECONDS);
+        LOG.info("master: listening on {} ({}, heartbeat interval {} ms, timeout {} ms)", boundAddress,
+                NettyTransport.name(), hbMs, config.heartbeatTimeout.toMillis());
+        return this;
+    }
+
+    private void doWorkSafely() {
+        try {
+            conductor.doWork();
+        } catch (final RuntimeException e) {
+            LOG.error("master: doWork failed", e);
+        }
+    }
+
+    private void heartbeatSafely() {
+        try {
+            conductor.sendHeartbeats(System.currentTimeMillis());
+        } catch (final RuntimeException e) {
+            LOG.error("master: sending heartbeats failed", e);
+        }
+    }
+
+    /**
+     * The bound port; with port 0 this is the port the OS chose.
+     *
+     * @return the listening port
+     * @throws IllegalStateException before {@link #start()}
+     */
+    public int port() {
+        return localAddress().getPort();
+    }
+
+    /**
+     * The bound address.
+     *
+     * @return the listening address
+     * @throws IllegalStateException before {@link #start()}
+     */
+    public InetSocketAddress localAddress() {
+        final InetSocketAddress a = boundAddress;
+        if (a == null) {
+            throw new IllegalStateException("master not started");
+        }
+        return a;
+    }
+
+    /**
+     * Graceful stop: stops accepting, sends {@code Error{ERROR_SHUTTING_DOWN}} to every connection, closes them
+     * and stops the threads, waiting at most about 3 s in total. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (lifecycle.getAndSet(CLOSED) != STARTED) {
+            return;
+        }
+        final long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_BOUND_MS);
+        if (serverChannel != null) {
+            serverChannel.close().awaitUninterruptibly(remainingMs(deadlineNs));
+        }
+        try {
+            final Future<List<Channel>> closing = conductorExecutor.submit(
+                    () -> conductor.closeAll("pccl master is shutting down"));
+            if (closing.awaitUninterruptibly(remainingMs(deadlineNs)) && closing.isSuccess()) {
+                for (final Channel ch : closing.getNow()) {
+                    if (deadlineNs - System.nanoTime() <= 0) {
+                        break;
+                    }
+                    ch.closeFuture().awaitUninterruptibly(Math.min(500, remainingMs(deadlineNs)));
+                }
+            }
+        } catch (final RejectedExecutionException e) {
+            LOG.debug("master: conductor already stopped", e);
+        }
+        stopThreads(100, remainingMs(deadlineNs));
+        LOG.info("master: closed");
+    }
+
+    /** Immediate stop for tests and failure paths: closes everything without notifying peers. Idempotent. */
+    public void shutdownNow() {
+        lifecycle.set(CLOSED);
+        stopThreads(0, CLOSE_BOUND_MS);
+    }
+
+    private void stopThreads(final long quietMs, final long boundMs) {
+        final long timeoutMs = Math.max(quietMs, Math.max(1, boundMs));
+        final Future<?>[] futures = new Future<?>[3];
+        int n = 0;
+        for (final EventExecutorGroup g : new EventExecutorGroup[] {bossGroup, workerGroup, conductorExecutor}) {
+            if (g != null) {
+                futures[n++] = g.shutdownGracefully(quietMs, timeoutMs, TimeUnit.MILLISECONDS);
+            }
+        }
+        final long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs + 500);
+        for (int i = 0; i < n; i++) {
+            futures[i].awaitUninterruptibly(remainingMs(deadlineNs));
+        }
+    }
+
+    private static long remainingMs(final long deadlineNs) {
+        return Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadlineNs - System.nanoTime()));
+    }
+
+    /**
+     * Configuration of a {@link Master}.
+     *
+     * <p>Not thread-safe.
+     */
+    public static final class Builder {
+        private String host = "0.0.0.0";
+        private int port = ProtocolConstants.DEFAULT_MASTER_PORT;
+        private Duration heartbeatInterval = Duration.ofSeconds(1);
+        private Duration heartbeatTimeout = Duration.ofSeconds(5);
+        private int ioThreads = 2;
+        private int maxFrameBytes = ProtocolConstants.MAX_CONTROL_FRAME_BYTES;
+
+        private Builder() {
+        }
+
+        /**
+         * Address to bind.
+         *
+         * @param host host name or IP literal; default 0.0.0.0
+         * @return this
+         */
+        public Builder host(final String host) {
+            this.host = Objects.requireNonNull(host, "host");
+            return this;
+        }
+
+        /**
+         * Port to bind; 0 picks a free port (read it back with {@link Master#port()}).
+         *
+         * @param port 0..65535; default 48148
+         * @return this
+         */
+        public Builder port(final int port) {
+            if (port < 0 || port > 0xFFFF) {
+                throw new IllegalArgumentException("port " + port + " is outside 0..65535");
+            }
+            this.port = port;
+            return this;
+        }
+
+        /**
+         * How often the master sends {@code Heartbeat} to every registered peer.
+         *
+         * @param interval positive; default 1 s
+         * @return this
+         */
+        public Builder heartbeatInterval(final Duration interval) {
+            this.heartbeatInterval = positive(interval, "heartbeatInterval");
+            return this;
+        }
+
+        /**
+         * A peer (or an unregistered connection) silent for longer than this is removed.
+         *
+         * @param timeout positive; default 5 s
+         * @return this
+         */
+        public Builder heartbeatTimeout(final Duration timeout) {
+            this.heartbeatTimeout = positive(timeout, "heartbeatTimeout");
+            return this;
+        }
+
+        /**
+         * Number of I/O event loops.
+         *
+         * @param threads at least 1; default 2
+         * @return this
+         */
+        public Builder ioThreads(final int threads) {
+            if (threads < 1) {
+                throw new IllegalArgumentException("ioThreads must be >= 1, got " + threads);
+            }
+            this.ioThreads = threads;
+            return this;
+        }
+
+        /**
+         * Largest control frame accepted.
+         *
+         * @param bytes at least 64; default {@link ProtocolConstants#MAX_CONTROL_FRAME_BYTES}
+         * @return this
+         */
+        public Builder maxFrameBytes(final int bytes) {
+            if (bytes < 64) {
+                throw new IllegalArgumentException("maxFrameBytes must be >= 64, got " + bytes);
+            }
+            this.maxFrameBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Validates and creates the (not yet started) master.
+         *
+         * @return the master
+         * @throws IllegalArgumentException if the heartbeat timeout is not longer than the interval
+         */
+        public Master build() {
+            if (heartbeatTimeout.compareTo(heartbeatInterval) <= 0) {
+                throw new IllegalArgumentException("heartbeatTimeout " + heartbeatTimeout.toMillis()
+                        + " ms must exceed heartbeatInterval " + heartbeatInterval.toMillis() + " ms");
+            }
+            final Builder copy = new Builder();
+            copy.host = host;
+            copy.port = port;
+            copy.heartbeatInterval = heartbeatInterval;
+            copy.heartbeatTimeout = heartbeatTimeout;
+            copy.ioThreads = ioThreads;
+            copy.maxFrameBytes = maxFrameBytes;
+            return new Master(copy);
+        }
+
+        private static Duration positive(final Duration d, final String name) {
+            Objects.requireNonNull(d, name);
+            if (d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(name + " must be positive, got " + d);
+            }
+            return d;
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package io.pccl.master;
+
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.pccl.transport.netty.ControlPipeline;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Builds a master control connection's pipeline:
+ *
+ * <pre>
+ *  inbound:  frameDecoder -&gt; protobufDecoder -&gt; idle -&gt; master
+ *  outbound: master -&gt; protobufEncoder -&gt; frameEncoder
+ * </pre>
+ *
+ * {@code idle} closes a connection that sent nothing for the heartbeat timeout (this also bounds how long an
+ * unregistered connection may linger); {@code master} is a {@link MasterChannelHandler}.
+ *
+ * <p>Thread-safe (shared by all child channels; per-channel handlers are created in {@link #initChannel}).
+ */
+final class MasterChannelInitializer extends ChannelInitializer<SocketChannel> {
+    /** Handler name of the idle detector. */
+    static final String IDLE = "idle";
+    /** Handler name of the {@link MasterChannelHandler}. */
+    static final String MASTER = "master";
+
+    private final MasterConductor conductor;
+    private final int maxFrameBytes;
+    private final long readerIdleMs;
+
+    MasterChannelInitializer(final MasterConductor conductor, final int maxFrameBytes, final long readerIdleMs) {
+        this.conductor = conductor;
+        this.maxFrameBytes = maxFrameBytes;
+        this.readerIdleMs = readerIdleMs;
+    }
+
+    @Override
+    protected void initChannel(final SocketChannel ch) {
+        install(ch.pipeline(), conductor, maxFrameBytes, readerIdleMs);
+    }
+
+    static void install(final ChannelPipeline p, final MasterConductor conductor, final int maxFrameBytes,
+                        final long readerIdleMs) {
+        ControlPipeline.install(p, maxFrameBytes);
+        if (readerIdleMs > 0) {
+            p.addLast(IDLE, new IdleStateHandler(readerIdleMs, 0, 0, TimeUnit.MILLISECONDS));
+        }
+        p.addLast(MASTER, new MasterChannelHandler(conductor));
+    }
+}

@@ -1,0 +1,275 @@
+package io.pccl.master;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.util.concurrent.EventExecutor;
+import io.pccl.master.state.MasterError;
+import io.pccl.master.state.MasterOutbox;
+import io.pccl.master.state.MasterStateMachine;
+import io.pccl.master.state.PeerEndpoint;
+import io.pccl.master.state.WorldSizes;
+import io.pccl.proto.CollectiveComplete;
+import io.pccl.proto.ConnectionRole;
+import io.pccl.proto.Envelope;
+import io.pccl.proto.P2PConnectionsEstablished;
+import io.pccl.proto.RegisterRequest;
+import io.pccl.transport.Envelopes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The master conductor: owns the {@link MasterStateMachine} and every connection's handshake state, runs on
+ * one single-threaded executor, and is the machine's {@link MasterOutbox} (domain decisions become protobuf
+ * envelopes written to the peers' channels). Channel handlers only decode and {@code execute} calls here.
+ *
+ * <p>The {@code on*} and {@code doWork}/{@code sendHeartbeats} methods are confined to the master conductor
+ * thread (the {@link #executor()}); {@link #newConnectionId()} is thread-safe.
+ */
+final class MasterConductor implements MasterOutbox {
+    private static final Logger LOG = LoggerFactory.getLogger(MasterConductor.class);
+
+    private final EventExecutor executor;
+    private final LongSupplier nanoClock;
+    private final MasterStateMachine machine;
+    private final AtomicLong connectionIds = new AtomicLong();
+    private final Map<Long, MasterConnection> connections = new TreeMap<>();
+    private final Map<Long, MasterConnection> byPeer = new TreeMap<>();
+
+    MasterConductor(final EventExecutor executor, final LongSupplier nanoClock, final long heartbeatTimeoutNs) {
+        this.executor = executor;
+        this.nanoClock = nanoClock;
+        this.machine = new MasterStateMachine(this, heartbeatTimeoutNs);
+    }
+
+    EventExecutor executor() {
+        return executor;
+    }
+
+    MasterStateMachine machine() {
+        return machine;
+    }
+
+    long newConnectionId() {
+        return connectionIds.incrementAndGet();
+    }
+
+    int connectionCount() {
+        return connections.size();
+    }
+
+    // ---- from channel handlers (on the conductor) ---------------------------------------------------------
+
+    void onConnectionOpened(final MasterConnection conn) {
+        connections.put(conn.id, conn);
+    }
+
+    void onConnectionClosed(final MasterConnection conn) {
+        connections.remove(conn.id);
+        if (conn.peerId != 0 && byPeer.get(conn.peerId) == conn) {
+            byPeer.remove(conn.peerId);
+        }
+        if (conn.peerId != 0) {
+            machine.onDisconnected(conn.peerId);
+        }
+        conn.state = MasterConnection.State.CLOSING;
+    }
+
+    void onEnvelope(final MasterConnection conn, final Envelope envelope) {
+        switch (conn.state) {
+            case AWAIT_HELLO -> {
+                final String bad = Envelopes.checkHello(envelope, ConnectionRole.ROLE_PEER_TO_MASTER);
+                if (bad != null) {
+                    reject(conn, MasterError.PROTOCOL_VIOLATION, bad);
+                    return;
+                }
+                conn.state = MasterConnection.State.AWAIT_REGISTER;
+                conn.channel.writeAndFlush(Envelopes.helloAck(0));
+            }
+            case AWAIT_REGISTER -> {
+                if (envelope.getBodyCase() == Envelope.BodyCase.HEARTBEAT) {
+                    return;
+                }
+                if (envelope.getBodyCase() != Envelope.BodyCase.REGISTER_REQUEST) {
+                    reject(conn, MasterError.PROTOCOL_VIOLATION, "expected register_request after hello, got "
+                            + bodyName(envelope));
+                    return;
+                }
+                conn.state = MasterConnection.State.REGISTERING;
+                register(conn, envelope.getRegisterRequest());
+            }
+            case REGISTERING -> reject(conn, MasterError.PROTOCOL_VIOLATION, "got " + bodyName(envelope)
+                    + " before the register response");
+            case REGISTERED -> dispatch(conn, envelope);
+            case CLOSING -> LOG.debug("master: dropping {} from closing {}", bodyName(envelope), conn);
+            default -> throw new IllegalStateException("unknown state " + conn.state);
+        }
+    }
+
+    private void register(final MasterConnection conn, final RegisterRequest request) {
+        machine.onRegister(conn.id, conn.host, conn.loopback, request.getListenPort(), request.getPeerGroup(),
+                nanoClock.getAsLong());
+    }
+
+    private void dispatch(final MasterConnection conn, final Envelope envelope) {
+        final long peer = conn.peerId;
+        machine.onMessage(peer, nanoClock.getAsLong());
+        switch (envelope.getBodyCase()) {
+            case HEARTBEAT -> {
+                // onMessage above recorded it.
+            }
+            case REGISTER_REQUEST -> register(conn, envelope.getRegisterRequest());
+            case ESTABLISH_P2P_REQUEST -> machine.onEstablishVote(peer,
+                    envelope.getEstablishP2PRequest().getAcceptNewPeers());
+            case P2P_CONNECTIONS_ESTABLISHED -> {
+                final P2PConnectionsEstablished m = envelope.getP2PConnectionsEstablished();
+                final long[] unreachable = new long[m.getUnreachablePeersCount()];
+                for (int i = 0; i < unreachable.length; i++) {
+                    unreachable[i] = m.getUnreachablePeers(i);
+                }
+                machine.onP2PReport(peer, m.getRound(), m.getSuccess(), unreachable);
+            }
+            case PEERS_PENDING_QUERY -> machine.onPendingQuery(peer);
+            case COLLECTIVE_INITIATE -> machine.onCollectiveInitiate(peer, envelope.getCollectiveInitiate().getTag(),
+                    MasterProtoUtils.params(envelope.getCollectiveInitiate()));
+            case COLLECTIVE_COMPLETE -> {
+                final CollectiveComplete m = envelope.getCollectiveComplete();
+                machine.onCollectiveComplete(peer, m.getTag(), m.getSeq(), m.getAborted());
+            }
+            default -> machine.onProtocolViolation(peer, MasterError.PROTOCOL_VIOLATION,
+                    "unexpected message " + bodyName(envelope) + " from peer " + peer + " on the master connection");
+        }
+    }
+
+    private static String bodyName(final Envelope envelope) {
+        return envelope.getBodyCase() == Envelope.BodyCase.BODY_NOT_SET ? "an envelope without a known body"
+                : envelope.getBodyCase().name().toLowerCase(Locale.ROOT);
+    }
+
+    /** Sends an error to a connection that is not (or no longer) a peer, then closes it. */
+    void reject(final MasterConnection conn, final MasterError code, final String reason) {
+        if (conn.state == MasterConnection.State.CLOSING) {
+            return;
+        }
+        LOG.warn("master: closing {}: {}", conn, reason);
+        conn.state = MasterConnection.State.CLOSING;
+        if (conn.peerId != 0) {
+            // A registered peer: route through the machine so the loss is handled everywhere.
+            machine.onProtocolViolation(conn.peerId, code, reason);
+            return;
+        }
+        conn.channel.writeAndFlush(MasterProtoUtils.error(code, reason)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    // ---- periodic (on the conductor) ----------------------------------------------------------------------
+
+    int doWork() {
+        return machine.doWork(nanoClock.getAsLong());
+    }
+
+    void sendHeartbeats(final long wallClockMs) {
+        if (byPeer.isEmpty()) {
+            return;
+        }
+        final Envelope hb = MasterProtoUtils.heartbeat(wallClockMs);
+        for (final MasterConnection conn : byPeer.values()) {
+            conn.channel.writeAndFlush(hb);
+        }
+    }
+
+    /** Tells every connection the master is closing and closes it. */
+    List<Channel> closeAll(final String reason) {
+        final List<Channel> channels = new ArrayList<>();
+        for (final MasterConnection conn : connections.values()) {
+            conn.state = MasterConnection.State.CLOSING;
+            channels.add(conn.channel);
+            conn.channel.writeAndFlush(MasterProtoUtils.error(MasterError.SHUTTING_DOWN, reason))
+                    .addListener(ChannelFutureListener.CLOSE);
+        }
+        return channels;
+    }
+
+    // ---- MasterOutbox -------------------------------------------------------------------------------------
+
+    @Override
+    public void registered(final long connectionId, final long peerId) {
+        final MasterConnection conn = connections.get(connectionId);
+        if (conn == null) {
+            return;
+        }
+        conn.peerId = peerId;
+        conn.state = MasterConnection.State.REGISTERED;
+        byPeer.put(peerId, conn);
+        conn.channel.writeAndFlush(MasterProtoUtils.registered(peerId));
+    }
+
+    @Override
+    public void registrationRefused(final long connectionId, final MasterError code, final String reason) {
+        final MasterConnection conn = connections.get(connectionId);
+        if (conn == null) {
+            return;
+        }
+        LOG.warn("master: refusing registration of {}: {}", conn, reason);
+        conn.state = MasterConnection.State.CLOSING;
+        conn.channel.writeAndFlush(MasterProtoUtils.registrationRefused(code, reason))
+                .addListener(ChannelFutureListener.CLOSE);
+    }
+
+    @Override
+    public void p2pConnectionInfo(final long peerId, final long round, final List<PeerEndpoint> ring,
+                                  final WorldSizes world) {
+        send(peerId, MasterProtoUtils.connectionInfo(round, ring, world));
+    }
+
+    @Override
+    public void p2pEstablishResult(final long peerId, final long round, final boolean success, final List<Long> ring,
+                                   final WorldSizes world, final String reason) {
+        send(peerId, MasterProtoUtils.establishResult(round, success, ring, world, reason));
+    }
+
+    @Override
+    public void peersPending(final long peerId, final boolean pending) {
+        send(peerId, MasterProtoUtils.peersPending(pending));
+    }
+
+    @Override
+    public void collectiveCommence(final long peerId, final long tag, final long seq, final List<Long> ring) {
+        send(peerId, MasterProtoUtils.commence(tag, seq, ring));
+    }
+
+    @Override
+    public void collectiveAbort(final long peerId, final long tag, final long seq, final MasterError code,
+                                final String reason) {
+        send(peerId, MasterProtoUtils.abort(tag, seq, code, reason));
+    }
+
+    @Override
+    public void collectiveDone(final long peerId, final long tag, final long seq, final boolean success,
+                               final MasterError code, final String reason) {
+        send(peerId, MasterProtoUtils.done(tag, seq, success, code, reason));
+    }
+
+    @Override
+    public void kick(final long peerId, final MasterError code, final String reason) {
+        final MasterConnection conn = byPeer.remove(peerId);
+        if (conn == null) {
+            return;
+        }
+        LOG.warn("master: kicking peer {}: {}", peerId, reason);
+        conn.state = MasterConnection.State.CLOSING;
+        conn.channel.writeAndFlush(MasterProtoUtils.error(code, reason)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private void send(final long peerId, final Envelope envelope) {
+        final MasterConnection conn = byPeer.get(peerId);
+        if (conn != null) {
+            conn.channel.writeAndFlush(envelope);
+        }
+    }
+}

@@ -1,0 +1,114 @@
+package io.pccl.master;
+
+import io.pccl.master.state.CollectiveParams;
+import io.pccl.master.state.MasterError;
+import io.pccl.master.state.PeerEndpoint;
+import io.pccl.master.state.WorldSizes;
+import io.pccl.proto.CollectiveAbort;
+import io.pccl.proto.CollectiveCommence;
+import io.pccl.proto.CollectiveDone;
+import io.pccl.proto.CollectiveInitiate;
+import io.pccl.proto.Envelope;
+import io.pccl.proto.ErrorCode;
+import io.pccl.proto.Heartbeat;
+import io.pccl.proto.P2PConnectionInfo;
+import io.pccl.proto.P2PEstablishResult;
+import io.pccl.proto.PeersPendingResponse;
+import io.pccl.proto.RegisterResponse;
+import io.pccl.transport.Envelopes;
+import java.util.List;
+
+/**
+ * Converts between the master's domain types ({@code io.pccl.master.state}) and protobuf envelopes.
+ *
+ * <p>Thread-safe (stateless).
+ */
+final class MasterProtoUtils {
+    private MasterProtoUtils() {
+    }
+
+    static ErrorCode toProto(final MasterError code) {
+        return switch (code) {
+            case UNSPECIFIED -> ErrorCode.ERROR_UNSPECIFIED;
+            case PROTOCOL_VIOLATION -> ErrorCode.ERROR_PROTOCOL_VIOLATION;
+            case INVALID_ARGUMENT -> ErrorCode.ERROR_INVALID_ARGUMENT;
+            case FAILED_PRECONDITION -> ErrorCode.ERROR_FAILED_PRECONDITION;
+            case KICKED -> ErrorCode.ERROR_KICKED;
+            case SHUTTING_DOWN -> ErrorCode.ERROR_SHUTTING_DOWN;
+            case INTERNAL -> ErrorCode.ERROR_INTERNAL;
+            case COLLECTIVE_MISMATCH -> ErrorCode.ERROR_COLLECTIVE_MISMATCH;
+        };
+    }
+
+    static Envelope error(final MasterError code, final String reason) {
+        return Envelopes.error(toProto(code), reason);
+    }
+
+    static Envelope registered(final long peerId) {
+        return Envelope.newBuilder().setRegisterResponse(RegisterResponse.newBuilder().setAccepted(true)
+                .setPeerId(peerId)).build();
+    }
+
+    static Envelope registrationRefused(final MasterError code, final String reason) {
+        return Envelope.newBuilder().setRegisterResponse(RegisterResponse.newBuilder().setAccepted(false)
+                .setCode(toProto(code)).setReason(reason)).build();
+    }
+
+    static io.pccl.proto.WorldSizes toProto(final WorldSizes w) {
+        return io.pccl.proto.WorldSizes.newBuilder().setGlobal(w.global()).setPeerGroup(w.peerGroup())
+                .setNumPeerGroups(w.numPeerGroups()).setLargestPeerGroup(w.largestPeerGroup()).build();
+    }
+
+    static Envelope connectionInfo(final long round, final List<PeerEndpoint> ring, final WorldSizes world) {
+        final P2PConnectionInfo.Builder b = P2PConnectionInfo.newBuilder().setRound(round).setWorld(toProto(world));
+        for (final PeerEndpoint e : ring) {
+            b.addRing(io.pccl.proto.PeerEndpoint.newBuilder().setPeerId(e.peerId()).setHost(e.host())
+                    .setPort(e.port()));
+        }
+        return Envelope.newBuilder().setP2PConnectionInfo(b).build();
+    }
+
+    static Envelope establishResult(final long round, final boolean success, final List<Long> ring,
+                                    final WorldSizes world, final String reason) {
+        return Envelope.newBuilder().setP2PEstablishResult(P2PEstablishResult.newBuilder().setRound(round)
+                .setSuccess(success).addAllRing(ring).setWorld(toProto(world)).setReason(reason)).build();
+    }
+
+    static Envelope peersPending(final boolean pending) {
+        return Envelope.newBuilder().setPeersPendingResponse(PeersPendingResponse.newBuilder().setPending(pending))
+                .build();
+    }
+
+    static Envelope commence(final long tag, final long seq, final List<Long> ring) {
+        return Envelope.newBuilder().setCollectiveCommence(CollectiveCommence.newBuilder().setTag(tag).setSeq(seq)
+                .addAllRing(ring)).build();
+    }
+
+    static Envelope abort(final long tag, final long seq, final MasterError code, final String reason) {
+        return Envelope.newBuilder().setCollectiveAbort(CollectiveAbort.newBuilder().setTag(tag).setSeq(seq)
+                .setCode(toProto(code)).setReason(reason)).build();
+    }
+
+    static Envelope done(final long tag, final long seq, final boolean success, final MasterError code,
+                         final String reason) {
+        return Envelope.newBuilder().setCollectiveDone(CollectiveDone.newBuilder().setTag(tag).setSeq(seq)
+                .setSuccess(success).setCode(toProto(code)).setReason(reason)).build();
+    }
+
+    static Envelope heartbeat(final long wallClockMs) {
+        return Envelope.newBuilder().setHeartbeat(Heartbeat.newBuilder().setSentAtMs(wallClockMs)).build();
+    }
+
+    /** Parameters of an initiate; enum fields become their wire names ("UNRECOGNIZED(17)" for unknown). */
+    static CollectiveParams params(final CollectiveInitiate m) {
+        return new CollectiveParams(m.getCount(),
+                name(m.getDataType(), m.getDataTypeValue()),
+                name(m.getOp(), m.getOpValue()),
+                name(m.getQuantization(), m.getQuantizationValue()),
+                name(m.getQuantizedType(), m.getQuantizedTypeValue()));
+    }
+
+    private static String name(final Enum<?> e, final int value) {
+        return "UNRECOGNIZED".equals(e.name()) ? "UNRECOGNIZED(" + value + ")" : e.name();
+    }
+}

@@ -1,0 +1,7 @@
+/**
+ * The pccl master server: the embeddable {@link io.pccl.master.Master} (builder, start, port, close), the
+ * {@link io.pccl.master.MasterMain} command-line daemon, and the Netty adapter around the pure state machine of
+ * {@code io.pccl.master.state}: per-channel handlers decode and validate frames and hand every event to one
+ * conductor thread, which owns the state machine and turns its outbox calls into protobuf envelopes.
+ */
+package io.pccl.master;

@@ -1,0 +1,103 @@
+package io.pccl.master.state;
+
+import java.util.List;
+
+/**
+ * Everything the {@link MasterStateMachine} says to the outside world. The Netty adapter implements it by
+ * converting to protobuf and writing to the peer's connection; tests record the calls.
+ *
+ * <p>Implementations are called on the thread that drives the state machine and must not call back into
+ * it (they are assumed to never throw).
+ */
+public interface MasterOutbox {
+    /**
+     * A registration was accepted: answer {@code RegisterResponse{accepted, peerId}} on that connection.
+     *
+     * @param connectionId the adapter's connection id passed to {@code onRegister}
+     * @param peerId the peer id assigned
+     */
+    void registered(long connectionId, long peerId);
+
+    /**
+     * A registration was refused: answer {@code RegisterResponse{accepted = false, code, reason}} and close.
+     *
+     * @param connectionId the adapter's connection id passed to {@code onRegister}
+     * @param code why
+     * @param reason human-readable reason naming the values involved
+     */
+    void registrationRefused(long connectionId, MasterError code, String reason);
+
+    /**
+     * Start of an establishment round for a participant.
+     *
+     * @param peerId receiver
+     * @param round round id
+     * @param ring the group ring in order, receiver included
+     * @param world sizes as they will be if the round succeeds
+     */
+    void p2pConnectionInfo(long peerId, long round, List<PeerEndpoint> ring, WorldSizes world);
+
+    /**
+     * End of an establishment round for a participant.
+     *
+     * @param peerId receiver
+     * @param round round id
+     * @param success whether the round succeeded
+     * @param ring final ring order on success, empty on failure
+     * @param world world sizes after the round
+     * @param reason why it failed, empty on success
+     */
+    void p2pEstablishResult(long peerId, long round, boolean success, List<Long> ring, WorldSizes world,
+                            String reason);
+
+    /**
+     * Answer to a pending-peers vote.
+     *
+     * @param peerId receiver
+     * @param pending whether the receiver's group has a registered but not accepted peer
+     */
+    void peersPending(long peerId, boolean pending);
+
+    /**
+     * A collective starts.
+     *
+     * @param peerId receiver
+     * @param tag the collective's tag
+     * @param seq the master's operation sequence number
+     * @param ring ring the op runs on
+     */
+    void collectiveCommence(long peerId, long tag, long seq, List<Long> ring);
+
+    /**
+     * A running collective failed somewhere; sent at most once per op per peer.
+     *
+     * @param peerId receiver
+     * @param tag the collective's tag
+     * @param seq its sequence number
+     * @param code why
+     * @param reason human-readable reason
+     */
+    void collectiveAbort(long peerId, long tag, long seq, MasterError code, String reason);
+
+    /**
+     * Final outcome of a collective; exactly one per op per peer.
+     *
+     * @param peerId receiver
+     * @param tag the collective's tag
+     * @param seq its sequence number, 0 when the op never commenced (mismatch)
+     * @param success whether the op succeeded everywhere
+     * @param code why it failed, {@link MasterError#UNSPECIFIED} on success
+     * @param reason why it failed, empty on success
+     */
+    void collectiveDone(long peerId, long tag, long seq, boolean success, MasterError code, String reason);
+
+    /**
+     * Remove a peer: send {@code Error{code, reason}} and close its connection. The state machine has
+     * already forgotten the peer when this is called.
+     *
+     * @param peerId the peer
+     * @param code why
+     * @param reason human-readable reason
+     */
+    void kick(long peerId, MasterError code, String reason);
+}

@@ -1,0 +1,395 @@
+package io.pccl.master.state;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The master's membership and collective logic: pure and deterministic. Inputs are {@code onXxx(...)} calls,
+ * time arrives through {@code nowNs} arguments and {@link #doWork(long)}, outputs leave only through the
+ * injected {@link MasterOutbox}. Peers, groups and tags are kept in sorted maps, so the same inputs always
+ * produce the same outputs in the same order.
+ *
+ * <p>Per-peer phases ({@link PeerPhase}; every move is checked by {@code Peer#transitionTo}):
+ * <pre>
+ *                       onRegister (peer id = 1, 2, 3, ...)
+ *                           |
+ *                           v
+ *    +---------------- REGISTERED ---------------+   group has no accepted peer: round with just this peer;
+ *    | round failed         |  included in round |   or every accepted peer voted accept_new_peers
+ *    |                      v                    |
+ *    |   +-----------&gt; CONNECTING &lt;--------------+---------------+
+ *    |   | round failed     |  onP2PReport                        | every accepted peer of the group voted
+ *    |   | (accepted)       v                                     |
+ *    +---+----------- CONNECTED                                   |
+ *        |                  | all participants reported ok        |
+ *        |                  v                                     |
+ *        +------------&gt;   IDLE ---- onEstablishVote ----&gt; VOTED_ESTABLISH
+ *                         ^   |
+ *      every accepted     |   | onPendingQuery
+ *      peer queried       |   v
+ *                     QUERYING_PENDING
+ *
+ *    any phase -- onDisconnected / heartbeat timeout in doWork / kick --&gt; LEFT (peer forgotten)
+ * </pre>
+ * Collectives run per (group, tag) beside the phase, only while the peer is accepted and IDLE
+ * ({@link GroupCollectives}).
+ *
+ * <p>Every illegal input kicks only its sender through {@link MasterOutbox#kick}; no input from a peer makes
+ * this class throw. Inputs naming an unknown peer id (one already removed) are ignored.
+ *
+ * <p>Not thread-safe; confined to the master conductor thread.
+ */
+public final class MasterStateMachine {
+    private static final Logger LOG = LoggerFactory.getLogger(MasterStateMachine.class);
+
+    private final MasterOutbox outbox;
+    private final long heartbeatTimeoutNs;
+    private final TreeMap<Long, Peer> peers = new TreeMap<>();
+    private final TreeMap<Long, Long> peerByConnection = new TreeMap<>();
+    private final TreeMap<Integer, GroupState> groups = new TreeMap<>();
+    private final ArrayDeque<Kick> kicks = new ArrayDeque<>();
+    private long nextPeerId = 1;
+    private long nextRoundId = 1;
+    private long nextCollectiveSeq;
+    private long lastNowNs;
+
+    /**
+     * Creates a machine.
+     *
+     * @param outbox where decisions go
+     * @param heartbeatTimeoutNs a peer not heard from for longer than this is removed by {@link #doWork}
+     */
+    public MasterStateMachine(final MasterOutbox outbox, final long heartbeatTimeoutNs) {
+        this.outbox = Objects.requireNonNull(outbox, "outbox");
+        if (heartbeatTimeoutNs <= 0) {
+            throw new IllegalArgumentException("heartbeatTimeoutNs must be positive, got " + heartbeatTimeoutNs);
+        }
+        this.heartbeatTimeoutNs = heartbeatTimeoutNs;
+    }
+
+    // ---- inputs -------------------------------------------------------------------------------------------
+
+    /**
+     * A connection that passed the hello asks to register.
+     *
+     * @param connectionId the adapter's id for the connection, echoed in the answer
+     * @param remoteHost address the master sees the peer at
+     * @param loopback whether that address is a loopback address
+     * @param listenPort the peer's listen port
+     * @param group the peer group
+     * @param nowNs current time
+     */
+    public void onRegister(final long connectionId, final String remoteHost, final boolean loopback,
+                           final int listenPort, final int group, final long nowNs) {
+        lastNowNs = nowNs;
+        final Long existing = peerByConnection.get(connectionId);
+        if (existing != null) {
+            deferKick(existing, MasterError.PROTOCOL_VIOLATION, "duplicate registration: connection "
+                    + connectionId + " is already registered as peer " + existing);
+            drainKicks();
+            return;
+        }
+        if (listenPort <= 0 || listenPort > 0xFFFF) {
+            outbox.registrationRefused(connectionId, MasterError.INVALID_ARGUMENT,
+                    "listen port " + Integer.toUnsignedString(listenPort) + " is outside 1..65535");
+            return;
+        }
+        for (final Peer p : peers.values()) {
+            if (p.loopback != loopback) {
+                outbox.registrationRefused(connectionId, MasterError.FAILED_PRECONDITION, "peer address "
+                        + remoteHost + " is " + (loopback ? "" : "not ") + "loopback but registered peer " + p.id
+                        + " is at " + p.host + "; loopback and non-loopback peers cannot mix (peers are told the"
+                        + " addresses the master sees)");
+                return;
+            }
+        }
+        final Peer peer = new Peer(nextPeerId++, connectionId, remoteHost, loopback, listenPort, group, nowNs);
+        peers.put(peer.id, peer);
+        peerByConnection.put(connectionId, peer.id);
+        LOG.info("master: peer {} registered from {}:{} in group {}", peer.id, remoteHost, listenPort,
+                Integer.toUnsignedString(group));
+        outbox.registered(connectionId, peer.id);
+        groups.computeIfAbsent(group, g -> new GroupState(g, this, outbox)).addPeer(peer, nowNs);
+        drainKicks();
+    }
+
+    /**
+     * Any message from a registered peer: proof of life.
+     *
+     * @param peerId the sender
+     * @param nowNs current time
+     */
+    public void onMessage(final long peerId, final long nowNs) {
+        lastNowNs = nowNs;
+        final Peer peer = peers.get(peerId);
+        if (peer != null) {
+            peer.lastHeardNs = nowNs;
+        }
+    }
+
+    /**
+     * A heartbeat from a registered peer; same as {@link #onMessage}.
+     *
+     * @param peerId the sender
+     * @param nowNs current time
+     */
+    public void onHeartbeat(final long peerId, final long nowNs) {
+        onMessage(peerId, nowNs);
+    }
+
+    /**
+     * Vote for an establishment round of the sender's group.
+     *
+     * @param peerId the sender
+     * @param acceptNewPeers whether pending peers may join in this round
+     */
+    public void onEstablishVote(final long peerId, final boolean acceptNewPeers) {
+        final Peer peer = peers.get(peerId);
+        if (peer != null) {
+            guard(peer, () -> groups.get(peer.group).onEstablishVote(peer, acceptNewPeers, lastNowNs));
+        }
+    }
+
+    /**
+     * A participant's report on connecting to its ring neighbours.
+     *
+     * @param peerId the sender
+     * @param round the round id from the connection info
+     * @param ok whether every connection succeeded
+     * @param unreachable peers the sender could not connect to
+     */
+    public void onP2PReport(final long peerId, final long round, final boolean ok, final long[] unreachable) {
+        final Peer peer = peers.get(peerId);
+        if (peer != null) {
+            guard(peer, () -> groups.get(peer.group).onP2PReport(peer, round, ok, unreachable, lastNowNs));
+        }
+    }
+
+    /**
+     * Vote in a pending-peers query of the sender's group.
+     *
+     * @param peerId the sender
+     */
+    public void onPendingQuery(final long peerId) {
+        final Peer peer = peers.get(peerId);
+        if (peer != null) {
+            guard(peer, () -> groups.get(peer.group).onPendingQuery(peer, lastNowNs));
+        }
+    }
+
+    /**
+     * Vote to start the collective {@code tag} of the sender's group.
+     *
+     * @param peerId the sender
+     * @param tag the collective's tag
+     * @param params its parameters, which every member must match
+     */
+    public void onCollectiveInitiate(final long peerId, final long tag, final CollectiveParams params) {
+        final Peer peer = peers.get(peerId);
+        if (peer != null) {
+            guard(peer, () -> groups.get(peer.group).collectives.onInitiate(peer, tag, params));
+        }
+    }
+
+    /**
+     * The sender finished its part of a running collective.
+     *
+     * @param peerId the sender
+     * @param tag the collective's tag
+     * @param seq the sequence number from the commence
+     * @param aborted whether it failed locally
+     */
+    public void onCollectiveComplete(final long peerId, final long tag, final long seq, final boolean aborted) {
+        final Peer peer = peers.get(peerId);
+        if (peer != null) {
+            guard(peer, () -> groups.get(peer.group).collectives.onComplete(peer, tag, seq, aborted));
+        }
+    }
+
+    /**
+     * The sender did something the adapter judged illegal (e.g. a message kind the master does not
+     * handle): kick it.
+     *
+     * @param peerId the sender
+     * @param code the code to kick with
+     * @param reason why
+     */
+    public void onProtocolViolation(final long peerId, final MasterError code, final String reason) {
+        if (peers.containsKey(peerId)) {
+            deferKick(peerId, code, reason);
+            drainKicks();
+        }
+    }
+
+    /**
+     * The peer's connection closed. Unknown ids (already removed) are ignored.
+     *
+     * @param peerId the peer
+     */
+    public void onDisconnected(final long peerId) {
+        final Peer peer = peers.get(peerId);
+        if (peer != null) {
+            removePeer(peer, "connection closed");
+            drainKicks();
+        }
+    }
+
+    /**
+     * Periodic work: removes peers not heard from within the heartbeat timeout.
+     *
+     * @param nowNs current time
+     * @return number of peers removed
+     */
+    public int doWork(final long nowNs) {
+        lastNowNs = nowNs;
+        int work = 0;
+        for (final Peer p : peers.values()) {
+            final long silentNs = nowNs - p.lastHeardNs;
+            if (silentNs > heartbeatTimeoutNs) {
+                deferKick(p.id, MasterError.KICKED, "no message from peer " + p.id + " for " + silentNs / 1_000_000
+                        + " ms, heartbeat timeout is " + heartbeatTimeoutNs / 1_000_000 + " ms");
+                work++;
+            }
+        }
+        drainKicks();
+        return work;
+    }
+
+    // ---- queries (for tests and the adapter) ----------------------------------------------------------
+
+    /**
+     * Phase of a peer.
+     *
+     * @param peerId the peer
+     * @return its phase, or {@link PeerPhase#LEFT} if unknown
+     */
+    public PeerPhase phaseOf(final long peerId) {
+        final Peer p = peers.get(peerId);
+        return p == null ? PeerPhase.LEFT : p.phase();
+    }
+
+    /**
+     * Whether a peer is an accepted member of its group.
+     *
+     * @param peerId the peer
+     * @return true if registered and accepted
+     */
+    public boolean isAccepted(final long peerId) {
+        final Peer p = peers.get(peerId);
+        return p != null && p.accepted;
+    }
+
+    /**
+     * Ids of the registered peers, ascending.
+     *
+     * @return a copy
+     */
+    public List<Long> peerIds() {
+        return new ArrayList<>(peers.keySet());
+    }
+
+    /** The record of a peer, or null; for tests in this package. */
+    Peer peer(final long peerId) {
+        return peers.get(peerId);
+    }
+
+    // ---- collaborators' hooks -------------------------------------------------------------------------
+
+    long nextRoundId() {
+        return nextRoundId++;
+    }
+
+    long peekNextRoundId() {
+        return nextRoundId;
+    }
+
+    long nextCollectiveSeq() {
+        return nextCollectiveSeq++;
+    }
+
+    /** Queues a kick; it runs after the current input so no collection is modified while iterated. */
+    void deferKick(final long peerId, final MasterError code, final String reason) {
+        kicks.add(new Kick(peerId, code, reason));
+    }
+
+    /**
+     * World sizes counting accepted peers, plus {@code extraInGroup} peers of {@code group} about to be.
+     */
+    WorldSizes worldSizes(final int group, final int extraInGroup) {
+        int global = 0;
+        int groupsWithAccepted = 0;
+        int largest = 0;
+        int own = 0;
+        for (final GroupState g : groups.values()) {
+            int n = g.acceptedCount();
+            if (g.group == group) {
+                n += extraInGroup;
+                own = n;
+            }
+            global += n;
+            if (n > 0) {
+                groupsWithAccepted++;
+            }
+            largest = Math.max(largest, n);
+        }
+        return new WorldSizes(global, own, groupsWithAccepted, largest);
+    }
+
+    private void guard(final Peer peer, final Input input) {
+        try {
+            final String violation = input.apply();
+            if (violation != null) {
+                deferKick(peer.id, MasterError.PROTOCOL_VIOLATION, violation);
+            }
+        } catch (final RuntimeException e) {
+            LOG.error("master: bug while handling input from peer {}; kicking it", peer.id, e);
+            deferKick(peer.id, MasterError.INTERNAL, "internal error handling your message: " + e);
+        }
+        drainKicks();
+    }
+
+    private void drainKicks() {
+        Kick k;
+        while ((k = kicks.poll()) != null) {
+            final Peer peer = peers.get(k.peerId());
+            if (peer == null) {
+                continue;
+            }
+            final String reason = k.reason();
+            LOG.debug("master: kicking peer {}: {}", peer.id, reason);
+            outbox.kick(peer.id, k.code(), reason);
+            try {
+                removePeer(peer, "kicked: " + reason);
+            } catch (final RuntimeException e) {
+                LOG.error("master: bug while removing peer {}", peer.id, e);
+            }
+        }
+    }
+
+    private void removePeer(final Peer peer, final String why) {
+        peers.remove(peer.id);
+        peerByConnection.remove(peer.connectionId);
+        peer.transitionTo(PeerPhase.LEFT, lastNowNs, why);
+        LOG.info("master: peer {} left group {} ({})", peer.id, Integer.toUnsignedString(peer.group), why);
+        final GroupState g = groups.get(peer.group);
+        g.onPeerLost(peer, why, lastNowNs);
+        if (g.members.isEmpty()) {
+            groups.remove(peer.group);
+        }
+    }
+
+    /** A kick decided during an input, run after it. */
+    private record Kick(long peerId, MasterError code, String reason) {
+    }
+
+    /** One input applied to a peer; returns a kick reason or null. */
+    @FunctionalInterface
+    private interface Input {
+        String apply();
+    }
+}

@@ -1,0 +1,152 @@
+package io.pccl.master;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pccl.proto.CollectiveComplete;
+import io.pccl.proto.ConnectionRole;
+import io.pccl.proto.Envelope;
+import io.pccl.proto.ErrorCode;
+import io.pccl.proto.Hello;
+import io.pccl.proto.P2PConnectionInfo;
+import io.pccl.proto.RegisterRequest;
+import io.pccl.transport.Envelopes;
+import io.pccl.transport.ProtocolConstants;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Hostile input against a real {@link Master} on loopback port 0: after every offence the offender got an
+ * {@code Error} or was closed, and a legitimate peer (in a fresh group) still joins.
+ */
+@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class MasterHostileInputSystemTest {
+    private static final long SEED = 424242L;
+    private static Master master;
+    private static int nextGroup = 1;
+
+    @BeforeAll
+    static void startMaster() {
+        master = Master.builder().host("127.0.0.1").port(0).heartbeatInterval(Duration.ofMillis(500))
+                .heartbeatTimeout(Duration.ofSeconds(2)).build().start();
+    }
+
+    @AfterAll
+    static void stopMaster() {
+        master.close();
+    }
+
+    @Test
+    void shouldSurviveRandomBytes() throws IOException {
+        System.out.println("MasterHostileInputSystemTest seed " + SEED);
+        final Random rnd = new Random(SEED);
+        for (int i = 0; i < 10; i++) {
+            try (TestPeerClient offender = new TestPeerClient(master.port())) {
+                final byte[] junk = new byte[16 + rnd.nextInt(200)];
+                rnd.nextBytes(junk);
+                offender.sendRaw(junk);
+                offender.awaitErrorOrClose();
+            }
+            assertLegitimatePeerJoins();
+        }
+    }
+
+    @Test
+    void shouldRejectLengthPrefixOverMax() throws IOException {
+        try (TestPeerClient offender = new TestPeerClient(master.port())) {
+            offender.sendRaw(ByteBuffer.allocate(4).putInt(ProtocolConstants.MAX_CONTROL_FRAME_BYTES + 1).array());
+            final Envelope e = offender.awaitErrorOrClose();
+            assertEquals(ErrorCode.ERROR_PROTOCOL_VIOLATION, e.getError().getCode(), e::toString);
+            assertTrue(e.getError().getReason().contains("exceeds"), e::toString);
+        }
+        assertLegitimatePeerJoins();
+    }
+
+    @Test
+    void shouldRejectWrongMagicAndWrongVersion() throws IOException {
+        try (TestPeerClient offender = new TestPeerClient(master.port())) {
+            offender.send(Envelope.newBuilder().setHello(Hello.newBuilder().setMagic(0x12345678)
+                    .setProtocolVersion(ProtocolConstants.PROTOCOL_VERSION)
+                    .setRole(ConnectionRole.ROLE_PEER_TO_MASTER)).build());
+            final Envelope e = offender.awaitErrorOrClose();
+            assertEquals("bad protocol magic 0x12345678, expected 0x50434331", e.getError().getReason());
+        }
+        assertLegitimatePeerJoins();
+        try (TestPeerClient offender = new TestPeerClient(master.port())) {
+            offender.send(Envelope.newBuilder().setHello(Hello.newBuilder().setMagic(ProtocolConstants.MAGIC)
+                    .setProtocolVersion(99).setRole(ConnectionRole.ROLE_PEER_TO_MASTER)).build());
+            final Envelope e = offender.awaitErrorOrClose();
+            assertEquals("unsupported protocol version 99, this side speaks 1", e.getError().getReason());
+        }
+        assertLegitimatePeerJoins();
+    }
+
+    @Test
+    void shouldSurviveTruncatedFrameThenClose() throws IOException {
+        try (TestPeerClient offender = new TestPeerClient(master.port())) {
+            offender.sendRaw(ByteBuffer.allocate(14).putInt(100).put(new byte[10]).array());
+        }
+        assertLegitimatePeerJoins();
+    }
+
+    @Test
+    void shouldKickIllegalVotesAfterValidRegistration() throws IOException {
+        final List<Envelope> illegal = List.of(
+                Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0),
+                Envelope.newBuilder().setRegisterRequest(RegisterRequest.newBuilder().setListenPort(1)).build(),
+                Envelope.newBuilder().setCollectiveComplete(CollectiveComplete.newBuilder().setTag(5)).build(),
+                Envelope.newBuilder().setP2PConnectionInfo(P2PConnectionInfo.getDefaultInstance()).build());
+        for (final Envelope bad : illegal) {
+            try (TestPeerClient offender = new TestPeerClient(master.port())) {
+                offender.joinAlone(nextGroup++);
+                offender.send(bad);
+                final Envelope e = offender.awaitErrorOrClose();
+                assertEquals(ErrorCode.ERROR_PROTOCOL_VIOLATION, e.getError().getCode(), e::toString);
+            }
+            assertLegitimatePeerJoins();
+        }
+        // An establish vote while the peer's own lone round is still connecting.
+        try (TestPeerClient offender = new TestPeerClient(master.port())) {
+            offender.hello();
+            offender.register(45001, nextGroup++);
+            offender.expect(Envelope.BodyCase.P2P_CONNECTION_INFO);
+            offender.voteEstablish(true);
+            final Envelope e = offender.awaitErrorOrClose();
+            assertTrue(e.getError().getReason().contains("establish vote from pending peer"), e::toString);
+        }
+        assertLegitimatePeerJoins();
+    }
+
+    @Test
+    void shouldSurviveManyConnectionsOpenedAndDropped() throws IOException {
+        final List<TestPeerClient> clients = new ArrayList<>();
+        try {
+            for (int i = 0; i < 200; i++) {
+                final TestPeerClient c = new TestPeerClient(master.port());
+                clients.add(c);
+                if (i % 2 == 0) {
+                    c.sendRaw(new byte[] {0, 0, 0, 9, 1, 2});
+                }
+            }
+        } finally {
+            for (final TestPeerClient c : clients) {
+                c.close();
+            }
+        }
+        assertLegitimatePeerJoins();
+    }
+
+    private static void assertLegitimatePeerJoins() throws IOException {
+        try (TestPeerClient peer = new TestPeerClient(master.port())) {
+            assertTrue(peer.joinAlone(nextGroup++) > 0);
+        }
+    }
+}

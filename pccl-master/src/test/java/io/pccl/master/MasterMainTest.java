@@ -1,0 +1,82 @@
+package io.pccl.master;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.BufferedReader;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import picocli.CommandLine;
+
+/**
+ * Runs {@link MasterMain} in a child JVM: it prints its port, a peer joins, SIGTERM ends it with status 0
+ * within 5 s.
+ */
+@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class MasterMainTest {
+    private static final Pattern LISTENING = Pattern.compile("pccl master listening on 127\\.0\\.0\\.1:(\\d+)");
+
+    @Test
+    void shouldServeAPeerAndExitZeroOnSigterm() throws Exception {
+        final Path log = Files.createTempFile("pccl-master-cli", ".log");
+        final String java = System.getProperty("java.home") + File.separator + "bin" + File.separator + "java";
+        final Process process = new ProcessBuilder(List.of(java, "-cp", System.getProperty("java.class.path"),
+                "io.pccl.master.MasterMain", "--host", "127.0.0.1", "--port", "0", "--heartbeat-interval-ms", "200",
+                "--heartbeat-timeout-ms", "3000", "--log-level", "debug"))
+                .redirectError(log.toFile())
+                .start();
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            final String line = out.readLine();
+            assertNotNull(line, () -> "no output; log: " + read(log));
+            final Matcher m = LISTENING.matcher(line);
+            assertTrue(m.matches(), line);
+            try (TestPeerClient peer = new TestPeerClient(Integer.parseInt(m.group(1)))) {
+                assertEquals(1, peer.joinAlone(0));
+            }
+            final long startNs = System.nanoTime();
+            process.destroy();
+            assertTrue(process.waitFor(5, TimeUnit.SECONDS), "master did not exit within 5 s of SIGTERM");
+            assertEquals(0, process.exitValue(), () -> "log: " + read(log));
+            System.out.println("MasterMain exited " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNs)
+                    + " ms after SIGTERM");
+        } finally {
+            process.destroyForcibly();
+            Files.deleteIfExists(log);
+        }
+    }
+
+    @Test
+    void shouldPrintHelp() throws Exception {
+        final StringWriter sw = new StringWriter();
+        final CommandLine cmd = new CommandLine(new MasterMain());
+        cmd.setOut(new PrintWriter(sw));
+        assertEquals(0, cmd.execute("--help"));
+        final String help = sw.toString();
+        for (final String option : List.of("--host", "--port", "--heartbeat-interval-ms", "--heartbeat-timeout-ms",
+                "--log-level", "--version")) {
+            assertTrue(help.contains(option), help);
+        }
+    }
+
+    private static String read(final Path p) {
+        try {
+            return Files.readString(p);
+        } catch (final IOException e) {
+            return "(unreadable: " + e + ")";
+        }
+    }
+}

@@ -1,0 +1,150 @@
+package io.pccl.master.state;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * Losing a peer, by disconnect or by heartbeat timeout, in every state: the others never wait forever.
+ * Setup: accepted peers 1, 2, 3 of group 0 and a pending peer 4; the lost peer is 3 unless noted.
+ */
+class PeerLossTest {
+    private final Harness h = new Harness();
+
+    @ParameterizedTest(name = "{0} by {1}")
+    @CsvSource({
+        "REGISTERED, disconnect", "REGISTERED, timeout",
+        "IDLE, disconnect", "IDLE, timeout",
+        "VOTED_ESTABLISH, disconnect", "VOTED_ESTABLISH, timeout",
+        "QUERYING_PENDING, disconnect", "QUERYING_PENDING, timeout",
+        "CONNECTING, disconnect", "CONNECTING, timeout",
+        "CONNECTED, disconnect", "CONNECTED, timeout",
+        "COLLECTIVE_VOTING, disconnect", "COLLECTIVE_VOTING, timeout",
+        "COLLECTIVE_RUNNING, disconnect", "COLLECTIVE_RUNNING, timeout",
+    })
+    void shouldReleaseOthersWhenPeerIsLost(final String state, final String mode) {
+        h.acceptedGroup(3);
+        h.register(0);
+        long lost = 3;
+        final List<String> expected = new ArrayList<>();
+        switch (state) {
+            case "REGISTERED" -> lost = 4;
+            case "IDLE" -> {
+                h.vote(true, 1, 2);
+                expected.addAll(infos("r3 [1, 2, 4] 3/3/1/3", 1, 2, 4));
+            }
+            case "VOTED_ESTABLISH" -> h.vote(true, 1, 3);
+            case "QUERYING_PENDING" -> {
+                h.machine.onPendingQuery(1);
+                h.machine.onPendingQuery(3);
+            }
+            case "CONNECTING", "CONNECTED" -> {
+                h.vote(true, 1, 2, 3);
+                if (state.equals("CONNECTED")) {
+                    h.reportOk(3, 3);
+                }
+                for (final long id : new long[] {1, 2, 4}) {
+                    expected.add("result " + id + " r3 failed: establishment round 3 failed: peer 3 lost ("
+                            + (mode.equals("disconnect") ? "connection closed" : "kicked: no message from peer 3"
+                            + " for 5000 ms, heartbeat timeout is 5000 ms") + "); vote again");
+                }
+            }
+            case "COLLECTIVE_VOTING" -> {
+                h.machine.onCollectiveInitiate(1, 7, Harness.PARAMS);
+                h.machine.onCollectiveInitiate(3, 7, Harness.PARAMS);
+            }
+            case "COLLECTIVE_RUNNING" -> {
+                for (long id = 1; id <= 3; id++) {
+                    h.machine.onCollectiveInitiate(id, 7, Harness.PARAMS);
+                }
+                assertEquals("commence 3 tag7 seq0 [1, 2, 3]", h.out.take().get(2));
+                for (final long id : new long[] {1, 2}) {
+                    expected.add("abort " + id + " tag7 seq0: peer 3 lost during collective tag 7 seq 0 ("
+                            + (mode.equals("disconnect") ? "connection closed" : "kicked: no message from peer 3"
+                            + " for 5000 ms, heartbeat timeout is 5000 ms") + ")");
+                }
+            }
+            default -> throw new IllegalArgumentException(state);
+        }
+        h.out.take();
+        if (!state.startsWith("COLLECTIVE")) {
+            assertEquals(state, h.machine.phaseOf(lost).name());
+        }
+        lose(lost, mode);
+        assertEquals(expected, h.out.take());
+        assertEquals(PeerPhase.LEFT, h.machine.phaseOf(lost));
+        continueWithoutLostPeer(state);
+    }
+
+    private void continueWithoutLostPeer(final String state) {
+        switch (state) {
+            case "REGISTERED" -> {
+                h.vote(true, 1, 2, 3);
+                assertEquals(infos("r3 [1, 2, 3] 3/3/1/3", 1, 2, 3), h.out.take());
+            }
+            case "IDLE", "CONNECTING", "CONNECTED" -> {
+                if (!state.equals("IDLE")) {
+                    h.vote(true, 1, 2);
+                    assertEquals(infos("r4 [1, 2, 4] 3/3/1/3", 1, 2, 4), h.out.take());
+                }
+                final long round = state.equals("IDLE") ? 3 : 4;
+                h.reportOk(round, 1, 2, 4);
+                assertEquals(3, h.out.take().size());
+                assertTrue(h.machine.isAccepted(4));
+            }
+            case "VOTED_ESTABLISH" -> {
+                h.vote(true, 2);
+                assertEquals(infos("r3 [1, 2, 4] 3/3/1/3", 1, 2, 4), h.out.take());
+            }
+            case "QUERYING_PENDING" -> {
+                h.machine.onPendingQuery(2);
+                assertEquals(List.of("pending 1 true", "pending 2 true"), h.out.take());
+            }
+            case "COLLECTIVE_VOTING" -> {
+                h.machine.onCollectiveInitiate(2, 7, Harness.PARAMS);
+                assertEquals(List.of("commence 1 tag7 seq0 [1, 2]", "commence 2 tag7 seq0 [1, 2]"), h.out.take());
+            }
+            case "COLLECTIVE_RUNNING" -> {
+                h.machine.onCollectiveComplete(1, 7, 0, false);
+                h.machine.onCollectiveComplete(2, 7, 0, false);
+                final List<String> done = h.out.take();
+                assertEquals(2, done.size());
+                assertTrue(done.get(0).startsWith("done 1 tag7 seq0 failed UNSPECIFIED: peer 3 lost"), done.get(0));
+            }
+            default -> throw new IllegalArgumentException(state);
+        }
+    }
+
+    private void lose(final long peer, final String mode) {
+        if (mode.equals("disconnect")) {
+            h.machine.onDisconnected(peer);
+            return;
+        }
+        // Everyone else stays alive; the lost peer went silent at registration time (1000 ns).
+        final long silentSince = h.nowNs;
+        h.advance(Harness.TIMEOUT_NS);
+        for (final long id : h.machine.peerIds()) {
+            if (id != peer) {
+                h.machine.onHeartbeat(id, h.nowNs);
+            }
+        }
+        assertEquals(0, h.machine.doWork(silentSince + Harness.TIMEOUT_NS), "not yet past the timeout");
+        assertEquals(1, h.machine.doWork(h.advance(1)));
+        final List<String> events = h.out.events;
+        assertTrue(events.get(0).startsWith("kick " + peer + " KICKED: no message from peer " + peer + " for 5000 ms,"
+                + " heartbeat timeout is 5000 ms"), events.toString());
+        events.remove(0);
+    }
+
+    private static List<String> infos(final String rest, final long... peers) {
+        final List<String> list = new ArrayList<>();
+        for (final long id : peers) {
+            list.add("info " + id + " " + rest);
+        }
+        return list;
+    }
+}

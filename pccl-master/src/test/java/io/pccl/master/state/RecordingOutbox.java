@@ -1,0 +1,79 @@
+package io.pccl.master.state;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Records every outbox call as one line of text, so tests assert exact output sequences.
+ *
+ * <p>Not thread-safe.
+ */
+final class RecordingOutbox implements MasterOutbox {
+    final List<String> events = new ArrayList<>();
+
+    /** Returns the events recorded since the last call and forgets them. */
+    List<String> take() {
+        final List<String> copy = new ArrayList<>(events);
+        events.clear();
+        return copy;
+    }
+
+    static String world(final WorldSizes w) {
+        return w.global() + "/" + w.peerGroup() + "/" + w.numPeerGroups() + "/" + w.largestPeerGroup();
+    }
+
+    @Override
+    public void registered(final long connectionId, final long peerId) {
+        events.add("registered c" + connectionId + " -> " + peerId);
+    }
+
+    @Override
+    public void registrationRefused(final long connectionId, final MasterError code, final String reason) {
+        events.add("refused c" + connectionId + " " + code + " " + reason);
+    }
+
+    @Override
+    public void p2pConnectionInfo(final long peerId, final long round, final List<PeerEndpoint> ring,
+                                  final WorldSizes world) {
+        final List<Long> ids = new ArrayList<>();
+        for (final PeerEndpoint e : ring) {
+            ids.add(e.peerId());
+        }
+        events.add("info " + peerId + " r" + round + " " + ids + " " + world(world));
+    }
+
+    @Override
+    public void p2pEstablishResult(final long peerId, final long round, final boolean success, final List<Long> ring,
+                                   final WorldSizes world, final String reason) {
+        events.add("result " + peerId + " r" + round + (success ? " ok " + ring + " " + world(world)
+                : " failed: " + reason));
+    }
+
+    @Override
+    public void peersPending(final long peerId, final boolean pending) {
+        events.add("pending " + peerId + " " + pending);
+    }
+
+    @Override
+    public void collectiveCommence(final long peerId, final long tag, final long seq, final List<Long> ring) {
+        events.add("commence " + peerId + " tag" + tag + " seq" + seq + " " + ring);
+    }
+
+    @Override
+    public void collectiveAbort(final long peerId, final long tag, final long seq, final MasterError code,
+                                final String reason) {
+        events.add("abort " + peerId + " tag" + tag + " seq" + seq + ": " + reason);
+    }
+
+    @Override
+    public void collectiveDone(final long peerId, final long tag, final long seq, final boolean success,
+                               final MasterError code, final String reason) {
+        events.add("done " + peerId + " tag" + tag + " seq" + seq + (success ? " ok" : " failed " + code + ": "
+                + reason));
+    }
+
+    @Override
+    public void kick(final long peerId, final MasterError code, final String reason) {
+        events.add("kick " + peerId + " " + code + ": " + reason);
+    }
+}
