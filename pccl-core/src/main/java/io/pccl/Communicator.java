@@ -3,6 +3,7 @@ package io.pccl;
 import io.pccl.internal.client.ClientConfig;
 import io.pccl.internal.client.Membership;
 import io.pccl.internal.client.PeerSession;
+import io.pccl.state.internal.SharedStateSync;
 import io.pccl.transport.ProtocolConstants;
 
 import java.net.InetSocketAddress;
@@ -39,9 +40,11 @@ import java.util.Objects;
  */
 public final class Communicator implements AutoCloseable {
     private final PeerSession session;
+    private final SharedStateSync sharedStateSync;
 
     private Communicator(final ClientConfig config) {
         this.session = new PeerSession(config);
+        this.sharedStateSync = new SharedStateSync(session, () -> 0);
     }
 
     /**
@@ -158,6 +161,43 @@ public final class Communicator implements AutoCloseable {
     }
 
     /**
+     * Makes the group's shared state bit-identical: every accepted peer of the group calls it with its local
+     * state; the master elects the most popular content, outdated peers fetch the differing entries from a peer
+     * that holds it (straight into their memory, hash-verified), and every peer's revision becomes the group's.
+     * Joint call of the group's accepted peers; see {@code docs/shared-state.md} for the rules.
+     *
+     * <pre>{@code
+     * SyncInfo info = comm.syncSharedState(state, SyncStrategy.ENFORCE_POPULAR);
+     * train(); state.incrementRevision();   // exactly one increment between syncs
+     * }</pre>
+     *
+     * @param state the local shared state; outdated entries are overwritten, its revision is set to the group's
+     * @param strategy {@code ENFORCE_POPULAR} (all peers), or a mix of {@code SEND_ONLY} / {@code RECEIVE_ONLY}
+     * @return entry bytes served and received, the revision after the sync, the keys received
+     * @throws SharedStateSyncException {@code SHARED_STATE_FAILED}, retryable: the master refused this peer's vote
+     *         (key-set mismatch, strategy mix, SEND_ONLY would receive, no candidate; the message carries the
+     *         master's code and reason), the fetch failed (distributor lost, hash mismatch, ...), or the group's
+     *         sync failed; update the topology, then retry with the same revision
+     * @throws KickedException the master removed this peer (e.g. its revision skipped ahead)
+     * @throws MasterLostException the master connection was lost
+     * @throws PcclException {@code FAILED_PRECONDITION} if not connected, while collectives are in flight or while
+     *         another sync runs; {@code TIMEOUT} if the group did not vote within {@code topologyTimeout};
+     *         {@code CLOSED} if closed
+     */
+    public SyncInfo syncSharedState(final SharedState state, final SyncStrategy strategy) {
+        return sharedStateSync.sync(state, strategy);
+    }
+
+    /**
+     * The shared-state component, for pccl's own tests and diagnostics. Not API.
+     *
+     * @return the component
+     */
+    SharedStateSync sharedStateSync() {
+        return sharedStateSync;
+    }
+
+    /**
      * The session behind this communicator, for pccl's own components (collectives, shared state). Not API.
      *
      * @return the session
@@ -172,6 +212,7 @@ public final class Communicator implements AutoCloseable {
      */
     @Override
     public void close() {
+        sharedStateSync.close();
         session.close();
     }
 

@@ -144,6 +144,19 @@ public final class PeerSession implements AutoCloseable {
     }
 
     /**
+     * The communicator's event loops, for pccl's own outbound connections (shared-state fetches).
+     *
+     * @return the event-loop group (valid after {@link #connect}; shut down by {@link #close()})
+     */
+    public EventLoopGroup eventLoops() {
+        final EventLoopGroup g = group;
+        if (g == null || state != State.CONNECTED) {
+            throw notConnected("eventLoops");
+        }
+        return g;
+    }
+
+    /**
      * The port the peer listener is bound to.
      *
      * @return the port
