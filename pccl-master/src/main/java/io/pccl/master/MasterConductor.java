@@ -8,11 +8,14 @@ import io.pccl.master.state.MasterOutbox;
 import io.pccl.master.state.MasterStateMachine;
 import io.pccl.master.state.PeerEndpoint;
 import io.pccl.master.state.WorldSizes;
+import io.pccl.master.state.election.KeyToFetch;
+import io.pccl.master.state.election.VoteStrategy;
 import io.pccl.proto.CollectiveComplete;
 import io.pccl.proto.ConnectionRole;
 import io.pccl.proto.Envelope;
 import io.pccl.proto.P2PConnectionsEstablished;
 import io.pccl.proto.RegisterRequest;
+import io.pccl.proto.SyncSharedStateRequest;
 import io.pccl.transport.Envelopes;
 import java.util.ArrayList;
 import java.util.List;
@@ -142,6 +145,18 @@ final class MasterConductor implements MasterOutbox {
                 final CollectiveComplete m = envelope.getCollectiveComplete();
                 machine.onCollectiveComplete(peer, m.getTag(), m.getSeq(), m.getAborted());
             }
+            case SYNC_SHARED_STATE_REQUEST -> {
+                final SyncSharedStateRequest m = envelope.getSyncSharedStateRequest();
+                final VoteStrategy strategy = MasterProtoUtils.strategy(m);
+                if (strategy == null) {
+                    machine.onProtocolViolation(peer, MasterError.PROTOCOL_VIOLATION, "unknown sync strategy "
+                            + m.getStrategyValue() + " from peer " + peer + ", expected 0..2");
+                    return;
+                }
+                machine.onSyncVote(peer, m.getRevision(), strategy, MasterProtoUtils.entries(m));
+            }
+            case SYNC_SHARED_STATE_COMPLETE -> machine.onSyncComplete(peer,
+                    envelope.getSyncSharedStateComplete().getSuccess());
             default -> machine.onProtocolViolation(peer, MasterError.PROTOCOL_VIOLATION,
                     "unexpected message " + bodyName(envelope) + " from peer " + peer + " on the master connection");
         }
@@ -231,6 +246,32 @@ final class MasterConductor implements MasterOutbox {
     public void p2pEstablishResult(final long peerId, final long round, final boolean success, final List<Long> ring,
                                    final WorldSizes world, final String reason) {
         send(peerId, MasterProtoUtils.establishResult(round, success, ring, world, reason));
+    }
+
+    @Override
+    public void establishRefused(final long peerId, final MasterError code, final String reason) {
+        send(peerId, MasterProtoUtils.establishRefused(code, reason));
+    }
+
+    @Override
+    public void pendingQueryRefused(final long peerId, final MasterError code, final String reason) {
+        send(peerId, MasterProtoUtils.pendingQueryRefused(code, reason));
+    }
+
+    @Override
+    public void syncResponse(final long peerId, final boolean outdated, final long revision,
+                             final List<PeerEndpoint> distributors, final List<KeyToFetch> keys) {
+        send(peerId, MasterProtoUtils.syncResponse(outdated, revision, distributors, keys));
+    }
+
+    @Override
+    public void syncFailed(final long peerId, final MasterError code, final String reason) {
+        send(peerId, MasterProtoUtils.syncFailed(code, reason));
+    }
+
+    @Override
+    public void syncDone(final long peerId, final boolean success, final String reason) {
+        send(peerId, MasterProtoUtils.syncDone(success, reason));
     }
 
     @Override

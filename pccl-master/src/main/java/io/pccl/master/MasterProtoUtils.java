@@ -4,6 +4,9 @@ import io.pccl.master.state.CollectiveParams;
 import io.pccl.master.state.MasterError;
 import io.pccl.master.state.PeerEndpoint;
 import io.pccl.master.state.WorldSizes;
+import io.pccl.master.state.election.EntryVote;
+import io.pccl.master.state.election.KeyToFetch;
+import io.pccl.master.state.election.VoteStrategy;
 import io.pccl.proto.CollectiveAbort;
 import io.pccl.proto.CollectiveCommence;
 import io.pccl.proto.CollectiveDone;
@@ -11,11 +14,17 @@ import io.pccl.proto.CollectiveInitiate;
 import io.pccl.proto.Envelope;
 import io.pccl.proto.ErrorCode;
 import io.pccl.proto.Heartbeat;
+import io.pccl.proto.KeyFetch;
 import io.pccl.proto.P2PConnectionInfo;
 import io.pccl.proto.P2PEstablishResult;
 import io.pccl.proto.PeersPendingResponse;
 import io.pccl.proto.RegisterResponse;
+import io.pccl.proto.SharedStateEntryInfo;
+import io.pccl.proto.SyncSharedStateDone;
+import io.pccl.proto.SyncSharedStateRequest;
+import io.pccl.proto.SyncSharedStateResponse;
 import io.pccl.transport.Envelopes;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -37,6 +46,8 @@ final class MasterProtoUtils {
             case SHUTTING_DOWN -> ErrorCode.ERROR_SHUTTING_DOWN;
             case INTERNAL -> ErrorCode.ERROR_INTERNAL;
             case COLLECTIVE_MISMATCH -> ErrorCode.ERROR_COLLECTIVE_MISMATCH;
+            case SHARED_STATE_MISMATCH -> ErrorCode.ERROR_SHARED_STATE_MISMATCH;
+            case REVISION_VIOLATION -> ErrorCode.ERROR_REVISION_VIOLATION;
         };
     }
 
@@ -62,16 +73,30 @@ final class MasterProtoUtils {
     static Envelope connectionInfo(final long round, final List<PeerEndpoint> ring, final WorldSizes world) {
         final P2PConnectionInfo.Builder b = P2PConnectionInfo.newBuilder().setRound(round).setWorld(toProto(world));
         for (final PeerEndpoint e : ring) {
-            b.addRing(io.pccl.proto.PeerEndpoint.newBuilder().setPeerId(e.peerId()).setHost(e.host())
-                    .setPort(e.port()));
+            b.addRing(endpoint(e));
         }
         return Envelope.newBuilder().setP2PConnectionInfo(b).build();
+    }
+
+    static io.pccl.proto.PeerEndpoint endpoint(final PeerEndpoint e) {
+        return io.pccl.proto.PeerEndpoint.newBuilder().setPeerId(e.peerId()).setHost(e.host()).setPort(e.port())
+                .build();
     }
 
     static Envelope establishResult(final long round, final boolean success, final List<Long> ring,
                                     final WorldSizes world, final String reason) {
         return Envelope.newBuilder().setP2PEstablishResult(P2PEstablishResult.newBuilder().setRound(round)
                 .setSuccess(success).addAllRing(ring).setWorld(toProto(world)).setReason(reason)).build();
+    }
+
+    static Envelope establishRefused(final MasterError code, final String reason) {
+        return Envelope.newBuilder().setP2PEstablishResult(P2PEstablishResult.newBuilder().setRound(0)
+                .setSuccess(false).setCode(toProto(code)).setReason(reason)).build();
+    }
+
+    static Envelope pendingQueryRefused(final MasterError code, final String reason) {
+        return Envelope.newBuilder().setPeersPendingResponse(PeersPendingResponse.newBuilder().setPending(false)
+                .setCode(toProto(code)).setReason(reason)).build();
     }
 
     static Envelope peersPending(final boolean pending) {
@@ -93,6 +118,52 @@ final class MasterProtoUtils {
                          final String reason) {
         return Envelope.newBuilder().setCollectiveDone(CollectiveDone.newBuilder().setTag(tag).setSeq(seq)
                 .setSuccess(success).setCode(toProto(code)).setReason(reason)).build();
+    }
+
+    static Envelope syncResponse(final boolean outdated, final long revision, final List<PeerEndpoint> distributors,
+                                 final List<KeyToFetch> keys) {
+        final SyncSharedStateResponse.Builder b = SyncSharedStateResponse.newBuilder().setOutdated(outdated)
+                .setRevision(revision);
+        for (final PeerEndpoint e : distributors) {
+            b.addDistributors(endpoint(e));
+        }
+        for (final KeyToFetch k : keys) {
+            b.addKeys(KeyFetch.newBuilder().setKey(k.key()).setExpectedHash(k.expectedHash())
+                    .setHashTypeValue(k.hashType()));
+        }
+        return Envelope.newBuilder().setSyncSharedStateResponse(b).build();
+    }
+
+    static Envelope syncFailed(final MasterError code, final String reason) {
+        return Envelope.newBuilder().setSyncSharedStateResponse(SyncSharedStateResponse.newBuilder()
+                .setCode(toProto(code)).setReason(reason)).build();
+    }
+
+    static Envelope syncDone(final boolean success, final String reason) {
+        return Envelope.newBuilder().setSyncSharedStateDone(SyncSharedStateDone.newBuilder().setSuccess(success)
+                .setReason(reason)).build();
+    }
+
+    /**
+     * The strategy of a sync request, or null when the wire value is unknown.
+     *
+     * @param m the request
+     * @return the strategy with the same number
+     */
+    static VoteStrategy strategy(final SyncSharedStateRequest m) {
+        final int v = m.getStrategyValue();
+        final VoteStrategy[] all = VoteStrategy.values();
+        return v >= 0 && v < all.length ? all[v] : null;
+    }
+
+    /** Entries of a sync request in the sender's order; enum fields stay wire numbers. */
+    static List<EntryVote> entries(final SyncSharedStateRequest m) {
+        final List<EntryVote> list = new ArrayList<>(m.getEntriesCount());
+        for (final SharedStateEntryInfo e : m.getEntriesList()) {
+            list.add(new EntryVote(e.getKey(), e.getHash(), e.getHashTypeValue(), e.getCount(),
+                    e.getDataTypeValue(), e.getAllowContentInequality()));
+        }
+        return list;
     }
 
     static Envelope heartbeat(final long wallClockMs) {

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,6 +50,12 @@ final class GroupCollectives {
             return "collective tag " + Long.toUnsignedString(tag) + " initiated again by peer " + peer.id
                     + " while it is still running";
         }
+        final String conflict = group.conflictingVote(peer, GroupVoteKind.COLLECTIVE);
+        if (conflict != null) {
+            LOG.info("master: group {} {}", group.group, conflict);
+            outbox.collectiveDone(peer.id, tag, 0, false, MasterError.FAILED_PRECONDITION, conflict);
+            return null;
+        }
         CollectiveOp op = ops.get(tag);
         if (op == null) {
             op = new CollectiveOp(tag);
@@ -61,6 +68,21 @@ final class GroupCollectives {
         peer.activeTags.add(tag);
         checkInitiate(op);
         return null;
+    }
+
+    /** Adds the tags that have initiate votes but have not commenced, and their voters except {@code except}. */
+    void collectVotes(final long except, final TreeSet<Long> tags, final TreeSet<Long> voters) {
+        for (final CollectiveOp op : ops.values()) {
+            if (op.running) {
+                continue;
+            }
+            for (final Long id : op.votes.keySet()) {
+                if (id != except) {
+                    voters.add(id);
+                    tags.add(op.tag);
+                }
+            }
+        }
     }
 
     private void checkInitiate(final CollectiveOp op) {

@@ -2,6 +2,7 @@ package io.pccl.master.state;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -11,9 +12,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Membership of one peer group: its peers, the establishment vote and round, the pending-peers vote, the
- * reported unreachable edges and the group's ring. Collectives live in {@link GroupCollectives}. Each kind
- * of group vote is a pair "record the vote" + "check consensus" ({@code onXxxVote}/{@code checkXxx}); a new
- * vote kind (shared-state sync) adds such a pair and a re-check in {@link #onPeerLost}.
+ * reported unreachable edges and the group's ring. Collectives live in {@link GroupCollectives}, shared-state
+ * syncs in {@link GroupSync}. Each kind of group vote is a pair "record the vote" + "check consensus"
+ * ({@code onXxxVote}/{@code checkXxx}) plus a re-check in {@link #onPeerLost}.
+ *
+ * <p>A group votes on one {@link GroupVoteKind} at a time: every vote needs all accepted members and a member
+ * in one vote cannot cast another, so two kinds at once would wait on each other forever. A vote of another
+ * kind than the one in progress is therefore refused at once for its sender ({@link #conflictingVote}); the
+ * vote in progress goes on. (Same for a member voting while it runs collectives: that is its own error and a
+ * kick.)
  *
  * <p>Kicks decided here are queued on the machine ({@link MasterStateMachine#deferKick}) and run after the
  * current input, so no collection is modified while it is iterated.
@@ -26,6 +33,7 @@ final class GroupState {
     final int group;
     final TreeMap<Long, Peer> members = new TreeMap<>();
     final GroupCollectives collectives;
+    final GroupSync sync;
     /** Dialer id to the ids it reported unreachable; only ids of current members. */
     final TreeMap<Long, TreeSet<Long>> unreachable = new TreeMap<>();
     private final MasterStateMachine machine;
@@ -38,6 +46,7 @@ final class GroupState {
         this.machine = machine;
         this.outbox = outbox;
         this.collectives = new GroupCollectives(this, machine, outbox);
+        this.sync = new GroupSync(this, machine, outbox);
     }
 
     int acceptedCount() {
@@ -84,6 +93,12 @@ final class GroupState {
         if (!peer.activeTags.isEmpty()) {
             return "establish vote from peer " + peer.id + " while collectives " + peer.activeTags
                     + " are running";
+        }
+        final String conflict = conflictingVote(peer, GroupVoteKind.ESTABLISH);
+        if (conflict != null) {
+            LOG.info("master: group {} {}", group, conflict);
+            outbox.establishRefused(peer.id, MasterError.FAILED_PRECONDITION, conflict);
+            return null;
         }
         peer.acceptNewPeersVote = acceptNewPeers;
         peer.transitionTo(PeerPhase.VOTED_ESTABLISH, nowNs, "voted establish, acceptNewPeers=" + acceptNewPeers);
@@ -289,6 +304,12 @@ final class GroupState {
             return "pending-peers query from peer " + peer.id + " while collectives " + peer.activeTags
                     + " are running";
         }
+        final String conflict = conflictingVote(peer, GroupVoteKind.PENDING_QUERY);
+        if (conflict != null) {
+            LOG.info("master: group {} {}", group, conflict);
+            outbox.pendingQueryRefused(peer.id, MasterError.FAILED_PRECONDITION, conflict);
+            return null;
+        }
         peer.transitionTo(PeerPhase.QUERYING_PENDING, nowNs, "pending-peers query");
         checkPendingConsensus(nowNs);
         return null;
@@ -318,6 +339,52 @@ final class GroupState {
         }
     }
 
+    // ---- conflicting votes ----------------------------------------------------------------------------
+
+    /**
+     * Whether members other than {@code voter} are voting on another kind than {@code kind}.
+     *
+     * @return null when {@code voter} may vote; else the refusal reason naming the vote in progress and its
+     *         voters
+     */
+    String conflictingVote(final Peer voter, final GroupVoteKind kind) {
+        final EnumMap<GroupVoteKind, TreeSet<Long>> voting = new EnumMap<>(GroupVoteKind.class);
+        for (final Peer p : members.values()) {
+            final GroupVoteKind k = switch (p.phase()) {
+                case VOTED_ESTABLISH -> GroupVoteKind.ESTABLISH;
+                case QUERYING_PENDING -> GroupVoteKind.PENDING_QUERY;
+                case VOTED_SYNC -> GroupVoteKind.SYNC;
+                default -> null;
+            };
+            if (k != null && k != kind && p.id != voter.id) {
+                voting.computeIfAbsent(k, x -> new TreeSet<>()).add(p.id);
+            }
+        }
+        final TreeSet<Long> tags = new TreeSet<>();
+        if (kind != GroupVoteKind.COLLECTIVE) {
+            final TreeSet<Long> voters = new TreeSet<>();
+            collectives.collectVotes(voter.id, tags, voters);
+            if (!voters.isEmpty()) {
+                voting.put(GroupVoteKind.COLLECTIVE, voters);
+            }
+        }
+        if (voting.isEmpty()) {
+            return null;
+        }
+        final Map.Entry<GroupVoteKind, TreeSet<Long>> other = voting.entrySet().iterator().next();
+        String what = other.getKey().description();
+        if (other.getKey() == GroupVoteKind.COLLECTIVE) {
+            final List<String> names = new ArrayList<>();
+            for (final Long t : tags) {
+                names.add(Long.toUnsignedString(t));
+            }
+            what += " tags " + names;
+        }
+        return kind.description() + " vote from peer " + voter.id + " refused: group " + group
+                + " is voting on " + what + " (peers " + other.getValue()
+                + "); the peers of a group must call group operations in the same order";
+    }
+
     // ---- loss -----------------------------------------------------------------------------------------
 
     /**
@@ -339,6 +406,7 @@ final class GroupState {
                     + "); vote again", nowNs);
         }
         collectives.onPeerLost(peer, why);
+        sync.onPeerLost(peer, nowNs);
         checkEstablishConsensus(nowNs);
         checkPendingConsensus(nowNs);
         maybeAcceptFirstPeer(nowNs);

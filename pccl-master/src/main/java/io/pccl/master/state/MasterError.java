@@ -22,5 +22,9 @@ public enum MasterError {
     /** A bug. */
     INTERNAL,
     /** Peers launched the same tag with different parameters. */
-    COLLECTIVE_MISMATCH
+    COLLECTIVE_MISMATCH,
+    /** A shared-state vote broke a rule (key set, strategy, no candidate). */
+    SHARED_STATE_MISMATCH,
+    /** A shared-state revision did not advance by exactly one. */
+    REVISION_VIOLATION
 }

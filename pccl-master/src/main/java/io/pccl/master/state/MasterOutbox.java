@@ -1,5 +1,6 @@
 package io.pccl.master.state;
 
+import io.pccl.master.state.election.KeyToFetch;
 import java.util.List;
 
 /**
@@ -51,12 +52,32 @@ public interface MasterOutbox {
                             String reason);
 
     /**
+     * An establishment vote was refused without a round (the group is voting on another operation): answer
+     * {@code P2PEstablishResult{round = 0, success = false, code, reason}}. The peer stays accepted and idle.
+     *
+     * @param peerId receiver
+     * @param code why ({@link MasterError#FAILED_PRECONDITION})
+     * @param reason names the vote in progress and its voters
+     */
+    void establishRefused(long peerId, MasterError code, String reason);
+
+    /**
      * Answer to a pending-peers vote.
      *
      * @param peerId receiver
      * @param pending whether the receiver's group has a registered but not accepted peer
      */
     void peersPending(long peerId, boolean pending);
+
+    /**
+     * A pending-peers vote was refused (the group is voting on another operation): answer
+     * {@code PeersPendingResponse{pending = false, code, reason}}.
+     *
+     * @param peerId receiver
+     * @param code why ({@link MasterError#FAILED_PRECONDITION})
+     * @param reason names the vote in progress and its voters
+     */
+    void pendingQueryRefused(long peerId, MasterError code, String reason);
 
     /**
      * A collective starts.
@@ -90,6 +111,40 @@ public interface MasterOutbox {
      * @param reason why it failed, empty on success
      */
     void collectiveDone(long peerId, long tag, long seq, boolean success, MasterError code, String reason);
+
+    /**
+     * Outcome of the shared-state election for one voter whose sync goes on: it distributes ({@code outdated}
+     * false, no distributors, no keys) or fetches {@code keys} ({@code outdated} true; possibly no keys when
+     * only its revision was behind). Either way it must answer with one sync completion.
+     *
+     * @param peerId receiver
+     * @param outdated whether the receiver must adopt {@code revision} and fetch {@code keys}
+     * @param revision the revision every participant holds after the sync
+     * @param distributors where to fetch from: the receiver's assigned distributor first, then fallbacks
+     * @param keys keys to fetch in name order with the expected hashes
+     */
+    void syncResponse(long peerId, boolean outdated, long revision, List<PeerEndpoint> distributors,
+                      List<KeyToFetch> keys);
+
+    /**
+     * A voter's shared-state sync failed (it broke a rule, or its vote conflicted with the group's): answer
+     * {@code SyncSharedStateResponse{code, reason}}. The peer is idle again and takes no further part in this
+     * sync; it sends no completion.
+     *
+     * @param peerId receiver
+     * @param code why
+     * @param reason names the values and what was expected
+     */
+    void syncFailed(long peerId, MasterError code, String reason);
+
+    /**
+     * End of a shared-state sync; exactly one per participant.
+     *
+     * @param peerId receiver
+     * @param success whether every remaining participant reported success
+     * @param reason why it failed, empty on success
+     */
+    void syncDone(long peerId, boolean success, String reason);
 
     /**
      * Remove a peer: send {@code Error{code, reason}} and close its connection. The state machine has

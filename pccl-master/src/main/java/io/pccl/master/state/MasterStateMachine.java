@@ -1,15 +1,19 @@
 package io.pccl.master.state;
 
+import io.pccl.master.state.election.EntryVote;
+import io.pccl.master.state.election.SyncVote;
+import io.pccl.master.state.election.VoteStrategy;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.OptionalLong;
 import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The master's membership and collective logic: pure and deterministic. Inputs are {@code onXxx(...)} calls,
+ * The master's membership, collective and shared-state logic: pure and deterministic. Inputs are {@code onXxx(...)} calls,
  * time arrives through {@code nowNs} arguments and {@link #doWork(long)}, outputs leave only through the
  * injected {@link MasterOutbox}. Peers, groups and tags are kept in sorted maps, so the same inputs always
  * produce the same outputs in the same order.
@@ -29,15 +33,19 @@ import org.slf4j.LoggerFactory;
  *        |                  | all participants reported ok        |
  *        |                  v                                     |
  *        +------------&gt;   IDLE ---- onEstablishVote ----&gt; VOTED_ESTABLISH
- *                         ^   |
- *      every accepted     |   | onPendingQuery
- *      peer queried       |   v
- *                     QUERYING_PENDING
+ *                         ^   |  \
+ *      every accepted     |   |   \ onSyncVote           election failed this peer (response with a code)
+ *      peer queried       |   |    +------&gt; VOTED_SYNC ------------------------------------------&gt; IDLE
+ *                         |   | onPendingQuery   | election: distribute or fetch (response)
+ *                         |   v                  v
+ *                     QUERYING_PENDING        SYNCING --onSyncComplete--&gt; SYNC_COMPLETED --all done--&gt; IDLE
  *
  *    any phase -- onDisconnected / heartbeat timeout in doWork / kick --&gt; LEFT (peer forgotten)
  * </pre>
  * Collectives run per (group, tag) beside the phase, only while the peer is accepted and IDLE
- * ({@link GroupCollectives}).
+ * ({@link GroupCollectives}); shared-state syncs are described in {@link GroupSync}. A group votes on one kind
+ * of operation at a time; a vote of another kind is refused at once with {@link MasterError#FAILED_PRECONDITION}
+ * in that kind's answer ({@link GroupState#conflictingVote}).
  *
  * <p>Every illegal input kicks only its sender through {@link MasterOutbox#kick}; no input from a peer makes
  * this class throw. Inputs naming an unknown peer id (one already removed) are ignored.
@@ -212,6 +220,36 @@ public final class MasterStateMachine {
     }
 
     /**
+     * Vote for a shared-state sync of the sender's group.
+     *
+     * @param peerId the sender
+     * @param revision the revision the sender holds (unsigned)
+     * @param strategy the sender's strategy
+     * @param entries the sender's entries
+     */
+    public void onSyncVote(final long peerId, final long revision, final VoteStrategy strategy,
+                           final List<EntryVote> entries) {
+        final Peer peer = peers.get(peerId);
+        if (peer != null) {
+            guard(peer, () -> groups.get(peer.group).sync.onVote(peer,
+                    new SyncVote(peerId, revision, strategy, entries), lastNowNs));
+        }
+    }
+
+    /**
+     * The sender finished its part of the running shared-state sync.
+     *
+     * @param peerId the sender
+     * @param success whether its fetch (if any) succeeded and verified
+     */
+    public void onSyncComplete(final long peerId, final boolean success) {
+        final Peer peer = peers.get(peerId);
+        if (peer != null) {
+            guard(peer, () -> groups.get(peer.group).sync.onComplete(peer, success, lastNowNs));
+        }
+    }
+
+    /**
      * The sender did something the adapter judged illegal (e.g. a message kind the master does not
      * handle): kick it.
      *
@@ -291,6 +329,18 @@ public final class MasterStateMachine {
      */
     public List<Long> peerIds() {
         return new ArrayList<>(peers.keySet());
+    }
+
+    /**
+     * The revision a group expects in its next shared-state sync.
+     *
+     * @param group the group
+     * @return the expected revision (unsigned), or empty when the next sync accepts any revision (a fresh group,
+     *         or one whose every holder of the revision left)
+     */
+    public OptionalLong expectedSyncRevision(final int group) {
+        final GroupState g = groups.get(group);
+        return g == null || g.sync.fresh() ? OptionalLong.empty() : OptionalLong.of(g.sync.nextRevision());
     }
 
     /** The record of a peer, or null; for tests in this package. */

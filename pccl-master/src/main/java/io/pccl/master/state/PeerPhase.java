@@ -22,10 +22,15 @@ import java.util.Set;
  *       |   round over     |  round succeeded       |
  *       |  (accepted)      v  (now accepted)        |
  *       +----------&gt;     IDLE  ----vote----&gt; VOTED_ESTABLISH
- *                        ^  |
- *            answer sent |  | pending query
- *                        |  v
- *                   QUERYING_PENDING
+ *                      |  ^  ^
+ *         pending query|  |  +--------------------------------------------------------+
+ *                      v  | answer                                                    |
+ *             QUERYING_PENDING          sync vote          this peer's sync failed    |
+ *                                 IDLE -----------&gt; VOTED_SYNC ----------------------&gt;+
+ *                                                       | election: distribute/fetch  |
+ *                                                       v                             |
+ *                                                    SYNCING --complete--&gt; SYNC_COMPLETED
+ *                                                                  every participant completed (Done)
  *
  *   every state --(disconnect, heartbeat timeout, kick)--&gt; LEFT
  * </pre>
@@ -41,6 +46,12 @@ public enum PeerPhase {
     VOTED_ESTABLISH,
     /** Accepted and voted in a pending-peers query; waits for the rest of its group. */
     QUERYING_PENDING,
+    /** Accepted and voted for a shared-state sync; waits for the rest of its group (or for a running sync). */
+    VOTED_SYNC,
+    /** Participant of a shared-state sync: got its response, distributes or fetches, has not completed. */
+    SYNCING,
+    /** Participant of a shared-state sync that sent its completion; waits for the other participants. */
+    SYNC_COMPLETED,
     /** Participant of an establishment round: got the connection info, has not reported yet. */
     CONNECTING,
     /** Participant of an establishment round that reported; waits for the other participants. */
@@ -52,9 +63,12 @@ public enum PeerPhase {
 
     static {
         REGISTERED.successors = EnumSet.of(CONNECTING, LEFT);
-        IDLE.successors = EnumSet.of(VOTED_ESTABLISH, QUERYING_PENDING, LEFT);
+        IDLE.successors = EnumSet.of(VOTED_ESTABLISH, QUERYING_PENDING, VOTED_SYNC, LEFT);
         VOTED_ESTABLISH.successors = EnumSet.of(CONNECTING, LEFT);
         QUERYING_PENDING.successors = EnumSet.of(IDLE, LEFT);
+        VOTED_SYNC.successors = EnumSet.of(SYNCING, IDLE, LEFT);
+        SYNCING.successors = EnumSet.of(SYNC_COMPLETED, LEFT);
+        SYNC_COMPLETED.successors = EnumSet.of(IDLE, LEFT);
         CONNECTING.successors = EnumSet.of(CONNECTED, IDLE, REGISTERED, LEFT);
         CONNECTED.successors = EnumSet.of(IDLE, REGISTERED, LEFT);
         LEFT.successors = EnumSet.noneOf(PeerPhase.class);

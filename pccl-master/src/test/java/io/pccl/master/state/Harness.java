@@ -1,5 +1,7 @@
 package io.pccl.master.state;
 
+import io.pccl.master.state.election.EntryVote;
+import io.pccl.master.state.election.VoteStrategy;
 import java.util.List;
 
 /**
@@ -62,6 +64,28 @@ final class Harness {
         vote(true, 1);
         reportOk(2, all);
         out.take();
+    }
+
+    /** A 1024-byte UINT8 entry hashed with simplehash. */
+    static EntryVote entry(final String key, final long hash) {
+        return new EntryVote(key, hash, 0, 1024, 1, false);
+    }
+
+    /** {@code peer} votes a sync at {@code revision} with ENFORCE_POPULAR. */
+    void sync(final long peer, final long revision, final EntryVote... entries) {
+        machine.onSyncVote(peer, revision, VoteStrategy.ENFORCE_POPULAR, List.of(entries));
+    }
+
+    /** {@code peer} votes a sync with one entry "key1" of content {@code hash}. */
+    void sync(final long peer, final long revision, final VoteStrategy strategy, final long hash) {
+        machine.onSyncVote(peer, revision, strategy, List.of(entry("key1", hash)));
+    }
+
+    /** Every listed peer completes its sync with {@code success}. */
+    void complete(final boolean success, final long... peerIds) {
+        for (final long id : peerIds) {
+            machine.onSyncComplete(id, success);
+        }
     }
 
     long advance(final long deltaNs) {

@@ -3,6 +3,7 @@ package io.pccl.master.state;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pccl.master.state.election.VoteStrategy;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -25,6 +26,9 @@ class PeerLossTest {
         "CONNECTED, disconnect", "CONNECTED, timeout",
         "COLLECTIVE_VOTING, disconnect", "COLLECTIVE_VOTING, timeout",
         "COLLECTIVE_RUNNING, disconnect", "COLLECTIVE_RUNNING, timeout",
+        "VOTED_SYNC, disconnect", "VOTED_SYNC, timeout",
+        "SYNCING, disconnect", "SYNCING, timeout",
+        "SYNC_COMPLETED, disconnect", "SYNC_COMPLETED, timeout",
     })
     void shouldReleaseOthersWhenPeerIsLost(final String state, final String mode) {
         h.acceptedGroup(3);
@@ -66,6 +70,19 @@ class PeerLossTest {
                     expected.add("abort " + id + " tag7 seq0: peer 3 lost during collective tag 7 seq 0 ("
                             + (mode.equals("disconnect") ? "connection closed" : "kicked: no message from peer 3"
                             + " for 5000 ms, heartbeat timeout is 5000 ms") + ")");
+                }
+            }
+            case "VOTED_SYNC" -> {
+                h.sync(1, 0, VoteStrategy.ENFORCE_POPULAR, 1);
+                h.sync(3, 0, VoteStrategy.ENFORCE_POPULAR, 1);
+            }
+            case "SYNCING", "SYNC_COMPLETED" -> {
+                h.sync(1, 0, VoteStrategy.ENFORCE_POPULAR, 1);
+                h.sync(2, 0, VoteStrategy.ENFORCE_POPULAR, 1);
+                h.sync(3, 0, VoteStrategy.ENFORCE_POPULAR, 2);
+                assertEquals("sync 3 r0 fetch [key1#1] from [1, 2]", h.out.take().get(2));
+                if (state.equals("SYNC_COMPLETED")) {
+                    h.complete(true, 3);
                 }
             }
             default -> throw new IllegalArgumentException(state);
@@ -114,6 +131,18 @@ class PeerLossTest {
                 final List<String> done = h.out.take();
                 assertEquals(2, done.size());
                 assertTrue(done.get(0).startsWith("done 1 tag7 seq0 failed UNSPECIFIED: peer 3 lost"), done.get(0));
+            }
+            case "VOTED_SYNC" -> {
+                h.sync(2, 0, VoteStrategy.ENFORCE_POPULAR, 2);
+                h.complete(true, 1, 2);
+                assertEquals(List.of("sync 1 r0 distribute", "sync 2 r0 fetch [key1#1] from [1]", "sync done 1 ok",
+                        "sync done 2 ok"), h.out.take());
+            }
+            case "SYNCING", "SYNC_COMPLETED" -> {
+                h.complete(true, 2);
+                assertEquals(List.of(), h.out.take());
+                h.complete(true, 1);
+                assertEquals(List.of("sync done 1 ok", "sync done 2 ok"), h.out.take());
             }
             default -> throw new IllegalArgumentException(state);
         }

@@ -1,5 +1,6 @@
 package io.pccl.master.state;
 
+import io.pccl.master.state.election.KeyToFetch;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -70,6 +71,46 @@ final class RecordingOutbox implements MasterOutbox {
                                final MasterError code, final String reason) {
         events.add("done " + peerId + " tag" + tag + " seq" + seq + (success ? " ok" : " failed " + code + ": "
                 + reason));
+    }
+
+    @Override
+    public void establishRefused(final long peerId, final MasterError code, final String reason) {
+        events.add("establish refused " + peerId + " " + code + ": " + reason);
+    }
+
+    @Override
+    public void pendingQueryRefused(final long peerId, final MasterError code, final String reason) {
+        events.add("pending refused " + peerId + " " + code + ": " + reason);
+    }
+
+    /** "sync 3 r5 distribute" or "sync 3 r5 fetch [key1#42] from [1, 2]". */
+    @Override
+    public void syncResponse(final long peerId, final boolean outdated, final long revision,
+                             final List<PeerEndpoint> distributors, final List<KeyToFetch> keys) {
+        if (!outdated) {
+            events.add("sync " + peerId + " r" + revision + " distribute" + (distributors.isEmpty() && keys.isEmpty()
+                    ? "" : " BAD " + distributors + keys));
+            return;
+        }
+        final List<String> k = new ArrayList<>();
+        for (final KeyToFetch f : keys) {
+            k.add(f.key() + "#" + f.expectedHash());
+        }
+        final List<Long> d = new ArrayList<>();
+        for (final PeerEndpoint e : distributors) {
+            d.add(e.peerId());
+        }
+        events.add("sync " + peerId + " r" + revision + " fetch " + k + " from " + d);
+    }
+
+    @Override
+    public void syncFailed(final long peerId, final MasterError code, final String reason) {
+        events.add("sync " + peerId + " failed " + code + ": " + reason);
+    }
+
+    @Override
+    public void syncDone(final long peerId, final boolean success, final String reason) {
+        events.add("sync done " + peerId + (success ? " ok" : " failed: " + reason));
     }
 
     @Override
