@@ -426,6 +426,27 @@ class SharedStateSyncSystemTest {
     }
 
     @Test
+    void aSecondConcurrentSyncOnTheSameCommunicatorIsRefused() throws Exception {
+        final List<Communicator> g = cluster.group(0, 2);
+        final SharedState s1 = state(0, "key1", filled(SIZE, 1));
+        final java.util.concurrent.Future<SyncInfo> first = cluster.async(() -> g.get(0).syncSharedState(s1, EP));
+        // the first call waits for peer 2's vote; a second call must be refused, not queued behind it
+        final long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(SyncCluster.BOUND_S);
+        while (!g.get(0).sharedStateSync().syncInProgress()) {
+            assertTrue(System.nanoTime() < deadline, "first sync never started");
+            Thread.onSpinWait();
+        }
+        final PcclException e = assertThrows(PcclException.class, () -> g.get(0).syncSharedState(state(0, "key1",
+                filled(SIZE, 1)), EP));
+        assertEquals(PcclException.Code.FAILED_PRECONDITION, e.code());
+        assertTrue(e.getMessage().contains("syncSharedState() is running on another thread"), e.getMessage());
+        assertEquals(new SyncInfo(0, 0, 0, List.of()), g.get(1).syncSharedState(state(0, "key1", filled(SIZE, 1)),
+                EP));
+        assertEquals(new SyncInfo(0, 0, 0, List.of()), first.get(SyncCluster.BOUND_S,
+                java.util.concurrent.TimeUnit.SECONDS));
+    }
+
+    @Test
     void preconditionsAreCheckedBeforeAnythingIsSent() throws Exception {
         final Communicator unconnected = cluster.newPeer(0);
         final PcclException e = assertThrows(PcclException.class,

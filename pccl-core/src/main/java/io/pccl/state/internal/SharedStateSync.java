@@ -137,6 +137,15 @@ public final class SharedStateSync implements AutoCloseable {
     }
 
     /**
+     * Whether a sync is running now (diagnostics, tests).
+     *
+     * @return true while a {@link #sync} call holds the sync lock
+     */
+    public boolean syncInProgress() {
+        return syncLock.isLocked();
+    }
+
+    /**
      * Runs one shared-state sync (see the class comment).
      *
      * @param state the local state; its revision is set to the group's revision on success

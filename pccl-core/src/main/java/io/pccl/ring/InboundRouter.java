@@ -1,0 +1,268 @@
+package io.pccl.ring;
+
+import io.netty.buffer.ByteBuf;
+import io.pccl.PcclException;
+import io.pccl.transport.data.DataFrameFlyweight;
+
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.Objects;
+
+/**
+ * Demultiplexes the data frames arriving from the ring predecessor by (operation sequence, tag).
+ *
+ * <ul>
+ *   <li>A frame for a registered operation goes to its {@link FrameSink}.</li>
+ *   <li>A frame for an operation that finished here (one of the last {@value #FINISHED_HISTORY}) is dropped and
+ *       counted.</li>
+ *   <li>Any other frame is parked: the predecessor may start an operation before this peer has registered it.
+ *       Parked frames are handed over in arrival order on {@link #register}; they are dropped and counted when
+ *       older than the park timeout or when more than the parked-byte limit would be held (the operation then
+ *       fails on the frame-order check or its progress timeout, instead of this peer running out of memory).</li>
+ * </ul>
+ * After {@link #onPredecessorLost} the router is failed for good: registered and later sinks are told, frames are
+ * dropped.
+ *
+ * <p>Thread-safe: frames arrive on transport threads, registrations come from engine threads. All state is guarded
+ * by {@code this}; sinks are called while holding it, so they must only enqueue.
+ */
+public final class InboundRouter {
+    /** How many finished (seq, tag) pairs are remembered for dropping late frames. */
+    public static final int FINISHED_HISTORY = 256;
+
+    private final long maxParkedBytes;
+    private final long parkTimeoutNs;
+
+    // @GuardedBy("this") registered operations; linear scan (few concurrent ops), no per-frame allocation.
+    private long[] seqs = new long[16];
+    private long[] tags = new long[16];
+    private FrameSink[] sinks = new FrameSink[16];
+    private int registered;
+    // @GuardedBy("this") ring of finished operations.
+    private final long[] finishedSeqs = new long[FINISHED_HISTORY];
+    private final long[] finishedTags = new long[FINISHED_HISTORY];
+    private int finishedCount;
+    private int finishedNext;
+    // @GuardedBy("this") frames of operations not registered yet, oldest first.
+    private final ArrayDeque<Parked> parked = new ArrayDeque<>();
+    private long parkedBytes;
+    private PcclException failure;
+    private long droppedFrames;
+    private long droppedBytes;
+
+    /**
+     * Creates a router.
+     *
+     * @param maxParkedBytes most bytes held for operations not registered yet
+     * @param parkTimeoutNs how long a parked frame waits for its operation
+     */
+    public InboundRouter(final long maxParkedBytes, final long parkTimeoutNs) {
+        if (maxParkedBytes < 0 || parkTimeoutNs <= 0) {
+            throw new IllegalArgumentException("maxParkedBytes " + maxParkedBytes + " must be >= 0 and parkTimeoutNs "
+                    + parkTimeoutNs + " > 0");
+        }
+        this.maxParkedBytes = maxParkedBytes;
+        this.parkTimeoutNs = parkTimeoutNs;
+    }
+
+    /**
+     * Routes one frame.
+     *
+     * @param frame a whole frame at its reader index; ownership passes to the router
+     */
+    public synchronized void onFrame(final ByteBuf frame) {
+        final long seq = DataFrameFlyweight.seq(frame);
+        final long tag = DataFrameFlyweight.tag(frame);
+        final int n = registered;
+        final long[] s = seqs;
+        final long[] t = tags;
+        for (int i = 0; i < n; i++) {
+            if (s[i] == seq && t[i] == tag) {
+                sinks[i].onFrame(frame);
+                return;
+            }
+        }
+        onUnknownFrameSlowPath(frame, seq, tag);
+    }
+
+    private void onUnknownFrameSlowPath(final ByteBuf frame, final long seq, final long tag) {
+        if (failure != null || isFinished(seq, tag)) {
+            drop(frame);
+            return;
+        }
+        final long now = System.nanoTime();
+        expireParked(now);
+        final int bytes = frame.readableBytes();
+        if (parkedBytes + bytes > maxParkedBytes) {
+            drop(frame);
+            return;
+        }
+        parked.addLast(new Parked(frame, now));
+        parkedBytes += bytes;
+    }
+
+    /**
+     * Registers an operation. Frames parked for it are delivered first, in arrival order. If the router has failed,
+     * the sink is told at once.
+     *
+     * @param seq operation sequence
+     * @param tag operation tag
+     * @param sink receiver of the operation's frames
+     * @throws PcclException {@code FAILED_PRECONDITION} if (seq, tag) is already registered
+     */
+    public synchronized void register(final long seq, final long tag, final FrameSink sink) {
+        Objects.requireNonNull(sink, "sink");
+        for (int i = 0; i < registered; i++) {
+            if (seqs[i] == seq && tags[i] == tag) {
+                throw new PcclException(PcclException.Code.FAILED_PRECONDITION,
+                        "operation seq " + seq + " tag " + tag + " is already running on this ring");
+            }
+        }
+        if (failure != null) {
+            sink.onInboundFailed(failure);
+            return;
+        }
+        if (registered == seqs.length) {
+            seqs = Arrays.copyOf(seqs, registered * 2);
+            tags = Arrays.copyOf(tags, registered * 2);
+            sinks = Arrays.copyOf(sinks, registered * 2);
+        }
+        seqs[registered] = seq;
+        tags[registered] = tag;
+        sinks[registered] = sink;
+        registered++;
+        expireParked(System.nanoTime());
+        final Iterator<Parked> it = parked.iterator();
+        while (it.hasNext()) {
+            final Parked p = it.next();
+            if (DataFrameFlyweight.seq(p.frame) == seq && DataFrameFlyweight.tag(p.frame) == tag) {
+                it.remove();
+                parkedBytes -= p.frame.readableBytes();
+                sink.onFrame(p.frame);
+            }
+        }
+    }
+
+    /**
+     * Removes an operation; its later frames are dropped and counted.
+     *
+     * @param seq operation sequence
+     * @param tag operation tag
+     */
+    public synchronized void unregister(final long seq, final long tag) {
+        for (int i = 0; i < registered; i++) {
+            if (seqs[i] == seq && tags[i] == tag) {
+                final int last = registered - 1;
+                seqs[i] = seqs[last];
+                tags[i] = tags[last];
+                sinks[i] = sinks[last];
+                sinks[last] = null;
+                registered = last;
+                break;
+            }
+        }
+        finishedSeqs[finishedNext] = seq;
+        finishedTags[finishedNext] = tag;
+        finishedNext = (finishedNext + 1) % FINISHED_HISTORY;
+        finishedCount = Math.min(finishedCount + 1, FINISHED_HISTORY);
+        final Iterator<Parked> it = parked.iterator();
+        while (it.hasNext()) {
+            final Parked p = it.next();
+            if (DataFrameFlyweight.seq(p.frame) == seq && DataFrameFlyweight.tag(p.frame) == tag) {
+                it.remove();
+                parkedBytes -= p.frame.readableBytes();
+                drop(p.frame);
+            }
+        }
+    }
+
+    /**
+     * The predecessor is gone: fails every registered operation and every later registration.
+     *
+     * @param cause why, usually a {@link io.pccl.PeerLostException}
+     */
+    public synchronized void onPredecessorLost(final PcclException cause) {
+        if (failure != null) {
+            return;
+        }
+        failure = Objects.requireNonNull(cause, "cause");
+        for (int i = 0; i < registered; i++) {
+            sinks[i].onInboundFailed(cause);
+        }
+        while (!parked.isEmpty()) {
+            drop(parked.pollFirst().frame);
+        }
+        parkedBytes = 0;
+    }
+
+    /**
+     * @return the failure passed to {@link #onPredecessorLost}, or null
+     */
+    public synchronized PcclException failure() {
+        return failure;
+    }
+
+    /**
+     * @return frames dropped because their operation was finished, unknown too long, over the park limit, or the
+     *         router had failed
+     */
+    public synchronized long droppedFrames() {
+        return droppedFrames;
+    }
+
+    /**
+     * @return bytes of the frames counted by {@link #droppedFrames()}
+     */
+    public synchronized long droppedBytes() {
+        return droppedBytes;
+    }
+
+    /**
+     * @return frames currently parked for unregistered operations
+     */
+    public synchronized int parkedFrames() {
+        return parked.size();
+    }
+
+    /**
+     * @return operations currently registered
+     */
+    public synchronized int registeredOperations() {
+        return registered;
+    }
+
+    private boolean isFinished(final long seq, final long tag) {
+        for (int i = 0; i < finishedCount; i++) {
+            if (finishedSeqs[i] == seq && finishedTags[i] == tag) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void expireParked(final long nowNs) {
+        while (!parked.isEmpty() && nowNs - parked.peekFirst().arrivalNs > parkTimeoutNs) {
+            final Parked p = parked.pollFirst();
+            parkedBytes -= p.frame.readableBytes();
+            drop(p.frame);
+        }
+    }
+
+    private void drop(final ByteBuf frame) {
+        droppedFrames++;
+        droppedBytes += frame.readableBytes();
+        frame.release();
+    }
+
+    /** A frame waiting for its operation. */
+    private static final class Parked {
+        final ByteBuf frame;
+        final long arrivalNs;
+
+        Parked(final ByteBuf frame, final long arrivalNs) {
+            this.frame = frame;
+            this.arrivalNs = arrivalNs;
+        }
+    }
+}

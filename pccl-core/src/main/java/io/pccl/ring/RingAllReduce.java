@@ -1,0 +1,242 @@
+package io.pccl.ring;
+
+import io.pccl.PcclException;
+import io.pccl.ring.internal.BufferCache;
+import io.pccl.ring.internal.RingOpRunner;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The ring all-reduce engine: runs operations over any {@link RingTransport} on a small pool of engine threads
+ * (reduction and copies never run on a Netty event loop) plus one timer thread for progress timeouts.
+ *
+ * <pre>{@code
+ * try (RingAllReduce engine = RingAllReduce.builder().sliceBytes(1 << 20).progressTimeout(Duration.ofSeconds(30))
+ *         .build()) {
+ *     RingOperation op = engine.start(new RingOpContext(ring, rank, seq, descriptor, send, recv, transport));
+ *     ReduceInfo info = op.future().get(1, TimeUnit.MINUTES);
+ * }
+ * }</pre>
+ *
+ * Any number of operations may run at once over the same transport as long as their (seq, tag) pairs differ.
+ *
+ * <p>Thread-safe.
+ */
+public final class RingAllReduce implements AutoCloseable {
+    /** Default payload bytes per frame. */
+    public static final int DEFAULT_SLICE_BYTES = 1 << 20;
+    /** Default progress timeout. */
+    public static final Duration DEFAULT_PROGRESS_TIMEOUT = Duration.ofSeconds(30);
+
+    private final int sliceBytes;
+    private final long progressTimeoutNs;
+    private final ThreadPoolExecutor executor;
+    private final ScheduledThreadPoolExecutor timer;
+    private final BufferCache backups;
+    private final Set<RingOpRunner> running = ConcurrentHashMap.newKeySet();
+    private final RingOpRunner.Owner owner = running::remove;
+    private volatile boolean closed;
+
+    private RingAllReduce(final Builder b) {
+        this.sliceBytes = b.sliceBytes;
+        this.progressTimeoutNs = b.progressTimeoutNs;
+        this.backups = new BufferCache(b.maxCachedBackupBytes);
+        // One pending execution per operation at most, so the bounded queue never allocates nodes.
+        this.executor = new ThreadPoolExecutor(b.threads, b.threads, 0, TimeUnit.SECONDS,
+                new ArrayBlockingQueue<>(b.maxQueuedOperations), daemonThreads("pccl-ring-"));
+        this.timer = new ScheduledThreadPoolExecutor(1, daemonThreads("pccl-ring-timer-"));
+        this.timer.setRemoveOnCancelPolicy(true);
+    }
+
+    /**
+     * @return a builder with defaults: 1 MiB slices, 30 s progress timeout, {@code min(4, cores)} threads
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Starts an all-reduce. The operand copy (out-of-place) or backup (in-place) runs on the calling thread.
+     *
+     * @param ctx the operation's inputs
+     * @return the running operation
+     * @throws PcclException {@code CLOSED} after {@link #close()}, {@code FAILED_PRECONDITION} for a quantized
+     *                       descriptor or a (seq, tag) already running on the transport
+     */
+    public RingOperation start(final RingOpContext ctx) {
+        Objects.requireNonNull(ctx, "ctx");
+        if (closed) {
+            throw new PcclException(PcclException.Code.CLOSED, "ring engine is closed");
+        }
+        final RingOpRunner op = new RingOpRunner(ctx, sliceBytes, progressTimeoutNs, executor, backups, owner);
+        running.add(op);
+        op.start(timer);
+        return op;
+    }
+
+    /**
+     * @return payload bytes per frame
+     */
+    public int sliceBytes() {
+        return sliceBytes;
+    }
+
+    /**
+     * @return the progress timeout in nanoseconds
+     */
+    public long progressTimeoutNs() {
+        return progressTimeoutNs;
+    }
+
+    /**
+     * @return operations currently running
+     */
+    public int runningOperations() {
+        return running.size();
+    }
+
+    /**
+     * Aborts every running operation with {@code CLOSED} and stops the threads (bounded wait). Idempotent.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        final List<RingOpRunner> ops = new ArrayList<>(running);
+        for (final RingOpRunner op : ops) {
+            op.abort(new PcclException(PcclException.Code.CLOSED, "ring engine closed while operation seq "
+                    + op.seq() + " tag " + op.tag() + " was running"));
+        }
+        executor.shutdown();
+        timer.shutdownNow();
+        try {
+            if (!executor.awaitTermination(5, TimeUnit.SECONDS)) {
+                executor.shutdownNow();
+            }
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+            executor.shutdownNow();
+        }
+    }
+
+    private static ThreadFactory daemonThreads(final String prefix) {
+        final AtomicInteger n = new AtomicInteger();
+        return r -> {
+            final Thread t = new Thread(r, prefix + n.getAndIncrement());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    /**
+     * Configures a {@link RingAllReduce}.
+     *
+     * <p>Not thread-safe.
+     */
+    public static final class Builder {
+        private int sliceBytes = DEFAULT_SLICE_BYTES;
+        private long progressTimeoutNs = DEFAULT_PROGRESS_TIMEOUT.toNanos();
+        private int threads = Math.min(4, Runtime.getRuntime().availableProcessors());
+        private int maxQueuedOperations = 4096;
+        private long maxCachedBackupBytes = 1L << 30;
+
+        private Builder() {
+        }
+
+        /**
+         * Payload bytes per frame (rounded down to whole elements). Every peer's receive limit (the data-frame
+         * decoder's maximum payload) must be at least this.
+         *
+         * @param sliceBytes bytes, {@code >= 8}
+         * @return this
+         */
+        public Builder sliceBytes(final int sliceBytes) {
+            if (sliceBytes < 8) {
+                throw new PcclException(PcclException.Code.INVALID_ARGUMENT, "sliceBytes " + sliceBytes
+                        + " must be >= 8");
+            }
+            this.sliceBytes = sliceBytes;
+            return this;
+        }
+
+        /**
+         * Longest time an operation may go without receiving or sending a slice before it fails with
+         * {@link io.pccl.PeerLostException}.
+         *
+         * @param timeout positive duration
+         * @return this
+         */
+        public Builder progressTimeout(final Duration timeout) {
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new PcclException(PcclException.Code.INVALID_ARGUMENT, "progressTimeout " + timeout
+                        + " must be positive");
+            }
+            this.progressTimeoutNs = timeout.toNanos();
+            return this;
+        }
+
+        /**
+         * Engine threads that run reductions and copies.
+         *
+         * @param threads {@code >= 1}
+         * @return this
+         */
+        public Builder threads(final int threads) {
+            if (threads < 1) {
+                throw new PcclException(PcclException.Code.INVALID_ARGUMENT, "threads " + threads + " must be >= 1");
+            }
+            this.threads = threads;
+            return this;
+        }
+
+        /**
+         * Most operations that may wait for an engine thread at once (bounds the executor queue).
+         *
+         * @param max {@code >= 1}
+         * @return this
+         */
+        public Builder maxQueuedOperations(final int max) {
+            if (max < 1) {
+                throw new PcclException(PcclException.Code.INVALID_ARGUMENT, "maxQueuedOperations " + max
+                        + " must be >= 1");
+            }
+            this.maxQueuedOperations = max;
+            return this;
+        }
+
+        /**
+         * Most bytes of in-place backup buffers kept for reuse between operations (default 1 GiB).
+         *
+         * @param bytes {@code >= 0}
+         * @return this
+         */
+        public Builder maxCachedBackupBytes(final long bytes) {
+            if (bytes < 0) {
+                throw new PcclException(PcclException.Code.INVALID_ARGUMENT, "maxCachedBackupBytes " + bytes
+                        + " must be >= 0");
+            }
+            this.maxCachedBackupBytes = bytes;
+            return this;
+        }
+
+        /**
+         * @return the engine, with its threads started lazily
+         */
+        public RingAllReduce build() {
+            return new RingAllReduce(this);
+        }
+    }
+}

@@ -1,0 +1,577 @@
+package io.pccl.ring.internal;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.util.internal.PlatformDependent;
+import io.pccl.DataType;
+import io.pccl.PcclException;
+import io.pccl.PeerLostException;
+import io.pccl.Quantization;
+import io.pccl.ReduceInfo;
+import io.pccl.ReduceOp;
+import io.pccl.reduce.ReduceKernels;
+import io.pccl.ring.FrameSink;
+import io.pccl.ring.InboundRouter;
+import io.pccl.ring.RingLink;
+import io.pccl.ring.RingOpContext;
+import io.pccl.ring.RingOperation;
+import io.pccl.transport.data.DataFrameFlyweight;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayDeque;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * State machine of one ring all-reduce (see {@link RingSchedule} for the step arithmetic).
+ *
+ * <p>Flow: the operand is prepared on the caller's thread (out-of-place: {@code send} copied into {@code recv};
+ * in-place: a backup of the input). Then, on the engine executor, {@link #run()} alternates between
+ * <ul>
+ *   <li>consuming received frames in order: reduce-scatter slices are folded into {@code recv} with
+ *       {@link ReduceKernels#accumulate}, all-gather slices overwrite {@code recv};</li>
+ *   <li>sending every slice whose bytes are final: all of step 0 at once, a slice of step {@code t > 0} as soon
+ *       as the same byte range of step {@code t - 1} was received. Payloads are slices of {@code recv} (zero copy),
+ *       produced only while the link is writable.</li>
+ * </ul>
+ * When every step was sent and received, a {@link RingLink#fence} waits until the last payload left
+ * {@code recv}; then {@code AVG} is divided locally and the future completes. Any failure (link or predecessor
+ * lost, abort, no progress within the timeout, a frame off the schedule) restores an in-place input and completes
+ * the future exceptionally.
+ *
+ * <p>Threading: events ({@link #onFrame}, link callbacks, {@link #abort}, the progress check) may come from any
+ * thread; they only enter the mailbox (guarded by {@code lock}) and schedule the runner. Everything else is
+ * confined to one engine thread at a time: {@code scheduled} guarantees a single active {@link #run()}.
+ */
+public final class RingOpRunner implements RingOperation, Runnable, FrameSink, RingLink.Listener,
+        RingLink.FenceListener {
+    /** Notified once when an operation has completed (successfully or not). */
+    public interface Owner {
+        /**
+         * @param op the finished operation
+         */
+        void onFinished(RingOpRunner op);
+    }
+
+    private static final int RUNNING = 0;
+    private static final int FENCING = 1;
+    private static final int FAILING = 2;
+    private static final int DONE = 3;
+
+    private final RingOpContext ctx;
+    private final RingSchedule schedule;
+    private final DataType type;
+    private final ReduceOp accumulateOp;
+    private final boolean average;
+    private final int elementBytes;
+    private final int sliceBytes;
+    private final long progressTimeoutNs;
+    private final long seq;
+    private final long tag;
+    private final ByteBuffer recv;
+    private final ByteBuffer copyTarget;
+    private final int base;
+    private final int sizeBytes;
+    private final boolean inPlace;
+    private final RingLink link;
+    private final InboundRouter router;
+    private final Executor executor;
+    private final BufferCache backups;
+    private final Owner owner;
+    private final CompletableFuture<ReduceInfo> future = new CompletableFuture<>();
+    private final AtomicBoolean scheduled = new AtomicBoolean();
+    private final Runnable progressCheck = this::checkProgress;
+
+    private final Object lock = new Object();
+    // @GuardedBy("lock")
+    private final ArrayDeque<ByteBuf> inbox = new ArrayDeque<>();
+    // @GuardedBy("lock")
+    private boolean dirty;
+    // @GuardedBy("lock")
+    private boolean closed;
+    // @GuardedBy("lock")
+    private PcclException failureSignal;
+    // @GuardedBy("lock")
+    private int fenceSignal;
+
+    private volatile long lastProgressNs;
+    private volatile long txBytes;
+    private volatile long rxBytes;
+
+    // Confined to the active run().
+    private ByteBuf wrapper;
+    private ByteBuffer backup;
+    private ScheduledFuture<?> progressTask;
+    private int state = RUNNING;
+    private PcclException failure;
+    private long failingSinceNs;
+    private int sendStep;
+    private int sendOffset;
+    private int recvStep;
+    private int recvOffset;
+
+    /**
+     * Creates the runner; call {@link #start} next.
+     *
+     * @param ctx operation inputs
+     * @param sliceBytes largest payload per frame
+     * @param progressTimeoutNs longest time without progress
+     * @param executor the engine executor
+     * @param backups where in-place backups come from
+     * @param owner told when the operation is done
+     */
+    public RingOpRunner(final RingOpContext ctx, final int sliceBytes, final long progressTimeoutNs,
+                        final Executor executor, final BufferCache backups, final Owner owner) {
+        if (ctx.descriptor().quantization() != Quantization.NONE) {
+            throw new PcclException(PcclException.Code.FAILED_PRECONDITION, "quantized ring all-reduce ("
+                    + ctx.descriptor() + ") is not implemented yet");
+        }
+        this.ctx = ctx;
+        this.type = ctx.descriptor().dataType();
+        this.elementBytes = type.sizeBytes();
+        this.schedule = new RingSchedule(ctx.descriptor().count(), elementBytes, ctx.worldSize(), ctx.rank());
+        this.average = ctx.descriptor().op() == ReduceOp.AVG;
+        this.accumulateOp = average ? ReduceOp.SUM : ctx.descriptor().op();
+        this.sliceBytes = Math.max(elementBytes, sliceBytes - sliceBytes % elementBytes);
+        this.progressTimeoutNs = progressTimeoutNs;
+        this.seq = ctx.seq();
+        this.tag = ctx.tag();
+        this.recv = ctx.recv().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        this.copyTarget = ctx.recv().duplicate();
+        this.base = ctx.recv().position();
+        this.sizeBytes = (int) ctx.descriptor().sizeBytes();
+        this.recv.clear();
+        this.inPlace = sameMemory(ctx.send(), ctx.recv());
+        this.link = ctx.transport().successor(seq);
+        this.router = ctx.transport().inbound();
+        this.executor = executor;
+        this.backups = backups;
+        this.owner = owner;
+    }
+
+    /**
+     * Prepares the operand on the calling thread, registers with the transport and schedules the first run.
+     *
+     * @param timer where the progress check runs
+     */
+    public void start(final ScheduledExecutorService timer) {
+        // Callbacks that fire while we register (a failed link or router) must not run the op before we are done.
+        scheduled.set(true);
+        if (!inPlace) {
+            final ByteBuffer src = ctx.send().duplicate();
+            region(copyTarget, base, sizeBytes).put(region(src, src.position(), sizeBytes));
+        }
+        if (schedule.worldSize() == 1 || sizeBytes == 0) {
+            state = DONE;
+            owner.onFinished(this);
+            future.complete(new ReduceInfo(schedule.worldSize(), 0, 0));
+            return;
+        }
+        if (inPlace) {
+            final ByteBuffer src = ctx.send().duplicate();
+            backup = backups.acquire(sizeBytes);
+            backup.put(region(src, src.position(), sizeBytes)).clear();
+        }
+        final ByteBuffer wrapped = ctx.recv().duplicate();
+        wrapped.limit(base + sizeBytes).position(base);
+        wrapper = Unpooled.wrappedBuffer(wrapped);
+        skipEmptyReceiveSteps();
+        lastProgressNs = System.nanoTime();
+        final long periodNs = Math.max(TimeUnit.MILLISECONDS.toNanos(1), progressTimeoutNs / 4);
+        progressTask = timer.scheduleWithFixedDelay(progressCheck, periodNs, periodNs, TimeUnit.NANOSECONDS);
+        link.addListener(this);
+        try {
+            router.register(seq, tag, this);
+        } catch (final RuntimeException e) {
+            progressTask.cancel(false);
+            link.removeListener(this);
+            state = DONE;
+            releaseBuffers();
+            owner.onFinished(this);
+            throw e;
+        }
+        scheduled.set(false);
+        signal();
+    }
+
+    @Override
+    public long seq() {
+        return seq;
+    }
+
+    @Override
+    public long tag() {
+        return tag;
+    }
+
+    @Override
+    public CompletableFuture<ReduceInfo> future() {
+        return future;
+    }
+
+    @Override
+    public long txBytes() {
+        return txBytes;
+    }
+
+    @Override
+    public long rxBytes() {
+        return rxBytes;
+    }
+
+    @Override
+    public void abort(final PcclException cause) {
+        post(cause);
+    }
+
+    @Override
+    public void onFrame(final ByteBuf frame) {
+        synchronized (lock) {
+            if (closed) {
+                frame.release();
+                return;
+            }
+            inbox.addLast(frame);
+            dirty = true;
+        }
+        lastProgressNs = System.nanoTime();
+        schedule();
+    }
+
+    @Override
+    public void onInboundFailed(final PcclException cause) {
+        post(cause);
+    }
+
+    @Override
+    public void onLinkWritable() {
+        signal();
+    }
+
+    @Override
+    public void onLinkFailed(final PcclException cause) {
+        post(cause);
+    }
+
+    @Override
+    public void onFenced(final boolean written) {
+        synchronized (lock) {
+            fenceSignal = written ? 1 : -1;
+            dirty = true;
+        }
+        schedule();
+    }
+
+    /** Fails the operation when nothing moved for longer than the progress timeout. Runs on the timer. */
+    private void checkProgress() {
+        final long idleNs = System.nanoTime() - lastProgressNs;
+        if (idleNs > progressTimeoutNs && !future.isDone()) {
+            // Step counters are read racily here, for the message only. While failing, this just wakes the runner.
+            post(new PeerLostException("ring all-reduce seq " + seq + " tag " + tag + " made no progress for "
+                    + TimeUnit.NANOSECONDS.toMillis(idleNs) + " ms (limit "
+                    + TimeUnit.NANOSECONDS.toMillis(progressTimeoutNs) + " ms) at send step " + sendStep
+                    + ", receive step " + recvStep + " of " + schedule.totalSteps() + "; predecessor "
+                    + ctx.ring()[Math.floorMod(ctx.rank() - 1, ctx.worldSize())] + ", successor "
+                    + ctx.ring()[(ctx.rank() + 1) % ctx.worldSize()]));
+        }
+    }
+
+    private void post(final PcclException cause) {
+        synchronized (lock) {
+            if (failureSignal == null) {
+                failureSignal = cause;
+            }
+            dirty = true;
+        }
+        schedule();
+    }
+
+    private void signal() {
+        synchronized (lock) {
+            dirty = true;
+        }
+        schedule();
+    }
+
+    private void schedule() {
+        if (scheduled.compareAndSet(false, true)) {
+            try {
+                executor.execute(this);
+            } catch (final RejectedExecutionException e) {
+                scheduled.set(false);
+                future.completeExceptionally(new PcclException(PcclException.Code.CLOSED,
+                        "ring engine closed while operation seq " + seq + " tag " + tag + " was running", e));
+            }
+        }
+    }
+
+    @Override
+    public void run() {
+        for (;;) {
+            try {
+                step();
+            } catch (final PcclException e) {
+                fail(e);
+            } catch (final Throwable t) {
+                fail(new PcclException(PcclException.Code.INTERNAL, "ring all-reduce seq " + seq + " tag " + tag
+                        + " failed: " + t, t));
+            }
+            scheduled.set(false);
+            synchronized (lock) {
+                if (!dirty) {
+                    return;
+                }
+            }
+            if (!scheduled.compareAndSet(false, true)) {
+                return;
+            }
+        }
+    }
+
+    private void step() {
+        if (state == DONE) {
+            releaseInbox();
+            return;
+        }
+        if (state == FAILING) {
+            final int fence;
+            synchronized (lock) {
+                dirty = false;
+                fence = fenceSignal;
+            }
+            if (fence != 0 || System.nanoTime() - failingSinceNs > progressTimeoutNs) {
+                completeFailure();
+            }
+            return;
+        }
+        for (;;) {
+            final ByteBuf frame;
+            final PcclException failure;
+            final int fence;
+            synchronized (lock) {
+                dirty = false;
+                failure = failureSignal;
+                fence = fenceSignal;
+                frame = failure == null ? inbox.pollFirst() : null;
+            }
+            if (failure != null) {
+                fail(failure);
+                return;
+            }
+            if (frame != null) {
+                try {
+                    receive(frame);
+                } finally {
+                    frame.release();
+                }
+                pumpSends();
+                continue;
+            }
+            pumpSends();
+            if (state == RUNNING && sendStep == schedule.totalSteps() && recvStep == schedule.totalSteps()) {
+                state = FENCING;
+                link.fence(this);
+                continue;
+            }
+            if (state == FENCING && fence != 0) {
+                if (fence < 0) {
+                    fail(new PeerLostException("successor link of ring all-reduce seq " + seq + " tag " + tag
+                            + " failed before the last slices were written"));
+                } else {
+                    succeed();
+                }
+            }
+            return;
+        }
+    }
+
+    private void receive(final ByteBuf frame) {
+        if (DataFrameFlyweight.stage(frame) == DataFrameFlyweight.STAGE_ABORT) {
+            throw new PeerLostException("ring all-reduce seq " + seq + " tag " + tag
+                    + " was aborted by a failure upstream (predecessor "
+                    + ctx.ring()[Math.floorMod(ctx.rank() - 1, ctx.worldSize())] + ")");
+        }
+        final int total = schedule.totalSteps();
+        final int step = DataFrameFlyweight.step(frame);
+        final int chunk = DataFrameFlyweight.chunkIndex(frame);
+        final long offset = DataFrameFlyweight.chunkOffset(frame);
+        final int len = DataFrameFlyweight.payloadLength(frame);
+        final int stage = DataFrameFlyweight.stage(frame);
+        if (recvStep >= total || step != recvStep || chunk != schedule.recvChunk(recvStep)
+                || stage != schedule.stage(recvStep) || offset != recvOffset || len <= 0
+                || len > schedule.chunkBytes(chunk) - recvOffset || len % elementBytes != 0
+                || frame.readableBytes() != DataFrameFlyweight.HEADER_LENGTH + len) {
+            throw violation(step, chunk, stage, offset, len);
+        }
+        final int payload = DataFrameFlyweight.payloadIndex(frame);
+        final int dst = base + schedule.chunkStartBytes(chunk) + recvOffset;
+        if (stage == DataFrameFlyweight.STAGE_REDUCE_SCATTER) {
+            // A view of the received bytes, no copy: the one small allocation per slice on the receive path.
+            final ByteBuffer in = frame.nioBuffer(payload, len).order(ByteOrder.LITTLE_ENDIAN);
+            ReduceKernels.accumulate(type, accumulateOp, recv, dst, in, in.position(), len / elementBytes);
+        } else {
+            copyTarget.clear().position(dst).limit(dst + len);
+            frame.getBytes(payload, copyTarget);
+        }
+        recvOffset += len;
+        rxBytes += len;
+        if (recvOffset == schedule.chunkBytes(chunk)) {
+            recvStep++;
+            recvOffset = 0;
+            skipEmptyReceiveSteps();
+        }
+    }
+
+    private void skipEmptyReceiveSteps() {
+        final int total = schedule.totalSteps();
+        while (recvStep < total && schedule.chunkBytes(schedule.recvChunk(recvStep)) == 0) {
+            recvStep++;
+        }
+    }
+
+    private void pumpSends() {
+        final int total = schedule.totalSteps();
+        final RingLink l = link;
+        while (state == RUNNING && sendStep < total) {
+            final int chunk = schedule.sendChunk(sendStep);
+            final int chunkBytes = schedule.chunkBytes(chunk);
+            if (sendOffset >= chunkBytes) {
+                sendStep++;
+                sendOffset = 0;
+                continue;
+            }
+            final int len = Math.min(sliceBytes, chunkBytes - sendOffset);
+            // Step t > 0 forwards what step t - 1 received: wait until that byte range is final.
+            if (sendStep > 0 && recvStep <= sendStep - 1
+                    && !(recvStep == sendStep - 1 && recvOffset >= sendOffset + len)) {
+                return;
+            }
+            if (!l.isWritable()) {
+                return;
+            }
+            final ByteBuf payload = wrapper.retainedSlice(schedule.chunkStartBytes(chunk) + sendOffset, len);
+            if (l.trySend(seq, tag, schedule.stage(sendStep), sendStep, chunk, sendOffset, payload)
+                    != RingLink.SEND_OK) {
+                throw new PeerLostException("successor link of ring all-reduce seq " + seq + " tag " + tag
+                        + " is closed (successor " + ctx.ring()[(ctx.rank() + 1) % ctx.worldSize()] + ")");
+            }
+            sendOffset += len;
+            txBytes += len;
+            lastProgressNs = System.nanoTime();
+        }
+    }
+
+    private void succeed() {
+        if (average) {
+            ReduceKernels.finishAverage(type, recv, base, (int) ctx.descriptor().count(), schedule.worldSize());
+        }
+        finish();
+        future.complete(new ReduceInfo(schedule.worldSize(), txBytes, rxBytes));
+    }
+
+    /**
+     * Starts failing: detaches from the transport, tells the successor, and waits (bounded by the progress
+     * timeout) until every payload already queued has left {@code recv} before restoring an in-place input, so
+     * the restore never races with a write still reading that memory.
+     */
+    private void fail(final PcclException cause) {
+        if (state == DONE || state == FAILING) {
+            return;
+        }
+        state = FAILING;
+        failure = cause;
+        failingSinceNs = System.nanoTime();
+        lastProgressNs = failingSinceNs;
+        synchronized (lock) {
+            fenceSignal = 0;
+        }
+        detach();
+        // Tell the successor at once instead of letting it time out; it forwards the abort the same way.
+        link.trySend(seq, tag, DataFrameFlyweight.STAGE_ABORT, 0, 0, 0, Unpooled.EMPTY_BUFFER);
+        link.fence(this);
+    }
+
+    /** Second half of {@link #fail}: runs once the fence completed or the progress timeout passed. */
+    private void completeFailure() {
+        if (inPlace && backup != null) {
+            region(copyTarget, base, sizeBytes).put(backup.clear().limit(sizeBytes));
+        }
+        finish();
+        future.completeExceptionally(failure);
+    }
+
+    private void detach() {
+        router.unregister(seq, tag);
+        link.removeListener(this);
+        releaseInbox();
+    }
+
+    private void finish() {
+        if (state != FAILING) {
+            detach();
+        }
+        state = DONE;
+        if (progressTask != null) {
+            progressTask.cancel(false);
+        }
+        releaseBuffers();
+        owner.onFinished(this);
+    }
+
+    private void releaseInbox() {
+        synchronized (lock) {
+            closed = true;
+            for (ByteBuf b = inbox.pollFirst(); b != null; b = inbox.pollFirst()) {
+                b.release();
+            }
+        }
+    }
+
+    private void releaseBuffers() {
+        if (wrapper != null) {
+            wrapper.release();
+            wrapper = null;
+        }
+        if (backup != null) {
+            backups.release(backup);
+            backup = null;
+        }
+    }
+
+    private PcclException violation(final int step, final int chunk, final int stage, final long offset,
+                                    final int len) {
+        final boolean over = recvStep >= schedule.totalSteps();
+        return new PcclException(PcclException.Code.PROTOCOL_VIOLATION, "ring all-reduce seq " + seq + " tag " + tag
+                + ": predecessor sent step " + step + " chunk " + chunk + " stage " + stage + " offset " + offset
+                + " length " + len + ", expected step " + recvStep
+                + (over ? " (all steps done)" : " chunk " + schedule.recvChunk(recvStep) + " stage "
+                + schedule.stage(recvStep) + " offset " + recvOffset + " length <= "
+                + (schedule.chunkBytes(schedule.recvChunk(recvStep)) - recvOffset) + " (multiple of "
+                + elementBytes + ")"));
+    }
+
+    private static ByteBuffer region(final ByteBuffer b, final int from, final int len) {
+        b.clear();
+        b.position(from).limit(from + len);
+        return b;
+    }
+
+    private static boolean sameMemory(final ByteBuffer a, final ByteBuffer b) {
+        if (a == b) {
+            return true;
+        }
+        if (a.isDirect() && b.isDirect()) {
+            return PlatformDependent.hasUnsafe()
+                    && PlatformDependent.directBufferAddress(a) + a.position()
+                    == PlatformDependent.directBufferAddress(b) + b.position();
+        }
+        return a.hasArray() && b.hasArray() && a.array() == b.array()
+                && a.arrayOffset() + a.position() == b.arrayOffset() + b.position();
+    }
+}

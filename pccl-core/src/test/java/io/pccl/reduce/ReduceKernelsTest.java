@@ -1,0 +1,396 @@
+package io.pccl.reduce;
+
+import io.pccl.DataType;
+import io.pccl.PcclException;
+import io.pccl.ReduceOp;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * Compares {@link ReduceKernels} with a per-element scalar reference for every data type and op, on heap and direct
+ * buffers at odd offsets: exact for integers, bit-exact for floating point (the reference combines in the same
+ * order, half types through float32).
+ */
+class ReduceKernelsTest {
+    private static final long SEED = 20_261_128L;
+    private static final int[] COUNTS = {0, 1, 7, 33, 1000, 4099};
+
+    static Stream<Arguments> typesAndOps() {
+        final List<Arguments> all = new ArrayList<>();
+        for (final DataType type : DataType.values()) {
+            for (final ReduceOp op : ReduceOp.values()) {
+                all.add(Arguments.of(type, op));
+            }
+        }
+        return all.stream();
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("typesAndOps")
+    void shouldMatchScalarReference(final DataType type, final ReduceOp op) {
+        final long seed = SEED ^ (type.ordinal() * 31L + op.ordinal());
+        System.out.println("ReduceKernelsTest " + type + " " + op + " seed " + seed);
+        final SplittableRandom random = new SplittableRandom(seed);
+        for (final int count : COUNTS) {
+            for (int variant = 0; variant < 4; variant++) {
+                final boolean directAcc = (variant & 1) != 0;
+                final boolean directIn = (variant & 2) != 0;
+                final int accOffset = random.nextInt(0, 9);
+                final int inOffset = random.nextInt(0, 9);
+                final ByteBuffer acc = randomBuffer(random, type, directAcc, accOffset, count);
+                final ByteBuffer writableIn = randomBuffer(random, type, directIn, inOffset, count);
+                final ByteBuffer in = random.nextBoolean() ? writableIn
+                        : writableIn.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+                final ByteBuffer expected = copyOf(acc);
+                for (int i = 0; i < count; i++) {
+                    Elements.reference(type, op, expected, accOffset, in, inOffset, i);
+                }
+                final String context = type + " " + op + " count " + count + " variant " + variant + " seed " + seed;
+                final ByteBuffer portable = copyOf(acc);
+                ReduceKernels.accumulate(type, op, acc, accOffset, in, inOffset, count);
+                assertSameElements(type, expected, acc, accOffset, count, context);
+                ReduceKernels.accumulatePortable(type, op, portable, accOffset, in, inOffset, count);
+                assertSameElements(type, expected, portable, accOffset, count, "portable path, " + context);
+                assertEquals(0, acc.position(), "position untouched");
+                assertEquals(0, in.position(), "position untouched");
+            }
+        }
+    }
+
+    @Test
+    void shouldDivideAveragesInTheElementType() {
+        System.out.println("ReduceKernelsTest finishAverage seed " + SEED);
+        final SplittableRandom random = new SplittableRandom(SEED);
+        for (final DataType type : DataType.values()) {
+            for (final int count : COUNTS) {
+                final int divisor = random.nextInt(1, 10);
+                final int offset = random.nextInt(0, 9);
+                final ByteBuffer buf = randomBuffer(random, type, random.nextBoolean(), offset, count);
+                final ByteBuffer expected = copyOf(buf);
+                for (int i = 0; i < count; i++) {
+                    Elements.referenceDivide(type, expected, offset, i, divisor);
+                }
+                final ByteBuffer portable = copyOf(buf);
+                ReduceKernels.finishAverage(type, buf, offset, count, divisor);
+                assertSameElements(type, expected, buf, offset, count, type + " count " + count + " / " + divisor);
+                if (divisor > 1) {
+                    ReduceKernels.dividePortable(type, portable, offset, count, divisor);
+                    assertSameElements(type, expected, portable, offset, count, "portable path, " + type);
+                }
+            }
+        }
+    }
+
+    @Test
+    void shouldUseTheRawPathOnHotSpotX86() {
+        if ("amd64".equals(System.getProperty("os.arch"))) {
+            assertTrue(RawMemory.AVAILABLE, "raw memory path self-check failed on amd64");
+        }
+        assertEquals(RawMemory.AVAILABLE, RawMemory.UNSAFE != null);
+    }
+
+    @Test
+    void shouldDivideUnsignedAndTruncateTowardZero() {
+        final ByteBuffer buf = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+        buf.putLong(0, -1L).putLong(8, -7L);
+        ReduceKernels.finishAverage(DataType.UINT64, buf, 0, 1, 3);
+        assertEquals(Long.divideUnsigned(-1L, 3), buf.getLong(0));
+        ReduceKernels.finishAverage(DataType.INT64, buf, 8, 1, 2);
+        assertEquals(-3L, buf.getLong(8));
+        buf.put(0, (byte) 0xFF).put(1, (byte) -7);
+        ReduceKernels.finishAverage(DataType.UINT8, buf, 0, 1, 2);
+        ReduceKernels.finishAverage(DataType.INT8, buf, 1, 1, 2);
+        assertEquals((byte) 127, buf.get(0));
+        assertEquals((byte) -3, buf.get(1));
+    }
+
+    @Test
+    void shouldCompareUnsignedTypesUnsigned() {
+        final ByteBuffer acc = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, 1L);
+        final ByteBuffer in = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, -1L);
+        ReduceKernels.accumulate(DataType.UINT64, ReduceOp.MAX, acc, 0, in, 0, 1);
+        assertEquals(-1L, acc.getLong(0));
+        acc.putLong(0, 1L);
+        ReduceKernels.accumulate(DataType.INT64, ReduceOp.MAX, acc, 0, in, 0, 1);
+        assertEquals(1L, acc.getLong(0));
+        acc.put(0, (byte) 0x7F);
+        in.put(0, (byte) 0x80);
+        ReduceKernels.accumulate(DataType.UINT8, ReduceOp.MIN, acc, 0, in, 0, 1);
+        assertEquals((byte) 0x7F, acc.get(0));
+    }
+
+    @Test
+    void shouldAccumulateInPlaceWhenBuffersAlias() {
+        final ByteBuffer buf = ByteBuffer.allocateDirect(40).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < 10; i++) {
+            buf.putFloat(i * 4, i + 0.5f);
+        }
+        ReduceKernels.accumulate(DataType.FLOAT32, ReduceOp.SUM, buf, 0, buf, 0, 10);
+        for (int i = 0; i < 10; i++) {
+            assertEquals(2 * (i + 0.5f), buf.getFloat(i * 4));
+        }
+    }
+
+    @Test
+    void shouldRejectInvalidArguments() {
+        final ByteBuffer le = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+        final ByteBuffer be = ByteBuffer.allocate(16);
+        assertInvalid(() -> ReduceKernels.accumulate(DataType.FLOAT32, ReduceOp.SUM, be, 0, le, 0, 1));
+        assertInvalid(() -> ReduceKernels.accumulate(DataType.FLOAT32, ReduceOp.SUM, le, 0, be, 0, 1));
+        assertInvalid(() -> ReduceKernels.accumulate(DataType.FLOAT32, ReduceOp.SUM, le, 4, le, 0, 4));
+        assertInvalid(() -> ReduceKernels.accumulate(DataType.FLOAT32, ReduceOp.SUM, le, -1, le, 0, 1));
+        assertInvalid(() -> ReduceKernels.accumulate(DataType.FLOAT32, ReduceOp.SUM, le, 0, le, 0, -1));
+        assertInvalid(() -> ReduceKernels.accumulate(null, ReduceOp.SUM, le, 0, le, 0, 1));
+        assertInvalid(() -> ReduceKernels.accumulate(DataType.FLOAT32, null, le, 0, le, 0, 1));
+        assertInvalid(() -> ReduceKernels.accumulate(DataType.FLOAT32, ReduceOp.SUM, null, 0, le, 0, 1));
+        assertInvalid(() -> ReduceKernels.accumulate(DataType.FLOAT32, ReduceOp.SUM,
+                le.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN), 0, le, 0, 1));
+        assertInvalid(() -> ReduceKernels.accumulate(DataType.INT64, ReduceOp.SUM, le, 0, le, 0,
+                Integer.MAX_VALUE));
+        assertInvalid(() -> ReduceKernels.finishAverage(DataType.INT32, le, 0, 1, 0));
+        assertInvalid(() -> ReduceKernels.finishAverage(DataType.INT32, le, 0, 5, 2));
+    }
+
+    private static void assertInvalid(final Runnable call) {
+        final PcclException e = assertThrows(PcclException.class, call::run);
+        assertEquals(PcclException.Code.INVALID_ARGUMENT, e.code(), e.getMessage());
+    }
+
+    private static ByteBuffer randomBuffer(final SplittableRandom random, final DataType type, final boolean direct,
+                                           final int offset, final int count) {
+        final int size = offset + count * type.sizeBytes() + random.nextInt(0, 5);
+        // Sometimes a slice of a larger buffer, so that array offsets and sliced addresses are exercised.
+        final int sliceAt = random.nextInt(0, 3) == 0 ? random.nextInt(1, 17) : 0;
+        final ByteBuffer whole = direct ? ByteBuffer.allocateDirect(size + sliceAt)
+                : ByteBuffer.allocate(size + sliceAt);
+        final ByteBuffer buf = whole.position(sliceAt).slice().order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < size; i++) {
+            buf.put(i, (byte) random.nextInt());
+        }
+        for (int i = 0; i < count; i++) {
+            Elements.randomize(random, type, buf, offset + i * type.sizeBytes());
+        }
+        return buf;
+    }
+
+    private static ByteBuffer copyOf(final ByteBuffer src) {
+        final ByteBuffer copy = ByteBuffer.allocate(src.capacity()).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < src.capacity(); i++) {
+            copy.put(i, src.get(i));
+        }
+        return copy;
+    }
+
+    private static void assertSameElements(final DataType type, final ByteBuffer expected, final ByteBuffer actual,
+                                           final int offset, final int count, final String context) {
+        for (int i = 0; i < expected.capacity(); i++) {
+            final int element = (i - offset) / type.sizeBytes();
+            if (i < offset || i >= offset + count * type.sizeBytes()) {
+                assertEquals(expected.get(i), actual.get(i), "byte outside the range changed at " + i + ", " + context);
+            } else if (expected.get(i) != actual.get(i)) {
+                if (type.isFloatingPoint() && Elements.bothNaN(type, expected, actual, offset + element
+                        * type.sizeBytes())) {
+                    continue;
+                }
+                fail("element " + element + " differs: expected " + Elements.format(type, expected, offset
+                        + element * type.sizeBytes()) + " got " + Elements.format(type, actual, offset
+                        + element * type.sizeBytes()) + ", " + context);
+            }
+        }
+        assertTrue(count >= 0);
+    }
+
+    /** Scalar reference arithmetic, element by element. */
+    static final class Elements {
+        private static final BigInteger TWO_64 = BigInteger.ONE.shiftLeft(64);
+
+        private Elements() {
+        }
+
+        static void randomize(final SplittableRandom random, final DataType type, final ByteBuffer buf,
+                              final int index) {
+            final int pick = random.nextInt(20);
+            switch (type) {
+                case FLOAT32:
+                    buf.putFloat(index, pick == 0 ? special(random) : (float) random.nextDouble(-1e3, 1e3));
+                    break;
+                case FLOAT64:
+                    buf.putDouble(index, pick == 0 ? special(random) : random.nextDouble(-1e6, 1e6));
+                    break;
+                case FLOAT16:
+                    buf.putShort(index, HalfFloats.floatToFloat16(pick == 0 ? special(random)
+                            : (float) random.nextDouble(-300, 300)));
+                    break;
+                case BFLOAT16:
+                    buf.putShort(index, HalfFloats.floatToBfloat16(pick == 0 ? special(random)
+                            : (float) random.nextDouble(-1e5, 1e5)));
+                    break;
+                default:
+                    // Integers: random bits, plus extremes now and then.
+                    final long bits = pick == 0 ? -1L : pick == 1 ? Long.MIN_VALUE : pick == 2 ? 0L
+                            : random.nextLong();
+                    writeBits(type, buf, index, pick == 1 ? Long.MIN_VALUE >> (64 - type.sizeBytes() * 8) : bits);
+            }
+        }
+
+        private static float special(final SplittableRandom random) {
+            final float[] specials = {0f, -0f, Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 1f, -1f};
+            return specials[random.nextInt(specials.length)];
+        }
+
+        static void reference(final DataType type, final ReduceOp op, final ByteBuffer acc, final int accOffset,
+                              final ByteBuffer in, final int inOffset, final int i) {
+            final int a = accOffset + i * type.sizeBytes();
+            final int b = inOffset + i * type.sizeBytes();
+            switch (type) {
+                case FLOAT32:
+                    acc.putFloat(a, (float) combine(op, acc.getFloat(a), in.getFloat(b), false));
+                    break;
+                case FLOAT64:
+                    acc.putDouble(a, combine(op, acc.getDouble(a), in.getDouble(b), true));
+                    break;
+                case FLOAT16:
+                    acc.putShort(a, HalfFloats.floatToFloat16((float) combine(op,
+                            HalfFloats.float16ToFloat(acc.getShort(a)), HalfFloats.float16ToFloat(in.getShort(b)),
+                            false)));
+                    break;
+                case BFLOAT16:
+                    acc.putShort(a, HalfFloats.floatToBfloat16((float) combine(op,
+                            HalfFloats.bfloat16ToFloat(acc.getShort(a)), HalfFloats.bfloat16ToFloat(in.getShort(b)),
+                            false)));
+                    break;
+                default:
+                    writeBits(type, acc, a, combineIntegers(type, op, readInteger(type, acc, a),
+                            readInteger(type, in, b)));
+            }
+        }
+
+        /** x op y; in float precision when {@code !wide} (operands are floats then, so the rounding matches). */
+        private static double combine(final ReduceOp op, final double x, final double y, final boolean wide) {
+            switch (op) {
+                case SUM:
+                case AVG:
+                    return wide ? x + y : (float) x + (float) y;
+                case PROD:
+                    return wide ? x * y : (float) x * (float) y;
+                case MAX:
+                case MIN:
+                    if (Double.isNaN(x) || Double.isNaN(y)) {
+                        return Double.NaN;
+                    }
+                    if (x == y) {
+                        // Equal, possibly +0 and -0: MAX prefers +0, MIN prefers -0.
+                        final boolean xNegativeZero = Double.doubleToRawLongBits(x) == Long.MIN_VALUE;
+                        return (op == ReduceOp.MAX) == xNegativeZero ? y : x;
+                    }
+                    return (op == ReduceOp.MAX) == (x > y) ? x : y;
+                default:
+                    throw new IllegalArgumentException(op.toString());
+            }
+        }
+
+        /** Values as longs: sign-extended for signed, zero-extended for unsigned (uint64 raw). */
+        private static long readInteger(final DataType type, final ByteBuffer buf, final int index) {
+            switch (type) {
+                case INT8: return buf.get(index);
+                case UINT8: return buf.get(index) & 0xFFL;
+                case INT16: return buf.getShort(index);
+                case UINT16: return buf.getShort(index) & 0xFFFFL;
+                case INT32: return buf.getInt(index);
+                case UINT32: return buf.getInt(index) & 0xFFFF_FFFFL;
+                default: return buf.getLong(index);
+            }
+        }
+
+        private static long combineIntegers(final DataType type, final ReduceOp op, final long x, final long y) {
+            final boolean u64 = type == DataType.UINT64;
+            switch (op) {
+                case SUM:
+                case AVG:
+                    return unsignedBig(x, u64).add(unsignedBig(y, u64)).longValue();
+                case PROD:
+                    return unsignedBig(x, u64).multiply(unsignedBig(y, u64)).longValue();
+                case MAX:
+                    return (u64 ? Long.compareUnsigned(x, y) : Long.compare(x, y)) >= 0 ? x : y;
+                case MIN:
+                    return (u64 ? Long.compareUnsigned(x, y) : Long.compare(x, y)) <= 0 ? x : y;
+                default:
+                    throw new IllegalArgumentException(op.toString());
+            }
+        }
+
+        private static BigInteger unsignedBig(final long v, final boolean u64) {
+            final BigInteger big = BigInteger.valueOf(v);
+            return u64 && v < 0 ? big.add(TWO_64) : big;
+        }
+
+        static void referenceDivide(final DataType type, final ByteBuffer buf, final int offset, final int i,
+                                    final int divisor) {
+            final int a = offset + i * type.sizeBytes();
+            switch (type) {
+                case FLOAT32:
+                    buf.putFloat(a, buf.getFloat(a) / divisor);
+                    break;
+                case FLOAT64:
+                    buf.putDouble(a, buf.getDouble(a) / divisor);
+                    break;
+                case FLOAT16:
+                    buf.putShort(a, HalfFloats.floatToFloat16(HalfFloats.float16ToFloat(buf.getShort(a)) / divisor));
+                    break;
+                case BFLOAT16:
+                    buf.putShort(a, HalfFloats.floatToBfloat16(HalfFloats.bfloat16ToFloat(buf.getShort(a))
+                            / divisor));
+                    break;
+                default:
+                    final long v = readInteger(type, buf, a);
+                    // BigInteger.divide truncates toward zero.
+                    writeBits(type, buf, a, unsignedBig(v, type == DataType.UINT64)
+                            .divide(BigInteger.valueOf(divisor)).longValue());
+            }
+        }
+
+        private static void writeBits(final DataType type, final ByteBuffer buf, final int index, final long v) {
+            switch (type.sizeBytes()) {
+                case 1: buf.put(index, (byte) v); break;
+                case 2: buf.putShort(index, (short) v); break;
+                case 4: buf.putInt(index, (int) v); break;
+                default: buf.putLong(index, v);
+            }
+        }
+
+        static boolean bothNaN(final DataType type, final ByteBuffer x, final ByteBuffer y, final int index) {
+            return Double.isNaN(asDouble(type, x, index)) && Double.isNaN(asDouble(type, y, index));
+        }
+
+        private static double asDouble(final DataType type, final ByteBuffer buf, final int index) {
+            switch (type) {
+                case FLOAT32: return buf.getFloat(index);
+                case FLOAT64: return buf.getDouble(index);
+                case FLOAT16: return HalfFloats.float16ToFloat(buf.getShort(index));
+                case BFLOAT16: return HalfFloats.bfloat16ToFloat(buf.getShort(index));
+                default: return readInteger(type, buf, index);
+            }
+        }
+
+        static String format(final DataType type, final ByteBuffer buf, final int index) {
+            return type.isFloatingPoint() ? Double.toString(asDouble(type, buf, index))
+                    : Long.toUnsignedString(readInteger(type, buf, index) & (type == DataType.UINT64
+                    || type.sizeBytes() == 8 ? -1L : (1L << (type.sizeBytes() * 8)) - 1));
+        }
+    }
+}

@@ -1,0 +1,114 @@
+package io.pccl.ring;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.pccl.PcclException;
+import io.pccl.PeerLostException;
+import io.pccl.transport.data.DataFrameFlyweight;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+class InboundRouterTest {
+    /** Records what it receives and releases frames. Confined to the test thread. */
+    private static final class RecordingSink implements FrameSink {
+        final List<Long> steps = new ArrayList<>();
+        PcclException failure;
+
+        @Override
+        public void onFrame(final ByteBuf frame) {
+            steps.add((long) DataFrameFlyweight.step(frame));
+            frame.release();
+        }
+
+        @Override
+        public void onInboundFailed(final PcclException cause) {
+            failure = cause;
+        }
+    }
+
+    private static ByteBuf frame(final long seq, final long tag, final int step) {
+        final ByteBuf b = Unpooled.buffer();
+        DataFrameFlyweight.writeHeader(b, seq, tag, DataFrameFlyweight.STAGE_REDUCE_SCATTER, step, 0, 0, 4);
+        b.writeIntLE(step);
+        return b;
+    }
+
+    @Test
+    void shouldRouteBySeqAndTagAndDeliverParkedFramesInOrderOnRegister() {
+        final InboundRouter router = new InboundRouter(1 << 20, TimeUnit.SECONDS.toNanos(10));
+        final RecordingSink a = new RecordingSink();
+        router.register(1, 7, a);
+        router.onFrame(frame(2, 7, 0)); // not registered yet: parked
+        router.onFrame(frame(1, 7, 0));
+        router.onFrame(frame(2, 7, 1));
+        assertEquals(List.of(0L), a.steps);
+        assertEquals(2, router.parkedFrames());
+        final RecordingSink b = new RecordingSink();
+        router.register(2, 7, b);
+        assertEquals(List.of(0L, 1L), b.steps);
+        assertEquals(0, router.parkedFrames());
+        router.onFrame(frame(2, 7, 2));
+        assertEquals(List.of(0L, 1L, 2L), b.steps);
+        assertEquals(0, router.droppedFrames());
+    }
+
+    @Test
+    void shouldDropAndCountFramesOfFinishedOperations() {
+        final InboundRouter router = new InboundRouter(1 << 20, TimeUnit.SECONDS.toNanos(10));
+        final RecordingSink a = new RecordingSink();
+        router.register(1, 7, a);
+        router.unregister(1, 7);
+        router.onFrame(frame(1, 7, 3));
+        assertEquals(1, router.droppedFrames());
+        assertEquals(DataFrameFlyweight.HEADER_LENGTH + 4, router.droppedBytes());
+        assertEquals(0, router.parkedFrames());
+        assertEquals(List.of(), a.steps);
+    }
+
+    @Test
+    void shouldDropParkedFramesOverTheByteLimitOrTooOld() throws InterruptedException {
+        final InboundRouter router = new InboundRouter(2L * (DataFrameFlyweight.HEADER_LENGTH + 4),
+                TimeUnit.MILLISECONDS.toNanos(1));
+        router.onFrame(frame(5, 1, 0));
+        router.onFrame(frame(5, 1, 1));
+        router.onFrame(frame(5, 1, 2)); // over the limit
+        assertEquals(1, router.droppedFrames());
+        Thread.sleep(5); // creates the age under test
+        final RecordingSink s = new RecordingSink();
+        router.register(5, 1, s);
+        assertEquals(List.of(), s.steps);
+        assertEquals(3, router.droppedFrames());
+    }
+
+    @Test
+    void shouldFailRegisteredAndLaterSinksWhenPredecessorLost() {
+        final InboundRouter router = new InboundRouter(1 << 20, TimeUnit.SECONDS.toNanos(10));
+        final RecordingSink a = new RecordingSink();
+        router.register(1, 1, a);
+        router.onFrame(frame(9, 9, 0));
+        final PeerLostException cause = new PeerLostException("gone");
+        router.onPredecessorLost(cause);
+        assertSame(cause, a.failure);
+        assertEquals(1, router.droppedFrames());
+        final RecordingSink b = new RecordingSink();
+        router.register(2, 1, b);
+        assertSame(cause, b.failure);
+        router.onFrame(frame(2, 1, 0));
+        assertEquals(2, router.droppedFrames());
+    }
+
+    @Test
+    void shouldRejectDuplicateRegistration() {
+        final InboundRouter router = new InboundRouter(1 << 20, TimeUnit.SECONDS.toNanos(10));
+        router.register(1, 1, new RecordingSink());
+        final PcclException e = assertThrows(PcclException.class, () -> router.register(1, 1, new RecordingSink()));
+        assertEquals(PcclException.Code.FAILED_PRECONDITION, e.code());
+    }
+}

@@ -1,0 +1,95 @@
+package io.pccl.ring.tcp;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.pccl.ring.InboundRouter;
+import io.pccl.transport.netty.NettyTransport;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * W peers in one JVM connected in a ring over loopback TCP (port 0), each with a {@link TcpRingTransport}.
+ *
+ * <p>Not thread-safe; confined to the test thread.
+ */
+final class TcpRing implements AutoCloseable {
+    final EventLoopGroup group;
+    final InboundRouter[] routers;
+    final TcpRingTransport[] transports;
+    final Channel[] servers;
+    final List<List<Channel>> peerChannels = new ArrayList<>();
+
+    TcpRing(final int w, final int poolSize, final int maxPayloadBytes) throws InterruptedException {
+        this(w, poolSize, maxPayloadBytes, TcpRingTransport.DEFAULT_HIGH_WATER_BYTES);
+    }
+
+    TcpRing(final int w, final int poolSize, final int maxPayloadBytes, final int highWaterBytes)
+            throws InterruptedException {
+        group = NettyTransport.newEventLoopGroup(2, "tcp-ring-test");
+        routers = new InboundRouter[w];
+        transports = new TcpRingTransport[w];
+        servers = new Channel[w];
+        for (int i = 0; i < w; i++) {
+            peerChannels.add(new ArrayList<>());
+        }
+        for (int i = 0; i < w; i++) {
+            final int rank = i;
+            routers[i] = new InboundRouter(256L << 20, TimeUnit.SECONDS.toNanos(30));
+            servers[i] = new ServerBootstrap().group(group).channel(NettyTransport.serverChannelClass())
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childHandler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(final SocketChannel ch) {
+                            synchronized (peerChannels) {
+                                peerChannels.get(rank).add(ch);
+                            }
+                            DataFrameInboundHandler.install(ch.pipeline(), routers[rank], maxPayloadBytes,
+                                    "peer" + Math.floorMod(rank - 1, w));
+                        }
+                    })
+                    .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
+        }
+        for (int i = 0; i < w; i++) {
+            final int succ = (i + 1) % w;
+            final Channel[] chs = new Channel[poolSize];
+            for (int k = 0; k < poolSize; k++) {
+                chs[k] = new Bootstrap().group(group).channel(NettyTransport.channelClass())
+                        .option(ChannelOption.TCP_NODELAY, true)
+                        .handler(new ChannelInboundHandlerAdapter())
+                        .connect(servers[succ].localAddress()).sync().channel();
+                peerChannels.get(i).add(chs[k]);
+            }
+            transports[i] = new TcpRingTransport(chs, routers[i], "peer" + succ, highWaterBytes);
+        }
+    }
+
+    /** Closes every connection that touches {@code rank} and its listener. */
+    void kill(final int rank) throws InterruptedException {
+        servers[rank].close().sync();
+        final List<Channel> chs;
+        synchronized (peerChannels) {
+            chs = new ArrayList<>(peerChannels.get(rank));
+        }
+        for (final Channel ch : chs) {
+            ch.close().sync();
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        for (final Channel s : servers) {
+            s.close().sync();
+        }
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+    }
+}

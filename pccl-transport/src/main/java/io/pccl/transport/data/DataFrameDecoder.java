@@ -1,0 +1,100 @@
+package io.pccl.transport.data;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.CorruptedFrameException;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.codec.TooLongFrameException;
+
+import java.nio.ByteOrder;
+
+/**
+ * Bounded, zero-copy data-frame decoder. Emits each complete frame (header + payload, see
+ * {@link DataFrameFlyweight}) as a retained slice of the cumulation buffer; the next handler owns it and must
+ * release it.
+ *
+ * <p>Rejected, each with a message naming the value and the limit:
+ * <ul>
+ *   <li>a payload length above {@code maxPayloadBytes} ({@link TooLongFrameException}), checked as soon as the
+ *       header has arrived, before any payload is buffered;</li>
+ *   <li>a wrong magic byte or version, a stage outside 1..4, or nonzero flags ({@link CorruptedFrameException}).</li>
+ * </ul>
+ * A truncated frame is simply never emitted (the decoder waits for the rest; the connection's close or the
+ * engine's progress timeout ends the wait).
+ *
+ * <p>Confined to the channel's event loop (one instance per channel).
+ */
+public final class DataFrameDecoder extends LengthFieldBasedFrameDecoder {
+    private final int maxPayloadBytes;
+
+    /**
+     * Creates a decoder.
+     *
+     * @param maxPayloadBytes largest payload accepted (the engine's slice size), {@code >= 0}
+     */
+    public DataFrameDecoder(final int maxPayloadBytes) {
+        super(ByteOrder.LITTLE_ENDIAN, checkedMax(maxPayloadBytes), DataFrameFlyweight.PAYLOAD_LENGTH_OFFSET, 4,
+                0, 0, true);
+        this.maxPayloadBytes = maxPayloadBytes;
+    }
+
+    private static int checkedMax(final int maxPayloadBytes) {
+        if (maxPayloadBytes < 0 || maxPayloadBytes > Integer.MAX_VALUE - DataFrameFlyweight.HEADER_LENGTH) {
+            throw new IllegalArgumentException("maxPayloadBytes " + maxPayloadBytes + " out of range [0, "
+                    + (Integer.MAX_VALUE - DataFrameFlyweight.HEADER_LENGTH) + "]");
+        }
+        return maxPayloadBytes + DataFrameFlyweight.HEADER_LENGTH;
+    }
+
+    /**
+     * The largest payload this decoder accepts.
+     *
+     * @return bytes
+     */
+    public int maxPayloadBytes() {
+        return maxPayloadBytes;
+    }
+
+    @Override
+    protected long getUnadjustedFrameLength(final ByteBuf buf, final int offset, final int length,
+                                            final ByteOrder order) {
+        // offset points at the payload-length field; the whole header is readable at this point.
+        final int start = offset - DataFrameFlyweight.PAYLOAD_LENGTH_OFFSET;
+        final byte magic = buf.getByte(start + DataFrameFlyweight.MAGIC_OFFSET);
+        if (magic != DataFrameFlyweight.MAGIC) {
+            throw discardAll(buf, new CorruptedFrameException(String.format(
+                    "data frame magic 0x%02x, expected 0x%02x", magic & 0xff, DataFrameFlyweight.MAGIC & 0xff)));
+        }
+        final byte version = buf.getByte(start + DataFrameFlyweight.VERSION_OFFSET);
+        if (version != DataFrameFlyweight.VERSION) {
+            throw discardAll(buf, new CorruptedFrameException("data frame version " + version + ", expected "
+                    + DataFrameFlyweight.VERSION));
+        }
+        final int stage = buf.getUnsignedByte(start + DataFrameFlyweight.STAGE_OFFSET);
+        if (stage < DataFrameFlyweight.STAGE_REDUCE_SCATTER || stage > DataFrameFlyweight.STAGE_ABORT) {
+            throw discardAll(buf, new CorruptedFrameException("data frame stage " + stage + " outside [1, 4]"));
+        }
+        final int flags = buf.getUnsignedByte(start + DataFrameFlyweight.FLAGS_OFFSET);
+        if (flags != 0) {
+            throw discardAll(buf, new CorruptedFrameException("data frame flags " + flags + ", expected 0"));
+        }
+        final long payloadLength = buf.getUnsignedIntLE(offset);
+        if (payloadLength > maxPayloadBytes) {
+            throw discardAll(buf, new TooLongFrameException("data frame payload length " + payloadLength
+                    + " exceeds the limit of " + maxPayloadBytes + " bytes"));
+        }
+        return payloadLength;
+    }
+
+    /** Drops everything buffered: after a corrupt header no later byte can be trusted, and the channel closes. */
+    private static RuntimeException discardAll(final ByteBuf buf, final RuntimeException e) {
+        buf.skipBytes(buf.readableBytes());
+        return e;
+    }
+
+    @Override
+    protected ByteBuf extractFrame(final ChannelHandlerContext ctx, final ByteBuf buffer, final int index,
+                                   final int length) {
+        return buffer.retainedSlice(index, length);
+    }
+}
