@@ -19,9 +19,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * Bit parity over a training-like loop: 3 peers run 50 steps of {sync; update; increment revision}. After the first
  * sync (which makes the differently initialised peers identical) no sync moves a byte, because every peer applies
  * the same deterministic update; a fourth peer joining at step 25 receives the whole state once and then also moves
- * nothing. The update is pluggable ({@link StepUpdate}): the all-reduce-driven variant replaces
- * {@link #LOCAL_UPDATE} once all-reduce is available (it is invoked concurrently on every peer's own thread, so a
- * joint call inside it works).
+ * nothing. The update is pluggable ({@link StepUpdate}, invoked concurrently on every peer's own thread, so a joint
+ * call inside it works): a deterministic local update ({@link #LOCAL_UPDATE}) and an all-reduce-averaged gradient
+ * ({@link #ALL_REDUCE_UPDATE}).
  */
 @Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class SharedStateBitParityTest {
@@ -50,6 +50,25 @@ class SharedStateBitParityTest {
         for (int i = 0; i < N; i++) {
             final float grad = (float) StrictMath.sin(step * 0.37 + i * 0.001) * 1e-3f;
             m.momentum[i] = 0.9f * m.momentum[i] + grad;
+            m.weights[i] = m.weights[i] * 0.999f - 0.01f * m.momentum[i];
+        }
+        m.step[0]++;
+    };
+
+    /**
+     * An all-reduce-driven update: each peer derives a different local gradient from its peer id, the group averages
+     * it with {@link Communicator#allReduce(float[], float[], ReduceDescriptor)} (bit-identical on every peer), and
+     * every peer applies the averaged gradient.
+     */
+    static final StepUpdate ALL_REDUCE_UPDATE = (comm, m, step) -> {
+        final float[] grad = new float[N];
+        final long id = comm.peerId();
+        for (int i = 0; i < N; i++) {
+            grad[i] = (float) StrictMath.sin(step * 0.37 + i * 0.001 + id) * 1e-3f;
+        }
+        comm.allReduce(grad, grad, ReduceDescriptor.of(N, DataType.FLOAT32, ReduceOp.AVG));
+        for (int i = 0; i < N; i++) {
+            m.momentum[i] = 0.9f * m.momentum[i] + grad[i];
             m.weights[i] = m.weights[i] * 0.999f - 0.01f * m.momentum[i];
         }
         m.step[0]++;
@@ -97,6 +116,11 @@ class SharedStateBitParityTest {
     @Test
     void fiftyStepsStayBitIdenticalAndAJoinerReceivesTheStateOnce() throws Exception {
         run(LOCAL_UPDATE);
+    }
+
+    @Test
+    void fiftyAllReduceStepsStayBitIdenticalAndAJoinerReceivesTheStateOnce() throws Exception {
+        run(ALL_REDUCE_UPDATE);
     }
 
     private void run(final StepUpdate update) throws Exception {
