@@ -6,6 +6,7 @@ import io.pccl.internal.p2p.DataPlane;
 import io.pccl.internal.p2p.DataPlaneInitializer;
 import io.pccl.internal.p2p.P2PConnections;
 import io.pccl.ring.InboundRouter;
+import io.pccl.ring.RingLink;
 import io.pccl.ring.RingTransport;
 import io.pccl.ring.tcp.DataFrameInboundHandler;
 import io.pccl.ring.tcp.TcpRingTransport;
@@ -18,8 +19,8 @@ import java.util.concurrent.TimeUnit;
  * Binds the ring engine's TCP transport to the communicator's p2p pools. Incoming data connections get the
  * engine's frame decoder and a {@link DataFrameInboundHandler} routing into one {@link InboundRouter} per
  * predecessor peer id (a router whose predecessor connection was lost stays failed and is replaced when that peer
- * dials again). {@link #transport} builds, once per outgoing pool snapshot and router, the
- * {@link TcpRingTransport} an operation runs on.
+ * dials again). {@link #transport} combines the {@link TcpRingTransport} links of the current outgoing pool (built
+ * once per pool) with the current predecessor's router into the transport an operation runs on.
  *
  * <p>Thread-safe: the initializer methods run on event loops and only touch the pipeline and a concurrent map;
  * {@link #transport} is synchronized and never blocks.
@@ -31,10 +32,10 @@ public final class RingDataPlane implements DataPlaneInitializer {
 
     private final int maxPayloadBytes;
     private final Map<Long, InboundRouter> routers = new ConcurrentHashMap<>();
-    // @GuardedBy("this") the transport of the last ring an operation ran on, and what it was built from.
-    private TcpRingTransport transport;
-    private Channel[] transportChannels;
-    private InboundRouter transportRouter;
+    // @GuardedBy("this") the TCP links of the last outgoing pool an operation ran on (their handlers are
+    // installed into the pool's channels once, so they are reused for as long as the pool lives).
+    private TcpRingTransport links;
+    private Channel[] linkChannels;
 
     /**
      * Creates the data plane.
@@ -87,11 +88,42 @@ public final class RingDataPlane implements DataPlaneInitializer {
         }
         final InboundRouter in = routers.computeIfAbsent(predecessor,
                 id -> new InboundRouter(MAX_PARKED_BYTES, PARK_TIMEOUT_NS));
-        if (transport == null || transportChannels != out || transportRouter != in) {
-            transport = new TcpRingTransport(out, in, "peer " + successor);
-            transportChannels = out;
-            transportRouter = in;
+        if (links == null || linkChannels != out) {
+            // The router passed here is not used: operations get the current predecessor's router below.
+            links = new TcpRingTransport(out, in, "peer " + successor);
+            linkChannels = out;
         }
-        return transport;
+        return new Binding(links, in);
+    }
+
+    /**
+     * A ring's transport: the successor links of the outgoing pool and the router of the current predecessor.
+     * The pool may outlive a predecessor change (and the other way round), so the two are combined per ring.
+     *
+     * <p>Thread-safe (immutable).
+     */
+    private static final class Binding implements RingTransport {
+        private final TcpRingTransport links;
+        private final InboundRouter router;
+
+        Binding(final TcpRingTransport links, final InboundRouter router) {
+            this.links = links;
+            this.router = router;
+        }
+
+        @Override
+        public int poolSize() {
+            return links.poolSize();
+        }
+
+        @Override
+        public RingLink successor(final long seq) {
+            return links.successor(seq);
+        }
+
+        @Override
+        public InboundRouter inbound() {
+            return router;
+        }
     }
 }
