@@ -39,8 +39,8 @@ public final class SharedStateProtos {
     }
 
     /**
-     * Builds the sync vote: every entry hashed with {@code hashType} (or its own type when null), except allowContentInequality entries, which
-     * are sent with hash 0 without hashing (the master never compares them).
+     * Builds the sync vote: every entry hashed with {@code hashType} (or its own type when null), except
+     * allowContentInequality entries, which are sent with hash 0 without hashing (the master never compares them).
      *
      * @param state the local state (hashed now; the caller's thread pays for it)
      * @param strategy the sync strategy
