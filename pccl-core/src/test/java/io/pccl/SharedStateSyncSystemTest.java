@@ -4,6 +4,7 @@ import io.pccl.SyncCluster.Outcome;
 import io.pccl.hash.HashType;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -26,6 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@link SharedStateSyncException} carrying the master's reason and keeps it connected (except a revision that
  * skips ahead, which is kicked as in the reference).
  */
+@Tag("slow")
 @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class SharedStateSyncSystemTest {
     private static final int SIZE = 1024;
