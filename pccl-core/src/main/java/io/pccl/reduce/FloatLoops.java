@@ -1,5 +1,6 @@
 package io.pccl.reduce;
 
+import io.pccl.PcclException;
 import io.pccl.ReduceOp;
 
 import java.nio.ByteBuffer;
@@ -44,7 +45,7 @@ final class FloatLoops {
                 }
                 break;
             default:
-                throw new IllegalStateException("unknown op " + op);
+                throw new PcclException(PcclException.Code.INTERNAL, "no kernel for op " + op);
         }
     }
 
@@ -77,7 +78,7 @@ final class FloatLoops {
                 }
                 break;
             default:
-                throw new IllegalStateException("unknown op " + op);
+                throw new PcclException(PcclException.Code.INTERNAL, "no kernel for op " + op);
         }
     }
 
@@ -110,7 +111,7 @@ final class FloatLoops {
                 }
                 break;
             default:
-                throw new IllegalStateException("unknown op " + op);
+                throw new PcclException(PcclException.Code.INTERNAL, "no kernel for op " + op);
         }
     }
 

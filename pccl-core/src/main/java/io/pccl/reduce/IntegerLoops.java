@@ -1,5 +1,6 @@
 package io.pccl.reduce;
 
+import io.pccl.PcclException;
 import io.pccl.ReduceOp;
 
 import java.nio.ByteBuffer;
@@ -48,7 +49,7 @@ final class IntegerLoops {
                 }
                 break;
             default:
-                throw new IllegalStateException("unknown op " + op);
+                throw new PcclException(PcclException.Code.INTERNAL, "no kernel for op " + op);
         }
     }
 
@@ -84,7 +85,7 @@ final class IntegerLoops {
                 }
                 break;
             default:
-                throw new IllegalStateException("unknown op " + op);
+                throw new PcclException(PcclException.Code.INTERNAL, "no kernel for op " + op);
         }
     }
 
@@ -118,7 +119,7 @@ final class IntegerLoops {
                 }
                 break;
             default:
-                throw new IllegalStateException("unknown op " + op);
+                throw new PcclException(PcclException.Code.INTERNAL, "no kernel for op " + op);
         }
     }
 
@@ -152,7 +153,7 @@ final class IntegerLoops {
                 }
                 break;
             default:
-                throw new IllegalStateException("unknown op " + op);
+                throw new PcclException(PcclException.Code.INTERNAL, "no kernel for op " + op);
         }
     }
 

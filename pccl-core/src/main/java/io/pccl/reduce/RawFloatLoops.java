@@ -1,5 +1,6 @@
 package io.pccl.reduce;
 
+import io.pccl.PcclException;
 import io.pccl.ReduceOp;
 
 /**
@@ -51,7 +52,7 @@ final class RawFloatLoops {
                 }
                 break;
             default:
-                throw new IllegalStateException("unknown op " + op);
+                throw new PcclException(PcclException.Code.INTERNAL, "no kernel for op " + op);
         }
     }
 
@@ -93,7 +94,7 @@ final class RawFloatLoops {
                 }
                 break;
             default:
-                throw new IllegalStateException("unknown op " + op);
+                throw new PcclException(PcclException.Code.INTERNAL, "no kernel for op " + op);
         }
     }
 
@@ -135,7 +136,7 @@ final class RawFloatLoops {
                 }
                 break;
             default:
-                throw new IllegalStateException("unknown op " + op);
+                throw new PcclException(PcclException.Code.INTERNAL, "no kernel for op " + op);
         }
     }
 
@@ -177,7 +178,7 @@ final class RawFloatLoops {
                 }
                 break;
             default:
-                throw new IllegalStateException("unknown op " + op);
+                throw new PcclException(PcclException.Code.INTERNAL, "no kernel for op " + op);
         }
     }
 

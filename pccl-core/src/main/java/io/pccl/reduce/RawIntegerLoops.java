@@ -1,5 +1,6 @@
 package io.pccl.reduce;
 
+import io.pccl.PcclException;
 import io.pccl.ReduceOp;
 
 /**
@@ -53,7 +54,7 @@ final class RawIntegerLoops {
                 }
                 break;
             default:
-                throw new IllegalStateException("unknown op " + op);
+                throw new PcclException(PcclException.Code.INTERNAL, "no kernel for op " + op);
         }
     }
 
@@ -96,7 +97,7 @@ final class RawIntegerLoops {
                 }
                 break;
             default:
-                throw new IllegalStateException("unknown op " + op);
+                throw new PcclException(PcclException.Code.INTERNAL, "no kernel for op " + op);
         }
     }
 
@@ -139,7 +140,7 @@ final class RawIntegerLoops {
                 }
                 break;
             default:
-                throw new IllegalStateException("unknown op " + op);
+                throw new PcclException(PcclException.Code.INTERNAL, "no kernel for op " + op);
         }
     }
 
@@ -182,7 +183,7 @@ final class RawIntegerLoops {
                 }
                 break;
             default:
-                throw new IllegalStateException("unknown op " + op);
+                throw new PcclException(PcclException.Code.INTERNAL, "no kernel for op " + op);
         }
     }
 

@@ -25,10 +25,10 @@ import java.nio.ByteOrder;
  * </ul>
  *
  * <p>Buffers may be heap or direct but must be {@link ByteOrder#LITTLE_ENDIAN}-ordered views. Offsets are absolute
- * byte indexes; positions are neither used nor modified, and the touched bytes must lie below each buffer's
- * {@code limit()}. {@code acc} and {@code in} may be the same buffer only if the two ranges are identical or
- * disjoint. Arguments are validated up front and reported as {@link PcclException.Code#INVALID_ARGUMENT}; the loops
- * themselves allocate nothing.
+ * byte indexes; positions and limits are neither used nor modified: the touched bytes must lie within each
+ * buffer's {@code capacity()}. {@code acc} and {@code in} may be the same buffer only if the two ranges are
+ * identical or disjoint. Arguments are validated up front and reported as
+ * {@link PcclException.Code#INVALID_ARGUMENT}; the loops themselves allocate nothing.
  *
  * <p>Implementation: one straight loop per (type, op). Where {@link RawMemory} is available (HotSpot on x86-64 or
  * aarch64) the loops use raw loads and stores after the up-front bounds check; JMH
@@ -53,7 +53,7 @@ public final class ReduceKernels {
      * @param inOffsetBytes absolute byte index of {@code in[0]}
      * @param count number of elements, {@code >= 0}
      * @throws PcclException {@code INVALID_ARGUMENT} on a null argument, wrong byte order, read-only accumulator,
-     *                       negative value or a range beyond a buffer's limit
+     *                       negative value or a range beyond a buffer's capacity
      */
     public static void accumulate(final DataType type, final ReduceOp op, final ByteBuffer acc,
                                   final int accOffsetBytes, final ByteBuffer in, final int inOffsetBytes,
@@ -84,7 +84,7 @@ public final class ReduceKernels {
      * @param count number of elements, {@code >= 0}
      * @param divisor the world size, {@code >= 1}
      * @throws PcclException {@code INVALID_ARGUMENT} on a null argument, wrong byte order, read-only buffer, negative
-     *                       value, divisor below 1 or a range beyond the buffer's limit
+     *                       value, divisor below 1 or a range beyond the buffer's capacity
      */
     public static void finishAverage(final DataType type, final ByteBuffer buf, final int offsetBytes,
                                      final int count, final int divisor) {
@@ -149,8 +149,11 @@ public final class ReduceKernels {
     }
 
     /** The {@code ByteBuffer} path, used when {@link RawMemory} is unavailable; arguments already validated. */
-    static void accumulatePortable(final DataType type, final ReduceOp op, final ByteBuffer acc, final int accOffset,
-                                   final ByteBuffer in, final int inOffset, final int count) {
+    static void accumulatePortable(final DataType type, final ReduceOp op, final ByteBuffer accBuffer,
+                                   final int accOffset, final ByteBuffer inBuffer, final int inOffset,
+                                   final int count) {
+        final ByteBuffer acc = wholeView(accBuffer);
+        final ByteBuffer in = wholeView(inBuffer);
         switch (type) {
             case INT8:
             case UINT8:
@@ -226,8 +229,9 @@ public final class ReduceKernels {
     }
 
     /** The {@code ByteBuffer} path of {@link #finishAverage}; arguments already validated. */
-    static void dividePortable(final DataType type, final ByteBuffer buf, final int offset, final int count,
+    static void dividePortable(final DataType type, final ByteBuffer buffer, final int offset, final int count,
                                final int divisor) {
+        final ByteBuffer buf = wholeView(buffer);
         switch (type) {
             case INT8:
             case UINT8:
@@ -278,10 +282,22 @@ public final class ReduceKernels {
             throw invalid(name + " offset " + offsetBytes + " and count " + count + " must be >= 0");
         }
         final long endBytes = offsetBytes + (long) count * type.sizeBytes();
-        if (endBytes > buf.limit()) {
+        if (endBytes > buf.capacity()) {
             throw invalid(name + " range [" + offsetBytes + ", " + endBytes + ") of " + count + " " + type
-                    + " elements exceeds the buffer limit " + buf.limit());
+                    + " elements exceeds the buffer capacity " + buf.capacity());
         }
+    }
+
+    /**
+     * The buffer itself when its limit is its capacity, else a duplicate whose limit is the capacity, so that the
+     * {@code ByteBuffer} loops can reach every byte. Allocates only on the portable path, and only for buffers
+     * whose limit is below their capacity.
+     */
+    private static ByteBuffer wholeView(final ByteBuffer buf) {
+        if (buf.limit() == buf.capacity()) {
+            return buf;
+        }
+        return buf.duplicate().limit(buf.capacity()).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     private static PcclException invalid(final String message) {

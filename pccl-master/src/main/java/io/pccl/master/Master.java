@@ -10,6 +10,7 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.EventExecutorGroup;
 import io.netty.util.concurrent.Future;
+import io.pccl.master.state.PeerPhase;
 import io.pccl.transport.ProtocolConstants;
 import io.pccl.transport.netty.NettyTransport;
 import java.io.IOException;
@@ -63,7 +64,8 @@ public final class Master implements AutoCloseable {
     }
 
     /**
-     * A builder with defaults: host 0.0.0.0, port 48148, heartbeat interval 1 s, heartbeat timeout 5 s.
+     * A builder with defaults: host 0.0.0.0, port 48148, heartbeat interval 1 s, heartbeat timeout 5 s,
+     * registration timeout equal to the heartbeat timeout.
      *
      * @return a new builder
      */
@@ -84,7 +86,8 @@ public final class Master implements AutoCloseable {
             throw new IllegalStateException("master already " + (lifecycle.get() == STARTED ? "started" : "closed"));
         }
         conductorExecutor = new DefaultEventExecutor(new DefaultThreadFactory("pccl-master-conductor", true));
-        conductor = new MasterConductor(conductorExecutor, System::nanoTime, config.heartbeatTimeout.toNanos());
+        conductor = new MasterConductor(conductorExecutor, System::nanoTime, config.heartbeatTimeout.toNanos(),
+                config.registrationTimeout().toNanos());
         bossGroup = NettyTransport.newEventLoopGroup(1, "pccl-master-accept");
         workerGroup = NettyTransport.newEventLoopGroup(config.ioThreads, "pccl-master-io");
         final ServerBootstrap bootstrap = new ServerBootstrap()
@@ -109,12 +112,14 @@ public final class Master implements AutoCloseable {
         }
         serverChannel = bind.channel();
         boundAddress = (InetSocketAddress) serverChannel.localAddress();
-        final long workMs = Math.max(1, Math.min(100, config.heartbeatTimeout.toMillis() / 4));
+        final long workMs = Math.max(1, Math.min(100,
+                Math.min(config.heartbeatTimeout.toMillis(), config.registrationTimeout().toMillis()) / 4));
         conductorExecutor.scheduleWithFixedDelay(this::doWorkSafely, workMs, workMs, TimeUnit.MILLISECONDS);
         final long hbMs = Math.max(1, config.heartbeatInterval.toMillis());
         conductorExecutor.scheduleWithFixedDelay(this::heartbeatSafely, hbMs, hbMs, TimeUnit.MILLISECONDS);
-        LOG.info("master: listening on {} ({}, heartbeat interval {} ms, timeout {} ms)", boundAddress,
-                NettyTransport.name(), hbMs, config.heartbeatTimeout.toMillis());
+        LOG.info("master: listening on {} ({}, heartbeat interval {} ms, timeout {} ms, registration timeout {} ms)",
+                boundAddress, NettyTransport.name(), hbMs, config.heartbeatTimeout.toMillis(),
+                config.registrationTimeout().toMillis());
         return this;
     }
 
@@ -156,6 +161,25 @@ public final class Master implements AutoCloseable {
             throw new IllegalStateException("master not started");
         }
         return a;
+    }
+
+    /**
+     * Phase of a peer as the conductor sees it, read on the conductor thread; for tests in this package.
+     *
+     * @param peerId the peer
+     * @return its phase ({@link PeerPhase#LEFT} if unknown)
+     * @throws IllegalStateException before {@link #start()} or if the conductor does not answer within 5 s
+     */
+    PeerPhase phaseOf(final long peerId) {
+        final MasterConductor c = conductor;
+        if (c == null) {
+            throw new IllegalStateException("master not started");
+        }
+        final Future<PeerPhase> f = c.executor().submit(() -> c.machine().phaseOf(peerId));
+        if (!f.awaitUninterruptibly(5, TimeUnit.SECONDS) || !f.isSuccess()) {
+            throw new IllegalStateException("conductor did not answer within 5 s", f.cause());
+        }
+        return f.getNow();
     }
 
     /**
@@ -224,6 +248,8 @@ public final class Master implements AutoCloseable {
         private int port = ProtocolConstants.DEFAULT_MASTER_PORT;
         private Duration heartbeatInterval = Duration.ofSeconds(1);
         private Duration heartbeatTimeout = Duration.ofSeconds(5);
+        /** Null: the heartbeat timeout. */
+        private Duration registrationTimeout;
         private int ioThreads = 2;
         private int maxFrameBytes = ProtocolConstants.MAX_CONTROL_FRAME_BYTES;
 
@@ -278,6 +304,23 @@ public final class Master implements AutoCloseable {
         }
 
         /**
+         * How long a connection may take from being opened to sending its register request. Heartbeats sent
+         * before registering do not extend it; when it passes, the connection gets {@code Error{ERROR_KICKED}}
+         * naming the elapsed time and the limit, and is closed.
+         *
+         * @param timeout positive; default the heartbeat timeout
+         * @return this
+         */
+        public Builder registrationTimeout(final Duration timeout) {
+            this.registrationTimeout = positive(timeout, "registrationTimeout");
+            return this;
+        }
+
+        Duration registrationTimeout() {
+            return registrationTimeout != null ? registrationTimeout : heartbeatTimeout;
+        }
+
+        /**
          * Number of I/O event loops.
          *
          * @param threads at least 1; default 2
@@ -321,6 +364,7 @@ public final class Master implements AutoCloseable {
             copy.port = port;
             copy.heartbeatInterval = heartbeatInterval;
             copy.heartbeatTimeout = heartbeatTimeout;
+            copy.registrationTimeout = registrationTimeout;
             copy.ioThreads = ioThreads;
             copy.maxFrameBytes = maxFrameBytes;
             return new Master(copy);

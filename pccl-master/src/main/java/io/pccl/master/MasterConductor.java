@@ -18,10 +18,13 @@ import io.pccl.proto.RegisterRequest;
 import io.pccl.proto.SyncSharedStateRequest;
 import io.pccl.transport.Envelopes;
 import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -34,6 +37,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The {@code on*} and {@code doWork}/{@code sendHeartbeats} methods are confined to the master conductor
  * thread (the {@link #executor()}); {@link #newConnectionId()} is thread-safe.
+ *
+ * <p>Registration deadline: a connection that has not sent its register request within the registration
+ * timeout of being opened (heartbeats do not count) gets {@code Error{ERROR_KICKED}} naming the elapsed time and
+ * the limit, and is closed; {@link #doWork()} checks it.
  */
 final class MasterConductor implements MasterOutbox {
     private static final Logger LOG = LoggerFactory.getLogger(MasterConductor.class);
@@ -44,11 +51,24 @@ final class MasterConductor implements MasterOutbox {
     private final AtomicLong connectionIds = new AtomicLong();
     private final Map<Long, MasterConnection> connections = new TreeMap<>();
     private final Map<Long, MasterConnection> byPeer = new TreeMap<>();
+    /** Connections that have not sent a register request yet, in opening order (so oldest first). */
+    private final LinkedHashMap<Long, MasterConnection> unregistered = new LinkedHashMap<>();
+    private final long registrationTimeoutNs;
 
     MasterConductor(final EventExecutor executor, final LongSupplier nanoClock, final long heartbeatTimeoutNs) {
+        this(executor, nanoClock, heartbeatTimeoutNs, heartbeatTimeoutNs);
+    }
+
+    MasterConductor(final EventExecutor executor, final LongSupplier nanoClock, final long heartbeatTimeoutNs,
+                    final long registrationTimeoutNs) {
+        if (registrationTimeoutNs <= 0) {
+            throw new IllegalArgumentException("registration timeout must be positive, got " + registrationTimeoutNs
+                    + " ns");
+        }
         this.executor = executor;
         this.nanoClock = nanoClock;
         this.machine = new MasterStateMachine(this, heartbeatTimeoutNs);
+        this.registrationTimeoutNs = registrationTimeoutNs;
     }
 
     EventExecutor executor() {
@@ -70,11 +90,14 @@ final class MasterConductor implements MasterOutbox {
     // ---- from channel handlers (on the conductor) ---------------------------------------------------------
 
     void onConnectionOpened(final MasterConnection conn) {
+        conn.openedAtNs = nanoClock.getAsLong();
         connections.put(conn.id, conn);
+        unregistered.put(conn.id, conn);
     }
 
     void onConnectionClosed(final MasterConnection conn) {
         connections.remove(conn.id);
+        unregistered.remove(conn.id);
         if (conn.peerId != 0 && byPeer.get(conn.peerId) == conn) {
             byPeer.remove(conn.peerId);
         }
@@ -105,6 +128,7 @@ final class MasterConductor implements MasterOutbox {
                     return;
                 }
                 conn.state = MasterConnection.State.REGISTERING;
+                unregistered.remove(conn.id);
                 register(conn, envelope.getRegisterRequest());
             }
             case REGISTERING -> reject(conn, MasterError.PROTOCOL_VIOLATION, "got " + bodyName(envelope)
@@ -174,6 +198,7 @@ final class MasterConductor implements MasterOutbox {
         }
         LOG.warn("master: closing {}: {}", conn, reason);
         conn.state = MasterConnection.State.CLOSING;
+        unregistered.remove(conn.id);
         if (conn.peerId != 0) {
             // A registered peer: route through the machine so the loss is handled everywhere.
             machine.onProtocolViolation(conn.peerId, code, reason);
@@ -185,7 +210,31 @@ final class MasterConductor implements MasterOutbox {
     // ---- periodic (on the conductor) ----------------------------------------------------------------------
 
     int doWork() {
-        return machine.doWork(nanoClock.getAsLong());
+        final long nowNs = nanoClock.getAsLong();
+        return expireUnregistered(nowNs) + machine.doWork(nowNs);
+    }
+
+    /** Rejects every connection whose registration deadline has passed; returns how many. */
+    private int expireUnregistered(final long nowNs) {
+        int expired = 0;
+        final Iterator<MasterConnection> it = unregistered.values().iterator();
+        while (it.hasNext()) {
+            final MasterConnection conn = it.next();
+            final long elapsedNs = nowNs - conn.openedAtNs;
+            if (elapsedNs <= registrationTimeoutNs) {
+                break;
+            }
+            it.remove();
+            expired++;
+            reject(conn, MasterError.KICKED, "no register request within " + TimeUnit.NANOSECONDS.toMillis(elapsedNs)
+                    + " ms of connecting (state " + conn.state + "), limit "
+                    + TimeUnit.NANOSECONDS.toMillis(registrationTimeoutNs) + " ms");
+        }
+        return expired;
+    }
+
+    int unregisteredCount() {
+        return unregistered.size();
     }
 
     void sendHeartbeats(final long wallClockMs) {
@@ -201,6 +250,7 @@ final class MasterConductor implements MasterOutbox {
     /** Tells every connection the master is closing and closes it. */
     List<Channel> closeAll(final String reason) {
         final List<Channel> channels = new ArrayList<>();
+        unregistered.clear();
         for (final MasterConnection conn : connections.values()) {
             conn.state = MasterConnection.State.CLOSING;
             channels.add(conn.channel);

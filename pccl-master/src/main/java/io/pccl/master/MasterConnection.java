@@ -14,8 +14,8 @@ import java.net.SocketAddress;
  *        +--------------------------+--------------------------+--&gt; CLOSING &lt;------------+
  * </pre>
  *
- * <p>The id and channel are final; {@link #state} and {@link #peerId} are confined to the master conductor
- * thread.
+ * <p>The id and channel are final; {@link #state}, {@link #peerId} and {@link #openedAtNs} are written only
+ * on the master conductor thread.
  */
 final class MasterConnection {
     /** Handshake state of a control connection. */
@@ -38,6 +38,8 @@ final class MasterConnection {
     final boolean loopback;
     volatile State state = State.AWAIT_HELLO;
     volatile long peerId;
+    /** Conductor clock reading when the conductor learnt of the connection; confined to the conductor. */
+    long openedAtNs;
 
     MasterConnection(final long id, final Channel channel) {
         this.id = id;

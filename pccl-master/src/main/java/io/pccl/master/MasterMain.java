@@ -3,6 +3,8 @@ package io.pccl.master;
 import io.pccl.transport.ProtocolConstants;
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -10,19 +12,33 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
  * Command-line daemon: {@code java -jar pccl-master.jar [--host H] [--port P] ...}. Prints
  * {@code pccl master listening on HOST:PORT} on stdout once bound, runs until SIGINT/SIGTERM, then closes the
  * master gracefully and exits with status 0 (the shutdown hook halts the JVM with 0 after closing, since a JVM
- * ended by a signal would otherwise exit with 128 + signal). A bind failure exits with status 1.
+ * ended by a signal would otherwise exit with 128 + signal). A bind failure or a bad setting exits with status 1,
+ * a usage error (unknown option, malformed number, unknown log level) with status 2. Log lines carry an ISO-8601
+ * timestamp unless {@code -Dorg.slf4j.simpleLogger.showDateTime} is given.
  *
  * <p>Not thread-safe; one instance per process.
  */
 @Command(name = "pccl-master", mixinStandardHelpOptions = true, versionProvider = MasterMain.Version.class,
-        description = "Runs the pccl master: membership, topology and collective coordination for pccl peers.")
+        sortOptions = false,
+        description = {"Runs the pccl master: membership, collective and shared-state coordination for pccl peers.",
+            "Once bound it prints one line on stdout, 'pccl master listening on HOST:PORT'; logs go to stderr."},
+        footer = {"",
+            "Ports: peers connect to --port (TCP); each peer also listens on one TCP port of its own",
+            "  (48150 and up by default), which the other peers of its group must be able to reach.",
+            "A peer silent for more than --heartbeat-timeout-ms is removed; peers send a heartbeat every second.",
+            "Exit status: 0 after SIGINT/SIGTERM (peers are told the master is shutting down);",
+            "  1 if the master cannot start (port in use, bad setting); 2 for a usage error.",
+            "Operations guide: docs/operations.md."})
 public final class MasterMain implements Callable<Integer> {
+    private static final List<String> LOG_LEVELS = List.of("trace", "debug", "info", "warn", "error", "off");
+
     @Spec
     private CommandSpec spec;
 
@@ -41,8 +57,14 @@ public final class MasterMain implements Callable<Integer> {
             description = "A peer silent for longer is removed (default: ${DEFAULT-VALUE}).")
     private long heartbeatTimeoutMs;
 
+    @Option(names = "--registration-timeout-ms",
+            description = "A connection that has not registered within this long of connecting is closed; heartbeats"
+                    + " do not extend it (default: the heartbeat timeout).")
+    private Long registrationTimeoutMs;
+
     @Option(names = "--log-level", defaultValue = "info",
-            description = "trace, debug, info, warn or error (default: ${DEFAULT-VALUE}).")
+            description = "trace, debug, info, warn, error or off (default: ${DEFAULT-VALUE}). INFO logs one line"
+                    + " per membership transition, WARN every kick or refused connection.")
     private String logLevel;
 
     /**
@@ -60,16 +82,29 @@ public final class MasterMain implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        // Must happen before the first logger is created (slf4j-simple reads it once).
-        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", logLevel);
+        final String level = logLevel.toLowerCase(Locale.ROOT);
+        if (!LOG_LEVELS.contains(level)) {
+            throw new ParameterException(spec.commandLine(), "--log-level " + logLevel + " is not one of "
+                    + LOG_LEVELS);
+        }
+        // Must happen before the first logger is created (slf4j-simple reads them once). -D settings win for
+        // the timestamp format.
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", level);
+        if (System.getProperty("org.slf4j.simpleLogger.showDateTime") == null) {
+            System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
+            System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
+        }
         final PrintWriter out = spec.commandLine().getOut();
         final PrintWriter err = spec.commandLine().getErr();
         final Master master;
         try {
-            master = Master.builder().host(host).port(port)
+            final Master.Builder builder = Master.builder().host(host).port(port)
                     .heartbeatInterval(Duration.ofMillis(heartbeatIntervalMs))
-                    .heartbeatTimeout(Duration.ofMillis(heartbeatTimeoutMs))
-                    .build().start();
+                    .heartbeatTimeout(Duration.ofMillis(heartbeatTimeoutMs));
+            if (registrationTimeoutMs != null) {
+                builder.registrationTimeout(Duration.ofMillis(registrationTimeoutMs));
+            }
+            master = builder.build().start();
         } catch (final RuntimeException e) {
             err.println("pccl master: " + e.getMessage());
             err.flush();

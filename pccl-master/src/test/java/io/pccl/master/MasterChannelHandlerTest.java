@@ -12,12 +12,24 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.concurrent.ImmediateEventExecutor;
 import io.pccl.master.state.MasterError;
 import io.pccl.proto.ConnectionRole;
+import io.pccl.proto.DataTypeProto;
 import io.pccl.proto.Envelope;
 import io.pccl.proto.ErrorCode;
+import io.pccl.proto.EstablishP2PRequest;
+import io.pccl.proto.HashTypeProto;
 import io.pccl.proto.Hello;
+import io.pccl.proto.KeyFetch;
 import io.pccl.proto.P2PConnectionsEstablished;
+import io.pccl.proto.P2PEstablishResult;
 import io.pccl.proto.PeersPendingQuery;
+import io.pccl.proto.PeersPendingResponse;
 import io.pccl.proto.RegisterRequest;
+import io.pccl.proto.SharedStateEntryInfo;
+import io.pccl.proto.SyncSharedStateComplete;
+import io.pccl.proto.SyncSharedStateDone;
+import io.pccl.proto.SyncSharedStateRequest;
+import io.pccl.proto.SyncSharedStateResponse;
+import io.pccl.proto.SyncStrategyProto;
 import io.pccl.transport.Envelopes;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -135,6 +147,83 @@ class MasterChannelHandlerTest {
     }
 
     @Test
+    void shouldCloseConnectionThatHeartbeatsButNeverRegisters() {
+        writeFrame(Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
+        assertEquals(Envelope.BodyCase.HELLO_ACK, readFrame().getBodyCase());
+        for (int i = 0; i < 5; i++) {
+            nowNs += TimeUnit.SECONDS.toNanos(1);
+            writeFrame(MasterProtoUtils.heartbeat(i));
+            conductor.doWork();
+            assertTrue(channel.isActive(), "closed at " + (i + 1) + " s, within the 5 s limit");
+        }
+        nowNs += TimeUnit.MILLISECONDS.toNanos(1);
+        writeFrame(MasterProtoUtils.heartbeat(5));
+        assertEquals(1, conductor.doWork());
+        assertError(ErrorCode.ERROR_KICKED, "no register request within 5001 ms of connecting (state AWAIT_REGISTER),"
+                + " limit 5000 ms");
+        channel.runPendingTasks();
+        assertEquals(0, conductor.connectionCount());
+        assertEquals(0, conductor.unregisteredCount());
+    }
+
+    @Test
+    void shouldCloseConnectionThatNeverSendsHelloAfterTheRegistrationTimeout() {
+        final MasterConductor shortLimit = new MasterConductor(ImmediateEventExecutor.INSTANCE, () -> nowNs,
+                TimeUnit.SECONDS.toNanos(5), TimeUnit.MILLISECONDS.toNanos(250));
+        final EmbeddedChannel ch = new EmbeddedChannel();
+        try {
+            MasterChannelInitializer.install(ch.pipeline(), shortLimit, 1024, 0);
+            ch.pipeline().fireChannelActive();
+            nowNs += TimeUnit.MILLISECONDS.toNanos(250);
+            assertEquals(0, shortLimit.doWork());
+            assertTrue(ch.isActive());
+            nowNs += TimeUnit.MILLISECONDS.toNanos(1) + 500_000;
+            assertEquals(1, shortLimit.doWork());
+            final Envelope e = readFrame(ch);
+            assertEquals(ErrorCode.ERROR_KICKED, e.getError().getCode(), e::toString);
+            assertEquals("no register request within 251 ms of connecting (state AWAIT_HELLO), limit 250 ms",
+                    e.getError().getReason());
+            assertFalse(ch.isActive());
+            assertEquals(0, shortLimit.unregisteredCount());
+        } finally {
+            ch.finishAndReleaseAll();
+        }
+    }
+
+    @Test
+    void shouldNotExpireARegisteredPeerOrTheConnectionsOpenedLater() {
+        writeFrame(Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
+        writeFrame(register(45000, 0));
+        assertEquals(0, conductor.unregisteredCount());
+        readFrame();
+        readFrame();
+        nowNs += TimeUnit.SECONDS.toNanos(3);
+        final EmbeddedChannel late = newChannel();
+        try {
+            assertEquals(1, conductor.unregisteredCount());
+            nowNs += TimeUnit.SECONDS.toNanos(3);
+            // 6 s after the first connection opened, 3 s after the second: neither is past its deadline.
+            writeFrame(MasterProtoUtils.heartbeat(1));
+            assertEquals(0, conductor.doWork());
+            assertTrue(channel.isActive());
+            assertTrue(late.isActive());
+            assertEquals(List.of(1L), conductor.machine().peerIds());
+        } finally {
+            late.finishAndReleaseAll();
+        }
+    }
+
+    @Test
+    void shouldRemoveAClosedUnregisteredConnectionFromTheDeadlineQueue() {
+        writeFrame(Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
+        assertEquals(1, conductor.unregisteredCount());
+        channel.close();
+        channel.runPendingTasks();
+        assertEquals(0, conductor.unregisteredCount());
+        assertEquals(0, conductor.connectionCount());
+    }
+
+    @Test
     void shouldRemovePeerWhenChannelCloses() {
         writeFrame(Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
         writeFrame(register(45000, 0));
@@ -142,6 +231,90 @@ class MasterChannelHandlerTest {
         channel.close();
         assertEquals(List.of(), conductor.machine().peerIds());
         assertEquals(0, conductor.connectionCount());
+    }
+
+    @Test
+    void shouldRunASharedStateSyncBetweenTwoPeers() {
+        writeFrame(Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
+        writeFrame(register(45001, 0));
+        readFrame();
+        readFrame();
+        assertEquals(1, readFrame().getP2PConnectionInfo().getRound());
+        writeFrame(Envelope.newBuilder().setP2PConnectionsEstablished(P2PConnectionsEstablished.newBuilder()
+                .setRound(1).setSuccess(true)).build());
+        assertTrue(readFrame().getP2PEstablishResult().getSuccess());
+        final EmbeddedChannel second = newChannel();
+        try {
+            writeFrame(second, Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
+            writeFrame(second, register(45002, 0));
+            readFrame(second);
+            assertEquals(2, readFrame(second).getRegisterResponse().getPeerId());
+            writeFrame(Envelope.newBuilder().setEstablishP2PRequest(EstablishP2PRequest.newBuilder()
+                    .setAcceptNewPeers(true)).build());
+            assertEquals(2, readFrame().getP2PConnectionInfo().getRound());
+            assertEquals(2, readFrame(second).getP2PConnectionInfo().getRound());
+            for (final EmbeddedChannel ch : List.of(channel, second)) {
+                writeFrame(ch, Envelope.newBuilder().setP2PConnectionsEstablished(P2PConnectionsEstablished
+                        .newBuilder().setRound(2).setSuccess(true)).build());
+            }
+            assertTrue(readFrame().getP2PEstablishResult().getSuccess());
+            assertTrue(readFrame(second).getP2PEstablishResult().getSuccess());
+
+            writeFrame(syncRequest(7, 42));
+            assertNull(channel.readOutbound(), "waits for peer 2");
+            writeFrame(second, syncRequest(7, 43));
+            assertEquals(SyncSharedStateResponse.newBuilder().setRevision(7).build(),
+                    readFrame().getSyncSharedStateResponse());
+            assertEquals(SyncSharedStateResponse.newBuilder().setOutdated(true).setRevision(7)
+                    .addDistributors(io.pccl.proto.PeerEndpoint.newBuilder().setPeerId(1).setHost("127.0.0.1")
+                            .setPort(45001))
+                    .addKeys(KeyFetch.newBuilder().setKey("key1").setExpectedHash(42)
+                            .setHashType(HashTypeProto.HASH_CRC32C)).build(),
+                    readFrame(second).getSyncSharedStateResponse());
+            writeFrame(second, syncComplete(true));
+            writeFrame(syncComplete(true));
+            for (final EmbeddedChannel ch : List.of(channel, second)) {
+                assertEquals(SyncSharedStateDone.newBuilder().setSuccess(true).build(),
+                        readFrame(ch).getSyncSharedStateDone());
+            }
+            assertEquals(8, conductor.machine().expectedSyncRevision(0).getAsLong());
+
+            writeFrame(second, Envelope.newBuilder().setSyncSharedStateRequest(SyncSharedStateRequest.newBuilder()
+                    .setStrategyValue(7)).build());
+            final Envelope kick = readFrame(second);
+            assertEquals(ErrorCode.ERROR_PROTOCOL_VIOLATION, kick.getError().getCode());
+            assertEquals("unknown sync strategy 7 from peer 2, expected 0..2", kick.getError().getReason());
+            assertFalse(second.isActive());
+        } finally {
+            second.finishAndReleaseAll();
+        }
+    }
+
+    private static Envelope syncRequest(final long revision, final long hash) {
+        return Envelope.newBuilder().setSyncSharedStateRequest(SyncSharedStateRequest.newBuilder()
+                .setRevision(revision).setStrategy(SyncStrategyProto.SYNC_ENFORCE_POPULAR)
+                .addEntries(SharedStateEntryInfo.newBuilder().setKey("key1").setHash(hash)
+                        .setHashType(HashTypeProto.HASH_CRC32C).setCount(256).setDataType(DataTypeProto.DT_FLOAT32)))
+                .build();
+    }
+
+    private static Envelope syncComplete(final boolean success) {
+        return Envelope.newBuilder().setSyncSharedStateComplete(SyncSharedStateComplete.newBuilder()
+                .setSuccess(success)).build();
+    }
+
+    @Test
+    void shouldConvertRefusalsWithRoundZeroAndCode() {
+        final P2PEstablishResult refused = MasterProtoUtils.establishRefused(MasterError.FAILED_PRECONDITION, "busy")
+                .getP2PEstablishResult();
+        assertEquals(P2PEstablishResult.newBuilder().setRound(0).setSuccess(false)
+                .setCode(ErrorCode.ERROR_FAILED_PRECONDITION).setReason("busy").build(), refused);
+        assertEquals(PeersPendingResponse.newBuilder().setPending(false).setCode(ErrorCode.ERROR_FAILED_PRECONDITION)
+                .setReason("busy").build(), MasterProtoUtils.pendingQueryRefused(MasterError.FAILED_PRECONDITION,
+                "busy").getPeersPendingResponse());
+        assertEquals(SyncSharedStateResponse.newBuilder().setCode(ErrorCode.ERROR_REVISION_VIOLATION)
+                .setReason("ahead").build(), MasterProtoUtils.syncFailed(MasterError.REVISION_VIOLATION, "ahead")
+                .getSyncSharedStateResponse());
     }
 
     @Test
@@ -157,15 +330,23 @@ class MasterChannelHandlerTest {
     }
 
     private void writeFrame(final Envelope e) {
+        writeFrame(channel, e);
+    }
+
+    private static void writeFrame(final EmbeddedChannel ch, final Envelope e) {
         final byte[] bytes = e.toByteArray();
-        channel.writeInbound(Unpooled.buffer().writeInt(bytes.length).writeBytes(bytes));
+        ch.writeInbound(Unpooled.buffer().writeInt(bytes.length).writeBytes(bytes));
     }
 
     private Envelope readFrame() {
+        return readFrame(channel);
+    }
+
+    private static Envelope readFrame(final EmbeddedChannel ch) {
         final ByteBuf out = Unpooled.buffer();
         // The encoder emits the length prefix and the body as separate buffers.
         for (int i = 0; i < 2; i++) {
-            final ByteBuf part = channel.readOutbound();
+            final ByteBuf part = ch.readOutbound();
             if (part == null) {
                 break;
             }

@@ -67,9 +67,19 @@ class MasterMainTest {
         assertEquals(0, cmd.execute("--help"));
         final String help = sw.toString();
         for (final String option : List.of("--host", "--port", "--heartbeat-interval-ms", "--heartbeat-timeout-ms",
-                "--log-level", "--version")) {
+                "--registration-timeout-ms", "--log-level", "--version")) {
             assertTrue(help.contains(option), help);
         }
+        assertTrue(help.contains("Exit status"), help);
+    }
+
+    @Test
+    void shouldRefuseAnUnknownLogLevelAsAUsageError() {
+        final StringWriter err = new StringWriter();
+        final CommandLine cmd = new CommandLine(new MasterMain());
+        cmd.setErr(new PrintWriter(err));
+        assertEquals(2, cmd.execute("--port", "0", "--log-level", "loud"));
+        assertTrue(err.toString().contains("--log-level loud is not one of"), err.toString());
     }
 
     private static String read(final Path p) {

@@ -1,11 +1,14 @@
 package io.pccl.master;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pccl.master.state.PeerPhase;
 import io.pccl.proto.CollectiveCommence;
 import io.pccl.proto.CollectiveComplete;
+import io.pccl.proto.CollectiveDone;
 import io.pccl.proto.CollectiveInitiate;
 import io.pccl.proto.DataTypeProto;
 import io.pccl.proto.Envelope;
@@ -13,10 +16,17 @@ import io.pccl.proto.ErrorCode;
 import io.pccl.proto.P2PConnectionInfo;
 import io.pccl.proto.P2PEstablishResult;
 import io.pccl.proto.ReduceOpProto;
+import io.pccl.proto.SharedStateEntryInfo;
+import io.pccl.proto.SyncSharedStateComplete;
+import io.pccl.proto.SyncSharedStateRequest;
+import io.pccl.proto.SyncSharedStateResponse;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -54,6 +64,32 @@ class MasterTest {
     }
 
     @Test
+    void shouldRejectNonPositiveRegistrationTimeout() {
+        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Master.builder().registrationTimeout(Duration.ZERO));
+        assertEquals("registrationTimeout must be positive, got PT0S", e.getMessage());
+    }
+
+    @Test
+    void shouldCloseAConnectionThatHeartbeatsButDoesNotRegisterWithinTheRegistrationTimeout() throws IOException {
+        // The heartbeat timeout (10 s) is far beyond the read timeout of the client (5 s): only the registration
+        // deadline can close this connection in time.
+        try (Master master = Master.builder().host("127.0.0.1").port(0).heartbeatTimeout(Duration.ofSeconds(10))
+                .registrationTimeout(Duration.ofMillis(300)).build().start();
+             TestPeerClient peer = new TestPeerClient(master.port())) {
+            peer.hello();
+            peer.send(MasterProtoUtils.heartbeat(1));
+            final Envelope e = peer.awaitErrorOrClose();
+            assertNotNull(e, "closed without an error");
+            assertEquals(ErrorCode.ERROR_KICKED, e.getError().getCode(), e::toString);
+            final Matcher m = Pattern.compile("no register request within (\\d+) ms of connecting"
+                    + " \\(state AWAIT_REGISTER\\), limit 300 ms").matcher(e.getError().getReason());
+            assertTrue(m.matches(), e.getError().getReason());
+            assertTrue(Long.parseLong(m.group(1)) > 300, e.getError().getReason());
+        }
+    }
+
+    @Test
     void shouldSendHeartbeatsAndShutdownErrorToPeers() throws IOException {
         final Master master = Master.builder().host("127.0.0.1").port(0).heartbeatInterval(Duration.ofMillis(50))
                 .heartbeatTimeout(Duration.ofSeconds(10)).build().start();
@@ -73,7 +109,7 @@ class MasterTest {
     }
 
     @Test
-    void shouldJoinSecondPeerAndRunACollective() throws IOException {
+    void shouldJoinSecondPeerRunACollectiveAndSyncSharedState() throws IOException {
         try (Master master = Master.builder().host("127.0.0.1").port(0).build().start();
              TestPeerClient a = new TestPeerClient(master.port());
              TestPeerClient b = new TestPeerClient(master.port())) {
@@ -105,7 +141,44 @@ class MasterTest {
                     .setSeq(c.getSeq())).build());
             assertTrue(a.expect(Envelope.BodyCase.COLLECTIVE_DONE).getCollectiveDone().getSuccess());
             assertTrue(b.expect(Envelope.BodyCase.COLLECTIVE_DONE).getCollectiveDone().getSuccess());
+
+            // A sync vote, then a collective initiate: the later kind is refused, nobody hangs.
+            a.send(sync(5));
+            awaitPhase(master, 1, PeerPhase.VOTED_SYNC);
+            b.send(Envelope.newBuilder().setCollectiveInitiate(init).build());
+            final CollectiveDone refused = b.expect(Envelope.BodyCase.COLLECTIVE_DONE).getCollectiveDone();
+            assertEquals(ErrorCode.ERROR_FAILED_PRECONDITION, refused.getCode(), refused::toString);
+            b.send(sync(3));
+            final SyncSharedStateResponse sa = a.expect(Envelope.BodyCase.SYNC_SHARED_STATE_RESPONSE)
+                    .getSyncSharedStateResponse();
+            final SyncSharedStateResponse sb = b.expect(Envelope.BodyCase.SYNC_SHARED_STATE_RESPONSE)
+                    .getSyncSharedStateResponse();
+            assertEquals(SyncSharedStateResponse.newBuilder().setRevision(5).build(), sa);
+            assertTrue(sb.getOutdated(), sb::toString);
+            assertEquals(5, sb.getRevision());
+            assertEquals(List.of(1L), List.of(sb.getDistributors(0).getPeerId()));
+            assertEquals(0, sb.getKeysCount(), "same content, only the revision was behind");
+            for (final TestPeerClient p : List.of(a, b)) {
+                p.send(Envelope.newBuilder().setSyncSharedStateComplete(SyncSharedStateComplete.newBuilder()
+                        .setSuccess(true)).build());
+            }
+            assertTrue(a.expect(Envelope.BodyCase.SYNC_SHARED_STATE_DONE).getSyncSharedStateDone().getSuccess());
+            assertTrue(b.expect(Envelope.BodyCase.SYNC_SHARED_STATE_DONE).getSyncSharedStateDone().getSuccess());
         }
+    }
+
+    /** Bounded wait (each poll is a round trip to the conductor thread) until a peer reached {@code phase}. */
+    private static void awaitPhase(final Master master, final long peerId, final PeerPhase phase) {
+        final long deadlineNs = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (master.phaseOf(peerId) != phase) {
+            assertTrue(System.nanoTime() - deadlineNs < 0, "peer " + peerId + " never reached " + phase);
+        }
+    }
+
+    private static Envelope sync(final long revision) {
+        return Envelope.newBuilder().setSyncSharedStateRequest(SyncSharedStateRequest.newBuilder()
+                .setRevision(revision).addEntries(SharedStateEntryInfo.newBuilder().setKey("weights").setHash(99)
+                        .setCount(16).setDataType(DataTypeProto.DT_FLOAT32))).build();
     }
 
     @Test

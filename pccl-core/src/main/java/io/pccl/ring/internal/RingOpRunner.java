@@ -352,16 +352,16 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         }
         for (;;) {
             final ByteBuf frame;
-            final PcclException failure;
+            final PcclException posted;
             final int fence;
             synchronized (lock) {
                 dirty = false;
-                failure = failureSignal;
+                posted = failureSignal;
                 fence = fenceSignal;
-                frame = failure == null ? inbox.pollFirst() : null;
+                frame = posted == null ? inbox.pollFirst() : null;
             }
-            if (failure != null) {
-                fail(failure);
+            if (posted != null) {
+                fail(posted);
                 return;
             }
             if (frame != null) {

@@ -52,7 +52,7 @@ final class GroupCollectives {
         }
         final String conflict = group.conflictingVote(peer, GroupVoteKind.COLLECTIVE);
         if (conflict != null) {
-            LOG.info("master: group {} {}", group.group, conflict);
+            LOG.info("master: group {} {}", group.label, conflict);
             outbox.collectiveDone(peer.id, tag, 0, false, MasterError.FAILED_PRECONDITION, conflict);
             return null;
         }
@@ -109,7 +109,7 @@ final class GroupCollectives {
         final String tag = Long.toUnsignedString(op.tag);
         if (mismatch != null) {
             ops.remove(op.tag);
-            final String reason = "collective tag " + tag + " in group " + group.group + ": " + mismatch;
+            final String reason = "collective tag " + tag + " in group " + group.label + ": " + mismatch;
             LOG.info("master: {}", reason);
             for (final Long id : op.votes.keySet()) {
                 group.members.get(id).activeTags.remove(op.tag);
@@ -128,7 +128,7 @@ final class GroupCollectives {
             }
         }
         op.ring = List.copyOf(ring);
-        LOG.debug("master: group {} collective tag {} commenced as seq {}", group.group, tag, op.seq);
+        LOG.debug("master: group {} collective tag {} commenced as seq {}", group.label, tag, op.seq);
         for (final Long id : op.members) {
             outbox.collectiveCommence(id, op.tag, op.seq, op.ring);
         }
@@ -161,7 +161,7 @@ final class GroupCollectives {
         }
         op.aborted = true;
         op.abortReason = reason;
-        LOG.info("master: group {} {}", group.group, reason);
+        LOG.info("master: group {} {}", group.label, reason);
         for (final Long id : op.members) {
             if (id != cause) {
                 outbox.collectiveAbort(id, op.tag, op.seq, MasterError.UNSPECIFIED, reason);

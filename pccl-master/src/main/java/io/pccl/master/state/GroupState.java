@@ -31,6 +31,8 @@ final class GroupState {
     private static final Logger LOG = LoggerFactory.getLogger(GroupState.class);
 
     final int group;
+    /** The group number as printed in logs and reasons: unsigned decimal. */
+    final String label;
     final TreeMap<Long, Peer> members = new TreeMap<>();
     final GroupCollectives collectives;
     final GroupSync sync;
@@ -43,6 +45,7 @@ final class GroupState {
 
     GroupState(final int group, final MasterStateMachine machine, final MasterOutbox outbox) {
         this.group = group;
+        this.label = Integer.toUnsignedString(group);
         this.machine = machine;
         this.outbox = outbox;
         this.collectives = new GroupCollectives(this, machine, outbox);
@@ -96,7 +99,7 @@ final class GroupState {
         }
         final String conflict = conflictingVote(peer, GroupVoteKind.ESTABLISH);
         if (conflict != null) {
-            LOG.info("master: group {} {}", group, conflict);
+            LOG.info("master: group {} {}", label, conflict);
             outbox.establishRefused(peer.id, MasterError.FAILED_PRECONDITION, conflict);
             return null;
         }
@@ -156,7 +159,7 @@ final class GroupState {
             // another participant, and kick it (deferred) with the reason.
             final Peer offender = highestReporter(participants);
             participants.remove(offender.id);
-            machine.deferKick(offender.id, MasterError.KICKED, "no ring over group " + group + " peers "
+            machine.deferKick(offender.id, MasterError.KICKED, "no ring over group " + label + " peers "
                     + participants.keySet() + " plus you avoids the unreachable peers you reported "
                     + unreachable.get(offender.id));
             order = RingBuilder.build(new ArrayList<>(participants.keySet()), unreachable);
@@ -179,7 +182,7 @@ final class GroupState {
             endpoints.add(participants.get(id).endpoint());
         }
         final List<PeerEndpoint> ringInfo = Collections.unmodifiableList(endpoints);
-        LOG.info("master: group {} establishment round {} started, ring {} (pending included: {})", group, r.id,
+        LOG.info("master: group {} establishment round {} started, ring {} (pending included: {})", label, r.id,
                 order, includesPending);
         for (final Peer p : participants.values()) {
             p.round = r.id;
@@ -251,7 +254,7 @@ final class GroupState {
             }
             ring = r.ring;
             final WorldSizes world = machine.worldSizes(group, 0);
-            LOG.info("master: group {} round {} succeeded, ring {}, world {}", group, r.id, r.ring, world);
+            LOG.info("master: group {} round {} succeeded, ring {}, world {}", label, r.id, r.ring, world);
             for (final Peer p : r.participants.values()) {
                 p.round = 0;
                 p.transitionTo(PeerPhase.IDLE, nowNs, "round " + r.id + " succeeded");
@@ -267,7 +270,7 @@ final class GroupState {
             }
             final long reporter = r.failedReporters.get(i);
             remaining.remove(reporter);
-            machine.deferKick(reporter, MasterError.KICKED, "round " + r.id + ": no ring over group " + group
+            machine.deferKick(reporter, MasterError.KICKED, "round " + r.id + ": no ring over group " + label
                     + " peers " + r.participants.keySet() + " avoids the unreachable peers you reported "
                     + unreachable.get(reporter));
         }
@@ -278,7 +281,7 @@ final class GroupState {
     private void failRound(final EstablishRound r, final TreeMap<Long, Peer> notify, final String reason,
                            final long nowNs) {
         round = null;
-        LOG.info("master: group {} {}", group, reason);
+        LOG.info("master: group {} {}", label, reason);
         final WorldSizes world = machine.worldSizes(group, 0);
         for (final Peer p : r.participants.values()) {
             if (p.phase() == PeerPhase.LEFT) {
@@ -306,7 +309,7 @@ final class GroupState {
         }
         final String conflict = conflictingVote(peer, GroupVoteKind.PENDING_QUERY);
         if (conflict != null) {
-            LOG.info("master: group {} {}", group, conflict);
+            LOG.info("master: group {} {}", label, conflict);
             outbox.pendingQueryRefused(peer.id, MasterError.FAILED_PRECONDITION, conflict);
             return null;
         }
@@ -380,7 +383,7 @@ final class GroupState {
             }
             what += " tags " + names;
         }
-        return kind.description() + " vote from peer " + voter.id + " refused: group " + group
+        return kind.description() + " vote from peer " + voter.id + " refused: group " + label
                 + " is voting on " + what + " (peers " + other.getValue()
                 + "); the peers of a group must call group operations in the same order";
     }

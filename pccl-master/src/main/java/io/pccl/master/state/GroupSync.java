@@ -91,7 +91,7 @@ final class GroupSync {
         }
         final String conflict = group.conflictingVote(peer, GroupVoteKind.SYNC);
         if (conflict != null) {
-            LOG.info("master: group {} {}", group.group, conflict);
+            LOG.info("master: group {} {}", group.label, conflict);
             outbox.syncFailed(peer.id, MasterError.FAILED_PRECONDITION, conflict);
             return null;
         }
@@ -125,7 +125,7 @@ final class GroupSync {
             }
         }
         LOG.info("master: group {} sync elected (expected revision {}, fresh {}): revision {}, {} participants, "
-                + "requesters {}", group.group, Long.toUnsignedString(nextRevision), fresh,
+                + "requesters {}", group.label, Long.toUnsignedString(nextRevision), fresh,
                 Long.toUnsignedString(result.revision()), r.participants.size(), requesters);
         if (!r.participants.isEmpty()) {
             round = r;
@@ -150,7 +150,7 @@ final class GroupSync {
             }
         }
         if (round == null) {
-            LOG.info("master: group {} sync failed for every voter; revision bookkeeping unchanged", group.group);
+            LOG.info("master: group {} sync failed for every voter; revision bookkeeping unchanged", group.label);
         }
     }
 
@@ -195,7 +195,7 @@ final class GroupSync {
         }
         round = null;
         if (r.participants.isEmpty()) {
-            LOG.info("master: group {} sync at revision {}: every participant left", group.group,
+            LOG.info("master: group {} sync at revision {}: every participant left", group.label,
                     Long.toUnsignedString(r.revision));
             checkConsensus(nowNs);
             return;
@@ -215,10 +215,10 @@ final class GroupSync {
             holders.clear();
             holders.addAll(r.participants);
             reason = "";
-            LOG.info("master: group {} sync at revision {} done; next revision {}, holders {}", group.group, rev,
+            LOG.info("master: group {} sync at revision {} done; next revision {}, holders {}", group.label, rev,
                     Long.toUnsignedString(nextRevision), holders);
         } else {
-            reason = "shared-state sync of group " + group.group + " at revision " + rev + " failed: peers "
+            reason = "shared-state sync of group " + group.label + " at revision " + rev + " failed: peers "
                     + failed + " reported failure; the group's revision stays "
                     + (fresh ? "open (first sync)" : Long.toUnsignedString(nextRevision)) + "; sync again";
             LOG.info("master: {}", reason);
@@ -236,7 +236,7 @@ final class GroupSync {
         if (holders.remove(peer.id) && holders.isEmpty() && !fresh) {
             fresh = true;
             LOG.info("master: group {}: every holder of revision {} left; the next sync accepts any revision",
-                    group.group, Long.toUnsignedString(nextRevision - 1));
+                    group.label, Long.toUnsignedString(nextRevision - 1));
         }
         final SyncRound r = round;
         if (r != null && r.participants.remove(peer.id)) {

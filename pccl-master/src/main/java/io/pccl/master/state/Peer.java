@@ -70,6 +70,6 @@ final class Peer {
 
     @Override
     public String toString() {
-        return "peer " + id + " (group " + group + ", " + phase + ")";
+        return "peer " + id + " (group " + Integer.toUnsignedString(group) + ", " + phase + ")";
     }
 }

@@ -22,15 +22,12 @@ import java.util.Set;
  *       |   round over     |  round succeeded       |
  *       |  (accepted)      v  (now accepted)        |
  *       +----------&gt;     IDLE  ----vote----&gt; VOTED_ESTABLISH
- *                      |  ^  ^
- *         pending query|  |  +--------------------------------------------------------+
- *                      v  | answer                                                    |
- *             QUERYING_PENDING          sync vote          this peer's sync failed    |
- *                                 IDLE -----------&gt; VOTED_SYNC ----------------------&gt;+
- *                                                       | election: distribute/fetch  |
- *                                                       v                             |
- *                                                    SYNCING --complete--&gt; SYNC_COMPLETED
- *                                                                  every participant completed (Done)
+ *                        ^  |  \
+ *            answer sent |  |   \ sync vote          election failed this peer (response with a code)
+ *                        |  |    +------&gt; VOTED_SYNC ---------------------------------------------&gt; IDLE
+ *           pending query|  v                  | election: distribute or fetch (response)
+ *                   QUERYING_PENDING           v
+ *                                           SYNCING --sync complete--&gt; SYNC_COMPLETED --all done--&gt; IDLE
  *
  *   every state --(disconnect, heartbeat timeout, kick)--&gt; LEFT
  * </pre>

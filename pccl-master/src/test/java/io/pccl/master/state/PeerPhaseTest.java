@@ -27,4 +27,15 @@ class PeerPhaseTest {
         assertTrue(PeerPhase.CONNECTED.canTransitionTo(PeerPhase.REGISTERED));
         assertFalse(PeerPhase.QUERYING_PENDING.canTransitionTo(PeerPhase.CONNECTING));
     }
+
+    @Test
+    void shouldOnlyLeaveASyncThroughItsStages() {
+        assertTrue(PeerPhase.IDLE.canTransitionTo(PeerPhase.VOTED_SYNC));
+        assertTrue(PeerPhase.VOTED_SYNC.canTransitionTo(PeerPhase.IDLE), "failed for this peer");
+        assertTrue(PeerPhase.VOTED_SYNC.canTransitionTo(PeerPhase.SYNCING));
+        assertFalse(PeerPhase.SYNCING.canTransitionTo(PeerPhase.IDLE), "must complete first");
+        assertTrue(PeerPhase.SYNCING.canTransitionTo(PeerPhase.SYNC_COMPLETED));
+        assertTrue(PeerPhase.SYNC_COMPLETED.canTransitionTo(PeerPhase.IDLE));
+        assertFalse(PeerPhase.VOTED_ESTABLISH.canTransitionTo(PeerPhase.VOTED_SYNC));
+    }
 }

@@ -211,6 +211,48 @@ class SharedStateSyncTest {
         assertEquals(first, firstSyncWithOrder(2, 1));
     }
 
+    @Test
+    void shouldGiveTheSameOutputsForEveryArrivalOrder() {
+        final long[][] votes = {{1, 4, 7}, {2, 4, 8}, {3, 3, 1}, {4, 4, 7}};  // peer, revision, content
+        List<String> reference = null;
+        for (final List<Integer> order : permutations(List.of(0, 1, 2, 3))) {
+            final Harness x = new Harness();
+            x.acceptedGroup(4);
+            for (final int i : order) {
+                x.sync(votes[i][0], votes[i][1], EP, votes[i][2]);
+            }
+            for (final int i : order) {
+                x.complete(true, votes[i][0]);
+            }
+            final List<String> events = x.out.take();
+            if (reference == null) {
+                reference = events;
+                assertEquals(List.of("sync 1 r4 distribute", "sync 2 r4 fetch [key1#7] from [1, 4]",
+                        "sync 3 r4 fetch [key1#7] from [4, 1]", "sync 4 r4 distribute", "sync done 1 ok",
+                        "sync done 2 ok", "sync done 3 ok", "sync done 4 ok"), events);
+            }
+            assertEquals(reference, events, "order " + order);
+        }
+    }
+
+    private static List<List<Integer>> permutations(final List<Integer> items) {
+        if (items.isEmpty()) {
+            return List.of(List.of());
+        }
+        final List<List<Integer>> all = new ArrayList<>();
+        for (final Integer head : items) {
+            final List<Integer> rest = new ArrayList<>(items);
+            rest.remove(head);
+            for (final List<Integer> tail : permutations(rest)) {
+                final List<Integer> p = new ArrayList<>();
+                p.add(head);
+                p.addAll(tail);
+                all.add(p);
+            }
+        }
+        return all;
+    }
+
     private List<String> firstSyncWithOrder(final long a, final long b) {
         final Harness x = new Harness();
         x.acceptedGroup(2);
