@@ -145,10 +145,11 @@ public final class SharedState {
         private final ByteBuffer buffer;
         private final int bufferOffset;
         private final Object array;
+        private final HashType hashType;
 
         private Entry(final String name, final DataType dataType, final long count,
                       final boolean allowContentInequality, final ByteBuffer buffer, final int bufferOffset,
-                      final Object array) {
+                      final Object array, final HashType hashType) {
             this.name = name;
             this.dataType = dataType;
             this.count = count;
@@ -156,6 +157,16 @@ public final class SharedState {
             this.buffer = buffer;
             this.bufferOffset = bufferOffset;
             this.array = array;
+            this.hashType = hashType;
+        }
+
+        /**
+         * The algorithm a sync hashes this entry with (peers must agree on it per key).
+         *
+         * @return the hash type ({@link HashType#SIMPLE} unless the builder chose another)
+         */
+        public HashType hashType() {
+            return hashType;
         }
 
         /**
@@ -265,7 +276,7 @@ public final class SharedState {
         public String toString() {
             return "Entry{" + name + ", " + dataType + " x " + count + (buffer != null ? ", buffer" : ", "
                     + array.getClass().getSimpleName()) + (allowContentInequality ? ", allowContentInequality" : "")
-                    + "}";
+                    + (hashType != HashType.SIMPLE ? ", " + hashType : "") + "}";
         }
     }
 
@@ -280,8 +291,23 @@ public final class SharedState {
         private final List<Entry> entries = new ArrayList<>();
         private final Map<String, Integer> positions = new HashMap<>();
         private long revision;
+        private HashType hashType = HashType.SIMPLE;
 
         private Builder() {
+        }
+
+        /**
+         * Chooses the hash algorithm of the entries added after this call (default {@link HashType#SIMPLE}, the
+         * reference's simplehash). Call it first to set it for the whole state, or between entries to choose per
+         * entry. Every peer must use the same algorithm for a key (a difference fails the sync with a key-set
+         * mismatch).
+         *
+         * @param type the algorithm
+         * @return this
+         */
+        public Builder hashType(final HashType type) {
+            this.hashType = Objects.requireNonNull(type, "type");
+            return this;
         }
 
         /**
@@ -330,7 +356,7 @@ public final class SharedState {
                         + count + " x " + dataType.sizeBytes() + " bytes (" + dataType + ") needs " + bytes);
             }
             return add(new Entry(name, dataType, count, allowContentInequality, buffer.duplicate(),
-                    buffer.position(), null));
+                    buffer.position(), null, hashType));
         }
 
         /**
@@ -441,7 +467,7 @@ public final class SharedState {
                             + length);
                 }
             }
-            return add(new Entry(name, type, count, allowContentInequality, null, 0, array));
+            return add(new Entry(name, type, count, allowContentInequality, null, 0, array, hashType));
         }
 
         private static boolean holds(final Object array, final DataType type) {

@@ -42,6 +42,21 @@ class SharedStateTest {
     }
 
     @Test
+    void hashTypeAppliesToEntriesAddedAfterItDefaultSimple() {
+        final SharedState s = SharedState.builder().entry("a", new float[4]).hashType(HashType.CRC32C)
+                .entry("b", new float[4]).hashType(HashType.SIMPLE).entry("c", new float[4]).build();
+        assertEquals(HashType.SIMPLE, s.entry("a").hashType());
+        assertEquals(HashType.CRC32C, s.entry("b").hashType());
+        assertEquals(HashType.SIMPLE, s.entry("c").hashType());
+        final io.pccl.proto.SyncSharedStateRequest vote = io.pccl.state.internal.SharedStateProtos.syncRequest(s,
+                SyncStrategy.ENFORCE_POPULAR);
+        assertEquals(io.pccl.proto.HashTypeProto.forNumber(HashType.CRC32C.wireNumber()),
+                vote.getEntries(1).getHashType());
+        assertEquals(s.entry("b").hash(HashType.CRC32C), vote.getEntries(1).getHash());
+        assertEquals(s.entry("a").hash(HashType.SIMPLE), vote.getEntries(0).getHash());
+    }
+
+    @Test
     void rejectsBadEntriesNamingValueAndLimit() {
         assertInvalid(() -> SharedState.builder().build(), "0 entries");
         assertInvalid(() -> SharedState.builder().entry("a", new float[1]).entry("a", new float[2]),

@@ -144,6 +144,19 @@ public final class PeerSession implements AutoCloseable {
     }
 
     /**
+     * The communicator's event loops, for pccl's own outbound connections (shared-state fetches).
+     *
+     * @return the event-loop group (valid after {@link #connect}; shut down by {@link #close()})
+     */
+    public EventLoopGroup eventLoops() {
+        final EventLoopGroup g = group;
+        if (g == null || state != State.CONNECTED) {
+            throw notConnected("eventLoops");
+        }
+        return g;
+    }
+
+    /**
      * The port the peer listener is bound to.
      *
      * @return the port
@@ -203,11 +216,11 @@ public final class PeerSession implements AutoCloseable {
 
     private void open(final long deadline) {
         group = NettyTransport.newEventLoopGroup(config.ioThreads(), "pccl-peer");
-        final P2PPools p = new P2PPools(group, incoming, config.connectionsPerPeer(), () -> peerId);
+        final P2PPools p = new P2PPools(group, incoming, config.connectionsPerPeer(), this::currentPeerId);
         p.dataPlaneInitializer(dataPlane);
         pools = p;
         listener = PeerListener.bind(group, config.bindHost(), config.peerBasePort(), config.peerPortAttempts(),
-                incoming, () -> peerId, p::dataPlaneInitializer, config.p2pHandshakeTimeoutNs());
+                incoming, this::currentPeerId, p::dataPlaneInitializer, config.p2pHandshakeTimeoutNs());
         for (Map.Entry<ConnectionRole, RoleHandler> e : roleHandlers.entrySet()) {
             listener.roleHandler(e.getKey(), e.getValue());
         }
@@ -221,6 +234,20 @@ public final class PeerSession implements AutoCloseable {
         peerId = m.register(listener.port(), config.peerGroup(), left(deadline));
         LOG.info("peer {}: registered with master {} in group {}, listening on port {}", peerId, m.addressText(),
                 config.peerGroup(), listener.port());
+    }
+
+    /**
+     * This peer's id for handshakes: the master connection publishes it as soon as the registration response is
+     * read, before {@link #open} stores it, so a peer that dials this one right after the master announced it is
+     * never answered with id 0.
+     */
+    private long currentPeerId() {
+        final long id = peerId;
+        if (id != 0L) {
+            return id;
+        }
+        final MasterConnection m = master;
+        return m == null ? 0L : m.peerId();
     }
 
     /** Pending peers wait for rounds the accepted peers start; a failed round leaves them pending. */
@@ -259,6 +286,17 @@ public final class PeerSession implements AutoCloseable {
      * @throws PcclException see {@code Communicator#updateTopology()}
      */
     public void updateTopology() {
+        updateTopology(true);
+    }
+
+    /**
+     * Votes to re-establish the ring, accepting pending peers or not, retrying failed rounds until the topology
+     * timeout. All accepted peers of the group must vote the same way.
+     *
+     * @param acceptNewPeers whether pending peers join in this update
+     * @throws PcclException see {@code Communicator#updateTopology()}
+     */
+    public void updateTopology(final boolean acceptNewPeers) {
         synchronized (callLock) {
             final MasterConnection m = requireMaster("updateTopology");
             final MasterDispatcher d = m.dispatcher();
@@ -270,7 +308,7 @@ public final class PeerSession implements AutoCloseable {
                     attempts++;
                     d.clear(Envelope.BodyCase.P2P_CONNECTION_INFO, Envelope.BodyCase.P2P_ESTABLISH_RESULT);
                     m.send(Envelope.newBuilder().setEstablishP2PRequest(
-                            EstablishP2PRequest.newBuilder().setAcceptNewPeers(true)).build());
+                            EstablishP2PRequest.newBuilder().setAcceptNewPeers(acceptNewPeers)).build());
                     final Envelope info = d.await(Envelope.BodyCase.P2P_CONNECTION_INFO, left(deadline),
                             "connection info from master " + m.addressText());
                     final P2PEstablishResult result = runRound(info.getP2PConnectionInfo(), deadline);

@@ -90,6 +90,16 @@ public final class MasterConnection implements AutoCloseable {
     }
 
     /**
+     * The id the master assigned, as soon as the registration response was read (on the event loop, before the
+     * registering thread returns from {@link #register}).
+     *
+     * @return the peer id, 0 before registration
+     */
+    public long peerId() {
+        return peerId;
+    }
+
+    /**
      * The local address of the control connection (the address the master sees, unless NAT intervenes).
      *
      * @return the local socket address, or null when not connected
@@ -270,6 +280,14 @@ public final class MasterConnection implements AutoCloseable {
                         LOG.warn("peer {}: {}", peerId, e.getMessage());
                     }
                     ctx.close();
+                    return;
+                case REGISTER_RESPONSE:
+                    // Published before the registering thread wakes up: a peer told about this one by the master
+                    // may dial it at once, and the hello-ack must already carry the assigned id.
+                    if (envelope.getRegisterResponse().getAccepted()) {
+                        peerId = envelope.getRegisterResponse().getPeerId();
+                    }
+                    dispatcher.deliver(envelope);
                     return;
                 default:
                     dispatcher.deliver(envelope);

@@ -219,6 +219,12 @@ public final class PeerListener implements AutoCloseable {
                         + ", pool_size " + poolSize + " (need 0 <= index < pool_size <= " + MAX_POOL_SIZE + ")");
                 return;
             }
+            if (selfId.getAsLong() == 0L) {
+                // The master may announce this peer to a dialer before this peer's event loop has read its own
+                // registration response; answer once the id is known instead of acknowledging as peer 0.
+                deferUntilRegistered(ctx, hello, System.nanoTime() + helloTimeoutNs);
+                return;
+            }
             final long peerId = hello.getPeerId();
             final Channel ch = ctx.channel();
             incoming.register(peerId, index, poolSize, ch);
@@ -228,6 +234,23 @@ public final class PeerListener implements AutoCloseable {
             DataPlane.switchToData(ctx.pipeline(), this, () -> init.initIncoming(peerId, index, poolSize, ch));
             LOG.debug("incoming p2p connection {}/{} from peer {} at {}", index, poolSize, peerId,
                     ch.remoteAddress());
+        }
+
+        /** Re-checks every millisecond (on the event loop, never blocking) until registered or the deadline. */
+        private void deferUntilRegistered(final ChannelHandlerContext ctx, final Hello hello, final long deadline) {
+            ctx.executor().schedule(() -> {
+                if (rejected || !ctx.channel().isActive()) {
+                    return;
+                }
+                if (selfId.getAsLong() != 0L) {
+                    acceptData(ctx, hello);
+                } else if (System.nanoTime() - deadline >= 0) {
+                    reject(ctx, ErrorCode.ERROR_FAILED_PRECONDITION, "this peer has no peer id yet (registration "
+                            + "not complete within " + TimeUnit.NANOSECONDS.toMillis(helloTimeoutNs) + " ms)");
+                } else {
+                    deferUntilRegistered(ctx, hello, deadline);
+                }
+            }, 1, TimeUnit.MILLISECONDS);
         }
 
         @Override

@@ -40,6 +40,7 @@ final class FetchHandler extends ChannelInboundHandlerAdapter {
     private final List<SharedState.Entry> entries;
     private final CompletableFuture<FetchResult> result;
     private final Executor completionExecutor;
+    private final FetchObserver observer;
     private final List<EntryIo> ios = new ArrayList<>();
     private ChannelHandlerContext ctx;
     private Phase phase = Phase.AWAIT_ACK;
@@ -51,13 +52,14 @@ final class FetchHandler extends ChannelInboundHandlerAdapter {
 
     FetchHandler(final long selfId, final SocketAddress distributor, final List<FetchKey> keys,
                  final List<SharedState.Entry> entries, final CompletableFuture<FetchResult> result,
-                 final Executor completionExecutor) {
+                 final Executor completionExecutor, final FetchObserver observer) {
         this.selfId = selfId;
         this.distributor = distributor;
         this.keys = keys;
         this.entries = entries;
         this.result = result;
         this.completionExecutor = completionExecutor;
+        this.observer = observer;
     }
 
     @Override
@@ -178,6 +180,9 @@ final class FetchHandler extends ChannelInboundHandlerAdapter {
         }
         if (phase != Phase.STREAMING) {
             return;
+        }
+        if (observer != null) {
+            observer.onBytes(ctx.channel(), distributor, rxBytes, expectedBytes);
         }
         if (current == ios.size()) {
             if (in.isReadable()) {

@@ -36,6 +36,8 @@ final class ServeHandler extends SimpleChannelInboundHandler<Envelope> {
     private int current;
     private long responseBytes;
     private long bytesLeft;
+    /** Responses of this connection registered in flight with the server (0 or 1, briefly 2 at a boundary). */
+    private int inFlight;
 
     ServeHandler(final SharedStateServer server, final long requesterId) {
         this.server = server;
@@ -90,7 +92,19 @@ final class ServeHandler extends SimpleChannelInboundHandler<Envelope> {
         }
         bytesLeft = responseBytes;
         ctx.write(Frames.encode(ctx.alloc(), Envelope.newBuilder().setSharedStateFetchResponse(ok).build()));
+        if (responseBytes > 0) {
+            inFlight++;
+            server.responseStarted();
+        }
         pump(ctx);
+    }
+
+    /** A response in flight is over (last byte written, or the connection failed): tell the server, once each. */
+    private void endResponse() {
+        if (inFlight > 0) {
+            inFlight--;
+            server.responseEnded();
+        }
     }
 
     /** Writes chunks while the channel is writable; counts the response as served when its last byte is out. */
@@ -110,6 +124,7 @@ final class ServeHandler extends SimpleChannelInboundHandler<Envelope> {
                     if (f.isSuccess()) {
                         server.addTxBytes(bytes);
                     }
+                    endResponse();
                 });
                 current++;
             } else {
@@ -117,6 +132,14 @@ final class ServeHandler extends SimpleChannelInboundHandler<Envelope> {
             }
         }
         ctx.flush();
+    }
+
+    @Override
+    public void channelInactive(final ChannelHandlerContext ctx) {
+        while (inFlight > 0) {
+            endResponse();
+        }
+        ctx.fireChannelInactive();
     }
 
     @Override
@@ -154,6 +177,9 @@ final class ServeHandler extends SimpleChannelInboundHandler<Envelope> {
     }
 
     private void failConnection(final ChannelHandlerContext ctx, final ErrorCode code, final String reason) {
+        while (inFlight > 0) {
+            endResponse();
+        }
         streaming.clear();
         current = 0;
         if (ctx.channel().isActive()) {

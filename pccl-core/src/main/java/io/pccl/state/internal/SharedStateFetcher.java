@@ -40,6 +40,7 @@ public final class SharedStateFetcher {
     private final Executor completionExecutor;
     private final int connectTimeoutMs;
     private final long progressTimeoutNs;
+    private volatile FetchObserver observer;
 
     /**
      * Creates a fetcher.
@@ -64,8 +65,20 @@ public final class SharedStateFetcher {
     }
 
     /**
-     * Fetches {@code keys} from one of {@code distributors}: starts at index {@code selfId mod n} (so receivers
-     * spread over the holders) and moves to the next distributor after a failure, trying each at most once.
+     * Sets a progress observer for fetches started from now on.
+     *
+     * @param fetchObserver the observer, or null for none
+     * @return this
+     */
+    public SharedStateFetcher observer(final FetchObserver fetchObserver) {
+        this.observer = fetchObserver;
+        return this;
+    }
+
+    /**
+     * Fetches {@code keys} from one of {@code distributors}: starts with the first one (the master orders the list
+     * per receiver, so receivers spread over the holders) and moves to the next distributor after a failure,
+     * trying each at most once.
      *
      * @param distributors holders of the elected content, at least one
      * @param target the receiver's shared state; listed entries are overwritten
@@ -80,10 +93,8 @@ public final class SharedStateFetcher {
             throw new PcclException(PcclException.Code.INVALID_ARGUMENT, "no distributor to fetch "
                     + keys.size() + " keys from");
         }
-        final int n = distributors.size();
-        final int start = (int) Long.remainderUnsigned(selfId, n);
         final CompletableFuture<FetchResult> result = new CompletableFuture<>();
-        attempt(distributors, start, 0, target, keys, result, new StringBuilder());
+        attempt(distributors, 0, 0, target, keys, result, new StringBuilder());
         return result;
     }
 
@@ -131,7 +142,7 @@ public final class SharedStateFetcher {
         }
         final CompletableFuture<FetchResult> result = new CompletableFuture<>();
         final FetchHandler handler = new FetchHandler(selfId, distributor, List.copyOf(keys), entries, result,
-                completionExecutor);
+                completionExecutor, observer);
         final Bootstrap b = new Bootstrap().group(group).channel(NettyTransport.channelClass())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
                 .option(ChannelOption.TCP_NODELAY, true)

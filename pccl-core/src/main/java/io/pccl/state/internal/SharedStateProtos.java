@@ -28,12 +28,23 @@ public final class SharedStateProtos {
     }
 
     /**
-     * Builds the sync vote: every entry hashed with {@code hashType}, except allowContentInequality entries, which
-     * are sent with hash 0 without hashing (the master never compares them).
+     * Builds the sync vote with each entry's own hash type ({@link SharedState.Entry#hashType()}).
      *
      * @param state the local state (hashed now; the caller's thread pays for it)
      * @param strategy the sync strategy
-     * @param hashType the hash algorithm
+     * @return the request
+     */
+    public static SyncSharedStateRequest syncRequest(final SharedState state, final SyncStrategy strategy) {
+        return syncRequest(state, strategy, null);
+    }
+
+    /**
+     * Builds the sync vote: every entry hashed with {@code hashType} (or its own type when null), except
+     * allowContentInequality entries, which are sent with hash 0 without hashing (the master never compares them).
+     *
+     * @param state the local state (hashed now; the caller's thread pays for it)
+     * @param strategy the sync strategy
+     * @param hashType the hash algorithm for every entry, or null for each entry's own
      * @return the request
      */
     public static SyncSharedStateRequest syncRequest(final SharedState state, final SyncStrategy strategy,
@@ -41,9 +52,10 @@ public final class SharedStateProtos {
         final SyncSharedStateRequest.Builder b = SyncSharedStateRequest.newBuilder().setRevision(state.revision())
                 .setStrategy(toWire(strategy));
         for (final SharedState.Entry e : state.entries()) {
+            final HashType type = hashType != null ? hashType : e.hashType();
             b.addEntries(SharedStateEntryInfo.newBuilder().setKey(e.name())
-                    .setHash(e.allowContentInequality() ? 0 : e.hash(hashType))
-                    .setHashType(HashTypeProto.forNumber(hashType.wireNumber()))
+                    .setHash(e.allowContentInequality() ? 0 : e.hash(type))
+                    .setHashType(HashTypeProto.forNumber(type.wireNumber()))
                     .setCount(e.count())
                     .setDataType(toWire(e.dataType()))
                     .setAllowContentInequality(e.allowContentInequality()));

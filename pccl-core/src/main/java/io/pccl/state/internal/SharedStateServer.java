@@ -42,6 +42,8 @@ public final class SharedStateServer {
     private final LongSupplier selfId;
     private final long idleTimeoutNs;
     private final AtomicLong txBytes = new AtomicLong();
+    /** Responses whose bytes are still being written; guarded by {@code this}. */
+    private int responsesInFlight;
     private volatile Served served;
 
     /**
@@ -109,6 +111,42 @@ public final class SharedStateServer {
         p.addFirst(IDLE_HANDLER_NAME, new IdleStateHandler(true, 0, 0, idleTimeoutNs, TimeUnit.NANOSECONDS));
         p.addLast(HANDLER_NAME, new ServeHandler(this, hello.getPeerId()));
         channel.writeAndFlush(Frames.encode(channel.alloc(), Envelopes.helloAck(selfId.getAsLong())));
+    }
+
+    /**
+     * Waits until no response is being written (each one either delivered its last byte, and was counted in
+     * {@link #takeTxBytes()}, or its connection closed). The sync flow calls it after the master's completion,
+     * when every requester has its bytes, so that the count includes the last response.
+     *
+     * @param timeoutNs the bound
+     * @return true if no response is in flight, false if the bound passed first
+     */
+    public boolean awaitNoResponsesInFlight(final long timeoutNs) {
+        final long deadline = System.nanoTime() + timeoutNs;
+        synchronized (this) {
+            while (responsesInFlight > 0) {
+                final long leftNs = deadline - System.nanoTime();
+                if (leftNs <= 0) {
+                    return false;
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(this, leftNs);
+                } catch (final InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    synchronized void responseStarted() {
+        responsesInFlight++;
+    }
+
+    synchronized void responseEnded() {
+        responsesInFlight--;
+        notifyAll();
     }
 
     Served served() {

@@ -114,6 +114,20 @@ class PeerListenerTest {
     }
 
     @Test
+    void dataHelloBeforeRegistrationIsAcknowledgedWithTheIdOnceAssigned() throws IOException {
+        final java.util.concurrent.atomic.AtomicLong id = new java.util.concurrent.atomic.AtomicLong();
+        final PeerListener l = PeerListener.bind(group, LOOPBACK, 0, 1, new IncomingPools(), id::get,
+                () -> DataPlane.DISCARDING, HELLO_TIMEOUT_NS);
+        listeners.add(l);
+        try (Socket s = new Socket(LOOPBACK, l.port())) {
+            write(s, Envelopes.hello(ConnectionRole.ROLE_P2P_DATA, 7, 0, 1));
+            // registration completes after the dialer's hello was sent (and possibly already read)
+            id.set(5);
+            assertEquals(5, read(s).getHelloAck().getPeerId());
+        }
+    }
+
+    @Test
     void unsupportedRoleIsRefused() throws IOException {
         final PeerListener l = bind(0, 1, new IncomingPools(), 1);
         try (Socket s = new Socket(LOOPBACK, l.port())) {

@@ -250,20 +250,20 @@ class SharedStateTransferTest {
         final SharedStateServer good = new SharedStateServer(() -> 1, Duration.ofSeconds(10));
         good.serve(theirs);
         final SharedStateServer idle = new SharedStateServer(() -> 3, Duration.ofSeconds(10));
-        final List<InetSocketAddress> ds = List.of(listen(good), listen(idle));
-        // selfId 1 starts at index 1 mod 2 = 1 (the idle server), then fails over to index 0
+        final List<InetSocketAddress> ds = List.of(listen(idle), listen(good));
+        // starts at the first listed distributor (the idle server), then fails over to the second
         final SharedStateFetcher f = new SharedStateFetcher(group, 1, executor, Duration.ofSeconds(5),
                 Duration.ofSeconds(5));
         final FetchResult r = f.fetchFromAny(ds, mine, List.of(new FetchKey("a",
                 theirs.entry("a").hash(HashType.SIMPLE), HashType.SIMPLE, true))).get(20, TimeUnit.SECONDS);
-        assertEquals(ds.get(0), r.distributor());
+        assertEquals(ds.get(1), r.distributor());
         assertEquals(3, r.revision());
         assertTrue(java.util.Arrays.equals(content, local));
         good.stopServing();
         final String msg = failure(f.fetchFromAny(ds, mine, List.of(new FetchKey("a", 0, HashType.SIMPLE,
                 true)))).getMessage();
         assertTrue(msg.contains("all 2 distributors") && msg.contains("peer 1 is not distributing")
-                && msg.contains("peer 3 is not distributing"), msg);
+                && msg.contains("peer 3 is not distributing") && msg.indexOf("peer 3") < msg.indexOf("peer 1"), msg);
     }
 
     @Test
