@@ -59,7 +59,13 @@ public final class Demo implements Callable<Integer> {
             final CountDownLatch joinPoint = new CountDownLatch(1);
             try {
                 for (int i = 0; i < peers; i++) {
-                    children.add(startPeer(master, "peer" + i, readers, killPoint, joinPoint));
+                    children.add(startPeer(master, "peer" + i, readers, killPoint, joinPoint, false));
+                }
+                // started now so that its JVM is warm; it joins when told to
+                final ChildJvm joiner = startPeer(master, "joiner", readers, killPoint, joinPoint, true);
+                if (joinAt <= killAt || steps <= joinAt + 5) {
+                    throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                            "need --kill-at < --join-at < --steps - 5, got " + killAt + ", " + joinAt + ", " + steps);
                 }
                 if (!killPoint.await(300, TimeUnit.SECONDS)) {
                     throw new IllegalStateException("peers did not reach step " + killAt + " within 300 s");
@@ -70,8 +76,9 @@ public final class Demo implements Callable<Integer> {
                 if (!joinPoint.await(300, TimeUnit.SECONDS)) {
                     throw new IllegalStateException("survivors did not reach step " + joinAt + " within 300 s");
                 }
-                System.out.println(">>> step " + joinAt + ": starting a new peer");
-                children.add(startPeer(master, "joiner", readers, killPoint, joinPoint));
+                System.out.println(">>> step " + joinAt + ": a new peer joins");
+                joiner.send("go");
+                children.add(joiner);
                 for (Thread t : readers) {
                     t.join(TimeUnit.SECONDS.toMillis(600));
                 }
@@ -94,10 +101,14 @@ public final class Demo implements Callable<Integer> {
     }
 
     private ChildJvm startPeer(final Master master, final String name, final List<Thread> readers,
-                               final CountDownLatch killPoint, final CountDownLatch joinPoint) {
-        final ChildJvm c = ChildJvm.start(name, List.of("-Xmx512m", "-Dio.netty.leakDetection.level=disabled"),
-                DemoPeer.class.getName(), List.of("127.0.0.1:" + master.port(), String.valueOf(steps),
-                        String.valueOf(elements), String.valueOf(connections)));
+                               final CountDownLatch killPoint, final CountDownLatch joinPoint, final boolean wait) {
+        final List<String> args = new ArrayList<>(List.of("127.0.0.1:" + master.port(), String.valueOf(steps),
+                String.valueOf(elements), String.valueOf(connections), String.valueOf(peers)));
+        if (wait) {
+            args.add("wait");
+        }
+        final ChildJvm c = ChildJvm.start(name, List.of("-Xmx512m", "-Dio.netty.leakDetection.level=disabled",
+                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"), DemoPeer.class.getName(), args);
         final Thread t = new Thread(() -> {
             try {
                 while (true) {

@@ -39,13 +39,25 @@ public final class DemoPeer {
     /**
      * Runs the peer.
      *
-     * @param args master address, steps, elements, connections per peer
+     * @param args master address, steps, elements, connections per peer, the world size to end with (the loop
+     *             goes on past {@code steps}, up to 10 × steps, until a step ran with that many peers), and
+     *             optionally {@code wait}: read one line from stdin before joining (lets the demo start the JVM
+     *             early and join at a chosen step)
      */
     public static void main(final String[] args) {
         final String master = args[0];
         final int steps = Integer.parseInt(args[1]);
         final int elements = Integer.parseInt(args[2]);
         final int connections = Integer.parseInt(args[3]);
+        final int finalWorld = Integer.parseInt(args[4]);
+        if (args.length > 5 && "wait".equals(args[5])) {
+            try {
+                new java.io.BufferedReader(new java.io.InputStreamReader(System.in,
+                        java.nio.charset.StandardCharsets.UTF_8)).readLine();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
         final ByteBuffer weights = ByteBuffer.allocateDirect(elements * 4).order(ByteOrder.LITTLE_ENDIAN);
         final ByteBuffer grad = ByteBuffer.allocateDirect(elements * 4).order(ByteOrder.LITTLE_ENDIAN);
         final SplittableRandom init = new SplittableRandom(ProcessHandle.current().pid());
@@ -59,7 +71,8 @@ public final class DemoPeer {
                 .topologyTimeout(Duration.ofSeconds(60)).heartbeatTimeout(Duration.ofSeconds(3)).build()) {
             comm.connect();
             boolean joined = comm.peerGroupWorldSize() > 1;
-            while (state.revision() < steps) {
+            int lastWorld = 0;
+            while (state.revision() < steps || (lastWorld < finalWorld && state.revision() < 10L * steps)) {
                 try {
                     if (!joined) {
                         if (comm.arePeersPending()) {
@@ -81,6 +94,7 @@ public final class DemoPeer {
                         weights.putFloat(i * 4, weights.getFloat(i * 4) - LEARNING_RATE * grad.getFloat(i * 4));
                     }
                     state.incrementRevision();
+                    lastWorld = info.worldSize();
                     System.out.printf(Locale.ROOT, "STEP rev=%d world=%d hash=%08x rx=%d reduceMBps=%.1f%n",
                             state.revision(), info.worldSize(), SimpleHash.hash(weights), sync.rxBytes(),
                             (info.txBytes() + info.rxBytes()) / ((t1 - t0) / 1e3));

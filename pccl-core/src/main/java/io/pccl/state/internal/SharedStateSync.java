@@ -252,7 +252,7 @@ public final class SharedStateSync implements AutoCloseable {
         }
         final SyncInfo info = fetched == null ? new SyncInfo(tx, 0L, revision, List.of())
                 : new SyncInfo(tx, fetched.rxBytes(), revision, fetched.keys());
-        LOG.info("peer {}: shared state synced at revision {} ({}): tx {} B, rx {} B{}", selfId,
+        LOG.debug("peer {}: shared state synced at revision {} ({}): tx {} B, rx {} B{}", selfId,
                 Long.toUnsignedString(revision), strategy, info.txBytes(), info.rxBytes(),
                 fetched == null ? "" : ", " + fetched.keys().size() + " key(s) from " + fetched.distributor());
         return info;

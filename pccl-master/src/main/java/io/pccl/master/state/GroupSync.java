@@ -124,7 +124,7 @@ final class GroupSync {
                 requesters.add(e.getKey());
             }
         }
-        LOG.info("master: group {} sync elected (expected revision {}, fresh {}): revision {}, {} participants, "
+        LOG.debug("master: group {} sync elected (expected revision {}, fresh {}): revision {}, {} participants, "
                 + "requesters {}", group.label, Long.toUnsignedString(nextRevision), fresh,
                 Long.toUnsignedString(result.revision()), r.participants.size(), requesters);
         if (!r.participants.isEmpty()) {
@@ -215,7 +215,7 @@ final class GroupSync {
             holders.clear();
             holders.addAll(r.participants);
             reason = "";
-            LOG.info("master: group {} sync at revision {} done; next revision {}, holders {}", group.label, rev,
+            LOG.debug("master: group {} sync at revision {} done; next revision {}, holders {}", group.label, rev,
                     Long.toUnsignedString(nextRevision), holders);
         } else {
             reason = "shared-state sync of group " + group.label + " at revision " + rev + " failed: peers "
