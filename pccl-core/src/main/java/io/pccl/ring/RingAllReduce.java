@@ -10,11 +10,14 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -38,6 +41,8 @@ public final class RingAllReduce implements AutoCloseable {
     public static final int DEFAULT_SLICE_BYTES = 1 << 20;
     /** Default progress timeout. */
     public static final Duration DEFAULT_PROGRESS_TIMEOUT = Duration.ofSeconds(30);
+
+    private static final long CLOSE_TIMEOUT_MS = 2000;
 
     private final int sliceBytes;
     private final long progressTimeoutNs;
@@ -107,7 +112,8 @@ public final class RingAllReduce implements AutoCloseable {
     }
 
     /**
-     * Aborts every running operation with {@code CLOSED} and stops the threads (bounded wait). Idempotent.
+     * Aborts every running operation with {@code CLOSED}, waits up to 2 s for them to restore their inputs and
+     * complete, and stops the threads (bounded wait). Idempotent.
      */
     @Override
     public void close() {
@@ -116,9 +122,20 @@ public final class RingAllReduce implements AutoCloseable {
         }
         closed = true;
         final List<RingOpRunner> ops = new ArrayList<>(running);
-        for (final RingOpRunner op : ops) {
+        final CompletableFuture<?>[] futures = new CompletableFuture<?>[ops.size()];
+        for (int i = 0; i < futures.length; i++) {
+            final RingOpRunner op = ops.get(i);
             op.abort(new PcclException(PcclException.Code.CLOSED, "ring engine closed while operation seq "
                     + op.seq() + " tag " + op.tag() + " was running"));
+            futures[i] = op.future();
+        }
+        // Let aborted operations restore their inputs (they wait for their queued writes) before the threads stop.
+        try {
+            CompletableFuture.allOf(futures).get(CLOSE_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (final ExecutionException | TimeoutException e) {
+            // Failed futures are expected; a timeout leaves the rest to the executor shutdown below.
         }
         executor.shutdown();
         timer.shutdownNow();

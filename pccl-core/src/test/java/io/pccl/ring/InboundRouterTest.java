@@ -15,6 +15,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+/**
+ * Routing, parking, dropping and failure of {@link InboundRouter}. Confined to the test thread.
+ */
 class InboundRouterTest {
     /** Records what it receives and releases frames. Confined to the test thread. */
     private static final class RecordingSink implements FrameSink {
@@ -22,9 +25,11 @@ class InboundRouterTest {
         PcclException failure;
 
         @Override
-        public void onFrame(final ByteBuf frame) {
+        public void onFrame(final ByteBuf frame, final FrameCredit credit) {
             steps.add((long) DataFrameFlyweight.step(frame));
+            final int bytes = frame.readableBytes();
             frame.release();
+            credit.release(bytes);
         }
 
         @Override

@@ -6,7 +6,11 @@ import io.pccl.PeerLostException;
 import io.pccl.ReduceDescriptor;
 import io.pccl.ReduceInfo;
 import io.pccl.ReduceOp;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.pccl.ring.internal.RingSchedule;
 import io.pccl.ring.local.LocalRingNetwork;
+import io.pccl.transport.data.DataFrameFlyweight;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -23,6 +27,7 @@ import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -30,6 +35,12 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+/**
+ * Ring all-reduce over the in-memory transport: the full dtype x op x W x count matrix against the ring-order
+ * reference, concurrency, peer kill mid-operation with retry, stalled/dropping links, abort.
+ *
+ * <p>Runs on the test thread; engines are shared by the class.
+ */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class RingAllReduceTest {
     private static final long SEED = 0x5eedL;
@@ -208,6 +219,69 @@ class RingAllReduceTest {
         net.close();
     }
 
+    @Test
+    void shouldFailRunningOperationsWithClosedAndRestoreInputWhenEngineCloses() throws Exception {
+        final LocalRingNetwork net = new LocalRingNetwork(2, 1);
+        final ByteBuffer[] inputs = RingReference.inputs(DataType.UINT16, 5000, 2, SEED);
+        final ByteBuffer buf = copyOf(inputs[0]);
+        final RingOperation op;
+        try (RingAllReduce engine = RingAllReduce.builder().build()) {
+            op = engine.start(new RingOpContext(ring(2), 0, nextSeq++,
+                    ReduceDescriptor.of(5000, DataType.UINT16, ReduceOp.MIN), buf, buf, net.transport(0)));
+            assertEquals(1, engine.runningOperations());
+        }
+        final Throwable cause = failureOf(op, 5000);
+        assertEquals(PcclException.Code.CLOSED, ((PcclException) cause).code());
+        assertEquals(inputs[0], buf.duplicate().clear());
+        net.close();
+    }
+
+    @Test
+    void shouldInteroperateWhenPeersUseDifferentSliceSizes() throws Exception {
+        try (RingAllReduce odd = RingAllReduce.builder().sliceBytes(1000).build()) {
+            final RingAllReduce[] engines = {smallSlices, odd, bigSlices};
+            final int w = 3;
+            final long count = 100_003;
+            final ByteBuffer[] inputs = RingReference.inputs(DataType.FLOAT64, count, w, SEED);
+            final LocalRingNetwork net = new LocalRingNetwork(w, 1);
+            final ByteBuffer[] bufs = new ByteBuffer[w];
+            final RingOperation[] ops = new RingOperation[w];
+            final long seq = nextSeq++;
+            for (int r = 0; r < w; r++) {
+                bufs[r] = copyOf(inputs[r]);
+                ops[r] = engines[r].start(new RingOpContext(ring(w), r, seq,
+                        ReduceDescriptor.of(count, DataType.FLOAT64, ReduceOp.AVG), bufs[r], bufs[r],
+                        net.transport(r)));
+            }
+            final ByteBuffer expected = RingReference.expected(DataType.FLOAT64, ReduceOp.AVG, inputs, count);
+            for (int r = 0; r < w; r++) {
+                ops[r].future().get(30, TimeUnit.SECONDS);
+                assertEquals(expected, bufs[r].duplicate().clear(), "rank " + r);
+            }
+            assertClean(net, w);
+        }
+    }
+
+    @Test
+    void shouldFailWithProtocolViolationOnFrameOffTheSchedule() throws Exception {
+        final LocalRingNetwork net = new LocalRingNetwork(2, 1);
+        final ByteBuffer[] inputs = RingReference.inputs(DataType.INT32, 100, 2, SEED);
+        final long seq = nextSeq++;
+        final RingOperation op = smallSlices.start(new RingOpContext(ring(2), 0, seq,
+                ReduceDescriptor.of(100, DataType.INT32, ReduceOp.SUM).tag(9), inputs[0], copyOf(inputs[0]),
+                net.transport(0)));
+        // Rank 0 expects step 0, chunk 1, offset 0 first; send offset 8 instead.
+        final ByteBuf frame = Unpooled.buffer();
+        DataFrameFlyweight.writeHeader(frame, seq, 9, DataFrameFlyweight.STAGE_REDUCE_SCATTER, 0, 1, 8, 8);
+        frame.writeLongLE(0);
+        net.transport(0).inbound().onFrame(frame);
+        final Throwable cause = failureOf(op, 5000);
+        assertEquals(PcclException.Code.PROTOCOL_VIOLATION, ((PcclException) cause).code());
+        assertTrue(cause.getMessage().contains("offset 8") && cause.getMessage().contains("offset 0"),
+                cause.getMessage());
+        net.close();
+    }
+
     // ---------------------------------------------------------------------------------------------------------
 
     private static void runAndVerify(final RingAllReduce engine, final DataType type, final ReduceOp op,
@@ -275,7 +349,7 @@ class RingAllReduceTest {
     private static long expectedTxBytes(final long count, final int size, final int w, final int rank) {
         long tx = 0;
         for (int t = 0; t < 2 * (w - 1); t++) {
-            tx += io.pccl.ring.internal.RingSchedule.chunkElements(count, w, Math.floorMod(rank - t, w)) * size;
+            tx += RingSchedule.chunkElements(count, w, Math.floorMod(rank - t, w)) * size;
         }
         return tx;
     }
@@ -314,7 +388,7 @@ class RingAllReduceTest {
         return null;
     }
 
-    static void awaitUntil(final java.util.function.BooleanSupplier condition, final String what) {
+    static void awaitUntil(final BooleanSupplier condition, final String what) {
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {

@@ -10,6 +10,7 @@ import io.pccl.Quantization;
 import io.pccl.ReduceInfo;
 import io.pccl.ReduceOp;
 import io.pccl.reduce.ReduceKernels;
+import io.pccl.ring.FrameCredit;
 import io.pccl.ring.FrameSink;
 import io.pccl.ring.InboundRouter;
 import io.pccl.ring.RingLink;
@@ -91,6 +92,8 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     private final Object lock = new Object();
     // @GuardedBy("lock")
     private final ArrayDeque<ByteBuf> inbox = new ArrayDeque<>();
+    // @GuardedBy("lock") the credit of each inbox frame, in the same order.
+    private final ArrayDeque<FrameCredit> inboxCredits = new ArrayDeque<>();
     // @GuardedBy("lock")
     private boolean dirty;
     // @GuardedBy("lock")
@@ -106,6 +109,8 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
 
     // Confined to the active run().
     private ByteBuf wrapper;
+    /** An element split across two buffers of a composite frame is gathered here (little-endian). */
+    private final ByteBuffer straddle = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
     private ByteBuffer backup;
     private ScheduledFuture<?> progressTask;
     private int state = RUNNING;
@@ -231,14 +236,20 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     }
 
     @Override
-    public void onFrame(final ByteBuf frame) {
+    public void onFrame(ByteBuf frame, final FrameCredit credit) {
         synchronized (lock) {
-            if (closed) {
-                frame.release();
-                return;
+            if (!closed) {
+                inbox.addLast(frame);
+                inboxCredits.addLast(credit);
+                dirty = true;
+                frame = null;
             }
-            inbox.addLast(frame);
-            dirty = true;
+        }
+        if (frame != null) {
+            final int bytes = frame.readableBytes();
+            frame.release();
+            credit.release(bytes);
+            return;
         }
         lastProgressNs = System.nanoTime();
         schedule();
@@ -352,23 +363,27 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         }
         for (;;) {
             final ByteBuf frame;
-            final PcclException failure;
+            final FrameCredit credit;
+            final PcclException posted;
             final int fence;
             synchronized (lock) {
                 dirty = false;
-                failure = failureSignal;
+                posted = failureSignal;
                 fence = fenceSignal;
-                frame = failure == null ? inbox.pollFirst() : null;
+                frame = posted == null ? inbox.pollFirst() : null;
+                credit = frame == null ? null : inboxCredits.pollFirst();
             }
-            if (failure != null) {
-                fail(failure);
+            if (posted != null) {
+                fail(posted);
                 return;
             }
             if (frame != null) {
+                final int frameBytes = frame.readableBytes();
                 try {
                     receive(frame);
                 } finally {
                     frame.release();
+                    credit.release(frameBytes);
                 }
                 pumpSends();
                 continue;
@@ -412,9 +427,13 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         final int payload = DataFrameFlyweight.payloadIndex(frame);
         final int dst = base + schedule.chunkStartBytes(chunk) + recvOffset;
         if (stage == DataFrameFlyweight.STAGE_REDUCE_SCATTER) {
-            // A view of the received bytes, no copy: the one small allocation per slice on the receive path.
-            final ByteBuffer in = frame.nioBuffer(payload, len).order(ByteOrder.LITTLE_ENDIAN);
-            ReduceKernels.accumulate(type, accumulateOp, recv, dst, in, in.position(), len / elementBytes);
+            if (frame.nioBufferCount() == 1) {
+                // A view of the received bytes, no copy: the one small allocation per slice on the receive path.
+                final ByteBuffer in = frame.nioBuffer(payload, len).order(ByteOrder.LITTLE_ENDIAN);
+                ReduceKernels.accumulate(type, accumulateOp, recv, dst, in, in.position(), len / elementBytes);
+            } else {
+                accumulateParts(frame.nioBuffers(payload, len), dst);
+            }
         } else {
             copyTarget.clear().position(dst).limit(dst + len);
             frame.getBytes(payload, copyTarget);
@@ -425,6 +444,46 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
             recvStep++;
             recvOffset = 0;
             skipEmptyReceiveSteps();
+        }
+    }
+
+    /**
+     * Folds a payload that arrived in several buffers (a composite frame assembled from socket reads, zero copy)
+     * into {@code recv} starting at {@code dst}. Read boundaries need not fall on elements: an element split
+     * across two buffers is gathered in {@link #straddle} first.
+     */
+    private void accumulateParts(final ByteBuffer[] parts, final int dst) {
+        int d = dst;
+        int carry = 0;
+        for (final ByteBuffer part : parts) {
+            part.order(ByteOrder.LITTLE_ENDIAN);
+            int pos = part.position();
+            int rem = part.remaining();
+            if (carry > 0) {
+                final int take = Math.min(elementBytes - carry, rem);
+                for (int i = 0; i < take; i++) {
+                    straddle.put(carry + i, part.get(pos + i));
+                }
+                carry += take;
+                pos += take;
+                rem -= take;
+                if (carry == elementBytes) {
+                    ReduceKernels.accumulate(type, accumulateOp, recv, d, straddle, 0, 1);
+                    d += elementBytes;
+                    carry = 0;
+                }
+            }
+            final int n = rem / elementBytes;
+            if (n > 0) {
+                ReduceKernels.accumulate(type, accumulateOp, recv, d, part, pos, n);
+                d += n * elementBytes;
+                pos += n * elementBytes;
+                rem -= n * elementBytes;
+            }
+            for (int i = 0; i < rem; i++) {
+                straddle.put(i, part.get(pos + i));
+            }
+            carry = rem;
         }
     }
 
@@ -528,7 +587,9 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         synchronized (lock) {
             closed = true;
             for (ByteBuf b = inbox.pollFirst(); b != null; b = inbox.pollFirst()) {
+                final int bytes = b.readableBytes();
                 b.release();
+                inboxCredits.pollFirst().release(bytes);
             }
         }
     }

@@ -64,6 +64,49 @@ public final class SharedStateFetcher {
     }
 
     /**
+     * Fetches {@code keys} from one of {@code distributors}: starts at index {@code selfId mod n} (so receivers
+     * spread over the holders) and moves to the next distributor after a failure, trying each at most once.
+     *
+     * @param distributors holders of the elected content, at least one
+     * @param target the receiver's shared state; listed entries are overwritten
+     * @param keys keys to fetch
+     * @return completes with the first successful result, or with the last failure (its message lists every
+     *         attempt)
+     * @throws PcclException INVALID_ARGUMENT if {@code distributors} is empty or a key is invalid
+     */
+    public CompletableFuture<FetchResult> fetchFromAny(final List<InetSocketAddress> distributors,
+                                                       final SharedState target, final List<FetchKey> keys) {
+        if (distributors.isEmpty()) {
+            throw new PcclException(PcclException.Code.INVALID_ARGUMENT, "no distributor to fetch "
+                    + keys.size() + " keys from");
+        }
+        final int n = distributors.size();
+        final int start = (int) Long.remainderUnsigned(selfId, n);
+        final CompletableFuture<FetchResult> result = new CompletableFuture<>();
+        attempt(distributors, start, 0, target, keys, result, new StringBuilder());
+        return result;
+    }
+
+    private void attempt(final List<InetSocketAddress> distributors, final int start, final int tried,
+                         final SharedState target, final List<FetchKey> keys,
+                         final CompletableFuture<FetchResult> result, final StringBuilder failures) {
+        final InetSocketAddress d = distributors.get((start + tried) % distributors.size());
+        fetch(d, target, keys).whenComplete((r, e) -> {
+            if (e == null) {
+                result.complete(r);
+                return;
+            }
+            failures.append(failures.length() == 0 ? "" : "; ").append(e.getMessage());
+            if (tried + 1 < distributors.size()) {
+                attempt(distributors, start, tried + 1, target, keys, result, failures);
+            } else {
+                result.completeExceptionally(new SharedStateSyncException("fetching " + keys.size()
+                        + " keys failed from all " + distributors.size() + " distributors: " + failures, e));
+            }
+        });
+    }
+
+    /**
      * Fetches {@code keys} from {@code distributor} into {@code target}'s entries.
      *
      * @param distributor the distributor's peer port

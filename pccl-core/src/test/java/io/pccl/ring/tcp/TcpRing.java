@@ -35,7 +35,12 @@ final class TcpRing implements AutoCloseable {
 
     TcpRing(final int w, final int poolSize, final int maxPayloadBytes, final int highWaterBytes)
             throws InterruptedException {
-        group = NettyTransport.newEventLoopGroup(2, "tcp-ring-test");
+        this(w, poolSize, maxPayloadBytes, highWaterBytes, 2);
+    }
+
+    TcpRing(final int w, final int poolSize, final int maxPayloadBytes, final int highWaterBytes, final int loops)
+            throws InterruptedException {
+        group = NettyTransport.newEventLoopGroup(loops, "tcp-ring-test");
         routers = new InboundRouter[w];
         transports = new TcpRingTransport[w];
         servers = new Channel[w];

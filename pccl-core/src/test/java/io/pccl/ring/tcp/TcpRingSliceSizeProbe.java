@@ -19,13 +19,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Manual probe: W = 3 over loopback TCP, 64 MiB float32 per op, for several slice sizes; prints the median time
  * and the bus bandwidth (2 (W-1)/W * size / time). Run with
- * {@code mvn -pl pccl-core -am test -Dtest=TcpRingSliceSizeProbe -Dpccl.excludedGroups= -Dsurefire.failIfNoSpecifiedTests=false}.
+ * {@code mvn -pl pccl-core -am test -Dtest=TcpRingSliceSizeProbe -Dpccl.excludedGroups=
+ * -Dsurefire.failIfNoSpecifiedTests=false}.
  */
 @Tag("manual")
 @Timeout(value = 300, unit = TimeUnit.SECONDS)
 class TcpRingSliceSizeProbe {
     @Test
     void shouldPrintBandwidthPerSliceSize() throws Exception {
+        // Paranoid leak tracking (the test default) would dominate the measurement.
+        io.netty.util.ResourceLeakDetector.setLevel(io.netty.util.ResourceLeakDetector.Level.DISABLED);
         final int w = 3;
         final int count = 16 << 20;
         final ByteBuffer[] bufs = new ByteBuffer[w];

@@ -22,6 +22,10 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+/**
+ * Ring all-reduce over loopback TCP (port 0): correctness with W = 3 at 203530 floats, backpressure, concurrent
+ * operations over the pool, and a closed peer. Runs on the test thread.
+ */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class TcpRingTransportTest {
     private static final long SEED = 77L;

@@ -140,7 +140,10 @@ class SharedStateTransferTest {
         for (final String k : List.of("big", "w", "l", "empty")) {
             keys.add(new FetchKey(k, theirs.entry(k).hash(HashType.SIMPLE), HashType.SIMPLE, true));
         }
+        final long t0 = System.nanoTime();
         final FetchResult r = fetcher(Duration.ofSeconds(10)).fetch(addr, mine, keys).get(30, TimeUnit.SECONDS);
+        System.out.printf("fetched %d bytes incl. connect and verification in %.1f ms%n", r.rxBytes(),
+                (System.nanoTime() - t0) / 1e6);
         final long total = BIG + 4L * weights.length + 24;
         assertEquals(total, r.rxBytes());
         assertEquals(5, r.revision());
@@ -236,6 +239,31 @@ class SharedStateTransferTest {
         final String msg = failure(fetcher(Duration.ofSeconds(5)).fetch(fakeDistributor(128, 128, false), mine,
                 List.of(new FetchKey("a", 0, HashType.SIMPLE, true)))).getMessage();
         assertTrue(msg.contains("128 bytes") && msg.contains("64 bytes"), msg);
+    }
+
+    @Test
+    void fetchFromAnyFailsOverToTheNextDistributor() throws Exception {
+        final byte[] content = {9, 8, 7, 6};
+        final SharedState theirs = SharedState.builder().revision(3).entry("a", content, DataType.UINT8, 4).build();
+        final byte[] local = new byte[4];
+        final SharedState mine = SharedState.builder().entry("a", local, DataType.UINT8, 4).build();
+        final SharedStateServer good = new SharedStateServer(() -> 1, Duration.ofSeconds(10));
+        good.serve(theirs);
+        final SharedStateServer idle = new SharedStateServer(() -> 3, Duration.ofSeconds(10));
+        final List<InetSocketAddress> ds = List.of(listen(good), listen(idle));
+        // selfId 1 starts at index 1 mod 2 = 1 (the idle server), then fails over to index 0
+        final SharedStateFetcher f = new SharedStateFetcher(group, 1, executor, Duration.ofSeconds(5),
+                Duration.ofSeconds(5));
+        final FetchResult r = f.fetchFromAny(ds, mine, List.of(new FetchKey("a",
+                theirs.entry("a").hash(HashType.SIMPLE), HashType.SIMPLE, true))).get(20, TimeUnit.SECONDS);
+        assertEquals(ds.get(0), r.distributor());
+        assertEquals(3, r.revision());
+        assertTrue(java.util.Arrays.equals(content, local));
+        good.stopServing();
+        final String msg = failure(f.fetchFromAny(ds, mine, List.of(new FetchKey("a", 0, HashType.SIMPLE,
+                true)))).getMessage();
+        assertTrue(msg.contains("all 2 distributors") && msg.contains("peer 1 is not distributing")
+                && msg.contains("peer 3 is not distributing"), msg);
     }
 
     @Test

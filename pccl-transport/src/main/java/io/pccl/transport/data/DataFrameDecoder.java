@@ -1,6 +1,7 @@
 package io.pccl.transport.data;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.CorruptedFrameException;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
@@ -26,6 +27,8 @@ import java.nio.ByteOrder;
  */
 public final class DataFrameDecoder extends LengthFieldBasedFrameDecoder {
     private final int maxPayloadBytes;
+    /** Size of the frame at the reader index once its header was read; 0 between frames. */
+    private int pendingFrameBytes;
 
     /**
      * Creates a decoder.
@@ -36,6 +39,37 @@ public final class DataFrameDecoder extends LengthFieldBasedFrameDecoder {
         super(ByteOrder.LITTLE_ENDIAN, checkedMax(maxPayloadBytes), DataFrameFlyweight.PAYLOAD_LENGTH_OFFSET, 4,
                 0, 0, true);
         this.maxPayloadBytes = maxPayloadBytes;
+        setCumulator(this::cumulate);
+    }
+
+    /**
+     * Like Netty's merge cumulator, but when the cumulation must grow it is sized for the whole frame being
+     * received, so a large frame costs one allocation instead of a series of doubling copies (the cumulation is
+     * usually shared with frames still held downstream, which forces a copy on every expansion).
+     * Confined to the event loop.
+     */
+    private ByteBuf cumulate(final ByteBufAllocator alloc, final ByteBuf cumulation, final ByteBuf in) {
+        if (!cumulation.isReadable() && in.isContiguous()) {
+            cumulation.release();
+            return in;
+        }
+        try {
+            final int required = in.readableBytes();
+            if (required > cumulation.maxWritableBytes() || cumulation.isReadOnly()
+                    || required > cumulation.maxFastWritableBytes() && cumulation.refCnt() > 1
+                    || required > cumulation.writableBytes()) {
+                final int capacity = Math.max(cumulation.readableBytes() + required, pendingFrameBytes);
+                final ByteBuf next = alloc.buffer(capacity);
+                next.writeBytes(cumulation, cumulation.readerIndex(), cumulation.readableBytes());
+                next.writeBytes(in, in.readerIndex(), required);
+                cumulation.release();
+                return next;
+            }
+            cumulation.writeBytes(in, in.readerIndex(), required);
+            return cumulation;
+        } finally {
+            in.release();
+        }
     }
 
     private static int checkedMax(final int maxPayloadBytes) {
@@ -59,30 +93,14 @@ public final class DataFrameDecoder extends LengthFieldBasedFrameDecoder {
     protected long getUnadjustedFrameLength(final ByteBuf buf, final int offset, final int length,
                                             final ByteOrder order) {
         // offset points at the payload-length field; the whole header is readable at this point.
-        final int start = offset - DataFrameFlyweight.PAYLOAD_LENGTH_OFFSET;
-        final byte magic = buf.getByte(start + DataFrameFlyweight.MAGIC_OFFSET);
-        if (magic != DataFrameFlyweight.MAGIC) {
-            throw discardAll(buf, new CorruptedFrameException(String.format(
-                    "data frame magic 0x%02x, expected 0x%02x", magic & 0xff, DataFrameFlyweight.MAGIC & 0xff)));
+        final int payloadLength;
+        try {
+            payloadLength = DataFrameFlyweight.checkHeader(buf, offset - DataFrameFlyweight.PAYLOAD_LENGTH_OFFSET,
+                    maxPayloadBytes);
+        } catch (final RuntimeException e) {
+            throw discardAll(buf, e);
         }
-        final byte version = buf.getByte(start + DataFrameFlyweight.VERSION_OFFSET);
-        if (version != DataFrameFlyweight.VERSION) {
-            throw discardAll(buf, new CorruptedFrameException("data frame version " + version + ", expected "
-                    + DataFrameFlyweight.VERSION));
-        }
-        final int stage = buf.getUnsignedByte(start + DataFrameFlyweight.STAGE_OFFSET);
-        if (stage < DataFrameFlyweight.STAGE_REDUCE_SCATTER || stage > DataFrameFlyweight.STAGE_ABORT) {
-            throw discardAll(buf, new CorruptedFrameException("data frame stage " + stage + " outside [1, 4]"));
-        }
-        final int flags = buf.getUnsignedByte(start + DataFrameFlyweight.FLAGS_OFFSET);
-        if (flags != 0) {
-            throw discardAll(buf, new CorruptedFrameException("data frame flags " + flags + ", expected 0"));
-        }
-        final long payloadLength = buf.getUnsignedIntLE(offset);
-        if (payloadLength > maxPayloadBytes) {
-            throw discardAll(buf, new TooLongFrameException("data frame payload length " + payloadLength
-                    + " exceeds the limit of " + maxPayloadBytes + " bytes"));
-        }
+        pendingFrameBytes = payloadLength + DataFrameFlyweight.HEADER_LENGTH;
         return payloadLength;
     }
 
@@ -95,6 +113,7 @@ public final class DataFrameDecoder extends LengthFieldBasedFrameDecoder {
     @Override
     protected ByteBuf extractFrame(final ChannelHandlerContext ctx, final ByteBuf buffer, final int index,
                                    final int length) {
+        pendingFrameBytes = 0;
         return buffer.retainedSlice(index, length);
     }
 }

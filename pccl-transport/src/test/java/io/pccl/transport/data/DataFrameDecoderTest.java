@@ -18,6 +18,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+/**
+ * {@link DataFrameDecoder} on {@code EmbeddedChannel}: round trip, reassembly, oversized, truncated and garbage
+ * frames. Confined to the test thread.
+ */
 class DataFrameDecoderTest {
     private static final long SEED = 20261128L;
 

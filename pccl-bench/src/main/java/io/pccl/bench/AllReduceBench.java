@@ -1,0 +1,217 @@
+package io.pccl.bench;
+
+import io.pccl.Communicator;
+import io.pccl.DataType;
+import io.pccl.ReduceDescriptor;
+import io.pccl.ReduceOp;
+import io.pccl.bench.internal.ChildJvm;
+import io.pccl.bench.internal.MemoryProbe;
+import io.pccl.master.Master;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * End-to-end ring all-reduce benchmark: an embedded master plus one JVM per peer on loopback. Prints a table in
+ * the manner of nccl-tests: size, time, algbw = bytes / time and busbw = algbw · 2(W−1)/W (GB/s = 1e9 B/s),
+ * plus the peak extra memory per peer during the op. Each sample is the max over peers of one timed call, with a
+ * barrier (a 1-element all-reduce) before each call, after {@code --warmup} untimed calls — the method of the
+ * Gloo and Open MPI baseline scripts in {@code shared/baselines}.
+ *
+ * <pre>
+ * java -jar pccl-bench/target/pccl-bench.jar allreduce --peers 2 --sizes-mib 1,16,64,256 --iters 5 --warmup 2
+ * </pre>
+ *
+ * <p>Not thread-safe; runs once on the main thread.
+ */
+@Command(name = "allreduce", mixinStandardHelpOptions = true,
+        description = "Ring all-reduce throughput: master + one JVM per peer on loopback")
+public final class AllReduceBench implements Callable<Integer> {
+    static final long BARRIER_TAG = 1L << 40;
+
+    @Option(names = "--peers", description = "number of peers (default ${DEFAULT-VALUE})")
+    int peers = 2;
+    @Option(names = "--sizes-mib", split = ",", description = "buffer sizes in MiB (default ${DEFAULT-VALUE})")
+    double[] sizesMib = {1, 16, 64, 256};
+    @Option(names = "--connections", description = "connections per peer (default ${DEFAULT-VALUE})")
+    int connections = 4;
+    @Option(names = "--concurrent", description = "ops in flight, each size/concurrent (default ${DEFAULT-VALUE})")
+    int concurrent = 1;
+    @Option(names = "--type", description = "element type (default ${DEFAULT-VALUE})")
+    DataType type = DataType.FLOAT32;
+    @Option(names = "--op", description = "reduction (default ${DEFAULT-VALUE})")
+    ReduceOp op = ReduceOp.SUM;
+    @Option(names = "--iters", description = "timed iterations per size (default ${DEFAULT-VALUE})")
+    int iters = 5;
+    @Option(names = "--warmup", description = "untimed iterations per size (default ${DEFAULT-VALUE})")
+    int warmup = 2;
+    @Option(names = "--peer-heap", description = "-Xmx of each peer JVM (default ${DEFAULT-VALUE})")
+    String peerHeap = "1g";
+
+    @Override
+    public Integer call() throws Exception {
+        final long maxBytes = (long) (Arrays.stream(sizesMib).max().orElse(1) * 1024 * 1024);
+        try (Master master = Master.builder().host("127.0.0.1").port(0).build().start()) {
+            final List<ChildJvm> children = new ArrayList<>();
+            try {
+                for (int i = 0; i < peers; i++) {
+                    final List<String> args = new ArrayList<>(List.of("allreduce-peer",
+                            "--master", "127.0.0.1:" + master.port(), "--peers", String.valueOf(peers),
+                            "--connections", String.valueOf(connections), "--concurrent", String.valueOf(concurrent),
+                            "--type", type.name(), "--op", op.name(), "--iters", String.valueOf(iters),
+                            "--warmup", String.valueOf(warmup), "--sizes-mib", joinSizes()));
+                    children.add(ChildJvm.start("peer" + i, List.of("-Xmx" + peerHeap,
+                            "-XX:MaxDirectMemorySize=" + (4 * maxBytes + (512L << 20)),
+                            "-Dio.netty.leakDetection.level=disabled"), BenchMain.class.getName(), args));
+                }
+                return collect(children);
+            } finally {
+                for (ChildJvm c : children) {
+                    c.close();
+                }
+            }
+        }
+    }
+
+    private String joinSizes() {
+        final StringBuilder sb = new StringBuilder();
+        for (double s : sizesMib) {
+            sb.append(sb.length() == 0 ? "" : ",").append(s);
+        }
+        return sb.toString();
+    }
+
+    private int collect(final List<ChildJvm> children) throws InterruptedException {
+        System.out.printf(Locale.ROOT, "# pccl-java ring all-reduce: W=%d type=%s op=%s connections=%d concurrent=%d"
+                        + " iters=%d warmup=%d%n", peers, type, op, connections, concurrent, iters, warmup);
+        System.out.printf(Locale.ROOT, "%14s %12s %12s %12s %12s %10s %10s%n", "size(B)", "count", "time(us)",
+                "algbw(GB/s)", "busbw(GB/s)", "min(us)", "peakMem(MiB)");
+        for (double sizeMib : sizesMib) {
+            final long bytes = (long) (sizeMib * 1024 * 1024);
+            final long[][] samples = new long[children.size()][iters];
+            long peakMem = 0;
+            for (int p = 0; p < children.size(); p++) {
+                final ChildJvm c = children.get(p);
+                for (int i = 0; i < iters; i++) {
+                    final String line = c.awaitLine(l -> l.startsWith("SAMPLE "), 600_000, System.err);
+                    samples[p][i] = Long.parseLong(line.split(" ")[3]);
+                }
+                final String mem = c.awaitLine(l -> l.startsWith("MEM "), 600_000, System.err);
+                peakMem = Math.max(peakMem, Long.parseLong(mem.split(" ")[2]));
+            }
+            final long[] perIter = new long[iters];
+            for (int i = 0; i < iters; i++) {
+                for (long[] s : samples) {
+                    perIter[i] = Math.max(perIter[i], s[i]);
+                }
+            }
+            Arrays.sort(perIter);
+            final double medianNs = iters % 2 == 1 ? perIter[iters / 2]
+                    : (perIter[iters / 2 - 1] + perIter[iters / 2]) / 2.0;
+            final double algbw = bytes / medianNs;
+            final double busbw = algbw * 2.0 * (peers - 1) / peers;
+            System.out.printf(Locale.ROOT, "%14d %12d %12.1f %12.3f %12.3f %10.1f %10.1f%n", bytes,
+                    bytes / type.sizeBytes(), medianNs / 1e3, algbw, busbw, perIter[0] / 1e3, peakMem / 1048576.0);
+        }
+        int failures = 0;
+        for (ChildJvm c : children) {
+            final int rc = c.waitFor(60_000);
+            if (rc != 0) {
+                System.err.println(c.name() + " exited with " + rc);
+                failures++;
+            }
+        }
+        return failures == 0 ? 0 : 1;
+    }
+
+    /**
+     * One benchmark peer (runs in its own JVM): joins, waits for the full world, then runs the timed loop and
+     * prints {@code SAMPLE <size> <iter> <nanos>} and {@code MEM <size> <peakExtraBytes>} lines.
+     *
+     * <p>Not thread-safe; runs once on the main thread.
+     */
+    @Command(name = "allreduce-peer", hidden = true, description = "internal: one peer of the allreduce benchmark")
+    public static final class Peer implements Callable<Integer> {
+        @Option(names = "--master", required = true)
+        String master;
+        @Option(names = "--peers")
+        int peers = 2;
+        @Option(names = "--sizes-mib", split = ",")
+        double[] sizesMib = {1};
+        @Option(names = "--connections")
+        int connections = 4;
+        @Option(names = "--concurrent")
+        int concurrent = 1;
+        @Option(names = "--type")
+        DataType type = DataType.FLOAT32;
+        @Option(names = "--op")
+        ReduceOp op = ReduceOp.SUM;
+        @Option(names = "--iters")
+        int iters = 5;
+        @Option(names = "--warmup")
+        int warmup = 2;
+
+        @Override
+        public Integer call() throws Exception {
+            try (Communicator comm = Communicator.builder().masterAddress(master).peerBasePort(0)
+                    .connectionsPerPeer(connections).connectTimeout(Duration.ofSeconds(60))
+                    .topologyTimeout(Duration.ofSeconds(60)).build()) {
+                comm.connect();
+                while (comm.peerGroupWorldSize() < peers) {
+                    comm.updateTopology();
+                }
+                final ByteBuffer barrier = ByteBuffer.allocateDirect(4).order(ByteOrder.LITTLE_ENDIAN);
+                final ReduceDescriptor barrierOp = ReduceDescriptor.of(1, DataType.INT32, ReduceOp.SUM)
+                        .tag(BARRIER_TAG);
+                for (double sizeMib : sizesMib) {
+                    runSize(comm, (long) (sizeMib * 1024 * 1024), barrier, barrierOp);
+                }
+            }
+            return 0;
+        }
+
+        private void runSize(final Communicator comm, final long bytes, final ByteBuffer barrier,
+                             final ReduceDescriptor barrierOp) {
+            final int perOpBytes = (int) (bytes / concurrent);
+            final int perOpCount = perOpBytes / type.sizeBytes();
+            final ByteBuffer[] send = new ByteBuffer[concurrent];
+            final ByteBuffer[] recv = new ByteBuffer[concurrent];
+            final ReduceDescriptor[] ops = new ReduceDescriptor[concurrent];
+            for (int k = 0; k < concurrent; k++) {
+                send[k] = ByteBuffer.allocateDirect(perOpBytes).order(ByteOrder.LITTLE_ENDIAN);
+                recv[k] = ByteBuffer.allocateDirect(perOpBytes).order(ByteOrder.LITTLE_ENDIAN);
+                for (int i = 0; i + 4 <= perOpBytes; i += 4) {
+                    send[k].putInt(i, type.isFloatingPoint() ? Float.floatToRawIntBits(1.0f) : 1);
+                }
+                ops[k] = ReduceDescriptor.of(perOpCount, type, op).tag(k);
+            }
+            final MemoryProbe probe = new MemoryProbe();
+            final CompletableFuture<?>[] futures = new CompletableFuture<?>[concurrent];
+            for (int it = 0; it < warmup + iters; it++) {
+                comm.allReduce(barrier, barrier, barrierOp);
+                if (it == warmup) {
+                    probe.start();
+                }
+                final long t0 = System.nanoTime();
+                for (int k = 0; k < concurrent; k++) {
+                    futures[k] = comm.allReduceAsync(send[k], recv[k], ops[k]);
+                }
+                CompletableFuture.allOf(futures).join();
+                final long t1 = System.nanoTime();
+                if (it >= warmup) {
+                    System.out.println("SAMPLE " + bytes + " " + (it - warmup) + " " + (t1 - t0));
+                }
+            }
+            System.out.println("MEM " + bytes + " " + probe.stop());
+        }
+    }
+}
