@@ -189,7 +189,7 @@ final class CollectiveOp {
             cause = new PeerLostException("all-reduce tag " + tag() + " seq " + abortSeq + " aborted by the master: "
                     + reason);
             abortCause = cause;
-            op = engineOp;
+            op = localDone ? null : engineOp;
         }
         if (op != null) {
             op.abort(cause);
@@ -215,7 +215,7 @@ final class CollectiveOp {
                 return;
             }
             hardFailure = cause;
-            op = engineOp;
+            op = localDone ? null : engineOp;
         }
         if (op != null) {
             op.abort(cause);
