@@ -19,7 +19,7 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * A peer's handle on a pccl run: joins the run coordinated by a master, keeps the ring connections to its
- * neighbours and answers membership questions.
+ * neighbours, answers membership questions and runs all-reduces over the ring.
  *
  * <pre>{@code
  * try (Communicator comm = Communicator.builder().masterAddress("10.0.0.1:48148").peerGroup(0).build()) {
@@ -38,9 +38,12 @@ import java.util.concurrent.CompletableFuture;
  * master was lost or this peer was kicked every call fails; close the communicator and create a new one.
  *
  * <p>Threading: thread-safe. Membership calls block the calling thread (never longer than their configured
- * timeout) and are serialized; {@link #close()} may be called from any thread and makes a blocked call fail with
- * {@link PcclException.Code#CLOSED}. Network I/O runs on the communicator's own Netty event loops, which never
- * run user code. Do not call blocking methods from a Netty event loop.
+ * timeout) and are serialized; they fail with {@code FAILED_PRECONDITION} while all-reduce operations are in
+ * flight. All-reduces may be launched and awaited from any thread, concurrently with distinct tags; their futures
+ * complete on pccl's collective threads, never on a network thread. {@link #close()} may be called from any thread
+ * and makes a blocked call or running operation fail with {@link PcclException.Code#CLOSED}. Network I/O runs on
+ * the communicator's own Netty event loops, which never run user code. Do not call blocking methods from a Netty
+ * event loop.
  *
  * @since 0.1
  */
