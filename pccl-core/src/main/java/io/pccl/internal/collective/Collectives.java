@@ -145,6 +145,11 @@ public final class Collectives implements AutoCloseable {
                 op.takeBackup(backups);
             }
             m.send(Envelope.newBuilder().setCollectiveInitiate(initiate(d)).build());
+            // A master loss between the check above and the registration would not have reached this op.
+            final PcclException lost = m.dispatcher().failure();
+            if (lost != null) {
+                op.failHard(lost);
+            }
         } catch (RuntimeException e) {
             synchronized (lock) {
                 running.remove(d.tag(), op);
