@@ -443,7 +443,8 @@ public final class Communicator implements AutoCloseable {
 
     /**
      * Leaves the run: closes the master connection (the master drops this peer at once), all peer connections
-     * and the event loops. Idempotent; a blocked call fails with {@code CLOSED}.
+     * and the event loops. Idempotent; a blocked call fails with {@code CLOSED}, and so do running all-reduces
+     * (in-place inputs restored) once their queued writes drained (bounded).
      */
     @Override
     public void close() {

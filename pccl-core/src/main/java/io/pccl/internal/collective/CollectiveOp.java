@@ -223,6 +223,20 @@ final class CollectiveOp {
         maybeFinish();
     }
 
+    /**
+     * Finishes the operation without waiting for the engine any longer (closing, after the engine and the
+     * connections are closed). Any thread.
+     */
+    void forceFinish(final PcclException cause) {
+        synchronized (this) {
+            if (hardFailure == null) {
+                hardFailure = cause;
+            }
+            localDone = true;
+        }
+        maybeFinish();
+    }
+
     private void maybeFinish() {
         synchronized (this) {
             if (finishing || commenced && !localDone || done == null && hardFailure == null) {
