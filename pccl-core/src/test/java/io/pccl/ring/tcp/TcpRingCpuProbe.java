@@ -44,14 +44,22 @@ class TcpRingCpuProbe {
         run();
     }
 
+    /** Per-thread CPU from /proc (covers JVM-internal threads too: GC, JIT), in ns, keyed by thread name. */
     private static void threadCpu(final java.util.Map<String, Long> into) {
-        final java.lang.management.ThreadMXBean mx = ManagementFactory.getThreadMXBean();
-        for (final long id : mx.getAllThreadIds()) {
-            final java.lang.management.ThreadInfo ti = mx.getThreadInfo(id);
-            final long t = mx.getThreadCpuTime(id);
-            if (ti != null && t > 0) {
-                final String name = ti.getThreadName().replaceAll("-?[0-9]+$", "").replaceAll("-[0-9]+-", "-");
-                into.merge(name, t, Long::sum);
+        final java.io.File[] tasks = new java.io.File("/proc/self/task").listFiles();
+        if (tasks == null) {
+            return;
+        }
+        for (final java.io.File t : tasks) {
+            try {
+                final String stat = new String(java.nio.file.Files.readAllBytes(new java.io.File(t, "stat").toPath()));
+                final String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                final String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                final long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+                final String name = comm.replaceAll("[0-9]+", "#");
+                into.merge(name, ticks * 10_000_000L, Long::sum);
+            } catch (final java.io.IOException | RuntimeException e) {
+                // thread ended meanwhile
             }
         }
     }
@@ -111,6 +119,9 @@ class TcpRingCpuProbe {
             final StringBuilder perThread = new StringBuilder();
             for (final java.util.Map.Entry<String, Long> e : threadCpuEnd.entrySet()) {
                 final long d = e.getValue() - threadCpuStart.getOrDefault(e.getKey(), 0L);
+                if (d == 0) {
+                    continue;
+                }
                 perThread.append(' ').append(e.getKey()).append('=').append(d / 1_000_000 / iters).append("ms");
             }
             System.out.println("per-op thread CPU:" + perThread);
