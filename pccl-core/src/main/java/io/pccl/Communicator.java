@@ -3,16 +3,23 @@ package io.pccl;
 import io.pccl.internal.client.ClientConfig;
 import io.pccl.internal.client.Membership;
 import io.pccl.internal.client.PeerSession;
+import io.pccl.internal.collective.ArrayOperands;
+import io.pccl.internal.collective.Collectives;
+import io.pccl.internal.collective.Futures;
+import io.pccl.internal.collective.RetryLoop;
+import io.pccl.ring.RingAllReduce;
 import io.pccl.transport.ProtocolConstants;
 
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * A peer's handle on a pccl run: joins the run coordinated by a master, keeps the ring connections to its
- * neighbours and answers membership questions.
+ * neighbours, answers membership questions and runs all-reduces over the ring.
  *
  * <pre>{@code
  * try (Communicator comm = Communicator.builder().masterAddress("10.0.0.1:48148").peerGroup(0).build()) {
@@ -31,17 +38,22 @@ import java.util.Objects;
  * master was lost or this peer was kicked every call fails; close the communicator and create a new one.
  *
  * <p>Threading: thread-safe. Membership calls block the calling thread (never longer than their configured
- * timeout) and are serialized; {@link #close()} may be called from any thread and makes a blocked call fail with
- * {@link PcclException.Code#CLOSED}. Network I/O runs on the communicator's own Netty event loops, which never
- * run user code. Do not call blocking methods from a Netty event loop.
+ * timeout) and are serialized; they fail with {@code FAILED_PRECONDITION} while all-reduce operations are in
+ * flight. All-reduces may be launched and awaited from any thread, concurrently with distinct tags; their futures
+ * complete on pccl's collective threads, never on a network thread. {@link #close()} may be called from any thread
+ * and makes a blocked call or running operation fail with {@link PcclException.Code#CLOSED}. Network I/O runs on
+ * the communicator's own Netty event loops, which never run user code. Do not call blocking methods from a Netty
+ * event loop.
  *
  * @since 0.1
  */
 public final class Communicator implements AutoCloseable {
     private final PeerSession session;
+    private final Collectives collectives;
 
-    private Communicator(final ClientConfig config) {
+    private Communicator(final ClientConfig config, final Duration progressTimeout) {
         this.session = new PeerSession(config);
+        this.collectives = new Collectives(session, progressTimeout, RingAllReduce.DEFAULT_SLICE_BYTES);
     }
 
     /**
@@ -68,6 +80,7 @@ public final class Communicator implements AutoCloseable {
      */
     public void connect() {
         session.connect();
+        collectives.attach();
     }
 
     /**
@@ -78,10 +91,16 @@ public final class Communicator implements AutoCloseable {
      * @throws TopologyUpdateFailedException code {@code TIMEOUT} when no round succeeded within
      *         {@code topologyTimeout}, code {@code KICKED} when the master removed this peer
      * @throws MasterLostException the master connection was lost
-     * @throws PcclException {@code FAILED_PRECONDITION} if not connected, {@code CLOSED} if closed
+     * @throws PcclException {@code FAILED_PRECONDITION} if not connected or while all-reduce operations are in
+     *         flight; {@code CLOSED} if closed
      */
     public void updateTopology() {
-        session.updateTopology();
+        collectives.beginMembershipCall("updateTopology()");
+        try {
+            session.updateTopology();
+        } finally {
+            collectives.endMembershipCall();
+        }
     }
 
     /**
@@ -91,9 +110,15 @@ public final class Communicator implements AutoCloseable {
      * @return true if a peer is waiting to be accepted
      * @throws PcclException {@code TIMEOUT} if the other peers did not ask within {@code topologyTimeout};
      *         {@link MasterLostException}, {@link KickedException}; {@code FAILED_PRECONDITION} if not connected
+     *         or while all-reduce operations are in flight
      */
     public boolean arePeersPending() {
-        return session.arePeersPending();
+        collectives.beginMembershipCall("arePeersPending()");
+        try {
+            return session.arePeersPending();
+        } finally {
+            collectives.endMembershipCall();
+        }
     }
 
     /**
@@ -158,6 +183,190 @@ public final class Communicator implements AutoCloseable {
     }
 
     /**
+     * All-reduces {@code descriptor.count()} elements of {@code descriptor.dataType()} over the peer group and
+     * blocks until the operation finished on every member. Collective call: every accepted peer of the group must
+     * launch the same tag with the same count, type, op and quantization (in any order relative to other tags).
+     *
+     * <p>The operand starts at each buffer's position ({@code send.remaining()} and {@code recv.remaining()} must
+     * hold it); positions and limits are not changed. Elements are little-endian whatever the buffers' byte order.
+     * Heap and direct buffers both work; direct ones avoid a copy on the socket path. {@code send == recv} (or the
+     * same memory) runs in place. After a failure an in-place input is restored to its original content (so the
+     * same call can be retried), out of place {@code send} is untouched and {@code recv} is undefined. The result
+     * is bit-identical on every peer, floating-point results included.
+     *
+     * @param send input
+     * @param recv output; {@code send} for in place
+     * @param descriptor count, type, op, tag ({@link Quantization#NONE} only, for now)
+     * @return world size and bytes sent/received by this peer
+     * @throws PeerLostException (retryable) a ring neighbour or member was lost, stalled beyond
+     *         {@code progressTimeout}, or the master aborted the operation: call {@link #updateTopology()} (joint
+     *         call of the survivors), then retry
+     * @throws TooFewPeersException the group has fewer than two accepted peers
+     * @throws PcclException {@code INVALID_ARGUMENT} for a buffer that is too small or read-only, a tag already
+     *         running on this peer, or peers that launched the tag with different parameters (the message carries
+     *         the master's reason); {@code FAILED_PRECONDITION} if not connected, during a membership call on
+     *         another thread, or for a quantized descriptor; {@link MasterLostException}; {@code CLOSED}
+     */
+    public ReduceInfo allReduce(final ByteBuffer send, final ByteBuffer recv, final ReduceDescriptor descriptor) {
+        return Futures.await(allReduceAsync(send, recv, descriptor));
+    }
+
+    /**
+     * Launches an all-reduce and returns at once; see {@link #allReduce(ByteBuffer, ByteBuffer, ReduceDescriptor)}
+     * for the semantics. Operations with distinct tags may run concurrently; they are spread over the
+     * {@code connectionsPerPeer} connections. May be called and awaited from any thread; the future never
+     * completes on a network thread (dependent stages run on pccl's collective threads unless an executor is
+     * given). The buffers belong to the operation until the future completes.
+     *
+     * @param send input
+     * @param recv output; {@code send} for in place
+     * @param descriptor count, type, op, tag
+     * @return the future; fails with the exceptions listed for the blocking call
+     * @throws PcclException validation failures (too few peers, bad buffer, running tag, not connected) are thrown
+     *         here, not through the future
+     */
+    public CompletableFuture<ReduceInfo> allReduceAsync(final ByteBuffer send, final ByteBuffer recv,
+                                                        final ReduceDescriptor descriptor) {
+        return collectives.launch(send, recv, descriptor, true);
+    }
+
+    /**
+     * {@link #allReduce(ByteBuffer, ByteBuffer, ReduceDescriptor)} over {@code float[]} ({@code FLOAT32});
+     * {@code count} elements from index 0. The arrays are copied through a staging buffer; {@code recv} is written
+     * only on success.
+     *
+     * @param send input
+     * @param recv output; may be {@code send}
+     * @param descriptor count ({@code <=} both lengths), type {@code FLOAT32}
+     * @return the outcome
+     */
+    public ReduceInfo allReduce(final float[] send, final float[] recv, final ReduceDescriptor descriptor) {
+        return Futures.await(ArrayOperands.launch(collectives, send, recv, descriptor));
+    }
+
+    /**
+     * {@code double[]} ({@code FLOAT64}) overload; see {@link #allReduce(float[], float[], ReduceDescriptor)}.
+     *
+     * @param send input
+     * @param recv output; may be {@code send}
+     * @param descriptor count, type {@code FLOAT64}
+     * @return the outcome
+     */
+    public ReduceInfo allReduce(final double[] send, final double[] recv, final ReduceDescriptor descriptor) {
+        return Futures.await(ArrayOperands.launch(collectives, send, recv, descriptor));
+    }
+
+    /**
+     * {@code int[]} ({@code INT32} or {@code UINT32}) overload; see
+     * {@link #allReduce(float[], float[], ReduceDescriptor)}.
+     *
+     * @param send input
+     * @param recv output; may be {@code send}
+     * @param descriptor count, type {@code INT32} or {@code UINT32}
+     * @return the outcome
+     */
+    public ReduceInfo allReduce(final int[] send, final int[] recv, final ReduceDescriptor descriptor) {
+        return Futures.await(ArrayOperands.launch(collectives, send, recv, descriptor));
+    }
+
+    /**
+     * {@code long[]} ({@code INT64} or {@code UINT64}) overload; see
+     * {@link #allReduce(float[], float[], ReduceDescriptor)}.
+     *
+     * @param send input
+     * @param recv output; may be {@code send}
+     * @param descriptor count, type {@code INT64} or {@code UINT64}
+     * @return the outcome
+     */
+    public ReduceInfo allReduce(final long[] send, final long[] recv, final ReduceDescriptor descriptor) {
+        return Futures.await(ArrayOperands.launch(collectives, send, recv, descriptor));
+    }
+
+    /**
+     * {@code short[]} ({@code INT16}, {@code UINT16}, {@code FLOAT16} or {@code BFLOAT16} bits) overload; see
+     * {@link #allReduce(float[], float[], ReduceDescriptor)}.
+     *
+     * @param send input
+     * @param recv output; may be {@code send}
+     * @param descriptor count, a 16-bit type
+     * @return the outcome
+     */
+    public ReduceInfo allReduce(final short[] send, final short[] recv, final ReduceDescriptor descriptor) {
+        return Futures.await(ArrayOperands.launch(collectives, send, recv, descriptor));
+    }
+
+    /**
+     * {@code byte[]} ({@code INT8} or {@code UINT8}) overload, wrapped without copying; see
+     * {@link #allReduce(ByteBuffer, ByteBuffer, ReduceDescriptor)}.
+     *
+     * @param send input
+     * @param recv output; may be {@code send}
+     * @param descriptor count, type {@code INT8} or {@code UINT8}
+     * @return the outcome
+     */
+    public ReduceInfo allReduce(final byte[] send, final byte[] recv, final ReduceDescriptor descriptor) {
+        return Futures.await(ArrayOperands.launch(collectives, send, recv, descriptor));
+    }
+
+    /**
+     * Asynchronous primitive-array all-reduce: {@code send} and {@code recv} are arrays of one of the kinds of the
+     * blocking overloads ({@code float[] double[] int[] long[] short[] byte[]}); {@code recv} is written before
+     * the future completes successfully.
+     *
+     * @param send input array
+     * @param recv output array of the same kind; may be {@code send}
+     * @param descriptor count and a type matching the array kind
+     * @return the future
+     * @throws PcclException {@code INVALID_ARGUMENT} for an unsupported or mismatching array kind or a count over
+     *         the lengths, and the validation failures of {@link #allReduceAsync(ByteBuffer, ByteBuffer,
+     *         ReduceDescriptor)}
+     */
+    public CompletableFuture<ReduceInfo> allReduceAsync(final Object send, final Object recv,
+                                                        final ReduceDescriptor descriptor) {
+        return ArrayOperands.launch(collectives, send, recv, descriptor);
+    }
+
+    /**
+     * Runs a batch of all-reduces, at most {@code maxInFlight} at once, and returns only when every one succeeded,
+     * each possibly at a different world size. After a retryable failure no further operation is launched, every
+     * launched one is awaited, the survivors re-establish the ring without accepting new peers (like
+     * {@link #updateTopology()} with {@code accept_new_peers = false}) and the failed and unlaunched operations
+     * run again. Collective call: every accepted peer passes the same list (same order, tags, parameters) and
+     * {@code maxInFlight}. Every launched operation has completed when this method returns or throws.
+     *
+     * @param operations the batch; tags must differ
+     * @param maxInFlight most operations in flight, {@code >= 1}
+     * @return world size = the smallest any operation completed with, tx/rx = sums over the successful attempts
+     * @throws TooFewPeersException fewer than two peers are left (operations not yet done are not run)
+     * @throws PcclException a non-retryable failure ({@code INVALID_ARGUMENT}, {@code CLOSED}, master lost, ...)
+     *         after every launched operation completed; {@link TopologyUpdateFailedException} if the ring could not
+     *         be re-established
+     */
+    public ReduceInfo allReduceMultipleWithRetry(final List<ReduceOperation> operations, final int maxInFlight) {
+        Objects.requireNonNull(operations, "operations");
+        return RetryLoop.run(operations, maxInFlight, op -> allReduceAsync(op.send(), op.recv(), op.descriptor()),
+                this::reestablishWithoutNewPeers, () -> session.membership().peerGroupWorldSize());
+    }
+
+    private void reestablishWithoutNewPeers() {
+        collectives.beginMembershipCall("allReduceMultipleWithRetry re-establishment");
+        try {
+            session.updateTopology(false);
+        } finally {
+            collectives.endMembershipCall();
+        }
+    }
+
+    /**
+     * Payload bytes received so far by the all-reduces in flight (diagnostics, tests).
+     *
+     * @return bytes
+     */
+    long inFlightRxBytes() {
+        return collectives.inFlightRxBytes();
+    }
+
+    /**
      * The session behind this communicator, for pccl's own components (collectives, shared state). Not API.
      *
      * @return the session
@@ -172,7 +381,9 @@ public final class Communicator implements AutoCloseable {
      */
     @Override
     public void close() {
+        collectives.failRunning();
         session.close();
+        collectives.close();
     }
 
     /**
@@ -195,6 +406,7 @@ public final class Communicator implements AutoCloseable {
         private Duration heartbeatInterval = Duration.ofSeconds(1);
         private Duration heartbeatTimeout = Duration.ofSeconds(5);
         private int ioThreads = Math.min(4, Math.max(2, Runtime.getRuntime().availableProcessors() / 2));
+        private Duration progressTimeout = RingAllReduce.DEFAULT_PROGRESS_TIMEOUT;
 
         private Builder() {
         }
@@ -336,6 +548,19 @@ public final class Communicator implements AutoCloseable {
         }
 
         /**
+         * Longest time an all-reduce may go without sending or receiving any data before it fails with
+         * {@link PeerLostException} (default 30 s). Detects a stalled neighbour whose connections stay open; a
+         * closed connection fails operations at once regardless.
+         *
+         * @param timeout positive
+         * @return this builder
+         */
+        public Builder progressTimeout(final Duration timeout) {
+            this.progressTimeout = requirePositive("progressTimeout", timeout);
+            return this;
+        }
+
+        /**
          * Validates the settings and creates an unconnected communicator.
          *
          * @return the communicator
@@ -352,7 +577,7 @@ public final class Communicator implements AutoCloseable {
             return new Communicator(new ClientConfig(parseAddress(masterAddress), peerGroup, connectionsPerPeer,
                     peerBasePort, peerPortAttempts, bindHost, connectTimeout.toNanos(), topologyTimeout.toNanos(),
                     p2pHandshakeTimeout.toNanos(), heartbeatInterval.toNanos(), heartbeatTimeout.toNanos(),
-                    ioThreads));
+                    ioThreads), progressTimeout);
         }
 
         static InetSocketAddress parseAddress(final String hostPort) {

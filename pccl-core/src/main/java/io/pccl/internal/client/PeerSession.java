@@ -259,6 +259,17 @@ public final class PeerSession implements AutoCloseable {
      * @throws PcclException see {@code Communicator#updateTopology()}
      */
     public void updateTopology() {
+        updateTopology(true);
+    }
+
+    /**
+     * Votes to re-establish the ring, accepting pending peers or not, retrying failed rounds until the topology
+     * timeout. All accepted peers of the group must vote the same way.
+     *
+     * @param acceptNewPeers whether pending peers join in this update
+     * @throws PcclException see {@code Communicator#updateTopology()}
+     */
+    public void updateTopology(final boolean acceptNewPeers) {
         synchronized (callLock) {
             final MasterConnection m = requireMaster("updateTopology");
             final MasterDispatcher d = m.dispatcher();
@@ -270,7 +281,7 @@ public final class PeerSession implements AutoCloseable {
                     attempts++;
                     d.clear(Envelope.BodyCase.P2P_CONNECTION_INFO, Envelope.BodyCase.P2P_ESTABLISH_RESULT);
                     m.send(Envelope.newBuilder().setEstablishP2PRequest(
-                            EstablishP2PRequest.newBuilder().setAcceptNewPeers(true)).build());
+                            EstablishP2PRequest.newBuilder().setAcceptNewPeers(acceptNewPeers)).build());
                     final Envelope info = d.await(Envelope.BodyCase.P2P_CONNECTION_INFO, left(deadline),
                             "connection info from master " + m.addressText());
                     final P2PEstablishResult result = runRound(info.getP2PConnectionInfo(), deadline);

@@ -4,7 +4,9 @@ import io.pccl.PcclException;
 import io.pccl.proto.Envelope;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
@@ -33,6 +35,8 @@ public final class MasterDispatcher {
     private final Map<Envelope.BodyCase, Consumer<Envelope>> listeners = new EnumMap<>(Envelope.BodyCase.class);
     /** Guarded by {@code lock}; written once. */
     private PcclException failure;
+    /** Guarded by {@code lock}; told once on failure. */
+    private final List<Consumer<PcclException>> failureListeners = new ArrayList<>();
 
     /**
      * Hands an inbound envelope to its listener or queues it for {@link #await}. Called by the event loop.
@@ -92,9 +96,34 @@ public final class MasterDispatcher {
             failure = cause;
             queues.clear();
             changed.signalAll();
-            return true;
         } finally {
             lock.unlock();
+        }
+        for (Consumer<PcclException> l : failureListeners) {
+            l.accept(cause);
+        }
+        return true;
+    }
+
+    /**
+     * Registers a callback told once when the dispatcher fails (at once if it already has).
+     *
+     * @param listener runs on the failing thread (possibly an event loop); must not block
+     */
+    public void onFailure(final Consumer<PcclException> listener) {
+        Objects.requireNonNull(listener, "listener");
+        final PcclException already;
+        lock.lock();
+        try {
+            already = failure;
+            if (already == null) {
+                failureListeners.add(listener);
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (already != null) {
+            listener.accept(already);
         }
     }
 

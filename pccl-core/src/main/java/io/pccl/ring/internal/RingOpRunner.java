@@ -362,6 +362,10 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
 
     private void step() {
         if (state == DONE) {
+            // A signal after completion (e.g. a late abort) must not keep run() looping.
+            synchronized (lock) {
+                dirty = false;
+            }
             releaseInbox();
             return;
         }
