@@ -1,6 +1,7 @@
 package io.pccl.ring.tcp;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -92,7 +93,8 @@ public final class DataFrameInboundHandler extends ChannelInboundHandlerAdapter 
 
     /**
      * Appends the zero-copy frame assembler and a handler routing into {@code router} to an inbound pipeline
-     * (after the handshake, with the control codec already removed). Buffering limit: the larger of
+     * (after the handshake, with the control codec already removed), and makes the channel read into
+     * {@link PooledByteBufAllocator#DEFAULT} buffers. Buffering limit: the larger of
      * {@link #DEFAULT_MAX_BUFFERED_BYTES} and two maximal frames.
      *
      * @param pipeline the channel's pipeline
@@ -108,6 +110,7 @@ public final class DataFrameInboundHandler extends ChannelInboundHandlerAdapter 
 
     /**
      * Like {@link #install(ChannelPipeline, InboundRouter, int, String)} with an explicit buffering limit.
+     * Also switches the channel to the pooled allocator.
      *
      * @param pipeline the channel's pipeline
      * @param router where frames go
@@ -117,6 +120,10 @@ public final class DataFrameInboundHandler extends ChannelInboundHandlerAdapter 
      */
     public static void install(final ChannelPipeline pipeline, final InboundRouter router, final int maxPayloadBytes,
                                final String peer, final long maxBufferedBytes) {
+        // Socket reads land in pooled buffers: frames hold them for a while, and Netty 4.2's adaptive allocator then
+        // keeps mapping fresh chunks (TcpRingCpuProbe, W = 2, 64 MiB: ~3800 page faults per operation and ~10% more
+        // CPU per byte than the pooled allocator, whose arenas are reused).
+        pipeline.channel().config().setAllocator(PooledByteBufAllocator.DEFAULT);
         pipeline.addLast(DATA_FRAME_DECODER, new DataFrameAssembler(maxPayloadBytes));
         pipeline.addLast(DATA_FRAME_HANDLER, new DataFrameInboundHandler(router, peer, maxBufferedBytes));
     }

@@ -23,7 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * timed ops divided by the bytes every peer sent) and the median wall time, for the engine-thread and event-loop
  * counts given by system properties {@code probe.w} (2), {@code probe.mib} (64), {@code probe.iters} (5),
  * {@code probe.threads} (engine threads, 2), {@code probe.loops} (event loops, 2), {@code probe.pool} (1),
- * {@code probe.inplace} (false). CPU per byte is robust to other load on the machine; wall time is not.
+ * {@code probe.inplace} (false), {@code probe.slice} (bytes, the engine default). CPU per byte is robust to other
+ * load on the machine; wall time is not. Per-thread CPU comes from /proc (JIT and GC threads included).
  * Run through surefire with {@code -Dpccl.excludedGroups=} or directly with {@link #main}.
  */
 @Tag("manual")
@@ -44,14 +45,22 @@ class TcpRingCpuProbe {
         run();
     }
 
+    /** Per-thread CPU from /proc (covers JVM-internal threads too: GC, JIT), in ns, keyed by thread name. */
     private static void threadCpu(final java.util.Map<String, Long> into) {
-        final java.lang.management.ThreadMXBean mx = ManagementFactory.getThreadMXBean();
-        for (final long id : mx.getAllThreadIds()) {
-            final java.lang.management.ThreadInfo ti = mx.getThreadInfo(id);
-            final long t = mx.getThreadCpuTime(id);
-            if (ti != null && t > 0) {
-                final String name = ti.getThreadName().replaceAll("-?[0-9]+$", "").replaceAll("-[0-9]+-", "-");
-                into.merge(name, t, Long::sum);
+        final java.io.File[] tasks = new java.io.File("/proc/self/task").listFiles();
+        if (tasks == null) {
+            return;
+        }
+        for (final java.io.File t : tasks) {
+            try {
+                final String stat = new String(java.nio.file.Files.readAllBytes(new java.io.File(t, "stat").toPath()));
+                final String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                final String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                final long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+                final String name = comm.replaceAll("[0-9]+", "#");
+                into.merge(name, ticks * 10_000_000L, Long::sum);
+            } catch (final java.io.IOException | RuntimeException e) {
+                // thread ended meanwhile
             }
         }
     }
@@ -79,8 +88,10 @@ class TcpRingCpuProbe {
         }
         final com.sun.management.OperatingSystemMXBean os =
                 (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-        try (RingAllReduce engine = RingAllReduce.builder().threads(threads).build();
-             TcpRing net = new TcpRing(w, pool, RingAllReduce.DEFAULT_SLICE_BYTES, TcpRingTransport.DEFAULT_HIGH_WATER_BYTES, loops)) {
+        final int slice = Integer.getInteger("probe.slice", RingAllReduce.DEFAULT_SLICE_BYTES);
+        try (RingAllReduce engine = RingAllReduce.builder().threads(threads).sliceBytes(slice).build();
+             TcpRing net = new TcpRing(w, pool, RingAllReduce.DEFAULT_SLICE_BYTES,
+                     TcpRingTransport.DEFAULT_HIGH_WATER_BYTES, loops)) {
             long seq = 1;
             final long[] wall = new long[iters];
             long cpu = 0;
@@ -111,6 +122,9 @@ class TcpRingCpuProbe {
             final StringBuilder perThread = new StringBuilder();
             for (final java.util.Map.Entry<String, Long> e : threadCpuEnd.entrySet()) {
                 final long d = e.getValue() - threadCpuStart.getOrDefault(e.getKey(), 0L);
+                if (d == 0) {
+                    continue;
+                }
                 perThread.append(' ').append(e.getKey()).append('=').append(d / 1_000_000 / iters).append("ms");
             }
             System.out.println("per-op thread CPU:" + perThread);
