@@ -9,7 +9,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.File;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -82,11 +82,18 @@ class AllReduceFaultTest {
                                               final ByteBuffer[] in, final ByteBuffer[] originals,
                                               final List<CompletableFuture<Long>> failed, final long killedAt,
                                               final ReduceDescriptor d) throws Exception {
+        assertFailedThenRetry(cluster, survivors, in, originals, failed, killedAt, FAIL_WITHIN_NS, d);
+    }
+
+    private static void assertFailedThenRetry(final AllReduceCluster cluster, final List<Communicator> survivors,
+                                              final ByteBuffer[] in, final ByteBuffer[] originals,
+                                              final List<CompletableFuture<Long>> failed, final long killedAt,
+                                              final long withinNs, final ReduceDescriptor d) throws Exception {
         for (int r = 0; r < survivors.size(); r++) {
             final long at = failed.get(r).get(10, TimeUnit.SECONDS);
             final long ms = TimeUnit.NANOSECONDS.toMillis(at - killedAt);
-            System.out.println("survivor rank " + r + " failed " + ms + " ms after the kill");
-            assertTrue(at - killedAt < FAIL_WITHIN_NS, "rank " + r + " failed only after " + ms + " ms");
+            System.out.println("survivor rank " + r + " failed " + ms + " ms after the fault");
+            assertTrue(at - killedAt < withinNs, "rank " + r + " failed only after " + ms + " ms");
             assertEquals(originals[r], in[r].duplicate().clear(), "in-place input of rank " + r + " not restored");
         }
         cluster.updateTopology(survivors);
@@ -134,6 +141,39 @@ class AllReduceFaultTest {
             final long killedAt = System.nanoTime();
             child.close();
             assertFailedThenRetry(cluster, survivors, in, originals, failed, killedAt, d);
+        }
+    }
+
+    /**
+     * A peer process frozen with SIGSTOP keeps its connections open: the survivors' engines fail after the 500 ms
+     * progress timeout, and the master's {@code Done} follows once it dropped the silent peer (heartbeat timeout
+     * 3 s), far below the 30 s default progress timeout that would apply without the builder option.
+     */
+    @Test
+    void frozenPeerProcessFailsTheSurvivorsAfterTheProgressTimeout() throws Exception {
+        final int w = 3;
+        final int count = 8 << 20;
+        try (AllReduceCluster cluster = AllReduceCluster.start(w - 1,
+                b -> b.progressTimeout(Duration.ofMillis(500)));
+             ChildProcess child = new ChildProcess("frozen", List.of(System.getProperty("java.home") + "/bin/java",
+                     "-Xmx512m", "-cp", classpath(), AllReducePeerMain.class.getName(), cluster.masterAddress(),
+                     AllReduceCluster.LOOPBACK), new File("target", "allreduce-frozen.log"))) {
+            child.await("READY"::equals, 30_000, "READY");
+            child.send("connect");
+            cluster.admit(w);
+            child.await(l -> l.startsWith("OK connect"), 30_000, "connect");
+            final List<Communicator> survivors = cluster.peers();
+            final ByteBuffer[] in = RingTestAccess.inputs(DataType.FLOAT32, count, w - 1, SEED);
+            final ByteBuffer[] originals = {RingTestAccess.copyOf(in[0]), RingTestAccess.copyOf(in[1])};
+            final ReduceDescriptor d = ReduceDescriptor.of(count, DataType.FLOAT32, ReduceOp.SUM).tag(3);
+            child.send("reduce 3 " + count);
+            final List<CompletableFuture<Long>> failed = launch(survivors, in, d);
+            awaitUntil(() -> rx(survivors) > 0, "data flows");
+            final long stoppedAt = System.nanoTime();
+            assertEquals(0, new ProcessBuilder("kill", "-STOP", Long.toString(child.pid())).start()
+                    .waitFor(), "kill -STOP");
+            assertFailedThenRetry(cluster, survivors, in, originals, failed, stoppedAt,
+                    TimeUnit.SECONDS.toNanos(6), d);
         }
     }
 

@@ -43,6 +43,11 @@ final class ChildProcess implements AutoCloseable {
         reader.start();
     }
 
+    /** The process id (for signals). */
+    long pid() {
+        return process.pid();
+    }
+
     void send(final String command) throws IOException {
         stdin.write(command + "\n");
         stdin.flush();

@@ -13,10 +13,12 @@ public interface FrameSink {
     /**
      * One frame of this operation, in the order the predecessor sent it.
      *
-     * @param frame header + payload ({@code DataFrameFlyweight} layout) at the reader index; ownership passes to
-     *              the sink, which must release it
+     * @param frame header + payload ({@code DataFrameFlyweight} layout) at the reader index, possibly a composite
+     *              of several buffers; ownership passes to the sink, which must release it
+     * @param credit the sink calls {@code credit.release(bytes)} with the frame's readable bytes once it consumed
+     *               or dropped the frame (any thread)
      */
-    void onFrame(ByteBuf frame);
+    void onFrame(ByteBuf frame, FrameCredit credit);
 
     /**
      * The predecessor was lost; no more frames will come.

@@ -67,11 +67,22 @@ public final class InboundRouter {
     }
 
     /**
-     * Routes one frame.
+     * Routes one frame without flow control.
      *
      * @param frame a whole frame at its reader index; ownership passes to the router
      */
-    public synchronized void onFrame(final ByteBuf frame) {
+    public void onFrame(final ByteBuf frame) {
+        onFrame(frame, FrameCredit.NONE);
+    }
+
+    /**
+     * Routes one frame. Its bytes are returned to {@code credit} when the sink consumed it, or when the router
+     * drops it.
+     *
+     * @param frame a whole frame at its reader index; ownership passes to the router
+     * @param credit the reading connection's flow-control credit
+     */
+    public synchronized void onFrame(final ByteBuf frame, final FrameCredit credit) {
         final long seq = DataFrameFlyweight.seq(frame);
         final long tag = DataFrameFlyweight.tag(frame);
         final int n = registered;
@@ -79,26 +90,27 @@ public final class InboundRouter {
         final long[] t = tags;
         for (int i = 0; i < n; i++) {
             if (s[i] == seq && t[i] == tag) {
-                sinks[i].onFrame(frame);
+                sinks[i].onFrame(frame, credit);
                 return;
             }
         }
-        onUnknownFrameSlowPath(frame, seq, tag);
+        onUnknownFrameSlowPath(frame, credit, seq, tag);
     }
 
-    private void onUnknownFrameSlowPath(final ByteBuf frame, final long seq, final long tag) {
+    private void onUnknownFrameSlowPath(final ByteBuf frame, final FrameCredit credit, final long seq,
+                                        final long tag) {
         if (failure != null || isFinished(seq, tag)) {
-            drop(frame);
+            drop(frame, credit);
             return;
         }
         final long now = System.nanoTime();
         expireParked(now);
         final int bytes = frame.readableBytes();
         if (parkedBytes + bytes > maxParkedBytes) {
-            drop(frame);
+            drop(frame, credit);
             return;
         }
-        parked.addLast(new Parked(frame, now));
+        parked.addLast(new Parked(frame, credit, now));
         parkedBytes += bytes;
     }
 
@@ -139,7 +151,7 @@ public final class InboundRouter {
             if (DataFrameFlyweight.seq(p.frame) == seq && DataFrameFlyweight.tag(p.frame) == tag) {
                 it.remove();
                 parkedBytes -= p.frame.readableBytes();
-                sink.onFrame(p.frame);
+                sink.onFrame(p.frame, p.credit);
             }
         }
     }
@@ -172,7 +184,7 @@ public final class InboundRouter {
             if (DataFrameFlyweight.seq(p.frame) == seq && DataFrameFlyweight.tag(p.frame) == tag) {
                 it.remove();
                 parkedBytes -= p.frame.readableBytes();
-                drop(p.frame);
+                drop(p.frame, p.credit);
             }
         }
     }
@@ -191,7 +203,8 @@ public final class InboundRouter {
             sinks[i].onInboundFailed(cause);
         }
         while (!parked.isEmpty()) {
-            drop(parked.pollFirst().frame);
+            final Parked p = parked.pollFirst();
+            drop(p.frame, p.credit);
         }
         parkedBytes = 0;
     }
@@ -226,6 +239,21 @@ public final class InboundRouter {
     }
 
     /**
+     * Drops parked frames older than the park timeout now (frames are otherwise only expired when another frame
+     * arrives or an operation registers, which a paused connection would never trigger).
+     */
+    public synchronized void expireParkedFrames() {
+        expireParked(System.nanoTime());
+    }
+
+    /**
+     * @return how long a parked frame waits for its operation, in nanoseconds
+     */
+    public long parkTimeoutNs() {
+        return parkTimeoutNs;
+    }
+
+    /**
      * @return operations currently registered
      */
     public synchronized int registeredOperations() {
@@ -245,23 +273,27 @@ public final class InboundRouter {
         while (!parked.isEmpty() && nowNs - parked.peekFirst().arrivalNs > parkTimeoutNs) {
             final Parked p = parked.pollFirst();
             parkedBytes -= p.frame.readableBytes();
-            drop(p.frame);
+            drop(p.frame, p.credit);
         }
     }
 
-    private void drop(final ByteBuf frame) {
+    private void drop(final ByteBuf frame, final FrameCredit credit) {
+        final int bytes = frame.readableBytes();
         droppedFrames++;
-        droppedBytes += frame.readableBytes();
+        droppedBytes += bytes;
         frame.release();
+        credit.release(bytes);
     }
 
     /** A frame waiting for its operation. */
     private static final class Parked {
         final ByteBuf frame;
+        final FrameCredit credit;
         final long arrivalNs;
 
-        Parked(final ByteBuf frame, final long arrivalNs) {
+        Parked(final ByteBuf frame, final FrameCredit credit, final long arrivalNs) {
             this.frame = frame;
+            this.credit = credit;
             this.arrivalNs = arrivalNs;
         }
     }

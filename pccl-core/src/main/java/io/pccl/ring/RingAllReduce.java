@@ -72,7 +72,7 @@ public final class RingAllReduce implements AutoCloseable {
     }
 
     /**
-     * Starts an all-reduce. The operand copy (out-of-place) or backup (in-place) runs on the calling thread.
+     * Starts an all-reduce. An in-place backup of the input is taken on the calling thread.
      *
      * @param ctx the operation's inputs
      * @return the running operation

@@ -25,9 +25,11 @@ class InboundRouterTest {
         PcclException failure;
 
         @Override
-        public void onFrame(final ByteBuf frame) {
+        public void onFrame(final ByteBuf frame, final FrameCredit credit) {
             steps.add((long) DataFrameFlyweight.step(frame));
+            final int bytes = frame.readableBytes();
             frame.release();
+            credit.release(bytes);
         }
 
         @Override

@@ -10,6 +10,7 @@ import io.pccl.Quantization;
 import io.pccl.ReduceInfo;
 import io.pccl.ReduceOp;
 import io.pccl.reduce.ReduceKernels;
+import io.pccl.ring.FrameCredit;
 import io.pccl.ring.FrameSink;
 import io.pccl.ring.InboundRouter;
 import io.pccl.ring.RingLink;
@@ -31,14 +32,16 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * State machine of one ring all-reduce (see {@link RingSchedule} for the step arithmetic).
  *
- * <p>Flow: the operand is prepared on the caller's thread (out-of-place: {@code send} copied into {@code recv};
- * in-place: a backup of the input). Then, on the engine executor, {@link #run()} alternates between
+ * <p>Flow: in place, a backup of the input is taken on the caller's thread. Then, on the engine executor,
+ * {@link #run()} alternates between
  * <ul>
  *   <li>consuming received frames in order: reduce-scatter slices are folded into {@code recv} with
- *       {@link ReduceKernels#accumulate}, all-gather slices overwrite {@code recv};</li>
+ *       {@link ReduceKernels#accumulate} (out-of-place, the same range of {@code send} is first copied into
+ *       {@code recv}, slice by slice, so the fold reads it from cache and nothing is copied up front), all-gather
+ *       slices overwrite {@code recv}. Every byte of {@code recv} is written by exactly one of the two;</li>
  *   <li>sending every slice whose bytes are final: all of step 0 at once, a slice of step {@code t > 0} as soon
- *       as the same byte range of step {@code t - 1} was received. Payloads are slices of {@code recv} (zero copy),
- *       produced only while the link is writable.</li>
+ *       as the same byte range of step {@code t - 1} was received. Payloads are zero-copy slices of {@code send}
+ *       (step 0) or {@code recv} (later steps), produced only while the link is writable.</li>
  * </ul>
  * When every step was sent and received, a {@link RingLink#fence} waits until the last payload left
  * {@code recv}; then {@code AVG} is divided locally and the future completes. Any failure (link or predecessor
@@ -76,6 +79,9 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     private final long tag;
     private final ByteBuffer recv;
     private final ByteBuffer copyTarget;
+    /** Out-of-place: a view of {@code send} that slices are copied from just before their first fold. */
+    private final ByteBuffer sendView;
+    private final int sendBase;
     private final int base;
     private final int sizeBytes;
     private final boolean inPlace;
@@ -91,6 +97,8 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     private final Object lock = new Object();
     // @GuardedBy("lock")
     private final ArrayDeque<ByteBuf> inbox = new ArrayDeque<>();
+    // @GuardedBy("lock") the credit of each inbox frame, in the same order.
+    private final ArrayDeque<FrameCredit> inboxCredits = new ArrayDeque<>();
     // @GuardedBy("lock")
     private boolean dirty;
     // @GuardedBy("lock")
@@ -106,6 +114,10 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
 
     // Confined to the active run().
     private ByteBuf wrapper;
+    /** Out-of-place: wraps the operand in {@code send}; step 0 sends from it. In place: same as wrapper. */
+    private ByteBuf sendWrapper;
+    /** An element split across two buffers of a composite frame is gathered here (little-endian). */
+    private final ByteBuffer straddle = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
     private ByteBuffer backup;
     private ScheduledFuture<?> progressTask;
     private int state = RUNNING;
@@ -144,6 +156,8 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         this.tag = ctx.tag();
         this.recv = ctx.recv().duplicate().order(ByteOrder.LITTLE_ENDIAN);
         this.copyTarget = ctx.recv().duplicate();
+        this.sendView = ctx.send().duplicate();
+        this.sendBase = ctx.send().position();
         this.base = ctx.recv().position();
         this.sizeBytes = (int) ctx.descriptor().sizeBytes();
         this.recv.clear();
@@ -163,11 +177,10 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     public void start(final ScheduledExecutorService timer) {
         // Callbacks that fire while we register (a failed link or router) must not run the op before we are done.
         scheduled.set(true);
-        if (!inPlace) {
-            final ByteBuffer src = ctx.send().duplicate();
-            region(copyTarget, base, sizeBytes).put(region(src, src.position(), sizeBytes));
-        }
         if (schedule.worldSize() == 1 || sizeBytes == 0) {
+            if (!inPlace) {
+                region(copyTarget, base, sizeBytes).put(region(sendView, sendBase, sizeBytes));
+            }
             state = DONE;
             owner.onFinished(this);
             future.complete(new ReduceInfo(schedule.worldSize(), 0, 0));
@@ -181,6 +194,13 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         final ByteBuffer wrapped = ctx.recv().duplicate();
         wrapped.limit(base + sizeBytes).position(base);
         wrapper = Unpooled.wrappedBuffer(wrapped);
+        if (inPlace) {
+            sendWrapper = wrapper.retain();
+        } else {
+            final ByteBuffer sendWrapped = ctx.send().duplicate();
+            sendWrapped.limit(sendBase + sizeBytes).position(sendBase);
+            sendWrapper = Unpooled.wrappedBuffer(sendWrapped);
+        }
         skipEmptyReceiveSteps();
         lastProgressNs = System.nanoTime();
         final long periodNs = Math.max(TimeUnit.MILLISECONDS.toNanos(1), progressTimeoutNs / 4);
@@ -231,14 +251,20 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     }
 
     @Override
-    public void onFrame(final ByteBuf frame) {
+    public void onFrame(ByteBuf frame, final FrameCredit credit) {
         synchronized (lock) {
-            if (closed) {
-                frame.release();
-                return;
+            if (!closed) {
+                inbox.addLast(frame);
+                inboxCredits.addLast(credit);
+                dirty = true;
+                frame = null;
             }
-            inbox.addLast(frame);
-            dirty = true;
+        }
+        if (frame != null) {
+            final int bytes = frame.readableBytes();
+            frame.release();
+            credit.release(bytes);
+            return;
         }
         lastProgressNs = System.nanoTime();
         schedule();
@@ -336,6 +362,10 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
 
     private void step() {
         if (state == DONE) {
+            // A signal after completion (e.g. a late abort) must not keep run() looping.
+            synchronized (lock) {
+                dirty = false;
+            }
             releaseInbox();
             return;
         }
@@ -352,6 +382,7 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         }
         for (;;) {
             final ByteBuf frame;
+            final FrameCredit credit;
             final PcclException posted;
             final int fence;
             synchronized (lock) {
@@ -359,16 +390,19 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
                 posted = failureSignal;
                 fence = fenceSignal;
                 frame = posted == null ? inbox.pollFirst() : null;
+                credit = frame == null ? null : inboxCredits.pollFirst();
             }
             if (posted != null) {
                 fail(posted);
                 return;
             }
             if (frame != null) {
+                final int frameBytes = frame.readableBytes();
                 try {
                     receive(frame);
                 } finally {
                     frame.release();
+                    credit.release(frameBytes);
                 }
                 pumpSends();
                 continue;
@@ -412,9 +446,18 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         final int payload = DataFrameFlyweight.payloadIndex(frame);
         final int dst = base + schedule.chunkStartBytes(chunk) + recvOffset;
         if (stage == DataFrameFlyweight.STAGE_REDUCE_SCATTER) {
-            // A view of the received bytes, no copy: the one small allocation per slice on the receive path.
-            final ByteBuffer in = frame.nioBuffer(payload, len).order(ByteOrder.LITTLE_ENDIAN);
-            ReduceKernels.accumulate(type, accumulateOp, recv, dst, in, in.position(), len / elementBytes);
+            if (!inPlace) {
+                // First touch of these bytes of recv: bring in our own input (cache-hot for the fold below).
+                copyTarget.clear().position(dst).limit(dst + len);
+                copyTarget.put(region(sendView, sendBase + schedule.chunkStartBytes(chunk) + recvOffset, len));
+            }
+            if (frame.nioBufferCount() == 1) {
+                // A view of the received bytes, no copy: the one small allocation per slice on the receive path.
+                final ByteBuffer in = frame.nioBuffer(payload, len).order(ByteOrder.LITTLE_ENDIAN);
+                ReduceKernels.accumulate(type, accumulateOp, recv, dst, in, in.position(), len / elementBytes);
+            } else {
+                accumulateParts(frame.nioBuffers(payload, len), dst);
+            }
         } else {
             copyTarget.clear().position(dst).limit(dst + len);
             frame.getBytes(payload, copyTarget);
@@ -425,6 +468,46 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
             recvStep++;
             recvOffset = 0;
             skipEmptyReceiveSteps();
+        }
+    }
+
+    /**
+     * Folds a payload that arrived in several buffers (a composite frame assembled from socket reads, zero copy)
+     * into {@code recv} starting at {@code dst}. Read boundaries need not fall on elements: an element split
+     * across two buffers is gathered in {@link #straddle} first.
+     */
+    private void accumulateParts(final ByteBuffer[] parts, final int dst) {
+        int d = dst;
+        int carry = 0;
+        for (final ByteBuffer part : parts) {
+            part.order(ByteOrder.LITTLE_ENDIAN);
+            int pos = part.position();
+            int rem = part.remaining();
+            if (carry > 0) {
+                final int take = Math.min(elementBytes - carry, rem);
+                for (int i = 0; i < take; i++) {
+                    straddle.put(carry + i, part.get(pos + i));
+                }
+                carry += take;
+                pos += take;
+                rem -= take;
+                if (carry == elementBytes) {
+                    ReduceKernels.accumulate(type, accumulateOp, recv, d, straddle, 0, 1);
+                    d += elementBytes;
+                    carry = 0;
+                }
+            }
+            final int n = rem / elementBytes;
+            if (n > 0) {
+                ReduceKernels.accumulate(type, accumulateOp, recv, d, part, pos, n);
+                d += n * elementBytes;
+                pos += n * elementBytes;
+                rem -= n * elementBytes;
+            }
+            for (int i = 0; i < rem; i++) {
+                straddle.put(i, part.get(pos + i));
+            }
+            carry = rem;
         }
     }
 
@@ -455,7 +538,9 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
             if (!l.isWritable()) {
                 return;
             }
-            final ByteBuf payload = wrapper.retainedSlice(schedule.chunkStartBytes(chunk) + sendOffset, len);
+            // Step 0 sends our own input; later steps forward what was received into recv.
+            final ByteBuf payload = (sendStep == 0 ? sendWrapper : wrapper)
+                    .retainedSlice(schedule.chunkStartBytes(chunk) + sendOffset, len);
             if (l.trySend(seq, tag, schedule.stage(sendStep), sendStep, chunk, sendOffset, payload)
                     != RingLink.SEND_OK) {
                 throw new PeerLostException("successor link of ring all-reduce seq " + seq + " tag " + tag
@@ -528,7 +613,9 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         synchronized (lock) {
             closed = true;
             for (ByteBuf b = inbox.pollFirst(); b != null; b = inbox.pollFirst()) {
+                final int bytes = b.readableBytes();
                 b.release();
+                inboxCredits.pollFirst().release(bytes);
             }
         }
     }
@@ -537,6 +624,8 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         if (wrapper != null) {
             wrapper.release();
             wrapper = null;
+            sendWrapper.release();
+            sendWrapper = null;
         }
         if (backup != null) {
             backups.release(backup);

@@ -35,7 +35,18 @@ final class TcpRing implements AutoCloseable {
 
     TcpRing(final int w, final int poolSize, final int maxPayloadBytes, final int highWaterBytes)
             throws InterruptedException {
-        group = NettyTransport.newEventLoopGroup(2, "tcp-ring-test");
+        this(w, poolSize, maxPayloadBytes, highWaterBytes, 2, -1);
+    }
+
+    TcpRing(final int w, final int poolSize, final int maxPayloadBytes, final int highWaterBytes, final int loops)
+            throws InterruptedException {
+        this(w, poolSize, maxPayloadBytes, highWaterBytes, loops, -1);
+    }
+
+    /** As above; {@code maxBufferedBytes} > 0 sets the inbound flow-control limit, otherwise the default. */
+    TcpRing(final int w, final int poolSize, final int maxPayloadBytes, final int highWaterBytes, final int loops,
+            final long maxBufferedBytes) throws InterruptedException {
+        group = NettyTransport.newEventLoopGroup(loops, "tcp-ring-test");
         routers = new InboundRouter[w];
         transports = new TcpRingTransport[w];
         servers = new Channel[w];
@@ -53,8 +64,13 @@ final class TcpRing implements AutoCloseable {
                             synchronized (peerChannels) {
                                 peerChannels.get(rank).add(ch);
                             }
-                            DataFrameInboundHandler.install(ch.pipeline(), routers[rank], maxPayloadBytes,
-                                    "peer" + Math.floorMod(rank - 1, w));
+                            final String pred = "peer" + Math.floorMod(rank - 1, w);
+                            if (maxBufferedBytes > 0) {
+                                DataFrameInboundHandler.install(ch.pipeline(), routers[rank], maxPayloadBytes, pred,
+                                        maxBufferedBytes);
+                            } else {
+                                DataFrameInboundHandler.install(ch.pipeline(), routers[rank], maxPayloadBytes, pred);
+                            }
                         }
                     })
                     .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).sync().channel();
@@ -71,6 +87,21 @@ final class TcpRing implements AutoCloseable {
             }
             transports[i] = new TcpRingTransport(chs, routers[i], "peer" + succ, highWaterBytes);
         }
+    }
+
+    /** The inbound handlers of the data connections {@code rank} accepted from its predecessor. */
+    List<DataFrameInboundHandler> inboundHandlers(final int rank) {
+        final List<DataFrameInboundHandler> out = new ArrayList<>();
+        synchronized (peerChannels) {
+            for (final Channel ch : peerChannels.get(rank)) {
+                final DataFrameInboundHandler h = (DataFrameInboundHandler) ch.pipeline()
+                        .get(DataFrameInboundHandler.DATA_FRAME_HANDLER);
+                if (h != null) {
+                    out.add(h);
+                }
+            }
+        }
+        return out;
     }
 
     /** Closes every connection that touches {@code rank} and its listener. */

@@ -93,31 +93,14 @@ public final class DataFrameDecoder extends LengthFieldBasedFrameDecoder {
     protected long getUnadjustedFrameLength(final ByteBuf buf, final int offset, final int length,
                                             final ByteOrder order) {
         // offset points at the payload-length field; the whole header is readable at this point.
-        final int start = offset - DataFrameFlyweight.PAYLOAD_LENGTH_OFFSET;
-        final byte magic = buf.getByte(start + DataFrameFlyweight.MAGIC_OFFSET);
-        if (magic != DataFrameFlyweight.MAGIC) {
-            throw discardAll(buf, new CorruptedFrameException(String.format(
-                    "data frame magic 0x%02x, expected 0x%02x", magic & 0xff, DataFrameFlyweight.MAGIC & 0xff)));
+        final int payloadLength;
+        try {
+            payloadLength = DataFrameFlyweight.checkHeader(buf, offset - DataFrameFlyweight.PAYLOAD_LENGTH_OFFSET,
+                    maxPayloadBytes);
+        } catch (final RuntimeException e) {
+            throw discardAll(buf, e);
         }
-        final byte version = buf.getByte(start + DataFrameFlyweight.VERSION_OFFSET);
-        if (version != DataFrameFlyweight.VERSION) {
-            throw discardAll(buf, new CorruptedFrameException("data frame version " + version + ", expected "
-                    + DataFrameFlyweight.VERSION));
-        }
-        final int stage = buf.getUnsignedByte(start + DataFrameFlyweight.STAGE_OFFSET);
-        if (stage < DataFrameFlyweight.STAGE_REDUCE_SCATTER || stage > DataFrameFlyweight.STAGE_ABORT) {
-            throw discardAll(buf, new CorruptedFrameException("data frame stage " + stage + " outside [1, 4]"));
-        }
-        final int flags = buf.getUnsignedByte(start + DataFrameFlyweight.FLAGS_OFFSET);
-        if (flags != 0) {
-            throw discardAll(buf, new CorruptedFrameException("data frame flags " + flags + ", expected 0"));
-        }
-        final long payloadLength = buf.getUnsignedIntLE(offset);
-        if (payloadLength > maxPayloadBytes) {
-            throw discardAll(buf, new TooLongFrameException("data frame payload length " + payloadLength
-                    + " exceeds the limit of " + maxPayloadBytes + " bytes"));
-        }
-        pendingFrameBytes = (int) payloadLength + DataFrameFlyweight.HEADER_LENGTH;
+        pendingFrameBytes = payloadLength + DataFrameFlyweight.HEADER_LENGTH;
         return payloadLength;
     }
 

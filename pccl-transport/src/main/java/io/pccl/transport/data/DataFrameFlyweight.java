@@ -2,6 +2,8 @@ package io.pccl.transport.data;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.codec.CorruptedFrameException;
+import io.netty.handler.codec.TooLongFrameException;
 
 /**
  * Fixed little-endian header of a data frame (ring chunk slice), read and written in place on a {@link ByteBuf}
@@ -129,6 +131,43 @@ public final class DataFrameFlyweight {
         buf.setIntLE(base + CHUNK_INDEX_OFFSET, chunkIndex);
         buf.setIntLE(base + PAYLOAD_LENGTH_OFFSET, payloadLength);
         buf.writerIndex(base + HEADER_LENGTH);
+    }
+
+    /**
+     * Validates a complete header and returns its payload length. Rejected, each with a message naming the value
+     * and the limit: a wrong magic byte or version, a stage outside 1..4 or nonzero flags
+     * ({@link CorruptedFrameException}); a payload length above {@code maxPayloadBytes}
+     * ({@link TooLongFrameException}).
+     *
+     * @param buf buffer holding the header
+     * @param index absolute index of the header's first byte; {@link #HEADER_LENGTH} bytes must be readable there
+     * @param maxPayloadBytes largest accepted payload
+     * @return the payload length
+     */
+    public static int checkHeader(final ByteBuf buf, final int index, final int maxPayloadBytes) {
+        final byte magic = buf.getByte(index + MAGIC_OFFSET);
+        if (magic != MAGIC) {
+            throw new CorruptedFrameException(String.format("data frame magic 0x%02x, expected 0x%02x",
+                    magic & 0xff, MAGIC & 0xff));
+        }
+        final byte version = buf.getByte(index + VERSION_OFFSET);
+        if (version != VERSION) {
+            throw new CorruptedFrameException("data frame version " + version + ", expected " + VERSION);
+        }
+        final int stage = buf.getUnsignedByte(index + STAGE_OFFSET);
+        if (stage < STAGE_REDUCE_SCATTER || stage > STAGE_ABORT) {
+            throw new CorruptedFrameException("data frame stage " + stage + " outside [1, 4]");
+        }
+        final int flags = buf.getUnsignedByte(index + FLAGS_OFFSET);
+        if (flags != 0) {
+            throw new CorruptedFrameException("data frame flags " + flags + ", expected 0");
+        }
+        final long payloadLength = buf.getUnsignedIntLE(index + PAYLOAD_LENGTH_OFFSET);
+        if (payloadLength > maxPayloadBytes) {
+            throw new TooLongFrameException("data frame payload length " + payloadLength
+                    + " exceeds the limit of " + maxPayloadBytes + " bytes");
+        }
+        return (int) payloadLength;
     }
 
     /**
