@@ -14,11 +14,13 @@ import io.pccl.internal.p2p.PeerListener;
 import io.pccl.internal.p2p.RoleHandler;
 import io.pccl.proto.ConnectionRole;
 import io.pccl.proto.Envelope;
+import io.pccl.proto.ErrorCode;
 import io.pccl.proto.EstablishP2PRequest;
 import io.pccl.proto.P2PConnectionInfo;
 import io.pccl.proto.P2PConnectionsEstablished;
 import io.pccl.proto.P2PEstablishResult;
 import io.pccl.proto.PeersPendingQuery;
+import io.pccl.proto.PeersPendingResponse;
 import io.pccl.proto.WorldSizes;
 import io.pccl.transport.netty.NettyTransport;
 import org.slf4j.Logger;
@@ -49,6 +51,9 @@ import java.util.concurrent.TimeUnit;
  */
 public final class PeerSession implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PeerSession.class);
+    /** What may answer an establish vote: the round's connection info, or a refusal (a result for round 0). */
+    private static final Envelope.BodyCase[] INFO_OR_REFUSAL = {
+        Envelope.BodyCase.P2P_CONNECTION_INFO, Envelope.BodyCase.P2P_ESTABLISH_RESULT};
 
     private enum State { NEW, CONNECTED, CLOSED }
 
@@ -309,8 +314,15 @@ public final class PeerSession implements AutoCloseable {
                     d.clear(Envelope.BodyCase.P2P_CONNECTION_INFO, Envelope.BodyCase.P2P_ESTABLISH_RESULT);
                     m.send(Envelope.newBuilder().setEstablishP2PRequest(
                             EstablishP2PRequest.newBuilder().setAcceptNewPeers(acceptNewPeers)).build());
-                    final Envelope info = d.await(Envelope.BodyCase.P2P_CONNECTION_INFO, left(deadline),
+                    final Envelope info = d.awaitAny(INFO_OR_REFUSAL, left(deadline),
                             "connection info from master " + m.addressText());
+                    if (info.getBodyCase() == Envelope.BodyCase.P2P_ESTABLISH_RESULT) {
+                        // Refused before any round started: another kind of group vote is running (round 0).
+                        throw new TopologyUpdateFailedException(PcclException.Code.FAILED_PRECONDITION,
+                                "updateTopology(): refused by master " + m.addressText() + " ("
+                                        + info.getP2PEstablishResult().getCode() + "): "
+                                        + info.getP2PEstablishResult().getReason(), null);
+                    }
                     final P2PEstablishResult result = runRound(info.getP2PConnectionInfo(), deadline);
                     if (result.getSuccess()) {
                         adopt(result);
@@ -381,9 +393,15 @@ public final class PeerSession implements AutoCloseable {
             final MasterConnection m = requireMaster("arePeersPending");
             m.dispatcher().clear(Envelope.BodyCase.PEERS_PENDING_RESPONSE);
             m.send(Envelope.newBuilder().setPeersPendingQuery(PeersPendingQuery.getDefaultInstance()).build());
-            return m.dispatcher().await(Envelope.BodyCase.PEERS_PENDING_RESPONSE, config.topologyTimeoutNs(),
-                    "pending-peers answer from master " + m.addressText() + " (all accepted peers of group "
-                            + config.peerGroup() + " must ask)").getPeersPendingResponse().getPending();
+            final PeersPendingResponse answer = m.dispatcher().await(Envelope.BodyCase.PEERS_PENDING_RESPONSE,
+                    config.topologyTimeoutNs(), "pending-peers answer from master " + m.addressText()
+                            + " (all accepted peers of group " + config.peerGroup() + " must ask)")
+                    .getPeersPendingResponse();
+            if (answer.getCode() != ErrorCode.ERROR_UNSPECIFIED) {
+                throw new PcclException(PcclException.Code.FAILED_PRECONDITION, "arePeersPending(): refused by master "
+                        + m.addressText() + " (" + answer.getCode() + "): " + answer.getReason());
+            }
+            return answer.getPending();
         }
     }
 

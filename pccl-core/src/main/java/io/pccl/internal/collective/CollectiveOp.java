@@ -282,6 +282,11 @@ final class CollectiveOp {
             return new PcclException(PcclException.Code.INVALID_ARGUMENT, what + ": the peers launched tag "
                     + tag() + " with different parameters: " + done.getReason());
         }
+        if (done.getCode() == ErrorCode.ERROR_FAILED_PRECONDITION && !commenced) {
+            // refused before it started: the group is in another kind of vote (updateTopology, sync, pending query)
+            return new PcclException(PcclException.Code.FAILED_PRECONDITION, what + " refused by the master: "
+                    + done.getReason());
+        }
         if (engineFailure instanceof TooFewPeersException
                 || engineFailure != null && !engineFailure.isRetryable()
                 && engineFailure.code() != PcclException.Code.PROTOCOL_VIOLATION) {

@@ -182,6 +182,24 @@ public final class MasterDispatcher {
      */
     public Envelope await(final Envelope.BodyCase kind, final Predicate<Envelope> accept, final long timeoutNs,
                           final String what) {
+        return await(new Envelope.BodyCase[] {kind}, accept, timeoutNs, what);
+    }
+
+    /**
+     * Waits for the next envelope of any of {@code kinds} (queues are checked in the order given).
+     *
+     * @param kinds the message kinds
+     * @param timeoutNs the bound in nanoseconds
+     * @param what what the caller waits for, for the timeout message
+     * @return the envelope
+     * @throws PcclException the dispatcher's failure, or {@link PcclException.Code#TIMEOUT} when the bound passes
+     */
+    public Envelope awaitAny(final Envelope.BodyCase[] kinds, final long timeoutNs, final String what) {
+        return await(kinds, null, timeoutNs, what);
+    }
+
+    private Envelope await(final Envelope.BodyCase[] kinds, final Predicate<Envelope> accept, final long timeoutNs,
+                           final String what) {
         final long deadline = System.nanoTime() + Math.max(0L, timeoutNs);
         lock.lock();
         try {
@@ -189,11 +207,13 @@ public final class MasterDispatcher {
                 if (failure != null) {
                     throw failure;
                 }
-                final ArrayDeque<Envelope> queue = queues.get(kind);
-                while (queue != null && !queue.isEmpty()) {
-                    final Envelope envelope = queue.pollFirst();
-                    if (accept == null || accept.test(envelope)) {
-                        return envelope;
+                for (Envelope.BodyCase kind : kinds) {
+                    final ArrayDeque<Envelope> queue = queues.get(kind);
+                    while (queue != null && !queue.isEmpty()) {
+                        final Envelope envelope = queue.pollFirst();
+                        if (accept == null || accept.test(envelope)) {
+                            return envelope;
+                        }
                     }
                 }
                 final long leftNs = deadline - System.nanoTime();
