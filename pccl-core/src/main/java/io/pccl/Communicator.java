@@ -1,7 +1,6 @@
 package io.pccl;
 
 import io.pccl.internal.client.ClientConfig;
-import io.pccl.internal.client.Membership;
 import io.pccl.internal.client.PeerSession;
 import io.pccl.internal.collective.ArrayOperands;
 import io.pccl.internal.collective.Collectives;

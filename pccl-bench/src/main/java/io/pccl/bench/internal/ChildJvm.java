@@ -100,8 +100,9 @@ public final class ChildJvm implements AutoCloseable {
             }
             if (EOF.equals(line)) {
                 lines.add(EOF);
-                throw new IllegalStateException(name + ": process ended (exit "
-                        + (process.isAlive() ? "?" : String.valueOf(process.exitValue())) + ") before the expected output");
+                final String exit = process.isAlive() ? "?" : String.valueOf(process.exitValue());
+                throw new IllegalStateException(name + ": process ended (exit " + exit
+                        + ") before the expected output");
             }
             if (predicate.test(line)) {
                 return line;

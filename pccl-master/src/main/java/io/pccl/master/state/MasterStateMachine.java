@@ -14,9 +14,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The master's membership, collective and shared-state logic: pure and deterministic. Inputs are
- * {@code onXxx(...)} calls, time arrives through {@code nowNs} arguments and {@link #doWork(long)}, outputs leave only through the
- * injected {@link MasterOutbox}. Peers, groups and tags are kept in sorted maps, so the same inputs always
- * produce the same outputs in the same order.
+ * {@code onXxx(...)} calls, time arrives through {@code nowNs} arguments and {@link #doWork(long)}, outputs leave
+ * only through the injected {@link MasterOutbox}. Peers, groups and tags are kept in sorted maps, so the same
+ * inputs always produce the same outputs in the same order.
  *
  * <p>Per-peer phases ({@link PeerPhase}; every move is checked by {@code Peer#transitionTo}):
  * <pre>
