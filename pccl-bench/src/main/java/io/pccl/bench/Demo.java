@@ -45,6 +45,8 @@ public final class Demo implements Callable<Integer> {
 
     /** revision -> (peer name -> weights hash). */
     private final Map<Long, Map<String, String>> hashes = new ConcurrentHashMap<>();
+    /** world size -> all-reduce throughputs (MB/s, payload in + out per second) reported by the peers. */
+    private final Map<Integer, List<Double>> throughput = new ConcurrentHashMap<>();
 
     @Override
     public Integer call() throws Exception {
@@ -97,6 +99,7 @@ public final class Demo implements Callable<Integer> {
                 }
             }
         }
+        printThroughput();
         return checkParity() ? 0 : 1;
     }
 
@@ -118,6 +121,9 @@ public final class Demo implements Callable<Integer> {
                         final Map<String, String> kv = DemoPeer.parse(line);
                         final long rev = Long.parseLong(kv.get("rev"));
                         hashes.computeIfAbsent(rev, k -> new TreeMap<>()).put(name, kv.get("hash"));
+                        throughput.computeIfAbsent(Integer.parseInt(kv.get("world")),
+                                k -> java.util.Collections.synchronizedList(new ArrayList<>()))
+                                .add(Double.parseDouble(kv.get("reduceMBps")));
                         if (rev >= killAt) {
                             killPoint.countDown();
                         }
@@ -139,6 +145,18 @@ public final class Demo implements Callable<Integer> {
         t.start();
         readers.add(t);
         return c;
+    }
+
+    private void printThroughput() {
+        for (Map.Entry<Integer, List<Double>> e : new TreeMap<>(throughput).entrySet()) {
+            final double[] v;
+            synchronized (e.getValue()) {
+                v = e.getValue().stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            }
+            System.out.printf(java.util.Locale.ROOT, "all-reduce throughput at %d peers: median %.0f MB/s "
+                    + "(payload sent + received per second, %d samples, %.1f MiB float32 AVG)%n", e.getKey(),
+                    v[v.length / 2], v.length, elements * 4 / 1048576.0);
+        }
     }
 
     private boolean checkParity() {
