@@ -8,13 +8,14 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.util.ReferenceCountUtil;
 import io.pccl.PeerLostException;
-import io.pccl.ring.InboundRouter;
 import io.pccl.ring.FrameCredit;
+import io.pccl.ring.InboundRouter;
 import io.pccl.transport.data.DataFrameFlyweight;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.Objects;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -173,8 +174,12 @@ public final class DataFrameInboundHandler extends ChannelInboundHandlerAdapter 
     public void release(final int frameBytes) {
         final long now = buffered.addAndGet(-frameBytes);
         if (now <= lowWater && paused && resumeScheduled.compareAndSet(false, true)) {
-            final Channel ch = channel;
-            ch.eventLoop().execute(resumeTask);
+            try {
+                channel.eventLoop().execute(resumeTask);
+            } catch (final RejectedExecutionException e) {
+                // The event loop is shutting down with the channel; nothing to resume.
+                resumeScheduled.set(false);
+            }
         }
     }
 
