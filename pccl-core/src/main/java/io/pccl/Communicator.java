@@ -309,19 +309,85 @@ public final class Communicator implements AutoCloseable {
     }
 
     /**
-     * Asynchronous primitive-array all-reduce: {@code send} and {@code recv} are arrays of one of the kinds of the
-     * blocking overloads ({@code float[] double[] int[] long[] short[] byte[]}); {@code recv} is written before
-     * the future completes successfully.
+     * Asynchronous {@link #allReduce(float[], float[], ReduceDescriptor)}; {@code recv} is written before the future
+     * completes successfully.
      *
-     * @param send input array
-     * @param recv output array of the same kind; may be {@code send}
-     * @param descriptor count and a type matching the array kind
+     * @param send input
+     * @param recv output; may be {@code send}
+     * @param descriptor count, type FLOAT32
      * @return the future
-     * @throws PcclException {@code INVALID_ARGUMENT} for an unsupported or mismatching array kind or a count over
-     *         the lengths, and the validation failures of {@link #allReduceAsync(ByteBuffer, ByteBuffer,
-     *         ReduceDescriptor)}
      */
-    public CompletableFuture<ReduceInfo> allReduceAsync(final Object send, final Object recv,
+    public CompletableFuture<ReduceInfo> allReduceAsync(final float[] send, final float[] recv,
+                                                        final ReduceDescriptor descriptor) {
+        return ArrayOperands.launch(collectives, send, recv, descriptor);
+    }
+
+    /**
+     * Asynchronous {@link #allReduce(double[], double[], ReduceDescriptor)}; {@code recv} is written before the future
+     * completes successfully.
+     *
+     * @param send input
+     * @param recv output; may be {@code send}
+     * @param descriptor count, type FLOAT64
+     * @return the future
+     */
+    public CompletableFuture<ReduceInfo> allReduceAsync(final double[] send, final double[] recv,
+                                                        final ReduceDescriptor descriptor) {
+        return ArrayOperands.launch(collectives, send, recv, descriptor);
+    }
+
+    /**
+     * Asynchronous {@link #allReduce(int[], int[], ReduceDescriptor)}; {@code recv} is written before the future
+     * completes successfully.
+     *
+     * @param send input
+     * @param recv output; may be {@code send}
+     * @param descriptor count, type INT32/UINT32
+     * @return the future
+     */
+    public CompletableFuture<ReduceInfo> allReduceAsync(final int[] send, final int[] recv,
+                                                        final ReduceDescriptor descriptor) {
+        return ArrayOperands.launch(collectives, send, recv, descriptor);
+    }
+
+    /**
+     * Asynchronous {@link #allReduce(long[], long[], ReduceDescriptor)}; {@code recv} is written before the future
+     * completes successfully.
+     *
+     * @param send input
+     * @param recv output; may be {@code send}
+     * @param descriptor count, type INT64/UINT64
+     * @return the future
+     */
+    public CompletableFuture<ReduceInfo> allReduceAsync(final long[] send, final long[] recv,
+                                                        final ReduceDescriptor descriptor) {
+        return ArrayOperands.launch(collectives, send, recv, descriptor);
+    }
+
+    /**
+     * Asynchronous {@link #allReduce(short[], short[], ReduceDescriptor)}; {@code recv} is written before the future
+     * completes successfully.
+     *
+     * @param send input
+     * @param recv output; may be {@code send}
+     * @param descriptor count, a 16-bit type
+     * @return the future
+     */
+    public CompletableFuture<ReduceInfo> allReduceAsync(final short[] send, final short[] recv,
+                                                        final ReduceDescriptor descriptor) {
+        return ArrayOperands.launch(collectives, send, recv, descriptor);
+    }
+
+    /**
+     * Asynchronous {@link #allReduce(byte[], byte[], ReduceDescriptor)}; {@code recv} is written before the future
+     * completes successfully.
+     *
+     * @param send input
+     * @param recv output; may be {@code send}
+     * @param descriptor count, type INT8/UINT8
+     * @return the future
+     */
+    public CompletableFuture<ReduceInfo> allReduceAsync(final byte[] send, final byte[] recv,
                                                         final ReduceDescriptor descriptor) {
         return ArrayOperands.launch(collectives, send, recv, descriptor);
     }
@@ -377,7 +443,8 @@ public final class Communicator implements AutoCloseable {
 
     /**
      * Leaves the run: closes the master connection (the master drops this peer at once), all peer connections
-     * and the event loops. Idempotent; a blocked call fails with {@code CLOSED}.
+     * and the event loops. Idempotent; a blocked call fails with {@code CLOSED}, and so do running all-reduces
+     * (in-place inputs restored) once their queued writes drained (bounded).
      */
     @Override
     public void close() {

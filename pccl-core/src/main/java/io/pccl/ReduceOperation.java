@@ -7,7 +7,8 @@ import java.util.Objects;
  * One all-reduce of a batch run by {@link Communicator#allReduceMultipleWithRetry}: the same inputs as
  * {@link Communicator#allReduce(ByteBuffer, ByteBuffer, ReduceDescriptor)}.
  *
- * <p>Immutable apart from the buffers, which belong to the caller and must not be touched while the batch runs.
+ * <p>Immutable apart from the buffers, which belong to the caller and must not be touched while the batch runs;
+ * thread-safe to pass between threads.
  *
  * @param send input buffer (the operand starts at its position)
  * @param recv output buffer; {@code send} itself for an in-place operation

@@ -287,7 +287,8 @@ class AllReduceConcurrencyTest {
                 final float[] fOut = new float[n + 5];
                 c.allReduce(f, fOut, ReduceDescriptor.of(n, DataType.FLOAT32, ReduceOp.SUM).tag(20));
                 c.allReduce(dd, dd, ReduceDescriptor.of(n, DataType.FLOAT64, ReduceOp.MAX).tag(21));
-                c.allReduce(ii, ii, ReduceDescriptor.of(n, DataType.INT32, ReduceOp.SUM).tag(22));
+                c.allReduceAsync(ii, ii, ReduceDescriptor.of(n, DataType.INT32, ReduceOp.SUM).tag(22))
+                        .get(30, TimeUnit.SECONDS);
                 c.allReduce(ll, ll, ReduceDescriptor.of(n, DataType.UINT64, ReduceOp.MIN).tag(23));
                 c.allReduce(ss, ss, ReduceDescriptor.of(n, DataType.INT16, ReduceOp.SUM).tag(24));
                 final byte[] bOut = new byte[n];

@@ -149,8 +149,8 @@ final class CollectiveOp {
         }
         final RingTransport transport = owner.dataPlane().transport(owner.session().p2p(), opRing[(rank + 1) % w],
                 opRing[(rank - 1 + w) % w]);
-        return new RingOpContext(opRing, rank, opSeq, descriptor, inPlace && backup != null ? backup.duplicate() : send, recv,
-                transport);
+        final ByteBuffer input = inPlace && backup != null ? backup.duplicate() : send;
+        return new RingOpContext(opRing, rank, opSeq, descriptor, input, recv, transport);
     }
 
     /** The engine finished (or could not start): report to the master unless the op already failed hard. */
@@ -219,6 +219,20 @@ final class CollectiveOp {
         }
         if (op != null) {
             op.abort(cause);
+        }
+        maybeFinish();
+    }
+
+    /**
+     * Finishes the operation without waiting for the engine any longer (closing, after the engine and the
+     * connections are closed). Any thread.
+     */
+    void forceFinish(final PcclException cause) {
+        synchronized (this) {
+            if (hardFailure == null) {
+                hardFailure = cause;
+            }
+            localDone = true;
         }
         maybeFinish();
     }

@@ -145,6 +145,11 @@ public final class Collectives implements AutoCloseable {
                 op.takeBackup(backups);
             }
             m.send(Envelope.newBuilder().setCollectiveInitiate(initiate(d)).build());
+            // A master loss between the check above and the registration would not have reached this op.
+            final PcclException lost = m.dispatcher().failure();
+            if (lost != null) {
+                op.failHard(lost);
+            }
         } catch (RuntimeException e) {
             synchronized (lock) {
                 running.remove(d.tag(), op);
@@ -361,22 +366,10 @@ public final class Collectives implements AutoCloseable {
     }
 
     /**
-     * Fails running operations with {@code CLOSED} and closes the engine and threads (bounded). Close the session
-     * between {@link #failRunning()} and this so operations waiting on their connections end at once.
+     * First step of closing: later launches fail with {@code CLOSED}, running operations fail and the engine
+     * closes, waiting (bounded) until aborted operations have stopped using their buffers; the connections are
+     * still open then, so queued writes drain. Idempotent.
      */
-    @Override
-    public void close() {
-        failRunning();
-        engine.close();
-        executor.shutdown();
-        try {
-            executor.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    /** First half of closing: later launches fail with {@code CLOSED}, running operations fail. Idempotent. */
     public void failRunning() {
         final PcclException cause = new PcclException(PcclException.Code.CLOSED,
                 "communicator closed while the all-reduce was running");
@@ -386,6 +379,32 @@ public final class Collectives implements AutoCloseable {
             }
         }
         failAll(cause);
+        engine.close();
+    }
+
+    /**
+     * Last step of closing, after the session (connections, event loops) is closed: operations the engine did not
+     * report within its bound are finished here (their buffers are no longer read by any write), then the threads
+     * stop (bounded). Idempotent.
+     */
+    @Override
+    public void close() {
+        failRunning();
+        final PcclException cause;
+        final List<CollectiveOp> ops;
+        synchronized (lock) {
+            cause = closedCause;
+            ops = new ArrayList<>(running.values());
+        }
+        for (CollectiveOp op : ops) {
+            op.forceFinish(cause);
+        }
+        executor.shutdown();
+        try {
+            executor.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     static boolean sameMemory(final ByteBuffer a, final ByteBuffer b) {

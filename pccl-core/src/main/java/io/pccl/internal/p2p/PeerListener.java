@@ -192,7 +192,7 @@ public final class PeerListener implements AutoCloseable {
             final Hello hello = envelope.getHello();
             switch (hello.getRole()) {
                 case ROLE_P2P_DATA:
-                    acceptData(ctx, hello);
+                    acceptData(ctx, hello, System.nanoTime() + helloTimeoutNs);
                     return;
                 case ROLE_SHARED_STATE:
                 case ROLE_BENCHMARK:
@@ -211,7 +211,7 @@ public final class PeerListener implements AutoCloseable {
             }
         }
 
-        private void acceptData(final ChannelHandlerContext ctx, final Hello hello) {
+        private void acceptData(final ChannelHandlerContext ctx, final Hello hello, final long deadlineNs) {
             final int poolSize = hello.getPoolSize();
             final int index = hello.getConnectionIndex();
             if (poolSize < 1 || poolSize > MAX_POOL_SIZE || index < 0 || index >= poolSize) {
@@ -219,11 +219,27 @@ public final class PeerListener implements AutoCloseable {
                         + ", pool_size " + poolSize + " (need 0 <= index < pool_size <= " + MAX_POOL_SIZE + ")");
                 return;
             }
+            final long self = selfId.getAsLong();
+            if (self == 0L) {
+                // The master announces a new peer to the others right after registering it, so a dial may beat
+                // this peer's own processing of its RegisterResponse: answer once the id is known (bounded).
+                if (System.nanoTime() - deadlineNs >= 0) {
+                    reject(ctx, ErrorCode.ERROR_FAILED_PRECONDITION, "this peer has no peer id yet (not registered "
+                            + "within " + TimeUnit.NANOSECONDS.toMillis(helloTimeoutNs) + " ms)");
+                    return;
+                }
+                ctx.executor().schedule(() -> {
+                    if (!rejected && ctx.channel().isActive()) {
+                        acceptData(ctx, hello, deadlineNs);
+                    }
+                }, 1, TimeUnit.MILLISECONDS);
+                return;
+            }
             final long peerId = hello.getPeerId();
             final Channel ch = ctx.channel();
             incoming.register(peerId, index, poolSize, ch);
             // Encoded synchronously on this event loop, before the encoders are removed below.
-            ctx.writeAndFlush(Envelopes.helloAck(selfId.getAsLong()));
+            ctx.writeAndFlush(Envelopes.helloAck(self));
             final DataPlaneInitializer init = dataPlane.get();
             DataPlane.switchToData(ctx.pipeline(), this, () -> init.initIncoming(peerId, index, poolSize, ch));
             LOG.debug("incoming p2p connection {}/{} from peer {} at {}", index, poolSize, peerId,

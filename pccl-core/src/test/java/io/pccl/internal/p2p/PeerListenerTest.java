@@ -24,6 +24,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -151,6 +153,30 @@ class PeerListenerTest {
             final Channel[] pool = pools.pool(7);
             assertEquals(2, pool.length);
             assertTrue(pool[1] != null && pool[1].isActive());
+        }
+    }
+
+    @Test
+    void dataHelloBeforeThisPeerKnowsItsIdIsAnsweredOnceTheIdIsKnown() throws IOException {
+        final IncomingPools pools = new IncomingPools();
+        final AtomicLong id = new AtomicLong();
+        final AtomicInteger asked = new AtomicInteger();
+        final PeerListener l = PeerListener.bind(group, LOOPBACK, 0, 1, pools, () -> {
+            asked.incrementAndGet();
+            return id.get();
+        }, () -> DataPlane.DISCARDING, HELLO_TIMEOUT_NS);
+        listeners.add(l);
+        try (Socket s = new Socket(LOOPBACK, l.port())) {
+            write(s, Envelopes.hello(ConnectionRole.ROLE_P2P_DATA, 7, 0, 1));
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (asked.get() == 0 && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+            assertTrue(asked.get() > 0, "the listener never looked at its id");
+            assertEquals(0, pools.pool(7).length, "registered before the id was known");
+            id.set(42);
+            assertEquals(42, read(s).getHelloAck().getPeerId());
+            assertEquals(1, pools.pool(7).length);
         }
     }
 
