@@ -21,6 +21,8 @@ import java.util.Objects;
  *       older than the park timeout or when more than the parked-byte limit would be held (the operation then
  *       fails on the frame-order check or its progress timeout, instead of this peer running out of memory).</li>
  * </ul>
+ * Every frame routed with a {@link FrameCredit} gives its bytes back to it exactly once: when the sink consumed it,
+ * or when the router drops it (receive-side flow control, see {@code DataFrameInboundHandler}).
  * After {@link #onPredecessorLost} the router is failed for good: registered and later sinks are told, frames are
  * dropped.
  *

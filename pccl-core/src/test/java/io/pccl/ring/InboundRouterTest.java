@@ -116,4 +116,30 @@ class InboundRouterTest {
         final PcclException e = assertThrows(PcclException.class, () -> router.register(1, 1, new RecordingSink()));
         assertEquals(PcclException.Code.FAILED_PRECONDITION, e.code());
     }
+
+    @Test
+    void shouldReturnEveryFrameCreditOnceWhetherConsumedParkedOrDropped() {
+        final long[] returned = new long[1];
+        final FrameCredit credit = bytes -> returned[0] += bytes;
+        final int frameBytes = DataFrameFlyweight.HEADER_LENGTH + 4;
+        final InboundRouter router = new InboundRouter(frameBytes, TimeUnit.SECONDS.toNanos(10));
+        final RecordingSink a = new RecordingSink();
+        router.register(1, 1, a);
+        router.onFrame(frame(1, 1, 0), credit); // consumed by the sink
+        assertEquals(frameBytes, returned[0]);
+        router.onFrame(frame(2, 1, 0), credit); // parked: credit held
+        assertEquals(frameBytes, returned[0]);
+        router.onFrame(frame(2, 1, 1), credit); // over the park limit: dropped, credit back
+        assertEquals(2L * frameBytes, returned[0]);
+        router.unregister(1, 1);
+        router.onFrame(frame(1, 1, 1), credit); // finished operation: dropped
+        assertEquals(3L * frameBytes, returned[0]);
+        final RecordingSink b = new RecordingSink();
+        router.register(2, 1, b); // the parked frame reaches its sink, which returns the credit
+        assertEquals(List.of(0L), b.steps);
+        assertEquals(4L * frameBytes, returned[0]);
+        router.onFrame(frame(3, 1, 0), credit); // parked, then released when the predecessor is lost
+        router.onPredecessorLost(new PeerLostException("gone"));
+        assertEquals(5L * frameBytes, returned[0]);
+    }
 }

@@ -251,16 +251,17 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     }
 
     @Override
-    public void onFrame(ByteBuf frame, final FrameCredit credit) {
+    public void onFrame(final ByteBuf frame, final FrameCredit credit) {
+        final boolean accepted;
         synchronized (lock) {
-            if (!closed) {
+            accepted = !closed;
+            if (accepted) {
                 inbox.addLast(frame);
                 inboxCredits.addLast(credit);
                 dirty = true;
-                frame = null;
             }
         }
-        if (frame != null) {
+        if (!accepted) {
             final int bytes = frame.readableBytes();
             frame.release();
             credit.release(bytes);
@@ -456,7 +457,7 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
                 final ByteBuffer in = frame.nioBuffer(payload, len).order(ByteOrder.LITTLE_ENDIAN);
                 ReduceKernels.accumulate(type, accumulateOp, recv, dst, in, in.position(), len / elementBytes);
             } else {
-                accumulateParts(frame.nioBuffers(payload, len), dst);
+                PartsFold.accumulate(type, accumulateOp, recv, dst, frame.nioBuffers(payload, len), straddle);
             }
         } else {
             copyTarget.clear().position(dst).limit(dst + len);
@@ -468,46 +469,6 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
             recvStep++;
             recvOffset = 0;
             skipEmptyReceiveSteps();
-        }
-    }
-
-    /**
-     * Folds a payload that arrived in several buffers (a composite frame assembled from socket reads, zero copy)
-     * into {@code recv} starting at {@code dst}. Read boundaries need not fall on elements: an element split
-     * across two buffers is gathered in {@link #straddle} first.
-     */
-    private void accumulateParts(final ByteBuffer[] parts, final int dst) {
-        int d = dst;
-        int carry = 0;
-        for (final ByteBuffer part : parts) {
-            part.order(ByteOrder.LITTLE_ENDIAN);
-            int pos = part.position();
-            int rem = part.remaining();
-            if (carry > 0) {
-                final int take = Math.min(elementBytes - carry, rem);
-                for (int i = 0; i < take; i++) {
-                    straddle.put(carry + i, part.get(pos + i));
-                }
-                carry += take;
-                pos += take;
-                rem -= take;
-                if (carry == elementBytes) {
-                    ReduceKernels.accumulate(type, accumulateOp, recv, d, straddle, 0, 1);
-                    d += elementBytes;
-                    carry = 0;
-                }
-            }
-            final int n = rem / elementBytes;
-            if (n > 0) {
-                ReduceKernels.accumulate(type, accumulateOp, recv, d, part, pos, n);
-                d += n * elementBytes;
-                pos += n * elementBytes;
-                rem -= n * elementBytes;
-            }
-            for (int i = 0; i < rem; i++) {
-                straddle.put(i, part.get(pos + i));
-            }
-            carry = rem;
         }
     }
 

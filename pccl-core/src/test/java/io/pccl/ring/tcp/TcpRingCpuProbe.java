@@ -23,7 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * timed ops divided by the bytes every peer sent) and the median wall time, for the engine-thread and event-loop
  * counts given by system properties {@code probe.w} (2), {@code probe.mib} (64), {@code probe.iters} (5),
  * {@code probe.threads} (engine threads, 2), {@code probe.loops} (event loops, 2), {@code probe.pool} (1),
- * {@code probe.inplace} (false), {@code probe.slice} (bytes, the engine default). CPU per byte is robust to other
+ * {@code probe.inplace} (false), {@code probe.slice} (bytes, the engine default),
+ * {@code probe.buffered} (inbound flow-control limit in bytes, the default). CPU per byte is robust to other
  * load on the machine; wall time is not. Per-thread CPU comes from /proc (JIT and GC threads included).
  * Run through surefire with {@code -Dpccl.excludedGroups=} or directly with {@link #main}.
  */
@@ -91,7 +92,7 @@ class TcpRingCpuProbe {
         final int slice = Integer.getInteger("probe.slice", RingAllReduce.DEFAULT_SLICE_BYTES);
         try (RingAllReduce engine = RingAllReduce.builder().threads(threads).sliceBytes(slice).build();
              TcpRing net = new TcpRing(w, pool, RingAllReduce.DEFAULT_SLICE_BYTES,
-                     TcpRingTransport.DEFAULT_HIGH_WATER_BYTES, loops)) {
+                     TcpRingTransport.DEFAULT_HIGH_WATER_BYTES, loops, Long.getLong("probe.buffered", -1))) {
             long seq = 1;
             final long[] wall = new long[iters];
             long cpu = 0;
