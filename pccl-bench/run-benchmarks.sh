@@ -27,14 +27,16 @@ python3 "$shared/summarize.py" "$out"/mpi_*.log "$out"/gloo_*.log 2>&1 | tee -a 
 
 for w in 2 4; do
   log "pccl-java allreduce W=$w"
-  java -jar "$jar" allreduce --peers "$w" --sizes-mib 1,16,64,256 --iters 5 --warmup 2 2>&1 | tee -a "$out/summary.txt"
+  java -jar "$jar" allreduce --peers "$w" --sizes-mib 1,16,64,256 --iters 5 --warmup "${PCCL_WARMUP:-10}" 2>&1 \
+    | grep -vE '^\[(peer|pccl|main)' | tee -a "$out/summary.txt"
 done
 
 log "pccl-java join latency"
-java -jar "$jar" join-latency --joins 50 2>&1 | tail -1 | tee -a "$out/summary.txt"
+java -jar "$jar" join-latency --joins 50 2>&1 | grep "join latency" | tee -a "$out/summary.txt"
 
 log "pccl-java shared-state transfer 256 MiB"
-java -Xmx1g -XX:MaxDirectMemorySize=2g -jar "$jar" sync --size-mib 256 --rounds 3 2>&1 | tail -4 | tee -a "$out/summary.txt"
+java -Xmx1g -XX:MaxDirectMemorySize=2g -jar "$jar" sync --size-mib 256 --rounds 5 2>&1 | grep -E '^(round|shared-state)' \
+  | tee -a "$out/summary.txt"
 
 log "JMH: float32 SUM reduce vs memory copy at 64 MiB"
 java -cp "$jar" org.openjdk.jmh.Main 'kernels.ReduceKernelBenchmark' -p sizeBytes=67108864 -p type=FLOAT32 -p op=SUM \

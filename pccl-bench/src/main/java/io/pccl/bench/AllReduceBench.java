@@ -194,13 +194,14 @@ public final class AllReduceBench implements Callable<Integer> {
                 }
                 ops[k] = ReduceDescriptor.of(perOpCount, type, op).tag(k);
             }
+            // The probe starts before the first operation of this size, so buffers the library pools or caches
+            // for it count as extra memory even though later iterations reuse them.
             final MemoryProbe probe = new MemoryProbe();
             final CompletableFuture<?>[] futures = new CompletableFuture<?>[concurrent];
+            comm.allReduce(barrier, barrier, barrierOp);
+            probe.start();
             for (int it = 0; it < warmup + iters; it++) {
                 comm.allReduce(barrier, barrier, barrierOp);
-                if (it == warmup) {
-                    probe.start();
-                }
                 final long t0 = System.nanoTime();
                 for (int k = 0; k < concurrent; k++) {
                     futures[k] = comm.allReduceAsync(send[k], recv[k], ops[k]);
