@@ -56,6 +56,9 @@ public final class AllReduceBench implements Callable<Integer> {
     int warmup = 2;
     @Option(names = "--peer-heap", description = "-Xmx of each peer JVM (default ${DEFAULT-VALUE})")
     String peerHeap = "1g";
+    @Option(names = "--prewarm-ops", description = "untimed 1 MiB ops before the first size, so that the JIT has "
+            + "compiled the data path (default ${DEFAULT-VALUE}; 0 measures a cold JVM)")
+    int prewarmOps = 200;
 
     @Override
     public Integer call() throws Exception {
@@ -68,7 +71,8 @@ public final class AllReduceBench implements Callable<Integer> {
                             "--master", "127.0.0.1:" + master.port(), "--peers", String.valueOf(peers),
                             "--connections", String.valueOf(connections), "--concurrent", String.valueOf(concurrent),
                             "--type", type.name(), "--op", op.name(), "--iters", String.valueOf(iters),
-                            "--warmup", String.valueOf(warmup), "--sizes-mib", joinSizes()));
+                            "--warmup", String.valueOf(warmup), "--prewarm-ops", String.valueOf(prewarmOps),
+                            "--sizes-mib", joinSizes()));
                     children.add(ChildJvm.start("peer" + i, List.of("-Xmx" + peerHeap,
                             "-XX:MaxDirectMemorySize=" + (4 * maxBytes + (512L << 20)),
                             "-Dio.netty.leakDetection.level=disabled"), BenchMain.class.getName(), args));
@@ -92,7 +96,8 @@ public final class AllReduceBench implements Callable<Integer> {
 
     private int collect(final List<ChildJvm> children) throws InterruptedException {
         System.out.printf(Locale.ROOT, "# pccl-java ring all-reduce: W=%d type=%s op=%s connections=%d concurrent=%d"
-                        + " iters=%d warmup=%d%n", peers, type, op, connections, concurrent, iters, warmup);
+                        + " iters=%d warmup=%d prewarm-ops=%d%n", peers, type, op, connections, concurrent, iters,
+                warmup, prewarmOps);
         System.out.printf(Locale.ROOT, "%14s %12s %12s %12s %12s %10s %10s%n", "size(B)", "count", "time(us)",
                 "algbw(GB/s)", "busbw(GB/s)", "min(us)", "peakMem(MiB)");
         for (double sizeMib : sizesMib) {
@@ -159,6 +164,8 @@ public final class AllReduceBench implements Callable<Integer> {
         int iters = 5;
         @Option(names = "--warmup")
         int warmup = 2;
+        @Option(names = "--prewarm-ops")
+        int prewarmOps;
 
         @Override
         public Integer call() throws Exception {
@@ -172,11 +179,22 @@ public final class AllReduceBench implements Callable<Integer> {
                 final ByteBuffer barrier = ByteBuffer.allocateDirect(4).order(ByteOrder.LITTLE_ENDIAN);
                 final ReduceDescriptor barrierOp = ReduceDescriptor.of(1, DataType.INT32, ReduceOp.SUM)
                         .tag(BARRIER_TAG);
+                prewarm(comm);
                 for (double sizeMib : sizesMib) {
                     runSize(comm, (long) (sizeMib * 1024 * 1024), barrier, barrierOp);
                 }
             }
             return 0;
+        }
+
+        private void prewarm(final Communicator comm) {
+            final int count = (1 << 20) / 4;
+            final ByteBuffer send = ByteBuffer.allocateDirect(count * 4).order(ByteOrder.LITTLE_ENDIAN);
+            final ByteBuffer recv = ByteBuffer.allocateDirect(count * 4).order(ByteOrder.LITTLE_ENDIAN);
+            final ReduceDescriptor d = ReduceDescriptor.of(count, DataType.FLOAT32, ReduceOp.SUM).tag(BARRIER_TAG + 1);
+            for (int i = 0; i < prewarmOps; i++) {
+                comm.allReduce(send, recv, d);
+            }
         }
 
         private void runSize(final Communicator comm, final long bytes, final ByteBuffer barrier,
