@@ -100,23 +100,27 @@ public final class AllReduceBench implements Callable<Integer> {
                 warmup, prewarmOps);
         System.out.printf(Locale.ROOT, "%14s %12s %12s %12s %12s %10s %10s%n", "size(B)", "count", "time(us)",
                 "algbw(GB/s)", "busbw(GB/s)", "min(us)", "peakMem(MiB)");
-        for (double sizeMib : sizesMib) {
-            final long bytes = (long) (sizeMib * 1024 * 1024);
-            final long[][] samples = new long[children.size()][iters];
-            long peakMem = 0;
-            for (int p = 0; p < children.size(); p++) {
-                final ChildJvm c = children.get(p);
+        final long[] peakMem = new long[sizesMib.length];
+        final long[][][] samples = new long[sizesMib.length][children.size()][iters];
+        for (int p = 0; p < children.size(); p++) {
+            final ChildJvm c = children.get(p);
+            for (int s = 0; s < sizesMib.length; s++) {
+                final String mem = c.awaitLine(l -> l.startsWith("MEM "), 600_000, System.err);
+                peakMem[s] = Math.max(peakMem[s], Long.parseLong(mem.split(" ")[2]));
+            }
+            for (int s = 0; s < sizesMib.length; s++) {
                 for (int i = 0; i < iters; i++) {
                     final String line = c.awaitLine(l -> l.startsWith("SAMPLE "), 600_000, System.err);
-                    samples[p][i] = Long.parseLong(line.split(" ")[3]);
+                    samples[s][p][i] = Long.parseLong(line.split(" ")[3]);
                 }
-                final String mem = c.awaitLine(l -> l.startsWith("MEM "), 600_000, System.err);
-                peakMem = Math.max(peakMem, Long.parseLong(mem.split(" ")[2]));
             }
+        }
+        for (int s = 0; s < sizesMib.length; s++) {
+            final long bytes = (long) (sizesMib[s] * 1024 * 1024);
             final long[] perIter = new long[iters];
             for (int i = 0; i < iters; i++) {
-                for (long[] s : samples) {
-                    perIter[i] = Math.max(perIter[i], s[i]);
+                for (long[] perPeer : samples[s]) {
+                    perIter[i] = Math.max(perIter[i], perPeer[i]);
                 }
             }
             Arrays.sort(perIter);
@@ -125,7 +129,7 @@ public final class AllReduceBench implements Callable<Integer> {
             final double algbw = bytes / medianNs;
             final double busbw = algbw * 2.0 * (peers - 1) / peers;
             System.out.printf(Locale.ROOT, "%14d %12d %12.1f %12.3f %12.3f %10.1f %10.1f%n", bytes,
-                    bytes / type.sizeBytes(), medianNs / 1e3, algbw, busbw, perIter[0] / 1e3, peakMem / 1048576.0);
+                    bytes / type.sizeBytes(), medianNs / 1e3, algbw, busbw, perIter[0] / 1e3, peakMem[s] / 1048576.0);
         }
         int failures = 0;
         for (ChildJvm c : children) {
@@ -180,8 +184,14 @@ public final class AllReduceBench implements Callable<Integer> {
                 final ReduceDescriptor barrierOp = ReduceDescriptor.of(1, DataType.INT32, ReduceOp.SUM)
                         .tag(BARRIER_TAG);
                 prewarm(comm);
+                // Pass 1 (untimed): each size's first operations, with the memory probe running, so that memory
+                // the library pools for a size counts; it also warms the JIT for every size's code paths.
                 for (double sizeMib : sizesMib) {
-                    runSize(comm, (long) (sizeMib * 1024 * 1024), barrier, barrierOp);
+                    runSize(comm, (long) (sizeMib * 1024 * 1024), barrier, barrierOp, false);
+                }
+                // Pass 2: the timed samples.
+                for (double sizeMib : sizesMib) {
+                    runSize(comm, (long) (sizeMib * 1024 * 1024), barrier, barrierOp, true);
                 }
             }
             return 0;
@@ -198,7 +208,7 @@ public final class AllReduceBench implements Callable<Integer> {
         }
 
         private void runSize(final Communicator comm, final long bytes, final ByteBuffer barrier,
-                             final ReduceDescriptor barrierOp) {
+                             final ReduceDescriptor barrierOp, final boolean timed) {
             final int perOpBytes = (int) (bytes / concurrent);
             final int perOpCount = perOpBytes / type.sizeBytes();
             final ByteBuffer[] send = new ByteBuffer[concurrent];
@@ -212,13 +222,13 @@ public final class AllReduceBench implements Callable<Integer> {
                 }
                 ops[k] = ReduceDescriptor.of(perOpCount, type, op).tag(k);
             }
-            // The probe starts before the first operation of this size, so buffers the library pools or caches
-            // for it count as extra memory even though later iterations reuse them.
             final MemoryProbe probe = new MemoryProbe();
             final CompletableFuture<?>[] futures = new CompletableFuture<?>[concurrent];
             comm.allReduce(barrier, barrier, barrierOp);
-            probe.start();
-            for (int it = 0; it < warmup + iters; it++) {
+            if (!timed) {
+                probe.start();
+            }
+            for (int it = 0; it < (timed ? warmup + iters : warmup); it++) {
                 comm.allReduce(barrier, barrier, barrierOp);
                 final long t0 = System.nanoTime();
                 for (int k = 0; k < concurrent; k++) {
@@ -226,11 +236,13 @@ public final class AllReduceBench implements Callable<Integer> {
                 }
                 CompletableFuture.allOf(futures).join();
                 final long t1 = System.nanoTime();
-                if (it >= warmup) {
+                if (timed && it >= warmup) {
                     System.out.println("SAMPLE " + bytes + " " + (it - warmup) + " " + (t1 - t0));
                 }
             }
-            System.out.println("MEM " + bytes + " " + probe.stop());
+            if (!timed) {
+                System.out.println("MEM " + bytes + " " + probe.stop());
+            }
         }
     }
 }
