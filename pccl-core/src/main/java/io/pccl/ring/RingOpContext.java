@@ -1,5 +1,6 @@
 package io.pccl.ring;
 
+import io.netty.util.internal.PlatformDependent;
 import io.pccl.PcclException;
 import io.pccl.ReduceDescriptor;
 
@@ -69,5 +70,25 @@ public record RingOpContext(long[] ring, int rank, long seq, ReduceDescriptor de
      */
     public long tag() {
         return descriptor.tag();
+    }
+
+    /**
+     * Whether two buffers' operands start at the same memory (the operation then runs in place).
+     *
+     * @param a one buffer
+     * @param b the other
+     * @return true if both views start at the same address of the same memory
+     */
+    public static boolean sameMemory(final ByteBuffer a, final ByteBuffer b) {
+        if (a == b) {
+            return true;
+        }
+        if (a.isDirect() && b.isDirect()) {
+            return PlatformDependent.hasUnsafe()
+                    && PlatformDependent.directBufferAddress(a) + a.position()
+                    == PlatformDependent.directBufferAddress(b) + b.position();
+        }
+        return a.hasArray() && b.hasArray() && a.array() == b.array()
+                && a.arrayOffset() + a.position() == b.arrayOffset() + b.position();
     }
 }

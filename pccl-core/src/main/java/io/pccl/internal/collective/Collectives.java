@@ -1,6 +1,5 @@
 package io.pccl.internal.collective;
 
-import io.netty.util.internal.PlatformDependent;
 import io.pccl.PcclException;
 import io.pccl.Quantization;
 import io.pccl.ReduceDescriptor;
@@ -17,6 +16,7 @@ import io.pccl.proto.DataTypeProto;
 import io.pccl.proto.Envelope;
 import io.pccl.proto.QuantizationProto;
 import io.pccl.proto.ReduceOpProto;
+import io.pccl.ring.RingOpContext;
 import io.pccl.ring.RingAllReduce;
 import io.pccl.ring.internal.BufferCache;
 import org.slf4j.Logger;
@@ -122,7 +122,7 @@ public final class Collectives implements AutoCloseable {
         final String what = "allReduce(tag " + d.tag() + ")";
         final MasterConnection m = requireConnected(what);
         validate(send, recv, d, what);
-        final boolean inPlace = sameMemory(send, recv);
+        final boolean inPlace = RingOpContext.sameMemory(send, recv);
         final CollectiveOp op;
         synchronized (lock) {
             if (closedCause != null) {
@@ -407,16 +407,4 @@ public final class Collectives implements AutoCloseable {
         }
     }
 
-    static boolean sameMemory(final ByteBuffer a, final ByteBuffer b) {
-        if (a == b) {
-            return true;
-        }
-        if (a.isDirect() && b.isDirect()) {
-            return PlatformDependent.hasUnsafe()
-                    && PlatformDependent.directBufferAddress(a) + a.position()
-                    == PlatformDependent.directBufferAddress(b) + b.position();
-        }
-        return a.hasArray() && b.hasArray() && a.array() == b.array()
-                && a.arrayOffset() + a.position() == b.arrayOffset() + b.position();
-    }
 }

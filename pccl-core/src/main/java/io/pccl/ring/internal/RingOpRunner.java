@@ -2,7 +2,6 @@ package io.pccl.ring.internal;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.util.internal.PlatformDependent;
 import io.pccl.DataType;
 import io.pccl.PcclException;
 import io.pccl.PeerLostException;
@@ -161,7 +160,7 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         this.base = ctx.recv().position();
         this.sizeBytes = (int) ctx.descriptor().sizeBytes();
         this.recv.clear();
-        this.inPlace = sameMemory(ctx.send(), ctx.recv());
+        this.inPlace = RingOpContext.sameMemory(ctx.send(), ctx.recv());
         this.link = ctx.transport().successor(seq);
         this.router = ctx.transport().inbound();
         this.executor = executor;
@@ -612,16 +611,4 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         return b;
     }
 
-    private static boolean sameMemory(final ByteBuffer a, final ByteBuffer b) {
-        if (a == b) {
-            return true;
-        }
-        if (a.isDirect() && b.isDirect()) {
-            return PlatformDependent.hasUnsafe()
-                    && PlatformDependent.directBufferAddress(a) + a.position()
-                    == PlatformDependent.directBufferAddress(b) + b.position();
-        }
-        return a.hasArray() && b.hasArray() && a.array() == b.array()
-                && a.arrayOffset() + a.position() == b.arrayOffset() + b.position();
-    }
 }
