@@ -71,6 +71,7 @@ public final class SharedStateSync implements AutoCloseable {
     private volatile long completionTimeoutNs = DEFAULT_COMPLETION_TIMEOUT.toNanos();
     private volatile Duration progressTimeout = DEFAULT_PROGRESS_TIMEOUT;
     private volatile FetchObserver observer;
+    private volatile int maxDistributors = Integer.MAX_VALUE;
     private volatile boolean closed;
 
     /**
@@ -125,6 +126,21 @@ public final class SharedStateSync implements AutoCloseable {
                     + " must be positive");
         }
         this.progressTimeout = timeout;
+    }
+
+    /**
+     * Limits how many of the master's distributors one fetch tries (the assigned one first, then fallbacks). The
+     * default tries them all; 1 disables fail-over within a call, so that a lost distributor fails the sync and
+     * the caller retries after {@code updateTopology()} (fault-injection tests).
+     *
+     * @param max at least 1
+     */
+    public void maxDistributorsPerFetch(final int max) {
+        if (max < 1) {
+            throw new PcclException(PcclException.Code.INVALID_ARGUMENT, "maxDistributorsPerFetch " + max
+                    + " must be >= 1");
+        }
+        this.maxDistributors = max;
     }
 
     /**
@@ -261,7 +277,9 @@ public final class SharedStateSync implements AutoCloseable {
     /** Fetches the listed keys, bounded by the completion timeout; every failure is a SharedStateSyncException. */
     private FetchResult fetch(final long selfId, final SharedState state, final SyncSharedStateResponse response) {
         final List<FetchKey> keys = SharedStateProtos.fetchKeys(response, state);
-        final List<InetSocketAddress> distributors = SharedStateProtos.distributors(response);
+        final List<InetSocketAddress> listed = SharedStateProtos.distributors(response);
+        final List<InetSocketAddress> distributors = listed.size() > maxDistributors
+                ? listed.subList(0, maxDistributors) : listed;
         final String what = "fetching " + keys.size() + " key(s) for revision "
                 + Long.toUnsignedString(response.getRevision());
         if (distributors.isEmpty()) {
