@@ -99,46 +99,23 @@ class SharedStateLargeSystemTest {
 
     @Test
     void distributorKilledMidTransferReceiverFailsOverToTheOtherHolder() throws Exception {
-        final ChildProcess h1 = holder("h1");
-        final int h1Port = port(command(h1, "connect"));
-        final Communicator h2 = cluster.newPeer(0);
-        final List<Communicator> members = new ArrayList<>();
-        joinWithChild(h1, members, h2, 2);
-        final Communicator receiver = cluster.newPeer(0);
-        joinWithChild(h1, members, receiver, 3);
-
-        final PausingObserver observer = new PausingObserver();
-        receiver.sharedStateSync().fetchObserver(observer::onBytes);
-        final ByteBuffer h2Content = content(SEED);
-        final ByteBuffer mine = ByteBuffer.allocateDirect(SIZE);
-        final SharedState h2State = state(0, h2Content);
-        final SharedState mineState = state(0, mine);
-        h1.send("sync");
-        final Future<SyncInfo> h2Sync = cluster.async(() -> h2.syncSharedState(h2State, SyncStrategy.ENFORCE_POPULAR));
-        final Future<SyncInfo> rSync = cluster.async(() -> receiver.syncSharedState(mineState,
-                SyncStrategy.ENFORCE_POPULAR));
-        assertTrue(observer.paused.await(STEP_MS, TimeUnit.MILLISECONDS), "transfer never reached 64 MiB");
-        assertEquals(h1Port, ((InetSocketAddress) observer.distributor.get()).getPort(),
-                "the receiver's first distributor is the holder in the child JVM");
-        h1.close();
-        final long killed = System.nanoTime();
-        observer.channel.get().config().setAutoRead(true);
-        final SyncInfo info = rSync.get(STEP_MS, TimeUnit.MILLISECONDS);
-        final double afterKillS = (System.nanoTime() - killed) / 1e9;
+        final HolderKilled k = killHolderMidTransfer("h1", Integer.MAX_VALUE);
+        final SyncInfo info = k.rSync.get(STEP_MS, TimeUnit.MILLISECONDS);
+        final double afterKillS = (System.nanoTime() - k.killedNs) / 1e9;
         assertEquals(SIZE, info.rxBytes());
         assertEquals(0, info.revision());
-        assertEquals(SIZE, h2Sync.get(STEP_MS, TimeUnit.MILLISECONDS).txBytes());
-        assertEquals(-1, h2Content.duplicate().clear().mismatch(mine.duplicate().clear()));
+        assertEquals(SIZE, k.h2Sync.get(STEP_MS, TimeUnit.MILLISECONDS).txBytes());
+        assertEquals(-1, k.h2Content.duplicate().clear().mismatch(k.mine.duplicate().clear()));
         System.out.printf("distributor killed at %d MiB: receiver failed over and finished %.3f s after the kill%n",
                 PAUSE_AT >> 20, afterKillS);
         assertTrue(afterKillS < 30, "fail-over took " + afterKillS + " s");
 
-        final List<Communicator> survivors = List.of(h2, receiver);
+        final List<Communicator> survivors = List.of(k.h2, k.receiver);
         cluster.updateTopology(survivors);
-        assertEquals(2, receiver.peerGroupWorldSize());
-        h2State.incrementRevision();
-        mineState.incrementRevision();
-        final List<Outcome> next = cluster.syncAll(survivors, List.of(h2State, mineState));
+        assertEquals(2, k.receiver.peerGroupWorldSize());
+        k.h2State.incrementRevision();
+        k.mineState.incrementRevision();
+        final List<Outcome> next = cluster.syncAll(survivors, List.of(k.h2State, k.mineState));
         next.get(0).assertBytes("holder", 0, 0);
         next.get(1).assertBytes("receiver", 0, 0);
     }
@@ -151,41 +128,17 @@ class SharedStateLargeSystemTest {
     @Test
     void distributorKilledMidTransferFailsTheSyncAndTheRetryAfterUpdateTopologySucceedsFromTheOtherHolder()
             throws Exception {
-        final ChildProcess h1 = holder("h1-nofailover");
-        final int h1Port = port(command(h1, "connect"));
-        final Communicator h2 = cluster.newPeer(0);
-        final List<Communicator> members = new ArrayList<>();
-        joinWithChild(h1, members, h2, 2);
-        final Communicator receiver = cluster.newPeer(0);
-        joinWithChild(h1, members, receiver, 3);
-        receiver.sharedStateSync().maxDistributorsPerFetch(1);
-
-        final PausingObserver observer = new PausingObserver();
-        receiver.sharedStateSync().fetchObserver(observer::onBytes);
-        final ByteBuffer h2Content = content(SEED);
-        final ByteBuffer mine = ByteBuffer.allocateDirect(SIZE);
-        final SharedState h2State = state(0, h2Content);
-        final SharedState mineState = state(0, mine);
-        h1.send("sync");
-        final Future<SyncInfo> h2Sync = cluster.async(() -> h2.syncSharedState(h2State, SyncStrategy.ENFORCE_POPULAR));
-        final Future<SyncInfo> rSync = cluster.async(() -> receiver.syncSharedState(mineState,
-                SyncStrategy.ENFORCE_POPULAR));
-        assertTrue(observer.paused.await(STEP_MS, TimeUnit.MILLISECONDS), "transfer never reached 64 MiB");
-        assertEquals(h1Port, ((InetSocketAddress) observer.distributor.get()).getPort(),
-                "the receiver's distributor is the holder in the child JVM");
-        h1.close();
-        final long killed = System.nanoTime();
-        observer.channel.get().config().setAutoRead(true);
+        final HolderKilled k = killHolderMidTransfer("h1-nofailover", 1);
         final ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
-                () -> rSync.get(STEP_MS, TimeUnit.MILLISECONDS));
-        final double afterKillS = (System.nanoTime() - killed) / 1e9;
+                () -> k.rSync.get(STEP_MS, TimeUnit.MILLISECONDS));
+        final double afterKillS = (System.nanoTime() - k.killedNs) / 1e9;
         final SharedStateSyncException failure = assertInstanceOf(SharedStateSyncException.class, e.getCause());
         assertTrue(failure.isRetryable(), failure.toString());
         assertTrue(afterKillS < 30, "failure took " + afterKillS + " s");
         // the holder's own call ends in bounded time too; the group's sync failed for one participant, so it
         // may report that failure (retryable) rather than success
         try {
-            h2Sync.get(STEP_MS, TimeUnit.MILLISECONDS);
+            k.h2Sync.get(STEP_MS, TimeUnit.MILLISECONDS);
         } catch (final ExecutionException holderFailure) {
             final PcclException cause = assertInstanceOf(PcclException.class, holderFailure.getCause());
             assertTrue(cause.isRetryable(), cause.toString());
@@ -193,13 +146,13 @@ class SharedStateLargeSystemTest {
         System.out.printf("distributor killed at %d MiB, no fail-over: receiver's sync failed %.3f s after the kill%n",
                 PAUSE_AT >> 20, afterKillS);
 
-        final List<Communicator> survivors = List.of(h2, receiver);
+        final List<Communicator> survivors = List.of(k.h2, k.receiver);
         cluster.updateTopology(survivors);
-        assertEquals(2, receiver.peerGroupWorldSize());
-        final List<Outcome> retry = cluster.syncAll(survivors, List.of(h2State, mineState));
+        assertEquals(2, k.receiver.peerGroupWorldSize());
+        final List<Outcome> retry = cluster.syncAll(survivors, List.of(k.h2State, k.mineState));
         retry.get(0).assertBytes("holder", SIZE, 0);
         retry.get(1).assertBytes("receiver", 0, SIZE);
-        assertEquals(-1, h2Content.duplicate().clear().mismatch(mine.duplicate().clear()),
+        assertEquals(-1, k.h2Content.duplicate().clear().mismatch(k.mine.duplicate().clear()),
                 "the receiver's content verifies against the other holder's");
     }
 
@@ -235,6 +188,53 @@ class SharedStateLargeSystemTest {
         receiver.updateTopology();
         assertEquals(1, receiver.peerGroupWorldSize());
         assertEquals(new SyncInfo(0, 0, 0, List.of()), receiver.syncSharedState(mine, SyncStrategy.ENFORCE_POPULAR));
+    }
+
+    /** Two holders (one in a child JVM) and a receiver; the child is SIGKILLed while serving the receiver. */
+    private static final class HolderKilled {
+        Communicator h2;
+        Communicator receiver;
+        ByteBuffer h2Content;
+        ByteBuffer mine;
+        SharedState h2State;
+        SharedState mineState;
+        Future<SyncInfo> h2Sync;
+        Future<SyncInfo> rSync;
+        long killedNs;
+    }
+
+    /**
+     * Joins a holder in a child JVM, a holder in this JVM and a receiver (whose fetch tries at most
+     * {@code maxDistributors} distributors), starts a sync of all three, and SIGKILLs the child once the receiver
+     * has fetched {@link #PAUSE_AT} bytes from it.
+     */
+    private HolderKilled killHolderMidTransfer(final String childName, final int maxDistributors)
+            throws Exception {
+        final HolderKilled k = new HolderKilled();
+        final ChildProcess h1 = holder(childName);
+        final int h1Port = port(command(h1, "connect"));
+        k.h2 = cluster.newPeer(0);
+        final List<Communicator> members = new ArrayList<>();
+        joinWithChild(h1, members, k.h2, 2);
+        k.receiver = cluster.newPeer(0);
+        joinWithChild(h1, members, k.receiver, 3);
+        k.receiver.sharedStateSync().maxDistributorsPerFetch(maxDistributors);
+        final PausingObserver observer = new PausingObserver();
+        k.receiver.sharedStateSync().fetchObserver(observer::onBytes);
+        k.h2Content = content(SEED);
+        k.mine = ByteBuffer.allocateDirect(SIZE);
+        k.h2State = state(0, k.h2Content);
+        k.mineState = state(0, k.mine);
+        h1.send("sync");
+        k.h2Sync = cluster.async(() -> k.h2.syncSharedState(k.h2State, SyncStrategy.ENFORCE_POPULAR));
+        k.rSync = cluster.async(() -> k.receiver.syncSharedState(k.mineState, SyncStrategy.ENFORCE_POPULAR));
+        assertTrue(observer.paused.await(STEP_MS, TimeUnit.MILLISECONDS), "transfer never reached 64 MiB");
+        assertEquals(h1Port, ((InetSocketAddress) observer.distributor.get()).getPort(),
+                "the receiver's first distributor is the holder in the child JVM");
+        h1.close();
+        k.killedNs = System.nanoTime();
+        observer.channel.get().config().setAutoRead(true);
+        return k;
     }
 
     /** Pauses reading on the first fetch connection that passed {@link #PAUSE_AT} bytes. Thread-safe. */
