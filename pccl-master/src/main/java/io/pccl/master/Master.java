@@ -11,6 +11,7 @@ import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.EventExecutorGroup;
 import io.netty.util.concurrent.Future;
 import io.pccl.master.state.PeerPhase;
+import io.pccl.master.state.MasterStateMachine;
 import io.pccl.transport.ProtocolConstants;
 import io.pccl.transport.netty.NettyTransport;
 import java.io.IOException;
@@ -88,6 +89,7 @@ public final class Master implements AutoCloseable {
         conductorExecutor = new DefaultEventExecutor(new DefaultThreadFactory("pccl-master-conductor", true));
         conductor = new MasterConductor(conductorExecutor, System::nanoTime, config.heartbeatTimeout.toNanos(),
                 config.registrationTimeout().toNanos());
+        conductor.machine().collectiveVoteTimeoutNs(config.collectiveVoteTimeout.toNanos());
         bossGroup = NettyTransport.newEventLoopGroup(1, "pccl-master-accept");
         workerGroup = NettyTransport.newEventLoopGroup(config.ioThreads, "pccl-master-io");
         final ServerBootstrap bootstrap = new ServerBootstrap()
@@ -250,6 +252,8 @@ public final class Master implements AutoCloseable {
         private Duration heartbeatTimeout = Duration.ofSeconds(5);
         /** Null: the heartbeat timeout. */
         private Duration registrationTimeout;
+        private Duration collectiveVoteTimeout =
+                Duration.ofNanos(MasterStateMachine.DEFAULT_COLLECTIVE_VOTE_TIMEOUT_NS);
         private int ioThreads = 2;
         private int maxFrameBytes = ProtocolConstants.MAX_CONTROL_FRAME_BYTES;
 
@@ -321,6 +325,20 @@ public final class Master implements AutoCloseable {
         }
 
         /**
+         * How long a collective (all-reduce) initiate vote waits for every accepted peer of its group to launch
+         * the same tag. When it passes, the peers that did launch it get a failed {@code CollectiveDone} with
+         * {@code FAILED_PRECONDITION} naming the peers that did not, so no caller waits for ever on a peer that is
+         * alive but never launches the tag.
+         *
+         * @param timeout positive; default 5 minutes
+         * @return this
+         */
+        public Builder collectiveVoteTimeout(final Duration timeout) {
+            this.collectiveVoteTimeout = positive(timeout, "collectiveVoteTimeout");
+            return this;
+        }
+
+        /**
          * Number of I/O event loops.
          *
          * @param threads at least 1; default 2
@@ -365,6 +383,7 @@ public final class Master implements AutoCloseable {
             copy.heartbeatInterval = heartbeatInterval;
             copy.heartbeatTimeout = heartbeatTimeout;
             copy.registrationTimeout = registrationTimeout;
+            copy.collectiveVoteTimeout = collectiveVoteTimeout;
             copy.ioThreads = ioThreads;
             copy.maxFrameBytes = maxFrameBytes;
             return new Master(copy);

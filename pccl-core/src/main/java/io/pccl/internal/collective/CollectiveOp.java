@@ -17,7 +17,6 @@ import io.pccl.ring.internal.BufferCache;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 
 /**
  * One all-reduce as this peer runs it against the master:
@@ -163,7 +162,7 @@ final class CollectiveOp {
             }
             localDone = true;
             engineResult = failure == null ? result : null;
-            engineFailure = failure == null ? null : unwrap(failure);
+            engineFailure = failure == null ? null : Futures.unwrap(failure);
             hard = hardFailure;
             opSeq = seq;
         }
@@ -296,16 +295,5 @@ final class CollectiveOp {
                 : "failed on another peer: " + done.getReason();
         return new PeerLostException(what + " failed (" + (ring == null ? "?" : ring.length) + " peers): " + why
                 + "; call updateTopology() and retry", engineFailure);
-    }
-
-    private static PcclException unwrap(final Throwable t) {
-        Throwable c = t;
-        while (c instanceof CompletionException && c.getCause() != null) {
-            c = c.getCause();
-        }
-        if (c instanceof PcclException) {
-            return (PcclException) c;
-        }
-        return new PcclException(PcclException.Code.INTERNAL, "ring engine failed: " + c, c);
     }
 }

@@ -17,8 +17,10 @@ public final class Futures {
 
     /**
      * Waits for {@code f} without giving up on interrupts (the operation owns the caller's buffers until it
-     * completes; an operation always completes: by the master's answer, the progress timeout, the master timeout
-     * or close). The interrupt flag is restored afterwards.
+     * completes). An operation always completes: before it starts, by the master's answer — commence, a refusal,
+     * or the master's collective vote timeout when a peer never launches the tag — or the loss of the master
+     * connection (heartbeat timeout) or close; once running, by the master's answer, the progress timeout, the
+     * loss of a neighbour or close. The interrupt flag is restored afterwards.
      *
      * @param f the future
      * @param <T> the result type

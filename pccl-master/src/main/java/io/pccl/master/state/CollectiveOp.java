@@ -24,6 +24,8 @@ final class CollectiveOp {
     /** Whether the op failed somewhere; at most one Abort is sent per op. */
     boolean aborted;
     String abortReason = "";
+    /** When the first initiate vote arrived (state-machine time), for the vote deadline. */
+    long firstVoteNs;
 
     CollectiveOp(final long tag) {
         this.tag = tag;

@@ -40,7 +40,7 @@ final class GroupCollectives {
         return ops.size();
     }
 
-    String onInitiate(final Peer peer, final long tag, final CollectiveParams params) {
+    String onInitiate(final Peer peer, final long tag, final CollectiveParams params, final long nowNs) {
         if (!peer.accepted || peer.phase() != PeerPhase.IDLE) {
             return "collective initiate for tag " + Long.toUnsignedString(tag) + " from peer " + peer.id
                     + " in phase " + peer.phase() + (peer.accepted ? "" : " (not accepted)")
@@ -59,6 +59,7 @@ final class GroupCollectives {
         CollectiveOp op = ops.get(tag);
         if (op == null) {
             op = new CollectiveOp(tag);
+            op.firstVoteNs = nowNs;
             ops.put(tag, op);
         } else if (op.running) {
             return "collective tag " + Long.toUnsignedString(tag) + " is already running (seq " + op.seq
@@ -68,6 +69,43 @@ final class GroupCollectives {
         peer.activeTags.add(tag);
         checkInitiate(op);
         return null;
+    }
+
+    /**
+     * Fails initiate votes that have waited longer than {@code timeoutNs} for the rest of the group: each voter
+     * gets {@code CollectiveDone{success = false, FAILED_PRECONDITION}} naming the peers that did not launch the
+     * tag, and the tag is free again. Without this, one member that never launches a tag would hold the others'
+     * calls for ever while its heartbeats keep it in the group.
+     *
+     * @return the number of votes failed
+     */
+    int expireVotes(final long nowNs, final long timeoutNs) {
+        int work = 0;
+        final List<CollectiveOp> expired = new ArrayList<>();
+        for (final CollectiveOp op : ops.values()) {
+            if (!op.running && !op.votes.isEmpty() && nowNs - op.firstVoteNs > timeoutNs) {
+                expired.add(op);
+            }
+        }
+        for (final CollectiveOp op : expired) {
+            final List<Long> missing = new ArrayList<>();
+            for (final Peer p : group.members.values()) {
+                if (p.accepted && !op.votes.containsKey(p.id)) {
+                    missing.add(p.id);
+                }
+            }
+            final String reason = "collective tag " + Long.toUnsignedString(op.tag) + " in group " + group.label
+                    + ": peers " + op.votes.keySet() + " launched it but peers " + missing + " did not within "
+                    + timeoutNs / 1_000_000 + " ms (the collective vote timeout)";
+            LOG.info("master: {}", reason);
+            ops.remove(op.tag);
+            for (final Long id : op.votes.keySet()) {
+                group.members.get(id).activeTags.remove(op.tag);
+                outbox.collectiveDone(id, op.tag, 0, false, MasterError.FAILED_PRECONDITION, reason);
+                work++;
+            }
+        }
+        return work;
     }
 
     /** Adds the tags that have initiate votes but have not commenced, and their voters except {@code except}. */

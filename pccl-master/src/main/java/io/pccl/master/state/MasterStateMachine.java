@@ -56,7 +56,11 @@ public final class MasterStateMachine {
     private static final Logger LOG = LoggerFactory.getLogger(MasterStateMachine.class);
 
     private final MasterOutbox outbox;
+    /** Default bound on a collective initiate vote: 5 minutes. */
+    public static final long DEFAULT_COLLECTIVE_VOTE_TIMEOUT_NS = 300_000_000_000L;
+
     private final long heartbeatTimeoutNs;
+    private long collectiveVoteTimeoutNs;
     private final TreeMap<Long, Peer> peers = new TreeMap<>();
     private final TreeMap<Long, Long> peerByConnection = new TreeMap<>();
     private final TreeMap<Integer, GroupState> groups = new TreeMap<>();
@@ -78,6 +82,22 @@ public final class MasterStateMachine {
             throw new IllegalArgumentException("heartbeatTimeoutNs must be positive, got " + heartbeatTimeoutNs);
         }
         this.heartbeatTimeoutNs = heartbeatTimeoutNs;
+        this.collectiveVoteTimeoutNs = DEFAULT_COLLECTIVE_VOTE_TIMEOUT_NS;
+    }
+
+    /**
+     * Sets how long a collective initiate vote waits for the rest of its group before its voters get
+     * {@code CollectiveDone{success = false, FAILED_PRECONDITION}}.
+     *
+     * @param timeoutNs positive
+     * @return this
+     */
+    public MasterStateMachine collectiveVoteTimeoutNs(final long timeoutNs) {
+        if (timeoutNs <= 0) {
+            throw new IllegalArgumentException("collectiveVoteTimeoutNs must be positive, got " + timeoutNs);
+        }
+        this.collectiveVoteTimeoutNs = timeoutNs;
+        return this;
     }
 
     // ---- inputs -------------------------------------------------------------------------------------------
@@ -200,7 +220,7 @@ public final class MasterStateMachine {
     public void onCollectiveInitiate(final long peerId, final long tag, final CollectiveParams params) {
         final Peer peer = peers.get(peerId);
         if (peer != null) {
-            guard(peer, () -> groups.get(peer.group).collectives.onInitiate(peer, tag, params));
+            guard(peer, () -> groups.get(peer.group).collectives.onInitiate(peer, tag, params, lastNowNs));
         }
     }
 
@@ -293,6 +313,9 @@ public final class MasterStateMachine {
                         + " ms, heartbeat timeout is " + heartbeatTimeoutNs / 1_000_000 + " ms");
                 work++;
             }
+        }
+        for (final GroupState g : groups.values()) {
+            work += g.collectives.expireVotes(nowNs, collectiveVoteTimeoutNs);
         }
         drainKicks();
         return work;

@@ -31,6 +31,22 @@ class CollectivesTest {
     }
 
     @Test
+    void shouldFailAStalledInitiateVoteAfterTheVoteTimeoutAndFreeTheTag() {
+        h.machine.collectiveVoteTimeoutNs(2 * Harness.SECOND_NS);
+        h.machine.onCollectiveInitiate(1, 7, Harness.PARAMS);
+        h.machine.onCollectiveInitiate(2, 7, Harness.PARAMS);
+        h.machine.doWork(h.advance(2 * Harness.SECOND_NS));
+        assertEquals(List.of(), h.out.take(), "still within the vote timeout");
+        h.machine.doWork(h.advance(1));
+        final String reason = "collective tag 7 in group 0: peers [1, 2] launched it but peers [3] did not within"
+                + " 2000 ms (the collective vote timeout)";
+        assertEquals(List.of("done 1 tag7 seq0 failed FAILED_PRECONDITION: " + reason,
+                "done 2 tag7 seq0 failed FAILED_PRECONDITION: " + reason), h.out.take());
+        initiateAll(7, Harness.PARAMS);
+        assertEquals("commence 1 tag7 seq0 [1, 2, 3]", h.out.take().get(0), "the tag is free again");
+    }
+
+    @Test
     void shouldFailAllVotersWithTheMismatchingField() {
         h.machine.onCollectiveInitiate(1, 7, Harness.PARAMS);
         h.machine.onCollectiveInitiate(2, 7, Harness.PARAMS);
