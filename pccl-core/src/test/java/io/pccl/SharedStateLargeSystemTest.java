@@ -190,6 +190,33 @@ class SharedStateLargeSystemTest {
         assertEquals(new SyncInfo(0, 0, 0, List.of()), receiver.syncSharedState(mine, SyncStrategy.ENFORCE_POPULAR));
     }
 
+    @Test
+    void closingTheReceiverMidFetchEndsItsSyncAtOnce() throws Exception {
+        final List<Communicator> peers = cluster.group(0, 2);
+        final Communicator holder = peers.get(0);
+        final Communicator receiver = peers.get(1);
+        final PausingObserver observer = new PausingObserver();
+        receiver.sharedStateSync().fetchObserver(observer::onBytes);
+        final SharedState held = state(0, content(SEED));
+        final SharedState mine = state(0, ByteBuffer.allocateDirect(SIZE));
+        final Future<SyncInfo> hSync = cluster.async(() -> holder.syncSharedState(held, SyncStrategy.SEND_ONLY));
+        final Future<SyncInfo> rSync = cluster.async(() -> receiver.syncSharedState(mine, SyncStrategy.RECEIVE_ONLY));
+        assertTrue(observer.paused.await(STEP_MS, TimeUnit.MILLISECONDS), "transfer never reached 64 MiB");
+        final long t0 = System.nanoTime();
+        receiver.close();
+        final ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+                () -> rSync.get(STEP_MS, TimeUnit.MILLISECONDS));
+        final long tookMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+        assertInstanceOf(PcclException.class, e.getCause());
+        // the paused fetch would otherwise wait for the 10-minute completion timeout
+        assertTrue(tookMs < 5_000, "the sync ended " + tookMs + " ms after close()");
+        try {
+            hSync.get(STEP_MS, TimeUnit.MILLISECONDS);
+        } catch (final ExecutionException holderFailure) {
+            assertInstanceOf(PcclException.class, holderFailure.getCause());
+        }
+    }
+
     /** Two holders (one in a child JVM) and a receiver; the child is SIGKILLed while serving the receiver. */
     private static final class HolderKilled {
         Communicator h2;

@@ -102,7 +102,17 @@ public final class SharedStateFetcher {
                          final SharedState target, final List<FetchKey> keys,
                          final CompletableFuture<FetchResult> result, final StringBuilder failures) {
         final InetSocketAddress d = distributors.get((start + tried) % distributors.size());
-        fetch(d, target, keys).whenComplete((r, e) -> {
+        final CompletableFuture<FetchResult> one = fetch(d, target, keys);
+        // the caller gave up (timeout, close): stop this attempt, which closes its connection
+        result.whenComplete((r, e) -> {
+            if (e != null) {
+                one.cancel(false);
+            }
+        });
+        one.whenComplete((r, e) -> {
+            if (result.isDone()) {
+                return;
+            }
             if (e == null) {
                 result.complete(r);
                 return;
@@ -154,6 +164,12 @@ public final class SharedStateFetcher {
                     }
                 });
         final ChannelFuture connect = b.connect(distributor);
+        // a failed or cancelled fetch must not go on writing into the caller's entries
+        result.whenComplete((r, e) -> {
+            if (e != null) {
+                connect.channel().close();
+            }
+        });
         connect.addListener(f -> {
             if (!f.isSuccess()) {
                 handler.failExternally(new SharedStateSyncException("cannot connect to distributor "

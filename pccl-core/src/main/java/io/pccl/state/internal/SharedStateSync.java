@@ -71,6 +71,8 @@ public final class SharedStateSync implements AutoCloseable {
     private volatile long completionTimeoutNs = DEFAULT_COMPLETION_TIMEOUT.toNanos();
     private volatile Duration progressTimeout = DEFAULT_PROGRESS_TIMEOUT;
     private volatile FetchObserver observer;
+    /** The fetch a sync is waiting for, so that close() can end it. */
+    private volatile CompletableFuture<FetchResult> inFlight;
     private volatile int maxDistributors = Integer.MAX_VALUE;
     private volatile boolean closed;
 
@@ -293,6 +295,10 @@ public final class SharedStateSync implements AutoCloseable {
         } catch (final PcclException e) {
             return failFetch(selfId, what, e.getMessage(), e);
         }
+        inFlight = future;
+        if (closed) {
+            future.completeExceptionally(new PcclException(PcclException.Code.CLOSED, "communicator closed"));
+        }
         try {
             return future.get(completionTimeoutNs, TimeUnit.NANOSECONDS);
         } catch (final ExecutionException e) {
@@ -303,7 +309,10 @@ public final class SharedStateSync implements AutoCloseable {
                     + TimeUnit.NANOSECONDS.toMillis(completionTimeoutNs) + " ms", e);
         } catch (final InterruptedException e) {
             Thread.currentThread().interrupt();
+            future.cancel(false);
             return failFetch(selfId, what, "interrupted", e);
+        } finally {
+            inFlight = null;
         }
     }
 
@@ -317,6 +326,10 @@ public final class SharedStateSync implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        final CompletableFuture<FetchResult> fetch = inFlight;
+        if (fetch != null) {
+            fetch.completeExceptionally(new PcclException(PcclException.Code.CLOSED, "communicator closed"));
+        }
         server.stopServing();
         verifier.shutdownNow();
     }
