@@ -333,6 +333,35 @@ class SharedStateSyncSystemTest {
     }
 
     @Test
+    void contentInequalityEntriesAreNotComparedButAJoinerReceivesThem() throws Exception {
+        final List<Communicator> g = cluster.group(0, 2);
+        final byte[] rng1 = filled(SIZE, 7);
+        final byte[] rng2 = filled(SIZE, 9);
+        final byte[] rng3 = filled(SIZE, 0);
+        final SharedState s1 = SharedState.builder().revision(0).entry("w", filled(SIZE, 1), DataType.UINT8, SIZE)
+                .entry("rng", rng1, DataType.UINT8, SIZE, true).build();
+        final SharedState s2 = SharedState.builder().revision(0).entry("w", filled(SIZE, 1), DataType.UINT8, SIZE)
+                .entry("rng", rng2, DataType.UINT8, SIZE, true).build();
+        final byte[] w3 = filled(SIZE, 0);
+        final SharedState s3 = SharedState.builder().revision(0).entry("w", w3, DataType.UINT8, SIZE)
+                .entry("rng", rng3, DataType.UINT8, SIZE, true).build();
+        final List<Outcome> first = cluster.syncAll(g, List.of(s1, s2));
+        first.get(0).assertBytes("peer 1", 0, 0);
+        first.get(1).assertBytes("peer 2 (different rng, not compared)", 0, 0);
+        assertArrayEquals(filled(SIZE, 9), rng2, "an inequality entry is never overwritten at the same revision");
+
+        s1.incrementRevision();
+        s2.incrementRevision();
+        cluster.join(g, cluster.newPeer(0));
+        final List<Outcome> next = cluster.syncAll(g, List.of(s1, s2, s3));
+        next.get(2).assertBytes("joiner", 0, 2L * SIZE);
+        assertEquals(1, s3.revision());
+        assertArrayEquals(filled(SIZE, 1), w3);
+        assertTrue(Arrays.equals(rng1, rng3) || Arrays.equals(rng2, rng3),
+                "the joiner received a holder's inequality entry");
+    }
+
+    @Test
     void twoSendOnlyPeersWithDifferentContentFailTheLoser() throws Exception {
         final List<Communicator> g = cluster.group(0, 2);
         final List<Outcome> r = cluster.syncAll(g, List.of(state(0, "key1", filled(SIZE, 1)),
