@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 
@@ -50,6 +51,9 @@ import java.util.function.Supplier;
  * <p>Owns the server channel and every accepted channel (closed in {@link #close()}). Thread-safe.
  */
 public final class PeerListener implements AutoCloseable {
+    /** Bound on one bind attempt (a local operation; only a stuck or closing event loop takes long). */
+    private static final long BIND_TIMEOUT_MS = 10_000;
+
     /** Largest pool size a dialer may announce. */
     public static final int MAX_POOL_SIZE = 1024;
     private static final Logger LOG = LoggerFactory.getLogger(PeerListener.class);
@@ -89,7 +93,9 @@ public final class PeerListener implements AutoCloseable {
                                     final int maxAttempts, final IncomingPools incoming, final LongSupplier selfId,
                                     final Supplier<DataPlaneInitializer> dataPlane, final long helloTimeoutNs) {
         Objects.requireNonNull(bindHost, "bindHost");
-        final PeerListener[] self = new PeerListener[1];
+        // Set once the bind succeeded; before that nobody knows the port (it is reported at registration), so a
+        // connection in that window is closed.
+        final AtomicReference<PeerListener> self = new AtomicReference<>();
         final ServerBootstrap bootstrap = new ServerBootstrap().group(group)
                 .channel(NettyTransport.serverChannelClass())
                 .childOption(ChannelOption.TCP_NODELAY, true)
@@ -97,7 +103,12 @@ public final class PeerListener implements AutoCloseable {
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(final Channel ch) {
-                        self[0].initAccepted(ch);
+                        final PeerListener listener = self.get();
+                        if (listener == null) {
+                            ch.close();
+                            return;
+                        }
+                        listener.initAccepted(ch);
                     }
                 });
         final int attempts = basePort == 0 ? 1 : Math.max(1, maxAttempts);
@@ -107,11 +118,19 @@ public final class PeerListener implements AutoCloseable {
             if (port > 65535) {
                 break;
             }
-            final ChannelFuture bind = bootstrap.bind(new InetSocketAddress(bindHost, port)).awaitUninterruptibly();
+            final ChannelFuture bind = bootstrap.bind(new InetSocketAddress(bindHost, port));
+            if (!bind.awaitUninterruptibly(BIND_TIMEOUT_MS)) {
+                bind.channel().close();
+                last = new PcclException(PcclException.Code.TIMEOUT, "bind of " + bindHost + ":" + port
+                        + " did not complete within " + BIND_TIMEOUT_MS + " ms");
+                continue;
+            }
             if (bind.isSuccess()) {
-                self[0] = new PeerListener(bind.channel(), incoming, selfId, dataPlane, helloTimeoutNs);
+                final PeerListener listener = new PeerListener(bind.channel(), incoming, selfId, dataPlane,
+                        helloTimeoutNs);
+                self.set(listener);
                 LOG.info("peer listener bound to {} ({})", bind.channel().localAddress(), NettyTransport.name());
-                return self[0];
+                return listener;
             }
             last = bind.cause();
             LOG.debug("peer port {}:{} unavailable: {}", bindHost, port, last.toString());
