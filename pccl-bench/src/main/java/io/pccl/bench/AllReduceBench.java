@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * End-to-end ring all-reduce benchmark: an embedded master plus one JVM per peer on loopback. Prints a table in
@@ -208,7 +209,7 @@ public final class AllReduceBench implements Callable<Integer> {
         }
 
         private void runSize(final Communicator comm, final long bytes, final ByteBuffer barrier,
-                             final ReduceDescriptor barrierOp, final boolean timed) {
+                             final ReduceDescriptor barrierOp, final boolean timed) throws Exception {
             final int perOpBytes = (int) (bytes / concurrent);
             final int perOpCount = perOpBytes / type.sizeBytes();
             final ByteBuffer[] send = new ByteBuffer[concurrent];
@@ -234,7 +235,7 @@ public final class AllReduceBench implements Callable<Integer> {
                 for (int k = 0; k < concurrent; k++) {
                     futures[k] = comm.allReduceAsync(send[k], recv[k], ops[k]);
                 }
-                CompletableFuture.allOf(futures).join();
+                CompletableFuture.allOf(futures).get(10, TimeUnit.MINUTES);
                 final long t1 = System.nanoTime();
                 if (timed && it >= warmup) {
                     System.out.println("SAMPLE " + bytes + " " + (it - warmup) + " " + (t1 - t0));

@@ -2,11 +2,11 @@ package io.pccl.bench;
 
 import io.pccl.Communicator;
 import io.pccl.PcclException;
+import io.pccl.bench.internal.LoopbackPeers;
 import io.pccl.master.Master;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.time.Duration;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -34,7 +34,7 @@ public final class JoinLatencyBench implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         try (Master master = Master.builder().host("127.0.0.1").port(0).build().start();
-             Communicator existing = newPeer(master)) {
+             Communicator existing = LoopbackPeers.newPeer(master)) {
             existing.connect();
             final AtomicBoolean stop = new AtomicBoolean();
             final Thread loop = new Thread(() -> {
@@ -53,7 +53,7 @@ public final class JoinLatencyBench implements Callable<Integer> {
             loop.start();
             final long[] nanos = new long[joins];
             for (int i = 0; i < warmup + joins; i++) {
-                try (Communicator joiner = newPeer(master)) {
+                try (Communicator joiner = LoopbackPeers.newPeer(master)) {
                     final long t0 = System.nanoTime();
                     joiner.connect();
                     final long t1 = System.nanoTime();
@@ -70,11 +70,5 @@ public final class JoinLatencyBench implements Callable<Integer> {
                     nanos[joins - 1] / 1e6);
         }
         return 0;
-    }
-
-    private static Communicator newPeer(final Master master) {
-        return Communicator.builder().masterAddress("127.0.0.1:" + master.port()).peerBasePort(0)
-                .connectionsPerPeer(1).connectTimeout(Duration.ofSeconds(30)).topologyTimeout(Duration.ofSeconds(30))
-                .build();
     }
 }

@@ -5,13 +5,13 @@ import io.pccl.DataType;
 import io.pccl.SharedState;
 import io.pccl.SyncInfo;
 import io.pccl.SyncStrategy;
+import io.pccl.bench.internal.LoopbackPeers;
 import io.pccl.master.Master;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.time.Duration;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.SplittableRandom;
@@ -50,8 +50,8 @@ public final class SyncBench implements Callable<Integer> {
         }
         final double[] mbps = new double[rounds];
         try (Master master = Master.builder().host("127.0.0.1").port(0).build().start();
-             Communicator holder = peer(master);
-             Communicator joiner = peer(master)) {
+             Communicator holder = LoopbackPeers.newPeer(master);
+             Communicator joiner = LoopbackPeers.newPeer(master)) {
             holder.connect();
             final CompletableFuture<Void> accept = CompletableFuture.runAsync(() -> {
                 while (holder.peerGroupWorldSize() < 2) {
@@ -87,11 +87,5 @@ public final class SyncBench implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "shared-state transfer of %d MiB to a joining peer: median %.0f MB/s%n",
                 sizeMib, mbps[rounds / 2]);
         return 0;
-    }
-
-    private static Communicator peer(final Master master) {
-        return Communicator.builder().masterAddress("127.0.0.1:" + master.port()).peerBasePort(0)
-                .connectionsPerPeer(1).connectTimeout(Duration.ofSeconds(30)).topologyTimeout(Duration.ofSeconds(30))
-                .build();
     }
 }
