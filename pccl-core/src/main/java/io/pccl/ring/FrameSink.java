@@ -26,4 +26,25 @@ public interface FrameSink {
      * @param cause why
      */
     void onInboundFailed(PcclException cause);
+
+    /**
+     * Offers to read the payload of the frame whose (complete, validated) header is given straight into this
+     * operation's memory. Called on a transport thread while the router's lock is held, before any payload byte was
+     * read; if a buffer is returned, the frame is later delivered to {@link #onFrame} as a bare header flagged
+     * {@code FLAG_PLACED}, after the payload was written into that buffer.
+     *
+     * @param header the frame's header at its reader index
+     * @return a buffer with exactly the payload length writable from index 0 (a reference the caller owns), or
+     *         null to receive the frame normally
+     */
+    default ByteBuf placement(final ByteBuf header) {
+        return null;
+    }
+
+    /**
+     * A placement this operation cancelled by unregistering is over: its connection will not write into the
+     * operation's memory again. Called on any thread, under the router's lock; must only enqueue.
+     */
+    default void onPlacementReleased() {
+    }
 }

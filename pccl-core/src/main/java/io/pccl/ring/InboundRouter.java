@@ -5,9 +5,12 @@ import io.pccl.PcclException;
 import io.pccl.transport.data.DataFrameFlyweight;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.Objects;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * Demultiplexes the data frames arriving from the ring predecessor by (operation sequence, tag).
@@ -48,6 +51,8 @@ public final class InboundRouter {
     private int finishedNext;
     // @GuardedBy("this") frames of operations not registered yet, oldest first.
     private final ArrayDeque<Parked> parked = new ArrayDeque<>();
+    // @GuardedBy("this") placements granted and not yet routed or released (at most one per connection).
+    private final ArrayList<Placement> active = new ArrayList<>(4);
     private long parkedBytes;
     private PcclException failure;
     private long droppedFrames;
@@ -87,6 +92,10 @@ public final class InboundRouter {
     public synchronized void onFrame(final ByteBuf frame, final FrameCredit credit) {
         final long seq = DataFrameFlyweight.seq(frame);
         final long tag = DataFrameFlyweight.tag(frame);
+        if ((DataFrameFlyweight.flags(frame) & DataFrameFlyweight.FLAG_PLACED) != 0) {
+            onPlacedFrame(frame, credit, seq, tag);
+            return;
+        }
         final int n = registered;
         final long[] s = seqs;
         final long[] t = tags;
@@ -97,6 +106,78 @@ public final class InboundRouter {
             }
         }
         onUnknownFrameSlowPath(frame, credit, seq, tag);
+    }
+
+    /** The bare header of a frame whose payload was placed: hand it to the operation unless the grant was cancelled. */
+    private void onPlacedFrame(final ByteBuf frame, final FrameCredit credit, final long seq, final long tag) {
+        final Placement p = activePlacement(seq, tag);
+        if (p == null) {
+            drop(frame, credit);
+            return;
+        }
+        p.released = true;
+        active.remove(p);
+        if (p.isCancelled()) {
+            p.sink.onPlacementReleased();
+            drop(frame, credit);
+            return;
+        }
+        p.sink.onFrame(frame, credit);
+    }
+
+    /**
+     * Grants a connection the right to read the payload of the frame whose header is given straight into its
+     * registered operation's memory (see {@link Placement}).
+     *
+     * @param header a complete, validated header at its reader index (not retained)
+     * @param writer the connection's event loop; acknowledges a cancellation there
+     * @return the grant, or null when the operation is not registered here or receives this frame normally
+     */
+    public synchronized Placement place(final ByteBuf header, final Executor writer) {
+        if (failure != null) {
+            return null;
+        }
+        final long seq = DataFrameFlyweight.seq(header);
+        final long tag = DataFrameFlyweight.tag(header);
+        for (int i = 0; i < registered; i++) {
+            if (seqs[i] == seq && tags[i] == tag) {
+                final ByteBuf target = sinks[i].placement(header);
+                if (target == null) {
+                    return null;
+                }
+                final Placement p = new Placement(sinks[i], seq, tag, target, writer);
+                active.add(p);
+                return p;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The connection gives a grant up without routing its frame (it closed, or it saw the cancellation); it will
+     * not write into the target again. Idempotent.
+     *
+     * @param p the grant
+     */
+    public synchronized void release(final Placement p) {
+        if (p.released) {
+            return;
+        }
+        p.released = true;
+        active.remove(p);
+        if (p.isCancelled()) {
+            p.sink.onPlacementReleased();
+        }
+    }
+
+    private Placement activePlacement(final long seq, final long tag) {
+        for (int i = 0; i < active.size(); i++) {
+            final Placement p = active.get(i);
+            if (p.seq == seq && p.tag == tag) {
+                return p;
+            }
+        }
+        return null;
     }
 
     private void onUnknownFrameSlowPath(final ByteBuf frame, final FrameCredit credit, final long seq,
@@ -159,12 +240,25 @@ public final class InboundRouter {
     }
 
     /**
-     * Removes an operation; its later frames are dropped and counted.
+     * Removes an operation; its later frames are dropped and counted. A placement still granted for it is
+     * cancelled: its connection may be writing into the operation's memory right now, so the sink is told through
+     * {@link FrameSink#onPlacementReleased} once that connection acknowledged (on its event loop, between reads).
      *
      * @param seq operation sequence
      * @param tag operation tag
+     * @return whether the caller must wait for {@link FrameSink#onPlacementReleased} before it lets go of its memory
      */
-    public synchronized void unregister(final long seq, final long tag) {
+    public synchronized boolean unregister(final long seq, final long tag) {
+        final Placement pending = activePlacement(seq, tag);
+        if (pending != null) {
+            pending.cancel();
+            try {
+                pending.writer.execute(() -> release(pending));
+            } catch (final RejectedExecutionException e) {
+                // The event loop is gone with its channel: nothing reads into the target any more.
+                release(pending);
+            }
+        }
         for (int i = 0; i < registered; i++) {
             if (seqs[i] == seq && tags[i] == tag) {
                 final int last = registered - 1;
@@ -189,6 +283,7 @@ public final class InboundRouter {
                 drop(p.frame, p.credit);
             }
         }
+        return pending != null && !pending.released;
     }
 
     /**

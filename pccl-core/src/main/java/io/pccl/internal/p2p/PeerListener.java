@@ -18,6 +18,7 @@ import io.pccl.proto.ConnectionRole;
 import io.pccl.proto.Envelope;
 import io.pccl.proto.ErrorCode;
 import io.pccl.proto.Hello;
+import io.pccl.ring.tcp.PlacingRecvByteBufAllocator;
 import io.pccl.transport.Envelopes;
 import io.pccl.transport.netty.ControlPipeline;
 import io.pccl.transport.netty.NettyTransport;
@@ -163,6 +164,8 @@ public final class PeerListener implements AutoCloseable {
 
     private void initAccepted(final Channel ch) {
         accepted.add(ch);
+        // Before the first read: ring data connections later read payloads straight into operation memory.
+        PlacingRecvByteBufAllocator.install(ch);
         ControlPipeline.install(ch.pipeline());
         ch.pipeline().addLast("hello", new AcceptHello());
     }

@@ -80,6 +80,10 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     private final ByteBuffer copyTarget;
     /** Out-of-place: a view of {@code send} that slices are copied from just before their first fold. */
     private final ByteBuffer sendView;
+    /** Out-of-place: a little-endian view of {@code send}, folded into payloads placed in {@code recv}. */
+    private final ByteBuffer sendLe;
+    /** Whether payloads may be read straight into {@code recv} (direct memory). */
+    private final boolean placeable;
     private final int sendBase;
     private final int base;
     private final int sizeBytes;
@@ -106,6 +110,14 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     private PcclException failureSignal;
     // @GuardedBy("lock")
     private int fenceSignal;
+    // @GuardedBy("lock") a cancelled placement was acknowledged by its connection.
+    private boolean placementSignal;
+
+    // @GuardedBy("router") where the next frame routed to this operation must land: the receive position as the
+    // transport sees it, ahead of (recvStep, recvOffset) by the frames queued in the inbox.
+    private int placeStep;
+    private int placeOffset;
+    private boolean placeOff;
 
     private volatile long lastProgressNs;
     private volatile long txBytes;
@@ -126,6 +138,8 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     private int sendOffset;
     private int recvStep;
     private int recvOffset;
+    /** Failing: a placement was cancelled and its connection has not acknowledged yet. */
+    private boolean awaitingPlacement;
 
     /**
      * Creates the runner; call {@link #start} next.
@@ -156,11 +170,13 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         this.recv = ctx.recv().duplicate().order(ByteOrder.LITTLE_ENDIAN);
         this.copyTarget = ctx.recv().duplicate();
         this.sendView = ctx.send().duplicate();
+        this.sendLe = ctx.send().duplicate().order(ByteOrder.LITTLE_ENDIAN);
         this.sendBase = ctx.send().position();
         this.base = ctx.recv().position();
         this.sizeBytes = (int) ctx.descriptor().sizeBytes();
         this.recv.clear();
         this.inPlace = RingOpContext.sameMemory(ctx.send(), ctx.recv());
+        this.placeable = ctx.recv().isDirect();
         this.link = ctx.transport().successor(seq);
         this.router = ctx.transport().inbound();
         this.executor = executor;
@@ -201,6 +217,7 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
             sendWrapper = Unpooled.wrappedBuffer(sendWrapped);
         }
         skipEmptyReceiveSteps();
+        placeStep = recvStep;
         lastProgressNs = System.nanoTime();
         final long periodNs = Math.max(TimeUnit.MILLISECONDS.toNanos(1), progressTimeoutNs / 4);
         progressTask = timer.scheduleWithFixedDelay(progressCheck, periodNs, periodNs, TimeUnit.NANOSECONDS);
@@ -250,7 +267,65 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     }
 
     @Override
+    public ByteBuf placement(final ByteBuf header) {
+        final int stage = DataFrameFlyweight.stage(header);
+        if (!placeable || placeOff || stage == DataFrameFlyweight.STAGE_REDUCE_SCATTER && inPlace
+                || !atPlaceCursor(header)) {
+            return null;
+        }
+        final int chunk = DataFrameFlyweight.chunkIndex(header);
+        final int len = DataFrameFlyweight.payloadLength(header);
+        final ByteBuf target = wrapper.retainedSlice(schedule.chunkStartBytes(chunk) + placeOffset, len).clear();
+        advancePlaceCursor(len);
+        return target;
+    }
+
+    @Override
+    public void onPlacementReleased() {
+        synchronized (lock) {
+            placementSignal = true;
+            dirty = true;
+        }
+        schedule();
+    }
+
+    /** Whether the header is the next frame of the schedule, with a payload that fits. Holds the router's lock. */
+    private boolean atPlaceCursor(final ByteBuf header) {
+        if (placeStep >= schedule.totalSteps()) {
+            return false;
+        }
+        final int chunk = schedule.recvChunk(placeStep);
+        final int len = DataFrameFlyweight.payloadLength(header);
+        return DataFrameFlyweight.step(header) == placeStep && DataFrameFlyweight.chunkIndex(header) == chunk
+                && DataFrameFlyweight.stage(header) == schedule.stage(placeStep)
+                && DataFrameFlyweight.chunkOffset(header) == placeOffset && len > 0
+                && len <= schedule.chunkBytes(chunk) - placeOffset && len % elementBytes == 0;
+    }
+
+    /** Holds the router's lock. */
+    private void advancePlaceCursor(final int len) {
+        placeOffset += len;
+        if (placeOffset == schedule.chunkBytes(schedule.recvChunk(placeStep))) {
+            placeOffset = 0;
+            placeStep++;
+            final int total = schedule.totalSteps();
+            while (placeStep < total && schedule.chunkBytes(schedule.recvChunk(placeStep)) == 0) {
+                placeStep++;
+            }
+        }
+    }
+
+    @Override
     public void onFrame(final ByteBuf frame, final FrameCredit credit) {
+        // Called under the router's lock: keep the placement cursor in step with every frame routed here.
+        if ((DataFrameFlyweight.flags(frame) & DataFrameFlyweight.FLAG_PLACED) == 0 && !placeOff) {
+            if (DataFrameFlyweight.stage(frame) != DataFrameFlyweight.STAGE_ABORT && atPlaceCursor(frame)) {
+                advancePlaceCursor(DataFrameFlyweight.payloadLength(frame));
+            } else {
+                // Off the schedule: the operation fails on this frame; place nothing after it.
+                placeOff = true;
+            }
+        }
         final boolean accepted;
         synchronized (lock) {
             accepted = !closed;
@@ -374,8 +449,13 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
             synchronized (lock) {
                 dirty = false;
                 fence = fenceSignal;
+                if (placementSignal) {
+                    awaitingPlacement = false;
+                }
             }
-            if (fence != 0 || System.nanoTime() - failingSinceNs > progressTimeoutNs) {
+            // A cancelled placement is always acknowledged in bounded time (its event loop runs the
+            // acknowledgement, or the channel is gone); until then the transport may still write into recv.
+            if (!awaitingPlacement && (fence != 0 || System.nanoTime() - failingSinceNs > progressTimeoutNs)) {
                 completeFailure();
             }
             return;
@@ -437,15 +517,22 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         final long offset = DataFrameFlyweight.chunkOffset(frame);
         final int len = DataFrameFlyweight.payloadLength(frame);
         final int stage = DataFrameFlyweight.stage(frame);
+        final boolean placed = (DataFrameFlyweight.flags(frame) & DataFrameFlyweight.FLAG_PLACED) != 0;
         if (recvStep >= total || step != recvStep || chunk != schedule.recvChunk(recvStep)
                 || stage != schedule.stage(recvStep) || offset != recvOffset || len <= 0
                 || len > schedule.chunkBytes(chunk) - recvOffset || len % elementBytes != 0
-                || frame.readableBytes() != DataFrameFlyweight.HEADER_LENGTH + len) {
+                || frame.readableBytes() != DataFrameFlyweight.HEADER_LENGTH + (placed ? 0 : len)) {
             throw violation(step, chunk, stage, offset, len);
         }
         final int payload = DataFrameFlyweight.payloadIndex(frame);
         final int dst = base + schedule.chunkStartBytes(chunk) + recvOffset;
-        if (stage == DataFrameFlyweight.STAGE_REDUCE_SCATTER) {
+        if (placed) {
+            // The transport already wrote the payload into recv; out of place, fold our own input into it.
+            if (stage == DataFrameFlyweight.STAGE_REDUCE_SCATTER) {
+                ReduceKernels.accumulate(type, accumulateOp, recv, dst, sendLe,
+                        sendBase + schedule.chunkStartBytes(chunk) + recvOffset, len / elementBytes);
+            }
+        } else if (stage == DataFrameFlyweight.STAGE_REDUCE_SCATTER) {
             if (!inPlace) {
                 // First touch of these bytes of recv: bring in our own input (cache-hot for the fold below).
                 copyTarget.clear().position(dst).limit(dst + len);
@@ -552,7 +639,9 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     }
 
     private void detach() {
-        router.unregister(seq, tag);
+        if (router.unregister(seq, tag)) {
+            awaitingPlacement = true;
+        }
         link.removeListener(this);
         releaseInbox();
     }

@@ -129,7 +129,7 @@ public final class DataFrameInboundHandler extends ChannelInboundHandlerAdapter 
         // keeps mapping fresh chunks (TcpRingCpuProbe, W = 2, 64 MiB: ~3800 page faults per operation and ~10% more
         // CPU per byte than the pooled allocator, whose arenas are reused).
         pipeline.channel().config().setAllocator(PooledByteBufAllocator.DEFAULT);
-        pipeline.addLast(DATA_FRAME_DECODER, new DataFrameAssembler(maxPayloadBytes));
+        pipeline.addLast(DATA_FRAME_DECODER, new DataFrameAssembler(maxPayloadBytes, router));
         pipeline.addLast(DATA_FRAME_HANDLER, new DataFrameInboundHandler(router, peer, maxBufferedBytes));
     }
 

@@ -24,7 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Receive-side flow control over loopback TCP: while the receiving peer's engine is stalled, the bytes it holds
  * stay within the configured limit (the connection stops reading instead of buffering the predecessor's whole
- * chunk), and the operation completes correctly once the engine runs again.
+ * chunk), and the operation completes correctly once the engine runs again. With direct receive buffers the
+ * payloads are read straight into place instead, so nothing but frame headers is held and reading never pauses.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class TcpRingFlowControlTest {
@@ -33,9 +34,66 @@ class TcpRingFlowControlTest {
     private static final long BUDGET = 2L << 20;
     /** Documented bound: the limit plus the frame that crossed it plus the rest of that read. */
     private static final long BOUND = BUDGET + 2L * (SLICE + DataFrameFlyweight.HEADER_LENGTH);
+    /** Placed frames hold only their headers until the engine consumes them: one per slice of the 32 MiB. */
+    private static final long HEADERS_ONLY = (32L << 20) / SLICE * DataFrameFlyweight.HEADER_LENGTH;
 
     @Test
     void shouldBoundBufferedBytesWhileTheReceiverIsStalled() throws Exception {
+        System.out.println("seed " + SEED);
+        final int w = 2;
+        final int count = 8 << 20; // 32 MiB float32: rank 0 sends a 16 MiB chunk at step 0
+        final CountDownLatch stall = new CountDownLatch(1);
+        try (RingAllReduce free = RingAllReduce.builder().sliceBytes(SLICE).threads(1).build();
+             RingAllReduce stalled = RingAllReduce.builder().sliceBytes(SLICE).threads(1).build();
+             TcpRing net = new TcpRing(w, 1, SLICE, TcpRingTransport.DEFAULT_HIGH_WATER_BYTES, 2, BUDGET)) {
+            final RingAllReduce[] engines = {free, stalled};
+            // A small first operation whose completion callback blocks rank 1's only engine thread.
+            final ByteBuffer[] small = {direct(4), direct(4)};
+            final RingOperation blocker = stalled.start(ctx(1, 1, 1, small[1], small[1], net));
+            blocker.future().thenRun(() -> {
+                try {
+                    stall.await(30, TimeUnit.SECONDS);
+                } catch (final InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            free.start(ctx(0, 1, 1, small[0], small[0], net)).future().get(10, TimeUnit.SECONDS);
+
+            final ByteBuffer[] inputs = RingTestAccess.inputs(DataType.FLOAT32, count, w, SEED);
+            // Heap receive buffers cannot be read into by the socket: every frame is buffered (the path under test).
+            final ByteBuffer[] recv = {heap(count * 4), heap(count * 4)};
+            final RingOperation[] ops = new RingOperation[w];
+            for (int r = w - 1; r >= 0; r--) {
+                ops[r] = engines[r].start(ctx(r, 2, count, inputs[r], recv[r], net));
+            }
+            final List<DataFrameInboundHandler> handlers = net.inboundHandlers(1);
+            assertEquals(1, handlers.size());
+            final DataFrameInboundHandler h = handlers.get(0);
+            RingTestAccess.awaitUntil(h::isPaused, "rank 1's inbound connection to pause");
+            assertTrue(h.bufferedBytes() <= BOUND, "buffered " + h.bufferedBytes() + " > bound " + BOUND);
+            assertFalse(ops[0].future().isDone());
+            assertFalse(ops[1].future().isDone());
+
+            stall.countDown();
+            final ByteBuffer expected = RingTestAccess.expected(DataType.FLOAT32, ReduceOp.SUM, inputs, count);
+            for (int r = 0; r < w; r++) {
+                ops[r].future().get(30, TimeUnit.SECONDS);
+                assertEquals(expected, recv[r].duplicate().clear(), "rank " + r);
+            }
+            for (int r = 0; r < w; r++) {
+                for (final DataFrameInboundHandler in : net.inboundHandlers(r)) {
+                    System.out.println("rank " + r + " peak buffered " + in.peakBufferedBytes() + " B (limit "
+                            + BUDGET + ", bound " + BOUND + ")");
+                    assertTrue(in.peakBufferedBytes() <= BOUND, "peak " + in.peakBufferedBytes() + " > " + BOUND);
+                    assertTrue(in.peakBufferedBytes() > 0);
+                }
+            }
+            RingTestAccess.awaitUntil(() -> h.bufferedBytes() == 0 && !h.isPaused(), "credits to return");
+        }
+    }
+
+    @Test
+    void placedPayloadsNeedNoBufferingWhileTheReceiverIsStalled() throws Exception {
         System.out.println("seed " + SEED);
         final int w = 2;
         final int count = 8 << 20; // 32 MiB float32: rank 0 sends a 16 MiB chunk at step 0
@@ -65,8 +123,11 @@ class TcpRingFlowControlTest {
             final List<DataFrameInboundHandler> handlers = net.inboundHandlers(1);
             assertEquals(1, handlers.size());
             final DataFrameInboundHandler h = handlers.get(0);
-            RingTestAccess.awaitUntil(h::isPaused, "rank 1's inbound connection to pause");
-            assertTrue(h.bufferedBytes() <= BOUND, "buffered " + h.bufferedBytes() + " > bound " + BOUND);
+            // Rank 0 sends all of step 0 (16 MiB) at once; far more than the socket buffers hold, so the receiver's
+            // event loop must be reading it, straight into recv, while rank 1's engine is blocked.
+            RingTestAccess.awaitUntil(() -> ops[0].txBytes() >= (long) count * 4 / w, "rank 0 to send its chunk");
+            assertFalse(h.isPaused(), "placed payloads are not buffered, so reading never pauses");
+            assertTrue(h.bufferedBytes() <= HEADERS_ONLY, "buffered " + h.bufferedBytes() + " > " + HEADERS_ONLY);
             assertFalse(ops[0].future().isDone());
             assertFalse(ops[1].future().isDone());
 
@@ -78,14 +139,18 @@ class TcpRingFlowControlTest {
             }
             for (int r = 0; r < w; r++) {
                 for (final DataFrameInboundHandler in : net.inboundHandlers(r)) {
-                    System.out.println("rank " + r + " peak buffered " + in.peakBufferedBytes() + " B (limit "
-                            + BUDGET + ", bound " + BOUND + ")");
-                    assertTrue(in.peakBufferedBytes() <= BOUND, "peak " + in.peakBufferedBytes() + " > " + BOUND);
+                    System.out.println("rank " + r + " peak buffered " + in.peakBufferedBytes() + " B (placed)");
+                    assertTrue(in.peakBufferedBytes() <= HEADERS_ONLY, "peak " + in.peakBufferedBytes() + " > "
+                            + HEADERS_ONLY);
                     assertTrue(in.peakBufferedBytes() > 0);
                 }
             }
             RingTestAccess.awaitUntil(() -> h.bufferedBytes() == 0 && !h.isPaused(), "credits to return");
         }
+    }
+
+    private static ByteBuffer heap(final int bytes) {
+        return ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     private static ByteBuffer direct(final int bytes) {

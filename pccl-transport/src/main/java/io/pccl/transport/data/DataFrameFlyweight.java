@@ -79,6 +79,12 @@ public final class DataFrameFlyweight {
     /** Stage: the sender's operation failed; the receiver fails it too (no payload). */
     public static final int STAGE_ABORT = 4;
 
+    /**
+     * Flag bit set only inside a receiving peer, never on the wire ({@link #checkHeader} rejects any flag): the
+     * frame is a bare header whose payload the transport already read straight into the operation's memory.
+     */
+    public static final int FLAG_PLACED = 0x80;
+
     private DataFrameFlyweight() {
     }
 
@@ -192,6 +198,14 @@ public final class DataFrameFlyweight {
      */
     public static int stage(final ByteBuf frame) {
         return frame.getUnsignedByte(frame.readerIndex() + STAGE_OFFSET);
+    }
+
+    /**
+     * @param frame a frame whose header starts at its reader index
+     * @return the flags byte, 0..255 (0 on the wire; see {@link #FLAG_PLACED})
+     */
+    public static int flags(final ByteBuf frame) {
+        return frame.getUnsignedByte(frame.readerIndex() + FLAGS_OFFSET);
     }
 
     /**
