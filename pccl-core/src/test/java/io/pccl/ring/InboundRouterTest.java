@@ -12,17 +12,27 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Routing, parking, dropping and failure of {@link InboundRouter}. Confined to the test thread.
  */
 class InboundRouterTest {
     /** Records what it receives and releases frames. Confined to the test thread. */
-    private static final class RecordingSink implements FrameSink {
+    private static class RecordingSink implements FrameSink {
         final List<Long> steps = new ArrayList<>();
         PcclException failure;
+        int placementsReleased;
+
+        @Override
+        public void onPlacementReleased() {
+            placementsReleased++;
+        }
 
         @Override
         public void onFrame(final ByteBuf frame, final FrameCredit credit) {
@@ -62,6 +72,98 @@ class InboundRouterTest {
         router.onFrame(frame(2, 7, 2));
         assertEquals(List.of(0L, 1L, 2L), b.steps);
         assertEquals(0, router.droppedFrames());
+    }
+
+    /** Offers every frame's payload a place in a buffer of its own. Confined to the test thread. */
+    private static final class PlacingSink extends RecordingSink {
+        final List<ByteBuf> targets = new ArrayList<>();
+
+        @Override
+        public ByteBuf placement(final ByteBuf header) {
+            final ByteBuf t = Unpooled.buffer(DataFrameFlyweight.payloadLength(header));
+            targets.add(t);
+            return t.retain();
+        }
+    }
+
+    private static ByteBuf placedHeader(final long seq, final long tag, final int step) {
+        final ByteBuf b = Unpooled.buffer();
+        DataFrameFlyweight.writeHeader(b, seq, tag, DataFrameFlyweight.STAGE_REDUCE_SCATTER, step, 0, 0, 4);
+        b.setByte(DataFrameFlyweight.FLAGS_OFFSET, DataFrameFlyweight.FLAG_PLACED);
+        return b;
+    }
+
+    @Test
+    void shouldHandAPlacedHeaderToItsOperationAndForgetTheGrant() {
+        final InboundRouter router = new InboundRouter(1 << 20, TimeUnit.SECONDS.toNanos(10));
+        final PlacingSink a = new PlacingSink();
+        router.register(1, 7, a);
+        final ByteBuf header = frame(1, 7, 0);
+        final Placement p = router.place(header, Runnable::run);
+        header.release();
+        assertNotNull(p);
+        assertEquals(4, p.target().writableBytes());
+        p.target().writeIntLE(42);
+        p.target().release();
+        router.onFrame(placedHeader(1, 7, 0));
+        assertEquals(List.of(0L), a.steps);
+        assertEquals(42, a.targets.get(0).getIntLE(0));
+        // Nothing is pending: the operation may let go of its memory at once.
+        assertFalse(router.unregister(1, 7));
+        assertEquals(0, a.placementsReleased);
+    }
+
+    @Test
+    void shouldNotPlaceForUnknownOrDecliningOperations() {
+        final InboundRouter router = new InboundRouter(1 << 20, TimeUnit.SECONDS.toNanos(10));
+        final ByteBuf header = frame(1, 7, 0);
+        assertNull(router.place(header, Runnable::run), "not registered");
+        router.register(1, 7, new RecordingSink());
+        assertNull(router.place(header, Runnable::run), "the sink receives normally");
+        header.release();
+    }
+
+    @Test
+    void cancelledPlacementIsReleasedOnlyOnceItsWriterAcknowledged() {
+        final InboundRouter router = new InboundRouter(1 << 20, TimeUnit.SECONDS.toNanos(10));
+        final PlacingSink a = new PlacingSink();
+        router.register(1, 7, a);
+        final ByteBuf header = frame(1, 7, 0);
+        final List<Runnable> writerTasks = new ArrayList<>();
+        final Placement p = router.place(header, writerTasks::add);
+        header.release();
+        // The operation fails while the connection may still be writing: it must wait.
+        assertTrue(router.unregister(1, 7));
+        assertTrue(p.isCancelled());
+        assertEquals(0, a.placementsReleased);
+        assertEquals(1, writerTasks.size(), "acknowledgement queued on the writer's event loop");
+        writerTasks.get(0).run();
+        assertEquals(1, a.placementsReleased);
+        // The connection, finishing the payload later, routes the header: dropped, not delivered, not re-released.
+        p.target().release();
+        router.onFrame(placedHeader(1, 7, 0));
+        router.release(p);
+        assertEquals(List.of(), a.steps);
+        assertEquals(1, a.placementsReleased);
+        assertEquals(1, router.droppedFrames());
+    }
+
+    @Test
+    void cancelledPlacementSeenByItsWriterFirstIsReleasedOnce() {
+        final InboundRouter router = new InboundRouter(1 << 20, TimeUnit.SECONDS.toNanos(10));
+        final PlacingSink a = new PlacingSink();
+        router.register(1, 7, a);
+        final ByteBuf header = frame(1, 7, 0);
+        final List<Runnable> writerTasks = new ArrayList<>();
+        final Placement p = router.place(header, writerTasks::add);
+        header.release();
+        assertTrue(router.unregister(1, 7));
+        // The connection notices at its next read and gives the grant up; the queued acknowledgement is a no-op.
+        p.target().release();
+        router.release(p);
+        assertEquals(1, a.placementsReleased);
+        writerTasks.get(0).run();
+        assertEquals(1, a.placementsReleased);
     }
 
     @Test

@@ -58,6 +58,8 @@ final class DataFrameAssembler extends ChannelInboundHandlerAdapter implements P
     /** Payload bytes of a cancelled placement still to be read and thrown away. */
     private int discarding;
     private boolean failed;
+    /** Whether the socket reads through our {@link PlacingRecvByteBufAllocator} (set when added). */
+    private boolean directReads;
 
     /**
      * An assembler that never places (every frame is buffered).
@@ -83,7 +85,7 @@ final class DataFrameAssembler extends ChannelInboundHandlerAdapter implements P
 
     @Override
     public void handlerAdded(final ChannelHandlerContext ctx) {
-        PlacingRecvByteBufAllocator.target(ctx.channel(), this);
+        directReads = PlacingRecvByteBufAllocator.target(ctx.channel(), this);
     }
 
     @Override
@@ -203,7 +205,8 @@ final class DataFrameAssembler extends ChannelInboundHandlerAdapter implements P
      * @return whether the payload is placed (the state now waits for it)
      */
     private boolean tryPlace(final ChannelHandlerContext ctx, final ByteBuf header, final int payload) {
-        if (payload == 0 || router == null) {
+        // Without direct reads, placing would only move the engine's copy onto the event loop.
+        if (payload == 0 || router == null || !directReads) {
             return false;
         }
         final Placement p = router.place(header, ctx.executor());

@@ -64,6 +64,8 @@ final class TcpRing implements AutoCloseable {
                             synchronized (peerChannels) {
                                 peerChannels.get(rank).add(ch);
                             }
+                            // As the peer listener does: payloads can then be read straight into place.
+                            PlacingRecvByteBufAllocator.install(ch);
                             final String pred = "peer" + Math.floorMod(rank - 1, w);
                             if (maxBufferedBytes > 0) {
                                 DataFrameInboundHandler.install(ch.pipeline(), routers[rank], maxPayloadBytes, pred,
