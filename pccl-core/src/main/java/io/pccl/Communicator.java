@@ -4,7 +4,6 @@ import io.pccl.internal.client.ClientConfig;
 import io.pccl.internal.client.PeerSession;
 import io.pccl.internal.collective.ArrayOperands;
 import io.pccl.internal.collective.Collectives;
-import io.pccl.internal.collective.Futures;
 import io.pccl.internal.collective.RetryLoop;
 import io.pccl.ring.RingAllReduce;
 import io.pccl.state.internal.SharedStateSync;
@@ -252,7 +251,7 @@ public final class Communicator implements AutoCloseable {
      *         another thread, or for a quantized descriptor; {@link MasterLostException}; {@code CLOSED}
      */
     public ReduceInfo allReduce(final ByteBuffer send, final ByteBuffer recv, final ReduceDescriptor descriptor) {
-        return Futures.await(allReduceAsync(send, recv, descriptor));
+        return collectives.allReduce(send, recv, descriptor, true);
     }
 
     /**
@@ -285,7 +284,7 @@ public final class Communicator implements AutoCloseable {
      * @return the outcome
      */
     public ReduceInfo allReduce(final float[] send, final float[] recv, final ReduceDescriptor descriptor) {
-        return Futures.await(ArrayOperands.launch(collectives, send, recv, descriptor));
+        return ArrayOperands.allReduce(collectives, send, recv, descriptor);
     }
 
     /**
@@ -297,7 +296,7 @@ public final class Communicator implements AutoCloseable {
      * @return the outcome
      */
     public ReduceInfo allReduce(final double[] send, final double[] recv, final ReduceDescriptor descriptor) {
-        return Futures.await(ArrayOperands.launch(collectives, send, recv, descriptor));
+        return ArrayOperands.allReduce(collectives, send, recv, descriptor);
     }
 
     /**
@@ -310,7 +309,7 @@ public final class Communicator implements AutoCloseable {
      * @return the outcome
      */
     public ReduceInfo allReduce(final int[] send, final int[] recv, final ReduceDescriptor descriptor) {
-        return Futures.await(ArrayOperands.launch(collectives, send, recv, descriptor));
+        return ArrayOperands.allReduce(collectives, send, recv, descriptor);
     }
 
     /**
@@ -323,7 +322,7 @@ public final class Communicator implements AutoCloseable {
      * @return the outcome
      */
     public ReduceInfo allReduce(final long[] send, final long[] recv, final ReduceDescriptor descriptor) {
-        return Futures.await(ArrayOperands.launch(collectives, send, recv, descriptor));
+        return ArrayOperands.allReduce(collectives, send, recv, descriptor);
     }
 
     /**
@@ -336,7 +335,7 @@ public final class Communicator implements AutoCloseable {
      * @return the outcome
      */
     public ReduceInfo allReduce(final short[] send, final short[] recv, final ReduceDescriptor descriptor) {
-        return Futures.await(ArrayOperands.launch(collectives, send, recv, descriptor));
+        return ArrayOperands.allReduce(collectives, send, recv, descriptor);
     }
 
     /**
@@ -349,7 +348,7 @@ public final class Communicator implements AutoCloseable {
      * @return the outcome
      */
     public ReduceInfo allReduce(final byte[] send, final byte[] recv, final ReduceDescriptor descriptor) {
-        return Futures.await(ArrayOperands.launch(collectives, send, recv, descriptor));
+        return ArrayOperands.allReduce(collectives, send, recv, descriptor);
     }
 
     /**

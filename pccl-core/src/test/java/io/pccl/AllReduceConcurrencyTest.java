@@ -216,6 +216,58 @@ class AllReduceConcurrencyTest {
     }
 
     @Test
+    void blockingCallsGiveExactResultsAndAMismatchKeepsTheInPlaceInput() throws Exception {
+        // The blocking calls' private futures complete where the outcome is learnt (no collective thread), except
+        // for a failure that restores an in-place input.
+        for (final int count : new int[] {2, 1000}) {
+            final ByteBuffer[] in = inputs(count, SEED + count);
+            final long[] expected = sum(in, count);
+            final ReduceDescriptor d = ReduceDescriptor.of(count, DataType.INT64, ReduceOp.SUM).tag(13);
+            final List<Future<ReduceInfo>> calls = new ArrayList<>();
+            for (int r = 0; r < W; r++) {
+                final int rank = r;
+                calls.add(cluster.pool().submit(() -> peers.get(rank).allReduce(in[rank], in[rank], d)));
+            }
+            for (int r = 0; r < W; r++) {
+                assertEquals(W, calls.get(r).get(30, TimeUnit.SECONDS).worldSize());
+                assertSum(expected, in[r], count + " elements, rank " + r);
+            }
+            final long[][] arrays = new long[W][];
+            final List<Future<ReduceInfo>> arrayCalls = new ArrayList<>();
+            for (int r = 0; r < W; r++) {
+                final int rank = r;
+                arrays[r] = new long[count];
+                in[r].asLongBuffer().get(arrays[r]);
+                arrayCalls.add(cluster.pool().submit(() -> peers.get(rank).allReduce(arrays[rank], arrays[rank],
+                        ReduceDescriptor.of(count, DataType.INT64, ReduceOp.MIN).tag(14))));
+            }
+            for (int r = 0; r < W; r++) {
+                arrayCalls.get(r).get(30, TimeUnit.SECONDS);
+                for (int i = 0; i < count; i++) {
+                    assertEquals(expected[i], arrays[r][i], "long[] MIN of equal inputs, rank " + r);
+                }
+            }
+        }
+        final ByteBuffer[] in = inputs(1000, SEED + 13);
+        final List<Future<ReduceInfo>> calls = new ArrayList<>();
+        final ByteBuffer[] copies = new ByteBuffer[W];
+        for (int r = 0; r < W; r++) {
+            copies[r] = ByteBuffer.allocate(8000).put(in[r].duplicate()).flip();
+            final int rank = r;
+            final ReduceOp op = r == 0 ? ReduceOp.SUM : ReduceOp.MAX;
+            calls.add(cluster.pool().submit(() -> peers.get(rank).allReduce(in[rank], in[rank],
+                    ReduceDescriptor.of(1000, DataType.INT64, op).tag(15))));
+        }
+        for (int r = 0; r < W; r++) {
+            final Future<ReduceInfo> f = calls.get(r);
+            final Exception e = assertThrows(Exception.class, () -> f.get(30, TimeUnit.SECONDS));
+            final PcclException p = (PcclException) e.getCause();
+            assertEquals(PcclException.Code.INVALID_ARGUMENT, p.code(), p.getMessage());
+            assertEquals(copies[r], in[r].duplicate().clear(), "input of rank " + r);
+        }
+    }
+
+    @Test
     void membershipCallsAreRejectedWhileAnOperationIsInFlight() throws Exception {
         final ByteBuffer[] in = inputs(1000, SEED + 11);
         final long[] expected = sum(in, 1000);

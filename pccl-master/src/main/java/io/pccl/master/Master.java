@@ -5,9 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.util.concurrent.DefaultEventExecutor;
-import io.netty.util.concurrent.DefaultThreadFactory;
-import io.netty.util.concurrent.EventExecutor;
+import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.EventExecutorGroup;
 import io.netty.util.concurrent.Future;
 import io.pccl.master.state.PeerPhase;
@@ -38,7 +36,9 @@ import org.slf4j.LoggerFactory;
  *
  * Lifecycle: {@link #start()} binds (once), {@link #close()} stops gracefully within a bound (connections get
  * {@code Error{ERROR_SHUTTING_DOWN}}), {@link #shutdownNow()} stops at once. Both are idempotent. All master
- * state lives on one conductor thread; I/O runs on Netty event loops (epoll where available).
+ * state lives on one conductor thread, which is also the (first) event loop serving peer connections (epoll where
+ * available), so a message read there reaches the state machine and its answers reach the sockets without a
+ * thread hand-off.
  *
  * <p>Thread-safe.
  *
@@ -55,7 +55,7 @@ public final class Master implements AutoCloseable {
     private final AtomicInteger lifecycle = new AtomicInteger(NEW);
     private volatile EventLoopGroup bossGroup;
     private volatile EventLoopGroup workerGroup;
-    private volatile EventExecutor conductorExecutor;
+    private volatile EventLoop conductorExecutor;
     private volatile MasterConductor conductor;
     private volatile Channel serverChannel;
     private volatile InetSocketAddress boundAddress;
@@ -86,12 +86,14 @@ public final class Master implements AutoCloseable {
         if (!lifecycle.compareAndSet(NEW, STARTED)) {
             throw new IllegalStateException("master already " + (lifecycle.get() == STARTED ? "started" : "closed"));
         }
-        conductorExecutor = new DefaultEventExecutor(new DefaultThreadFactory("pccl-master-conductor", true));
+        bossGroup = NettyTransport.newEventLoopGroup(1, "pccl-master-accept");
+        workerGroup = NettyTransport.newEventLoopGroup(config.ioThreads, "pccl-master-io");
+        // The conductor runs on an I/O event loop: handlers of the channels served by that loop call it inline
+        // and its writes to them need no wake-up (with one I/O thread, that is every channel).
+        conductorExecutor = workerGroup.next();
         conductor = new MasterConductor(conductorExecutor, System::nanoTime, config.heartbeatTimeout.toNanos(),
                 config.registrationTimeout().toNanos());
         conductor.machine().collectiveVoteTimeoutNs(config.collectiveVoteTimeout.toNanos());
-        bossGroup = NettyTransport.newEventLoopGroup(1, "pccl-master-accept");
-        workerGroup = NettyTransport.newEventLoopGroup(config.ioThreads, "pccl-master-io");
         final ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
                 .channel(NettyTransport.serverChannelClass())
@@ -223,9 +225,10 @@ public final class Master implements AutoCloseable {
 
     private void stopThreads(final long quietMs, final long boundMs) {
         final long timeoutMs = Math.max(quietMs, Math.max(1, boundMs));
-        final Future<?>[] futures = new Future<?>[3];
+        final Future<?>[] futures = new Future<?>[2];
         int n = 0;
-        for (final EventExecutorGroup g : new EventExecutorGroup[] {bossGroup, workerGroup, conductorExecutor}) {
+        // The conductor's executor is one of the worker group's loops and stops with it.
+        for (final EventExecutorGroup g : new EventExecutorGroup[] {bossGroup, workerGroup}) {
             if (g != null) {
                 futures[n++] = g.shutdownGracefully(quietMs, timeoutMs, TimeUnit.MILLISECONDS);
             }
@@ -254,7 +257,7 @@ public final class Master implements AutoCloseable {
         private Duration registrationTimeout;
         private Duration collectiveVoteTimeout =
                 Duration.ofNanos(MasterStateMachine.DEFAULT_COLLECTIVE_VOTE_TIMEOUT_NS);
-        private int ioThreads = 2;
+        private int ioThreads = 1;
         private int maxFrameBytes = ProtocolConstants.MAX_CONTROL_FRAME_BYTES;
 
         private Builder() {
@@ -339,9 +342,12 @@ public final class Master implements AutoCloseable {
         }
 
         /**
-         * Number of I/O event loops.
+         * Number of I/O event loops serving peer connections. One of them also runs the conductor (all master
+         * state): messages on its connections reach the state machine without a thread hand-off, while every
+         * message on another loop's connection costs a hand-off each way (tens to hundreds of microseconds on a
+         * busy host). Control traffic is small, so one loop suffices for hundreds of peers.
          *
-         * @param threads at least 1; default 2
+         * @param threads at least 1; default 1
          * @return this
          */
         public Builder ioThreads(final int threads) {

@@ -6,6 +6,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.EventExecutor;
 import io.pccl.master.state.MasterError;
 import io.pccl.proto.Envelope;
 import java.io.IOException;
@@ -15,7 +16,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Last handler of a master control connection: hands decoded envelopes, opens and closes to the
- * {@link MasterConductor} (one {@code execute} each, in arrival order) and owns {@code exceptionCaught}:
+ * {@link MasterConductor} in arrival order (called inline when this channel's event loop is the conductor's, else
+ * one {@code execute} each) and owns {@code exceptionCaught}:
  * malformed frames ({@code TooLongFrameException}, {@code DecoderException}) and reader idleness get an
  * {@code Error} envelope and a close, logged once at WARN; I/O errors just close.
  *
@@ -99,8 +101,19 @@ final class MasterChannelHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void submit(final ChannelHandlerContext ctx, final Runnable task) {
+        final EventExecutor executor = conductor.executor();
+        if (executor.inEventLoop()) {
+            // This loop is the conductor: no hand-off (and no wake-up) between reading a message and acting on it.
+            try {
+                task.run();
+            } catch (final RuntimeException e) {
+                // As the executor would have done: a conductor bug must not tear down this connection's pipeline.
+                LOG.error("master: conductor task for {} failed", conn, e);
+            }
+            return;
+        }
         try {
-            conductor.executor().execute(task);
+            executor.execute(task);
         } catch (final RejectedExecutionException e) {
             // The master is shutting down.
             ctx.close();

@@ -33,7 +33,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The master conductor: owns the {@link MasterStateMachine} and every connection's handshake state, runs on
  * one single-threaded executor, and is the machine's {@link MasterOutbox} (domain decisions become protobuf
- * envelopes written to the peers' channels). Channel handlers only decode and {@code execute} calls here.
+ * envelopes written to the peers' channels). Channel handlers only decode and hand calls here: inline when their
+ * channel is served by the conductor's executor (in {@link Master} it is an I/O event loop), else by
+ * {@code execute}.
  *
  * <p>The {@code on*} and {@code doWork}/{@code sendHeartbeats} methods are confined to the master conductor
  * thread (the {@link #executor()}); {@link #newConnectionId()} is thread-safe.

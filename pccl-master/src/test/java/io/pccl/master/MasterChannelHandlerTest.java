@@ -9,6 +9,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.concurrent.DefaultEventExecutor;
 import io.netty.util.concurrent.ImmediateEventExecutor;
 import io.pccl.master.state.MasterError;
 import io.pccl.proto.ConnectionRole;
@@ -38,7 +39,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The adapter through {@link EmbeddedChannel}: the real control pipeline and handler, a conductor running
- * inline and a manual clock; frames in, frames out.
+ * inline (as on the conductor's own event loop) and a manual clock; frames in, frames out. One test puts the
+ * conductor on another executor, as for a connection served by another I/O loop.
  */
 class MasterChannelHandlerTest {
     private long nowNs = 1_000;
@@ -78,6 +80,30 @@ class MasterChannelHandlerTest {
         conductor.sendHeartbeats(42);
         assertEquals(42, readFrame().getHeartbeat().getSentAtMs());
         assertTrue(channel.isActive());
+    }
+
+    @Test
+    void shouldHandEventsInArrivalOrderToAConductorOnAnotherExecutor() throws Exception {
+        final DefaultEventExecutor other = new DefaultEventExecutor();
+        final MasterConductor remote = new MasterConductor(other, () -> nowNs, TimeUnit.SECONDS.toNanos(5));
+        final EmbeddedChannel ch = new EmbeddedChannel();
+        try {
+            MasterChannelInitializer.install(ch.pipeline(), remote, 1024, 0);
+            ch.pipeline().fireChannelActive();
+            writeFrame(ch, Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
+            writeFrame(ch, register(45000, 3));
+            // Handed over, not run on the channel's thread: nothing has been answered until the conductor runs.
+            assertEquals(List.of(1L), other.submit(() -> remote.machine().peerIds()).get(5, TimeUnit.SECONDS));
+            assertEquals(Envelope.BodyCase.HELLO_ACK, readFrame(ch).getBodyCase());
+            final Envelope reg = readFrame(ch);
+            assertTrue(reg.getRegisterResponse().getAccepted(), reg::toString);
+            assertEquals(1, readFrame(ch).getP2PConnectionInfo().getRound());
+            ch.pipeline().fireChannelInactive();
+            assertEquals(List.of(), other.submit(() -> remote.machine().peerIds()).get(5, TimeUnit.SECONDS));
+        } finally {
+            ch.finishAndReleaseAll();
+            other.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
     }
 
     @Test

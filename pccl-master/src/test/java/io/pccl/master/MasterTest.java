@@ -109,38 +109,63 @@ class MasterTest {
     }
 
     @Test
+    void shouldRunCollectivesWhenPeersAreServedBySeveralIoLoops() throws IOException {
+        // The conductor runs on one of the loops: one peer's messages reach it inline, the other's are handed over.
+        try (Master master = Master.builder().host("127.0.0.1").port(0).ioThreads(2).build().start();
+             TestPeerClient a = new TestPeerClient(master.port());
+             TestPeerClient b = new TestPeerClient(master.port())) {
+            joinPairAndRunCollective(a, b);
+            runCollective(a, b, 4);
+        }
+    }
+
+    /** Runs collective {@code tag} on an established pair; both peers get the same commence and a successful done. */
+    private static void runCollective(final TestPeerClient a, final TestPeerClient b, final long tag)
+            throws IOException {
+        final CollectiveInitiate init = CollectiveInitiate.newBuilder().setTag(tag).setCount(16)
+                .setDataType(DataTypeProto.DT_FLOAT32).setOp(ReduceOpProto.OP_SUM).build();
+        a.send(Envelope.newBuilder().setCollectiveInitiate(init).build());
+        b.send(Envelope.newBuilder().setCollectiveInitiate(init).build());
+        final CollectiveCommence c = a.expect(Envelope.BodyCase.COLLECTIVE_COMMENCE).getCollectiveCommence();
+        assertEquals(c, b.expect(Envelope.BodyCase.COLLECTIVE_COMMENCE).getCollectiveCommence());
+        for (final TestPeerClient p : List.of(a, b)) {
+            p.send(Envelope.newBuilder().setCollectiveComplete(CollectiveComplete.newBuilder().setTag(tag)
+                    .setSeq(c.getSeq())).build());
+        }
+        assertTrue(a.expect(Envelope.BodyCase.COLLECTIVE_DONE).getCollectiveDone().getSuccess());
+        assertTrue(b.expect(Envelope.BodyCase.COLLECTIVE_DONE).getCollectiveDone().getSuccess());
+    }
+
+    /** Peer {@code a} joins alone, {@code b} joins it, then both run collective tag 3. */
+    private static void joinPairAndRunCollective(final TestPeerClient a, final TestPeerClient b)
+            throws IOException {
+        assertEquals(1, a.joinAlone(7));
+        b.hello();
+        assertEquals(2, b.register(45002, 7).getPeerId());
+        a.voteEstablish(true);
+        final P2PConnectionInfo infoA = a.expect(Envelope.BodyCase.P2P_CONNECTION_INFO).getP2PConnectionInfo();
+        final P2PConnectionInfo infoB = b.expect(Envelope.BodyCase.P2P_CONNECTION_INFO).getP2PConnectionInfo();
+        assertEquals(infoA, infoB);
+        assertEquals(2, infoA.getRingCount());
+        assertEquals(45002, infoA.getRing(1).getPort());
+        assertEquals(2, infoA.getWorld().getGlobal());
+        a.report(infoA.getRound(), true);
+        b.report(infoB.getRound(), true);
+        final P2PEstablishResult ra = a.expect(Envelope.BodyCase.P2P_ESTABLISH_RESULT).getP2PEstablishResult();
+        assertTrue(ra.getSuccess(), ra::toString);
+        assertEquals(List.of(1L, 2L), ra.getRingList());
+        b.expect(Envelope.BodyCase.P2P_ESTABLISH_RESULT);
+        runCollective(a, b, 3);
+    }
+
+    @Test
     void shouldJoinSecondPeerRunACollectiveAndSyncSharedState() throws IOException {
         try (Master master = Master.builder().host("127.0.0.1").port(0).build().start();
              TestPeerClient a = new TestPeerClient(master.port());
              TestPeerClient b = new TestPeerClient(master.port())) {
-            assertEquals(1, a.joinAlone(7));
-            b.hello();
-            assertEquals(2, b.register(45002, 7).getPeerId());
-            a.voteEstablish(true);
-            final P2PConnectionInfo infoA = a.expect(Envelope.BodyCase.P2P_CONNECTION_INFO).getP2PConnectionInfo();
-            final P2PConnectionInfo infoB = b.expect(Envelope.BodyCase.P2P_CONNECTION_INFO).getP2PConnectionInfo();
-            assertEquals(infoA, infoB);
-            assertEquals(2, infoA.getRingCount());
-            assertEquals(45002, infoA.getRing(1).getPort());
-            assertEquals(2, infoA.getWorld().getGlobal());
-            a.report(infoA.getRound(), true);
-            b.report(infoB.getRound(), true);
-            final P2PEstablishResult ra = a.expect(Envelope.BodyCase.P2P_ESTABLISH_RESULT).getP2PEstablishResult();
-            assertTrue(ra.getSuccess(), ra::toString);
-            assertEquals(List.of(1L, 2L), ra.getRingList());
-            b.expect(Envelope.BodyCase.P2P_ESTABLISH_RESULT);
+            joinPairAndRunCollective(a, b);
             final CollectiveInitiate init = CollectiveInitiate.newBuilder().setTag(3).setCount(16)
                     .setDataType(DataTypeProto.DT_FLOAT32).setOp(ReduceOpProto.OP_SUM).build();
-            a.send(Envelope.newBuilder().setCollectiveInitiate(init).build());
-            b.send(Envelope.newBuilder().setCollectiveInitiate(init).build());
-            final CollectiveCommence c = a.expect(Envelope.BodyCase.COLLECTIVE_COMMENCE).getCollectiveCommence();
-            assertEquals(c, b.expect(Envelope.BodyCase.COLLECTIVE_COMMENCE).getCollectiveCommence());
-            a.send(Envelope.newBuilder().setCollectiveComplete(CollectiveComplete.newBuilder().setTag(3)
-                    .setSeq(c.getSeq())).build());
-            b.send(Envelope.newBuilder().setCollectiveComplete(CollectiveComplete.newBuilder().setTag(3)
-                    .setSeq(c.getSeq())).build());
-            assertTrue(a.expect(Envelope.BodyCase.COLLECTIVE_DONE).getCollectiveDone().getSuccess());
-            assertTrue(b.expect(Envelope.BodyCase.COLLECTIVE_DONE).getCollectiveDone().getSuccess());
 
             // A sync vote, then a collective initiate: the later kind is refused, nobody hangs.
             a.send(sync(5));

@@ -33,6 +33,47 @@ public final class ArrayOperands {
      */
     public static CompletableFuture<ReduceInfo> launch(final Collectives c, final Object send, final Object recv,
                                                        final ReduceDescriptor d) {
+        final int n = check(send, recv, d);
+        if (send instanceof byte[]) {
+            return c.launch(ByteBuffer.wrap((byte[]) send), ByteBuffer.wrap((byte[]) recv), d, true);
+        }
+        final ByteBuffer staging = stage(send, n, d);
+        return c.launch(staging, staging, d, false).thenApply(info -> {
+            copyOut(staging, recv, n);
+            return info;
+        });
+    }
+
+    /**
+     * Runs an all-reduce over arrays and blocks until it finished ({@link Collectives#allReduce}); the result is
+     * copied into {@code recv} on the calling thread.
+     *
+     * @param c the collectives
+     * @param send a {@code float[] double[] int[] long[] short[]} or {@code byte[]}
+     * @param recv an array of the same kind; {@code send} itself for in place
+     * @param d what to reduce
+     * @return world size and bytes moved
+     */
+    public static ReduceInfo allReduce(final Collectives c, final Object send, final Object recv,
+                                       final ReduceDescriptor d) {
+        final int n = check(send, recv, d);
+        if (send instanceof byte[]) {
+            return c.allReduce(ByteBuffer.wrap((byte[]) send), ByteBuffer.wrap((byte[]) recv), d, true);
+        }
+        final ByteBuffer staging = stage(send, n, d);
+        final ReduceInfo info = c.allReduce(staging, staging, d, false);
+        copyOut(staging, recv, n);
+        return info;
+    }
+
+    private static ByteBuffer stage(final Object send, final int n, final ReduceDescriptor d) {
+        final ByteBuffer staging = ByteBuffer.allocate(n * d.dataType().sizeBytes()).order(ByteOrder.LITTLE_ENDIAN);
+        copyIn(send, staging, n);
+        return staging;
+    }
+
+    /** Checks the operands against the descriptor; returns the element count. */
+    private static int check(final Object send, final Object recv, final ReduceDescriptor d) {
         if (send == null || recv == null || d == null) {
             throw new NullPointerException(send == null ? "send" : recv == null ? "recv" : "descriptor");
         }
@@ -48,16 +89,7 @@ public final class ArrayOperands {
                     + d.count() + " exceeds the array length (send " + sendLength + ", recv " + recvLength + ") of "
                     + send.getClass().getSimpleName());
         }
-        final int n = (int) d.count();
-        if (send instanceof byte[]) {
-            return c.launch(ByteBuffer.wrap((byte[]) send), ByteBuffer.wrap((byte[]) recv), d, true);
-        }
-        final ByteBuffer staging = ByteBuffer.allocate(n * d.dataType().sizeBytes()).order(ByteOrder.LITTLE_ENDIAN);
-        copyIn(send, staging, n);
-        return c.launch(staging, staging, d, false).thenApply(info -> {
-            copyOut(staging, recv, n);
-            return info;
-        });
+        return (int) d.count();
     }
 
     private static void checkType(final Object array, final ReduceDescriptor d) {

@@ -30,7 +30,9 @@ import java.util.concurrent.CompletableFuture;
  * into the caller's buffer.
  *
  * <p>Thread-safe: state is guarded by {@code this}; master messages arrive on an event loop, engine completions on
- * engine threads; the finishing work (restore, future completion) runs on a collective thread.
+ * engine threads; the finishing work (restore, future completion) runs on a collective thread, except for a
+ * blocking caller's private future when nothing needs restoring: the thread that learnt the outcome completes it,
+ * which wakes the blocked caller directly (no user code can run there: the caller is the future's only waiter).
  */
 final class CollectiveOp {
     private final Collectives owner;
@@ -39,6 +41,8 @@ final class CollectiveOp {
     private final ByteBuffer recv;
     private final boolean inPlace;
     private final int bytes;
+    /** The future is private to a blocked caller (it has no dependents that could run user code). */
+    private final boolean blockingCaller;
     private final CompletableFuture<ReduceInfo> future = new CompletableFuture<>();
     private ByteBuffer backup;
 
@@ -56,8 +60,9 @@ final class CollectiveOp {
     private boolean finishing;
 
     CollectiveOp(final Collectives owner, final ReduceDescriptor descriptor, final ByteBuffer send,
-                 final ByteBuffer recv, final boolean inPlace) {
+                 final ByteBuffer recv, final boolean inPlace, final boolean blockingCaller) {
         this.owner = owner;
+        this.blockingCaller = blockingCaller;
         this.descriptor = descriptor;
         this.send = send;
         this.recv = recv;
@@ -97,7 +102,18 @@ final class CollectiveOp {
         return e == null ? 0 : e.rxBytes();
     }
 
-    /** Starts the engine for the master's ring; runs on a collective thread. */
+    /**
+     * Whether starting the engine is only bookkeeping (no copy of the operand on the starting thread), so that it
+     * may run on the event loop that delivered the commence: out of place, or in place from this operation's own
+     * backup (the engine then runs out of place). In place without a backup the engine copies the operand first.
+     *
+     * @return true when {@link #commence} may run on an event loop
+     */
+    boolean startsCheaply() {
+        return !inPlace || backup != null;
+    }
+
+    /** Starts the engine for the master's ring; runs on a collective thread, or on an event loop when cheap. */
     void commence(final long commenceSeq, final long[] commenceRing) {
         synchronized (this) {
             if (finishing || hardFailure != null || commenced) {
@@ -237,16 +253,27 @@ final class CollectiveOp {
     }
 
     private void maybeFinish() {
+        final boolean inline;
         synchronized (this) {
             if (finishing || commenced && !localDone || done == null && hardFailure == null) {
                 return;
             }
             finishing = true;
+            final boolean succeeded = hardFailure == null && done.getSuccess() && engineResult != null;
+            // A restore copies the operand: never on an event loop.
+            inline = blockingCaller && (succeeded || !inPlace || backup == null);
         }
-        owner.execute(this::finish);
+        if (inline) {
+            finish();
+        } else {
+            owner.execute(this::finish);
+        }
     }
 
-    /** Restores, frees the tag and completes the future; runs on a collective thread. */
+    /**
+     * Restores, frees the tag and completes the future; runs on a collective thread, or on the calling thread for
+     * a blocking caller when there is nothing to restore.
+     */
     private void finish() {
         final PcclException failure;
         final ReduceInfo result;

@@ -42,8 +42,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code CollectiveInitiate}), reacts to the master's {@code Commence}/{@code Abort}/{@code Done} and fails every
  * running operation when the master is lost or the communicator closes. Each operation is a {@link CollectiveOp}.
  *
- * <p>Thread-safe. Master messages arrive on an event loop and are only handed on; operations are started, and
- * their futures completed, on this object's own threads ({@code pccl-collective-*}), never on an event loop.
+ * <p>Thread-safe. Master messages arrive on an event loop. An operation whose engine start is only bookkeeping
+ * (out of place, or in place from this operation's own backup) is started right there, saving a thread hand-off on
+ * the latency path; one whose start would copy the operand is started on this object's own threads
+ * ({@code pccl-collective-*}). Futures returned to the caller ({@link #launch}) complete on those threads, never on
+ * an event loop; the private future of a blocking call ({@link #allReduce}) may complete on any thread, since the
+ * blocked caller is its only waiter.
  */
 public final class Collectives implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Collectives.class);
@@ -116,6 +120,31 @@ public final class Collectives implements AutoCloseable {
      */
     public CompletableFuture<ReduceInfo> launch(final ByteBuffer send, final ByteBuffer recv,
                                                 final ReduceDescriptor d, final boolean restoreInPlace) {
+        return launch(send, recv, d, restoreInPlace, false);
+    }
+
+    /**
+     * Runs an all-reduce and blocks until it finished (not interruptible: the operation owns the buffers until
+     * then; the interrupt flag is restored). Unlike {@link #launch}, the future is private to this call, so the
+     * thread that learns the outcome (usually the event loop that read the master's {@code Done}) completes it
+     * directly instead of handing over to a collective thread: one thread wake-up less per operation. A failure
+     * that must restore an in-place input still finishes on a collective thread.
+     *
+     * @param send input
+     * @param recv output, may be {@code send}
+     * @param d what to reduce
+     * @param restoreInPlace as for {@link #launch}
+     * @return world size and bytes moved
+     * @throws PcclException validation failures and the operation's failure
+     */
+    public ReduceInfo allReduce(final ByteBuffer send, final ByteBuffer recv, final ReduceDescriptor d,
+                                final boolean restoreInPlace) {
+        return Futures.await(launch(send, recv, d, restoreInPlace, true));
+    }
+
+    private CompletableFuture<ReduceInfo> launch(final ByteBuffer send, final ByteBuffer recv,
+                                                 final ReduceDescriptor d, final boolean restoreInPlace,
+                                                 final boolean blockingCaller) {
         Objects.requireNonNull(send, "send");
         Objects.requireNonNull(recv, "recv");
         Objects.requireNonNull(d, "descriptor");
@@ -137,7 +166,7 @@ public final class Collectives implements AutoCloseable {
                         + " is already used by an all-reduce running on this peer; use a distinct tag per "
                         + "concurrent operation (a tag is free again once its operation completed)");
             }
-            op = new CollectiveOp(this, d, send, recv, inPlace);
+            op = new CollectiveOp(this, d, send, recv, inPlace, blockingCaller);
             running.put(d.tag(), op);
         }
         try {
@@ -296,7 +325,12 @@ public final class Collectives implements AutoCloseable {
             for (int i = 0; i < ring.length; i++) {
                 ring[i] = c.getRing(i);
             }
-            executor.execute(() -> op.commence(c.getSeq(), ring));
+            if (op.startsCheaply()) {
+                // Registration and scheduling only: no hand-off to a collective thread before the data moves.
+                op.commence(c.getSeq(), ring);
+            } else {
+                executor.execute(() -> op.commence(c.getSeq(), ring));
+            }
         }
     }
 
