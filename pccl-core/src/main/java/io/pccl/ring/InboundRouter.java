@@ -11,6 +11,7 @@ import java.util.Iterator;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.function.LongSupplier;
 
 /**
  * Demultiplexes the data frames arriving from the ring predecessor by (operation sequence, tag).
@@ -38,6 +39,7 @@ public final class InboundRouter {
 
     private final long maxParkedBytes;
     private final long parkTimeoutNs;
+    private final LongSupplier clock;
 
     // @GuardedBy("this") registered operations; linear scan (few concurrent ops), no per-frame allocation.
     private long[] seqs = new long[16];
@@ -65,6 +67,18 @@ public final class InboundRouter {
      * @param parkTimeoutNs how long a parked frame waits for its operation
      */
     public InboundRouter(final long maxParkedBytes, final long parkTimeoutNs) {
+        this(maxParkedBytes, parkTimeoutNs, System::nanoTime);
+    }
+
+    /**
+     * Creates a router that reads time from {@code clock} (tests).
+     *
+     * @param maxParkedBytes most bytes held for operations not registered yet
+     * @param parkTimeoutNs how long a parked frame waits for its operation
+     * @param clock monotonic nanoseconds
+     */
+    InboundRouter(final long maxParkedBytes, final long parkTimeoutNs, final LongSupplier clock) {
+        this.clock = Objects.requireNonNull(clock, "clock");
         if (maxParkedBytes < 0 || parkTimeoutNs <= 0) {
             throw new IllegalArgumentException("maxParkedBytes " + maxParkedBytes + " must be >= 0 and parkTimeoutNs "
                     + parkTimeoutNs + " > 0");
@@ -186,7 +200,7 @@ public final class InboundRouter {
             drop(frame, credit);
             return;
         }
-        final long now = System.nanoTime();
+        final long now = clock.getAsLong();
         expireParked(now);
         final int bytes = frame.readableBytes();
         if (parkedBytes + bytes > maxParkedBytes) {
@@ -227,7 +241,7 @@ public final class InboundRouter {
         tags[registered] = tag;
         sinks[registered] = sink;
         registered++;
-        expireParked(System.nanoTime());
+        expireParked(clock.getAsLong());
         final Iterator<Parked> it = parked.iterator();
         while (it.hasNext()) {
             final Parked p = it.next();
@@ -340,7 +354,7 @@ public final class InboundRouter {
      * arrives or an operation registers, which a paused connection would never trigger).
      */
     public synchronized void expireParkedFrames() {
-        expireParked(System.nanoTime());
+        expireParked(clock.getAsLong());
     }
 
     /**

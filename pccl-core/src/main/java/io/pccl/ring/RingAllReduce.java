@@ -18,11 +18,14 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The ring all-reduce engine: runs operations over any {@link RingTransport} on a small pool of engine threads
- * (reduction and copies never run on a Netty event loop) plus one timer thread for progress timeouts.
+ * (reduction and copies never run on a Netty event loop; futures complete on engine threads unless
+ * {@link Builder#completeOnTransportThreads} allows otherwise) plus one timer thread that checks the progress of all
+ * running operations periodically.
  *
  * <pre>{@code
  * try (RingAllReduce engine = RingAllReduce.builder().sliceBytes(1 << 20).progressTimeout(Duration.ofSeconds(30))
@@ -49,14 +52,17 @@ public final class RingAllReduce implements AutoCloseable {
     private final ThreadPoolExecutor executor;
     private final ScheduledThreadPoolExecutor timer;
     private final BufferCache backups;
+    private final boolean completeOnTransportThreads;
     private final Set<RingOpRunner> running = ConcurrentHashMap.newKeySet();
     private final RingOpRunner.Owner owner = running::remove;
+    private final AtomicBoolean sweeping = new AtomicBoolean();
     private volatile boolean closed;
 
     private RingAllReduce(final Builder b) {
         this.sliceBytes = b.sliceBytes;
         this.progressTimeoutNs = b.progressTimeoutNs;
         this.backups = new BufferCache(b.maxCachedBackupBytes);
+        this.completeOnTransportThreads = b.completeOnTransportThreads;
         // One pending execution per operation at most, so the bounded queue never allocates nodes.
         this.executor = new ThreadPoolExecutor(b.threads, b.threads, 0, TimeUnit.SECONDS,
                 new ArrayBlockingQueue<>(b.maxQueuedOperations), daemonThreads("pccl-ring-"));
@@ -84,10 +90,24 @@ public final class RingAllReduce implements AutoCloseable {
         if (closed) {
             throw new PcclException(PcclException.Code.CLOSED, "ring engine is closed");
         }
-        final RingOpRunner op = new RingOpRunner(ctx, sliceBytes, progressTimeoutNs, executor, backups, owner);
+        final RingOpRunner op = new RingOpRunner(ctx, sliceBytes, progressTimeoutNs, executor, backups, owner,
+                completeOnTransportThreads);
         running.add(op);
-        op.start(timer);
+        if (!sweeping.get() && sweeping.compareAndSet(false, true)) {
+            // One periodic check for all operations: scheduling a timer per operation woke the timer thread on
+            // every start (its task became the queue's head).
+            final long periodNs = Math.max(TimeUnit.MILLISECONDS.toNanos(1), progressTimeoutNs / 4);
+            timer.scheduleWithFixedDelay(this::checkProgress, periodNs, periodNs, TimeUnit.NANOSECONDS);
+        }
+        op.start();
         return op;
+    }
+
+    /** Runs on the timer: lets every running operation fail that made no progress within the timeout. */
+    private void checkProgress() {
+        for (final RingOpRunner op : running) {
+            op.checkProgress();
+        }
     }
 
     /**
@@ -169,8 +189,23 @@ public final class RingAllReduce implements AutoCloseable {
         private int threads = Math.min(4, Runtime.getRuntime().availableProcessors());
         private int maxQueuedOperations = 4096;
         private long maxCachedBackupBytes = 1L << 30;
+        private boolean completeOnTransportThreads;
 
         private Builder() {
+        }
+
+        /**
+         * Lets an operation whose last event is its successful fence (the usual case; not {@code AVG}, which still
+         * divides on an engine thread) complete its future on the transport thread that ran the fence, instead of
+         * waking an engine thread for it. Default false: futures complete on engine threads. Enable it only when
+         * every dependent of the futures is quick and never blocks (they then run on an event loop).
+         *
+         * @param enable whether to allow it
+         * @return this
+         */
+        public Builder completeOnTransportThreads(final boolean enable) {
+            this.completeOnTransportThreads = enable;
+            return this;
         }
 
         /**

@@ -180,14 +180,15 @@ class InboundRouterTest {
     }
 
     @Test
-    void shouldDropParkedFramesOverTheByteLimitOrTooOld() throws InterruptedException {
+    void shouldDropParkedFramesOverTheByteLimitOrTooOld() {
+        final long[] now = {1_000};
         final InboundRouter router = new InboundRouter(2L * (DataFrameFlyweight.HEADER_LENGTH + 4),
-                TimeUnit.MILLISECONDS.toNanos(1));
+                TimeUnit.MILLISECONDS.toNanos(1), () -> now[0]);
         router.onFrame(frame(5, 1, 0));
         router.onFrame(frame(5, 1, 1));
         router.onFrame(frame(5, 1, 2)); // over the limit
         assertEquals(1, router.droppedFrames());
-        Thread.sleep(5); // creates the age under test
+        now[0] += TimeUnit.MILLISECONDS.toNanos(1) + 1; // the parked frames are now too old
         final RecordingSink s = new RecordingSink();
         router.register(5, 1, s);
         assertEquals(List.of(), s.steps);

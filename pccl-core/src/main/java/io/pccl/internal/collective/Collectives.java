@@ -77,7 +77,9 @@ public final class Collectives implements AutoCloseable {
      */
     public Collectives(final PeerSession session, final Duration progressTimeout, final int sliceBytes) {
         this.session = Objects.requireNonNull(session, "session");
-        this.engine = RingAllReduce.builder().progressTimeout(progressTimeout).sliceBytes(sliceBytes).build();
+        // The engine futures' only dependent is CollectiveOp.engineDone, which just sends CollectiveComplete.
+        this.engine = RingAllReduce.builder().progressTimeout(progressTimeout).sliceBytes(sliceBytes)
+                .completeOnTransportThreads(true).build();
         this.dataPlane = new RingDataPlane(Math.max(sliceBytes, RingAllReduce.DEFAULT_SLICE_BYTES));
         session.dataPlaneInitializer(dataPlane);
         final AtomicInteger n = new AtomicInteger();

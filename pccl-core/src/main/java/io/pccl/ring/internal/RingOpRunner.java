@@ -23,8 +23,6 @@ import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -49,7 +47,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>Threading: events ({@link #onFrame}, link callbacks, {@link #abort}, the progress check) may come from any
  * thread; they only enter the mailbox (guarded by {@code lock}) and schedule the runner. Everything else is
- * confined to one engine thread at a time: {@code scheduled} guarantees a single active {@link #run()}.
+ * confined to one thread at a time: {@code scheduled} guarantees a single active {@link #run()}. That thread is an
+ * engine thread, with two exceptions that do no copying or reduction: {@link #start} queues the first slices of
+ * step 0 on the caller's thread, and, where the engine allows it, the fence callback of a successful non-AVG
+ * operation completes it on the thread that ran the fence (the link's event loop). {@link #placement} and the
+ * placement cursor run under the router's lock, on the receiving connection's event loop.
  */
 public final class RingOpRunner implements RingOperation, Runnable, FrameSink, RingLink.Listener,
         RingLink.FenceListener {
@@ -93,9 +95,9 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     private final Executor executor;
     private final BufferCache backups;
     private final Owner owner;
+    private final boolean completeOnFence;
     private final CompletableFuture<ReduceInfo> future = new CompletableFuture<>();
     private final AtomicBoolean scheduled = new AtomicBoolean();
-    private final Runnable progressCheck = this::checkProgress;
 
     private final Object lock = new Object();
     // @GuardedBy("lock")
@@ -130,7 +132,6 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     /** An element split across two buffers of a composite frame is gathered here (little-endian). */
     private final ByteBuffer straddle = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
     private ByteBuffer backup;
-    private ScheduledFuture<?> progressTask;
     private int state = RUNNING;
     private PcclException failure;
     private long failingSinceNs;
@@ -150,9 +151,11 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
      * @param executor the engine executor
      * @param backups where in-place backups come from
      * @param owner told when the operation is done
+     * @param completeOnFence whether a successful non-AVG operation may complete on the thread of its fence
      */
     public RingOpRunner(final RingOpContext ctx, final int sliceBytes, final long progressTimeoutNs,
-                        final Executor executor, final BufferCache backups, final Owner owner) {
+                        final Executor executor, final BufferCache backups, final Owner owner,
+                        final boolean completeOnFence) {
         if (ctx.descriptor().quantization() != Quantization.NONE) {
             throw new PcclException(PcclException.Code.FAILED_PRECONDITION, "quantized ring all-reduce ("
                     + ctx.descriptor() + ") is not implemented yet");
@@ -182,14 +185,16 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         this.executor = executor;
         this.backups = backups;
         this.owner = owner;
+        this.completeOnFence = completeOnFence && !average;
+        // The engine's periodic progress check may see this operation before start().
+        this.lastProgressNs = System.nanoTime();
     }
 
     /**
      * Prepares the operand on the calling thread, registers with the transport and schedules the first run.
      *
-     * @param timer where the progress check runs
      */
-    public void start(final ScheduledExecutorService timer) {
+    public void start() {
         // Callbacks that fire while we register (a failed link or router) must not run the op before we are done.
         scheduled.set(true);
         if (schedule.worldSize() == 1 || sizeBytes == 0) {
@@ -219,21 +224,32 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         skipEmptyReceiveSteps();
         placeStep = recvStep;
         lastProgressNs = System.nanoTime();
-        final long periodNs = Math.max(TimeUnit.MILLISECONDS.toNanos(1), progressTimeoutNs / 4);
-        progressTask = timer.scheduleWithFixedDelay(progressCheck, periodNs, periodNs, TimeUnit.NANOSECONDS);
         link.addListener(this);
         try {
             router.register(seq, tag, this);
         } catch (final RuntimeException e) {
-            progressTask.cancel(false);
             link.removeListener(this);
             state = DONE;
             releaseBuffers();
             owner.onFinished(this);
             throw e;
         }
+        // Step 0 has no data dependency: queue its first slices from here (enqueueing only, no copy), which saves
+        // the hand-off to an engine thread before the first byte leaves. Frames that were parked for us, and
+        // everything later, are handled by the engine threads.
+        try {
+            pumpSends();
+        } catch (final PcclException e) {
+            post(e);
+        }
         scheduled.set(false);
-        signal();
+        final boolean pending;
+        synchronized (lock) {
+            pending = dirty;
+        }
+        if (pending) {
+            schedule();
+        }
     }
 
     @Override
@@ -366,11 +382,23 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
             fenceSignal = written ? 1 : -1;
             dirty = true;
         }
+        // The usual last event of a successful operation: completing it is bookkeeping (no AVG division, no
+        // restore), so, where allowed, do it here instead of waking an engine thread for it.
+        if (completeOnFence && scheduled.compareAndSet(false, true)) {
+            if (state == FENCING && written) {
+                run();
+                return;
+            }
+            scheduled.set(false);
+        }
         schedule();
     }
 
-    /** Fails the operation when nothing moved for longer than the progress timeout. Runs on the timer. */
-    private void checkProgress() {
+    /**
+     * Fails the operation when nothing moved for longer than the progress timeout. Called periodically by the
+     * engine (any thread); only posts to the mailbox.
+     */
+    public void checkProgress() {
         final long idleNs = System.nanoTime() - lastProgressNs;
         if (idleNs > progressTimeoutNs && !future.isDone()) {
             // Step counters are read racily here, for the message only. While failing, this just wakes the runner.
@@ -651,9 +679,6 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
             detach();
         }
         state = DONE;
-        if (progressTask != null) {
-            progressTask.cancel(false);
-        }
         releaseBuffers();
         owner.onFinished(this);
     }
