@@ -179,10 +179,10 @@ public final class ReduceKernels {
                     RawIntegerLoops.combine64(op, type == DataType.UINT64, db, d, ab, a, bb, b, count);
                     break;
                 case FLOAT32:
-                    RawFloatLoops.combineF32(op, db, d, ab, a, bb, b, count);
+                    StagedFloatLoops.combineF32(op, db, d, ab, a, bb, b, count);
                     break;
                 case FLOAT64:
-                    RawFloatLoops.combineF64(op, db, d, ab, a, bb, b, count);
+                    StagedFloatLoops.combineF64(op, db, d, ab, a, bb, b, count);
                     break;
                 case FLOAT16:
                     RawFloatLoops.combineF16(op, db, d, ab, a, bb, b, count);

@@ -113,8 +113,10 @@ public class ReduceKernelBenchmark {
         ReduceKernels.combine(type, op, dst, 0, acc, 0, in, 0, count);
     }
 
-    /** What {@link #combine} replaces in the ring engine: a bulk copy of {@code acc} into {@code dst}, then an
-     * accumulate of {@code in} into {@code dst}. */
+    /**
+     * What {@link #combine} replaces in the ring engine: a bulk copy of {@code acc} into {@code dst}, then an
+     * accumulate of {@code in} into {@code dst}.
+     */
     @Benchmark
     public void copyThenAccumulate() {
         dst.put(0, acc, 0, sizeBytes);
