@@ -35,10 +35,11 @@ import java.nio.ByteOrder;
  * the accumulator as destination and first input. Where {@link RawMemory} is available (HotSpot on x86-64 or
  * aarch64) the loops use raw loads and stores after the up-front bounds check; JMH
  * ({@code io.pccl.bench.kernels.KernelVariantsBenchmark}) measured them 2-4x faster than {@code ByteBuffer.getFloat}
- * loops on JDK 17, and float32 SUM at 64 MiB close to a memory copy. Elsewhere the same loops run over the
- * {@code ByteBuffer} API.
+ * loops on JDK 17. Float32 calls of 1 KiB and more stage 2 KiB blocks through per-thread {@code float[]} scratch so
+ * that C2 vectorizes them ({@link StagedFloatLoops}; the scratch is allocated once per thread). Elsewhere the same
+ * loops run over the {@code ByteBuffer} API.
  *
- * <p>Thread-safe (stateless); concurrent calls on overlapping buffer ranges are the caller's race.
+ * <p>Thread-safe; concurrent calls on overlapping buffer ranges are the caller's race.
  */
 public final class ReduceKernels {
     private ReduceKernels() {
@@ -182,7 +183,7 @@ public final class ReduceKernels {
                     StagedFloatLoops.combineF32(op, db, d, ab, a, bb, b, count);
                     break;
                 case FLOAT64:
-                    StagedFloatLoops.combineF64(op, db, d, ab, a, bb, b, count);
+                    RawFloatLoops.combineF64(op, db, d, ab, a, bb, b, count);
                     break;
                 case FLOAT16:
                     RawFloatLoops.combineF16(op, db, d, ab, a, bb, b, count);
