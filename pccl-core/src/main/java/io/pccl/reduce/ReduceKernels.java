@@ -79,9 +79,9 @@ public final class ReduceKernels {
 
     /**
      * Combines two inputs into a third buffer: {@code dst[i] = op(a[i], b[i])}. The result is bit-identical to
-     * copying {@code a}'s range into {@code dst} and then calling {@link #accumulate} with {@code b}, at no more
-     * than the cost of that {@code accumulate} (the ring engine's out-of-place reduce-scatter uses it instead of a
-     * copy followed by an accumulate).
+     * copying {@code a}'s range into {@code dst} and then calling {@link #accumulate} with {@code b}, in one pass
+     * instead of two (for the ring engine's out-of-place reduce-scatter). Allocates nothing after the calling
+     * thread's first float32 call (see {@link StagedFloatLoops}).
      *
      * <p>{@code dst} may be exactly the same memory range as {@code a} (then this is {@link #accumulate}) or as
      * {@code b}; otherwise it must not overlap either of them. {@code a} and {@code b} are only read and may overlap
