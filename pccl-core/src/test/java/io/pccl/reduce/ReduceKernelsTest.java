@@ -20,6 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Compares {@link ReduceKernels} with a per-element scalar reference for every data type and op, on heap and direct
@@ -217,6 +218,32 @@ class ReduceKernelsTest {
         // A read-only input is fine; a count of zero touches nothing, even at the end of the buffer.
         ReduceKernels.combine(f32, sum, le, 0, le2.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN), 0, le2, 0, 4);
         ReduceKernels.combine(f32, sum, le, 16, le2, 16, le2, 16, 0);
+    }
+
+    @Test
+    void shouldNotAllocateAfterTheFirstCallOnAThread() {
+        final java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        assumeTrue(threads instanceof com.sun.management.ThreadMXBean, "no per-thread allocation counter");
+        final com.sun.management.ThreadMXBean allocation = (com.sun.management.ThreadMXBean) threads;
+        final ByteBuffer a = ByteBuffer.allocateDirect(64 << 10).order(ByteOrder.LITTLE_ENDIAN);
+        final ByteBuffer b = ByteBuffer.allocate(64 << 10).order(ByteOrder.LITTLE_ENDIAN);
+        final ByteBuffer dst = ByteBuffer.allocateDirect(64 << 10).order(ByteOrder.LITTLE_ENDIAN);
+        final int calls = 2000;
+        long allocatedBytes = 0;
+        for (int round = 0; round < 2; round++) {
+            // Round 0 creates the thread's scratch and warms up; round 1 is measured.
+            final long before = allocation.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < calls; i++) {
+                final int count = 1 + (i * 977) % (16 << 10);
+                ReduceKernels.combine(DataType.FLOAT32, ReduceOp.SUM, dst, 0, a, 0, b, 0, count);
+                ReduceKernels.accumulate(DataType.FLOAT32, ReduceOp.MAX, dst, 0, b, 0, count);
+                ReduceKernels.accumulate(DataType.INT32, ReduceOp.SUM, dst, 0, a, 0, count);
+                ReduceKernels.accumulate(DataType.FLOAT64, ReduceOp.SUM, dst, 0, a, 0, count / 2);
+            }
+            allocatedBytes = allocation.getCurrentThreadAllocatedBytes() - before;
+        }
+        // The measurement itself may allocate a few bytes; one byte per call would be 8000.
+        assertTrue(allocatedBytes < calls, "allocated " + allocatedBytes + " bytes over " + 4 * calls + " calls");
     }
 
     @Test
