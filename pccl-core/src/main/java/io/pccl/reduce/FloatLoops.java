@@ -6,9 +6,10 @@ import io.pccl.ReduceOp;
 import java.nio.ByteBuffer;
 
 /**
- * Floating-point loops behind {@link ReduceKernels} on the portable path (when {@link RawMemory} is
- * unavailable): one straight loop per (type, op) over little-endian buffers with
- * absolute indexes. Half types go through float32 ({@link HalfFloats}). Arguments are validated by the caller.
+ * Floating-point loops behind {@link ReduceKernels} on the portable path (when {@link RawMemory} is unavailable): one
+ * straight loop per (type, op), {@code dst[i] = op(x[i], y[i])}, over little-endian buffers with absolute indexes; the
+ * destination may be an input (then it is an accumulate). Half types go through float32 ({@link HalfFloats}). Arguments
+ * are validated by the caller.
  *
  * <p>Thread-safe (stateless).
  */
@@ -16,32 +17,33 @@ final class FloatLoops {
     private FloatLoops() {
     }
 
-    static void accumulateF32(final ReduceOp op, final ByteBuffer acc, final int a, final ByteBuffer in, final int b,
-                              final int count) {
+    static void combineF32(final ReduceOp op,
+            final ByteBuffer dst, final int d, final ByteBuffer x, final int a, final ByteBuffer y, final int b,
+            final int count) {
         switch (op) {
             case SUM:
             case AVG:
                 for (int i = 0; i < count; i++) {
                     final int o = i << 2;
-                    acc.putFloat(a + o, acc.getFloat(a + o) + in.getFloat(b + o));
+                    dst.putFloat(d + o, x.getFloat(a + o) + y.getFloat(b + o));
                 }
                 break;
             case PROD:
                 for (int i = 0; i < count; i++) {
                     final int o = i << 2;
-                    acc.putFloat(a + o, acc.getFloat(a + o) * in.getFloat(b + o));
+                    dst.putFloat(d + o, x.getFloat(a + o) * y.getFloat(b + o));
                 }
                 break;
             case MAX:
                 for (int i = 0; i < count; i++) {
                     final int o = i << 2;
-                    acc.putFloat(a + o, Math.max(acc.getFloat(a + o), in.getFloat(b + o)));
+                    dst.putFloat(d + o, Math.max(x.getFloat(a + o), y.getFloat(b + o)));
                 }
                 break;
             case MIN:
                 for (int i = 0; i < count; i++) {
                     final int o = i << 2;
-                    acc.putFloat(a + o, Math.min(acc.getFloat(a + o), in.getFloat(b + o)));
+                    dst.putFloat(d + o, Math.min(x.getFloat(a + o), y.getFloat(b + o)));
                 }
                 break;
             default:
@@ -49,32 +51,33 @@ final class FloatLoops {
         }
     }
 
-    static void accumulateF64(final ReduceOp op, final ByteBuffer acc, final int a, final ByteBuffer in, final int b,
-                              final int count) {
+    static void combineF64(final ReduceOp op,
+            final ByteBuffer dst, final int d, final ByteBuffer x, final int a, final ByteBuffer y, final int b,
+            final int count) {
         switch (op) {
             case SUM:
             case AVG:
                 for (int i = 0; i < count; i++) {
                     final int o = i << 3;
-                    acc.putDouble(a + o, acc.getDouble(a + o) + in.getDouble(b + o));
+                    dst.putDouble(d + o, x.getDouble(a + o) + y.getDouble(b + o));
                 }
                 break;
             case PROD:
                 for (int i = 0; i < count; i++) {
                     final int o = i << 3;
-                    acc.putDouble(a + o, acc.getDouble(a + o) * in.getDouble(b + o));
+                    dst.putDouble(d + o, x.getDouble(a + o) * y.getDouble(b + o));
                 }
                 break;
             case MAX:
                 for (int i = 0; i < count; i++) {
                     final int o = i << 3;
-                    acc.putDouble(a + o, Math.max(acc.getDouble(a + o), in.getDouble(b + o)));
+                    dst.putDouble(d + o, Math.max(x.getDouble(a + o), y.getDouble(b + o)));
                 }
                 break;
             case MIN:
                 for (int i = 0; i < count; i++) {
                     final int o = i << 3;
-                    acc.putDouble(a + o, Math.min(acc.getDouble(a + o), in.getDouble(b + o)));
+                    dst.putDouble(d + o, Math.min(x.getDouble(a + o), y.getDouble(b + o)));
                 }
                 break;
             default:
@@ -82,32 +85,33 @@ final class FloatLoops {
         }
     }
 
-    static void accumulateHalf(final ReduceOp op, final boolean bfloat, final ByteBuffer acc, final int a,
-                               final ByteBuffer in, final int b, final int count) {
+    static void combineHalf(final ReduceOp op, final boolean bfloat,
+            final ByteBuffer dst, final int d, final ByteBuffer x, final int a, final ByteBuffer y, final int b,
+            final int count) {
         switch (op) {
             case SUM:
             case AVG:
                 for (int i = 0; i < count; i++) {
                     final int o = i << 1;
-                    store(bfloat, acc, a + o, load(bfloat, acc, a + o) + load(bfloat, in, b + o));
+                    store(bfloat, dst, d + o, load(bfloat, x, a + o) + load(bfloat, y, b + o));
                 }
                 break;
             case PROD:
                 for (int i = 0; i < count; i++) {
                     final int o = i << 1;
-                    store(bfloat, acc, a + o, load(bfloat, acc, a + o) * load(bfloat, in, b + o));
+                    store(bfloat, dst, d + o, load(bfloat, x, a + o) * load(bfloat, y, b + o));
                 }
                 break;
             case MAX:
                 for (int i = 0; i < count; i++) {
                     final int o = i << 1;
-                    store(bfloat, acc, a + o, Math.max(load(bfloat, acc, a + o), load(bfloat, in, b + o)));
+                    store(bfloat, dst, d + o, Math.max(load(bfloat, x, a + o), load(bfloat, y, b + o)));
                 }
                 break;
             case MIN:
                 for (int i = 0; i < count; i++) {
                     final int o = i << 1;
-                    store(bfloat, acc, a + o, Math.min(load(bfloat, acc, a + o), load(bfloat, in, b + o)));
+                    store(bfloat, dst, d + o, Math.min(load(bfloat, x, a + o), load(bfloat, y, b + o)));
                 }
                 break;
             default:

@@ -6,10 +6,11 @@ import io.pccl.ReduceOp;
 import java.nio.ByteBuffer;
 
 /**
- * Integer loops behind {@link ReduceKernels} on the portable path (when {@link RawMemory} is
- * unavailable): one straight loop per (width, op), over little-endian buffers with
- * absolute indexes. Sums and products wrap (identical bits for signed and unsigned types); unsigned min/max flip the
- * sign bit so that a signed comparison orders them unsigned. Arguments are validated by the caller.
+ * Integer loops behind {@link ReduceKernels} on the portable path (when {@link RawMemory} is unavailable): one straight
+ * loop per (width, op), {@code dst[i] = op(x[i], y[i])}, over little-endian buffers with absolute indexes; the
+ * destination may be an input (then it is an accumulate). Sums and products wrap (identical bits for signed and
+ * unsigned types); unsigned min/max flip the sign bit so that a signed comparison orders them unsigned. Arguments are
+ * validated by the caller.
  *
  * <p>Thread-safe (stateless).
  */
@@ -20,31 +21,32 @@ final class IntegerLoops {
     private IntegerLoops() {
     }
 
-    static void accumulate8(final ReduceOp op, final boolean unsigned, final ByteBuffer acc, final int a,
-                            final ByteBuffer in, final int b, final int count) {
+    static void combine8(final ReduceOp op, final boolean unsigned,
+            final ByteBuffer dst, final int d, final ByteBuffer x, final int a, final ByteBuffer y, final int b,
+            final int count) {
         // Unsigned bytes compare as signed after flipping the top bit.
         final int flip = unsigned ? SIGN8 : 0;
         switch (op) {
             case SUM:
             case AVG:
                 for (int i = 0; i < count; i++) {
-                    acc.put(a + i, (byte) (acc.get(a + i) + in.get(b + i)));
+                    dst.put(d + i, (byte) (x.get(a + i) + y.get(b + i)));
                 }
                 break;
             case PROD:
                 for (int i = 0; i < count; i++) {
-                    acc.put(a + i, (byte) (acc.get(a + i) * in.get(b + i)));
+                    dst.put(d + i, (byte) (x.get(a + i) * y.get(b + i)));
                 }
                 break;
             case MAX:
                 for (int i = 0; i < count; i++) {
-                    acc.put(a + i, (byte) (Math.max((byte) (acc.get(a + i) ^ flip), (byte) (in.get(b + i) ^ flip))
+                    dst.put(d + i, (byte) (Math.max((byte) (x.get(a + i) ^ flip), (byte) (y.get(b + i) ^ flip))
                             ^ flip));
                 }
                 break;
             case MIN:
                 for (int i = 0; i < count; i++) {
-                    acc.put(a + i, (byte) (Math.min((byte) (acc.get(a + i) ^ flip), (byte) (in.get(b + i) ^ flip))
+                    dst.put(d + i, (byte) (Math.min((byte) (x.get(a + i) ^ flip), (byte) (y.get(b + i) ^ flip))
                             ^ flip));
                 }
                 break;
@@ -53,35 +55,36 @@ final class IntegerLoops {
         }
     }
 
-    static void accumulate16(final ReduceOp op, final boolean unsigned, final ByteBuffer acc, final int a,
-                             final ByteBuffer in, final int b, final int count) {
+    static void combine16(final ReduceOp op, final boolean unsigned,
+            final ByteBuffer dst, final int d, final ByteBuffer x, final int a, final ByteBuffer y, final int b,
+            final int count) {
         final int flip = unsigned ? SIGN16 : 0;
         switch (op) {
             case SUM:
             case AVG:
                 for (int i = 0; i < count; i++) {
                     final int o = i << 1;
-                    acc.putShort(a + o, (short) (acc.getShort(a + o) + in.getShort(b + o)));
+                    dst.putShort(d + o, (short) (x.getShort(a + o) + y.getShort(b + o)));
                 }
                 break;
             case PROD:
                 for (int i = 0; i < count; i++) {
                     final int o = i << 1;
-                    acc.putShort(a + o, (short) (acc.getShort(a + o) * in.getShort(b + o)));
+                    dst.putShort(d + o, (short) (x.getShort(a + o) * y.getShort(b + o)));
                 }
                 break;
             case MAX:
                 for (int i = 0; i < count; i++) {
                     final int o = i << 1;
-                    acc.putShort(a + o, (short) (Math.max((short) (acc.getShort(a + o) ^ flip),
-                            (short) (in.getShort(b + o) ^ flip)) ^ flip));
+                    dst.putShort(d + o, (short) (Math.max((short) (x.getShort(a + o) ^ flip),
+                            (short) (y.getShort(b + o) ^ flip)) ^ flip));
                 }
                 break;
             case MIN:
                 for (int i = 0; i < count; i++) {
                     final int o = i << 1;
-                    acc.putShort(a + o, (short) (Math.min((short) (acc.getShort(a + o) ^ flip),
-                            (short) (in.getShort(b + o) ^ flip)) ^ flip));
+                    dst.putShort(d + o, (short) (Math.min((short) (x.getShort(a + o) ^ flip),
+                            (short) (y.getShort(b + o) ^ flip)) ^ flip));
                 }
                 break;
             default:
@@ -89,33 +92,34 @@ final class IntegerLoops {
         }
     }
 
-    static void accumulate32(final ReduceOp op, final boolean unsigned, final ByteBuffer acc, final int a,
-                             final ByteBuffer in, final int b, final int count) {
+    static void combine32(final ReduceOp op, final boolean unsigned,
+            final ByteBuffer dst, final int d, final ByteBuffer x, final int a, final ByteBuffer y, final int b,
+            final int count) {
         final int flip = unsigned ? Integer.MIN_VALUE : 0;
         switch (op) {
             case SUM:
             case AVG:
                 for (int i = 0; i < count; i++) {
                     final int o = i << 2;
-                    acc.putInt(a + o, acc.getInt(a + o) + in.getInt(b + o));
+                    dst.putInt(d + o, x.getInt(a + o) + y.getInt(b + o));
                 }
                 break;
             case PROD:
                 for (int i = 0; i < count; i++) {
                     final int o = i << 2;
-                    acc.putInt(a + o, acc.getInt(a + o) * in.getInt(b + o));
+                    dst.putInt(d + o, x.getInt(a + o) * y.getInt(b + o));
                 }
                 break;
             case MAX:
                 for (int i = 0; i < count; i++) {
                     final int o = i << 2;
-                    acc.putInt(a + o, Math.max(acc.getInt(a + o) ^ flip, in.getInt(b + o) ^ flip) ^ flip);
+                    dst.putInt(d + o, Math.max(x.getInt(a + o) ^ flip, y.getInt(b + o) ^ flip) ^ flip);
                 }
                 break;
             case MIN:
                 for (int i = 0; i < count; i++) {
                     final int o = i << 2;
-                    acc.putInt(a + o, Math.min(acc.getInt(a + o) ^ flip, in.getInt(b + o) ^ flip) ^ flip);
+                    dst.putInt(d + o, Math.min(x.getInt(a + o) ^ flip, y.getInt(b + o) ^ flip) ^ flip);
                 }
                 break;
             default:
@@ -123,33 +127,34 @@ final class IntegerLoops {
         }
     }
 
-    static void accumulate64(final ReduceOp op, final boolean unsigned, final ByteBuffer acc, final int a,
-                             final ByteBuffer in, final int b, final int count) {
+    static void combine64(final ReduceOp op, final boolean unsigned,
+            final ByteBuffer dst, final int d, final ByteBuffer x, final int a, final ByteBuffer y, final int b,
+            final int count) {
         final long flip = unsigned ? Long.MIN_VALUE : 0L;
         switch (op) {
             case SUM:
             case AVG:
                 for (int i = 0; i < count; i++) {
                     final int o = i << 3;
-                    acc.putLong(a + o, acc.getLong(a + o) + in.getLong(b + o));
+                    dst.putLong(d + o, x.getLong(a + o) + y.getLong(b + o));
                 }
                 break;
             case PROD:
                 for (int i = 0; i < count; i++) {
                     final int o = i << 3;
-                    acc.putLong(a + o, acc.getLong(a + o) * in.getLong(b + o));
+                    dst.putLong(d + o, x.getLong(a + o) * y.getLong(b + o));
                 }
                 break;
             case MAX:
                 for (int i = 0; i < count; i++) {
                     final int o = i << 3;
-                    acc.putLong(a + o, Math.max(acc.getLong(a + o) ^ flip, in.getLong(b + o) ^ flip) ^ flip);
+                    dst.putLong(d + o, Math.max(x.getLong(a + o) ^ flip, y.getLong(b + o) ^ flip) ^ flip);
                 }
                 break;
             case MIN:
                 for (int i = 0; i < count; i++) {
                     final int o = i << 3;
-                    acc.putLong(a + o, Math.min(acc.getLong(a + o) ^ flip, in.getLong(b + o) ^ flip) ^ flip);
+                    dst.putLong(d + o, Math.min(x.getLong(a + o) ^ flip, y.getLong(b + o) ^ flip) ^ flip);
                 }
                 break;
             default:

@@ -5,7 +5,8 @@ import io.pccl.ReduceOp;
 
 /**
  * Floating-point loops behind {@link ReduceKernels} on the raw path ({@link RawMemory}): one straight loop per
- * (type, op) over {@code (base, address)} pairs; half types go through float32 ({@link HalfFloats}). Same semantics
+ * (type, op) over {@code (base, address)} pairs, {@code dst[i] = op(a[i], b[i])} where the destination may be the
+ * first or second input (then it is an accumulate); half types go through float32 ({@link HalfFloats}). Same semantics
  * as {@link FloatLoops}. Bounds are validated by the caller, which also keeps the buffers reachable.
  *
  * <p>Thread-safe (stateless).
@@ -14,8 +15,8 @@ final class RawFloatLoops {
     private RawFloatLoops() {
     }
 
-    static void accumulateF32(final ReduceOp op, final Object ab, final long a,
-            final Object bb, final long b, final int count) {
+    static void combineF32(final ReduceOp op, final Object db, final long d,
+            final Object ab, final long a, final Object bb, final long b, final int count) {
         final sun.misc.Unsafe unsafe = RawMemory.UNSAFE;
         switch (op) {
             case SUM:
@@ -24,7 +25,7 @@ final class RawFloatLoops {
                     final long o = (long) i << 2;
                     final float x = unsafe.getFloat(ab, a + o);
                     final float y = unsafe.getFloat(bb, b + o);
-                    unsafe.putFloat(ab, a + o, x + y);
+                    unsafe.putFloat(db, d + o, x + y);
                 }
                 break;
             case PROD:
@@ -32,7 +33,7 @@ final class RawFloatLoops {
                     final long o = (long) i << 2;
                     final float x = unsafe.getFloat(ab, a + o);
                     final float y = unsafe.getFloat(bb, b + o);
-                    unsafe.putFloat(ab, a + o, x * y);
+                    unsafe.putFloat(db, d + o, x * y);
                 }
                 break;
             case MAX:
@@ -40,7 +41,7 @@ final class RawFloatLoops {
                     final long o = (long) i << 2;
                     final float x = unsafe.getFloat(ab, a + o);
                     final float y = unsafe.getFloat(bb, b + o);
-                    unsafe.putFloat(ab, a + o, Math.max(x, y));
+                    unsafe.putFloat(db, d + o, Math.max(x, y));
                 }
                 break;
             case MIN:
@@ -48,7 +49,7 @@ final class RawFloatLoops {
                     final long o = (long) i << 2;
                     final float x = unsafe.getFloat(ab, a + o);
                     final float y = unsafe.getFloat(bb, b + o);
-                    unsafe.putFloat(ab, a + o, Math.min(x, y));
+                    unsafe.putFloat(db, d + o, Math.min(x, y));
                 }
                 break;
             default:
@@ -56,8 +57,8 @@ final class RawFloatLoops {
         }
     }
 
-    static void accumulateF64(final ReduceOp op, final Object ab, final long a,
-            final Object bb, final long b, final int count) {
+    static void combineF64(final ReduceOp op, final Object db, final long d,
+            final Object ab, final long a, final Object bb, final long b, final int count) {
         final sun.misc.Unsafe unsafe = RawMemory.UNSAFE;
         switch (op) {
             case SUM:
@@ -66,7 +67,7 @@ final class RawFloatLoops {
                     final long o = (long) i << 3;
                     final double x = unsafe.getDouble(ab, a + o);
                     final double y = unsafe.getDouble(bb, b + o);
-                    unsafe.putDouble(ab, a + o, x + y);
+                    unsafe.putDouble(db, d + o, x + y);
                 }
                 break;
             case PROD:
@@ -74,7 +75,7 @@ final class RawFloatLoops {
                     final long o = (long) i << 3;
                     final double x = unsafe.getDouble(ab, a + o);
                     final double y = unsafe.getDouble(bb, b + o);
-                    unsafe.putDouble(ab, a + o, x * y);
+                    unsafe.putDouble(db, d + o, x * y);
                 }
                 break;
             case MAX:
@@ -82,7 +83,7 @@ final class RawFloatLoops {
                     final long o = (long) i << 3;
                     final double x = unsafe.getDouble(ab, a + o);
                     final double y = unsafe.getDouble(bb, b + o);
-                    unsafe.putDouble(ab, a + o, Math.max(x, y));
+                    unsafe.putDouble(db, d + o, Math.max(x, y));
                 }
                 break;
             case MIN:
@@ -90,7 +91,7 @@ final class RawFloatLoops {
                     final long o = (long) i << 3;
                     final double x = unsafe.getDouble(ab, a + o);
                     final double y = unsafe.getDouble(bb, b + o);
-                    unsafe.putDouble(ab, a + o, Math.min(x, y));
+                    unsafe.putDouble(db, d + o, Math.min(x, y));
                 }
                 break;
             default:
@@ -98,8 +99,8 @@ final class RawFloatLoops {
         }
     }
 
-    static void accumulateF16(final ReduceOp op, final Object ab, final long a,
-            final Object bb, final long b, final int count) {
+    static void combineF16(final ReduceOp op, final Object db, final long d,
+            final Object ab, final long a, final Object bb, final long b, final int count) {
         final sun.misc.Unsafe unsafe = RawMemory.UNSAFE;
         switch (op) {
             case SUM:
@@ -108,7 +109,7 @@ final class RawFloatLoops {
                     final long o = (long) i << 1;
                     final float x = HalfFloats.float16ToFloat(unsafe.getShort(ab, a + o));
                     final float y = HalfFloats.float16ToFloat(unsafe.getShort(bb, b + o));
-                    unsafe.putShort(ab, a + o, HalfFloats.floatToFloat16(x + y));
+                    unsafe.putShort(db, d + o, HalfFloats.floatToFloat16(x + y));
                 }
                 break;
             case PROD:
@@ -116,7 +117,7 @@ final class RawFloatLoops {
                     final long o = (long) i << 1;
                     final float x = HalfFloats.float16ToFloat(unsafe.getShort(ab, a + o));
                     final float y = HalfFloats.float16ToFloat(unsafe.getShort(bb, b + o));
-                    unsafe.putShort(ab, a + o, HalfFloats.floatToFloat16(x * y));
+                    unsafe.putShort(db, d + o, HalfFloats.floatToFloat16(x * y));
                 }
                 break;
             case MAX:
@@ -124,7 +125,7 @@ final class RawFloatLoops {
                     final long o = (long) i << 1;
                     final float x = HalfFloats.float16ToFloat(unsafe.getShort(ab, a + o));
                     final float y = HalfFloats.float16ToFloat(unsafe.getShort(bb, b + o));
-                    unsafe.putShort(ab, a + o, HalfFloats.floatToFloat16(Math.max(x, y)));
+                    unsafe.putShort(db, d + o, HalfFloats.floatToFloat16(Math.max(x, y)));
                 }
                 break;
             case MIN:
@@ -132,7 +133,7 @@ final class RawFloatLoops {
                     final long o = (long) i << 1;
                     final float x = HalfFloats.float16ToFloat(unsafe.getShort(ab, a + o));
                     final float y = HalfFloats.float16ToFloat(unsafe.getShort(bb, b + o));
-                    unsafe.putShort(ab, a + o, HalfFloats.floatToFloat16(Math.min(x, y)));
+                    unsafe.putShort(db, d + o, HalfFloats.floatToFloat16(Math.min(x, y)));
                 }
                 break;
             default:
@@ -140,8 +141,8 @@ final class RawFloatLoops {
         }
     }
 
-    static void accumulateBf16(final ReduceOp op, final Object ab, final long a,
-            final Object bb, final long b, final int count) {
+    static void combineBf16(final ReduceOp op, final Object db, final long d,
+            final Object ab, final long a, final Object bb, final long b, final int count) {
         final sun.misc.Unsafe unsafe = RawMemory.UNSAFE;
         switch (op) {
             case SUM:
@@ -150,7 +151,7 @@ final class RawFloatLoops {
                     final long o = (long) i << 1;
                     final float x = HalfFloats.bfloat16ToFloat(unsafe.getShort(ab, a + o));
                     final float y = HalfFloats.bfloat16ToFloat(unsafe.getShort(bb, b + o));
-                    unsafe.putShort(ab, a + o, HalfFloats.floatToBfloat16(x + y));
+                    unsafe.putShort(db, d + o, HalfFloats.floatToBfloat16(x + y));
                 }
                 break;
             case PROD:
@@ -158,7 +159,7 @@ final class RawFloatLoops {
                     final long o = (long) i << 1;
                     final float x = HalfFloats.bfloat16ToFloat(unsafe.getShort(ab, a + o));
                     final float y = HalfFloats.bfloat16ToFloat(unsafe.getShort(bb, b + o));
-                    unsafe.putShort(ab, a + o, HalfFloats.floatToBfloat16(x * y));
+                    unsafe.putShort(db, d + o, HalfFloats.floatToBfloat16(x * y));
                 }
                 break;
             case MAX:
@@ -166,7 +167,7 @@ final class RawFloatLoops {
                     final long o = (long) i << 1;
                     final float x = HalfFloats.bfloat16ToFloat(unsafe.getShort(ab, a + o));
                     final float y = HalfFloats.bfloat16ToFloat(unsafe.getShort(bb, b + o));
-                    unsafe.putShort(ab, a + o, HalfFloats.floatToBfloat16(Math.max(x, y)));
+                    unsafe.putShort(db, d + o, HalfFloats.floatToBfloat16(Math.max(x, y)));
                 }
                 break;
             case MIN:
@@ -174,7 +175,7 @@ final class RawFloatLoops {
                     final long o = (long) i << 1;
                     final float x = HalfFloats.bfloat16ToFloat(unsafe.getShort(ab, a + o));
                     final float y = HalfFloats.bfloat16ToFloat(unsafe.getShort(bb, b + o));
-                    unsafe.putShort(ab, a + o, HalfFloats.floatToBfloat16(Math.min(x, y)));
+                    unsafe.putShort(db, d + o, HalfFloats.floatToBfloat16(Math.min(x, y)));
                 }
                 break;
             default:

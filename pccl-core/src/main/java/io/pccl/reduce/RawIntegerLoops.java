@@ -5,9 +5,10 @@ import io.pccl.ReduceOp;
 
 /**
  * Integer loops behind {@link ReduceKernels} on the raw path ({@link RawMemory}): one straight loop per (width, op)
- * over {@code (base, address)} pairs, with an int induction variable so that C2 treats it as a counted loop. Same
- * semantics as {@link IntegerLoops}: sums and products wrap, unsigned min/max flip the sign bit so that a signed
- * comparison orders them unsigned. Bounds are validated by the caller, which also keeps the buffers reachable.
+ * over {@code (base, address)} pairs, {@code dst[i] = op(a[i], b[i])} where the destination may be an input, with an
+ * int induction variable so that C2 treats it as a counted loop. Same semantics as {@link IntegerLoops}: sums and
+ * products wrap, unsigned min/max flip the sign bit so that a signed comparison orders them unsigned. Bounds are
+ * validated by the caller, which also keeps the buffers reachable.
  *
  * <p>Thread-safe (stateless).
  */
@@ -15,8 +16,8 @@ final class RawIntegerLoops {
     private RawIntegerLoops() {
     }
 
-    static void accumulate8(final ReduceOp op, final boolean unsigned, final Object ab, final long a,
-            final Object bb, final long b, final int count) {
+    static void combine8(final ReduceOp op, final boolean unsigned, final Object db, final long d,
+            final Object ab, final long a, final Object bb, final long b, final int count) {
         final sun.misc.Unsafe unsafe = RawMemory.UNSAFE;
         final int flip = unsigned ? 0x80 : 0;
         switch (op) {
@@ -26,7 +27,7 @@ final class RawIntegerLoops {
                     final long o = i;
                     final byte x = unsafe.getByte(ab, a + o);
                     final byte y = unsafe.getByte(bb, b + o);
-                    unsafe.putByte(ab, a + o, (byte) (x + y));
+                    unsafe.putByte(db, d + o, (byte) (x + y));
                 }
                 break;
             case PROD:
@@ -34,7 +35,7 @@ final class RawIntegerLoops {
                     final long o = i;
                     final byte x = unsafe.getByte(ab, a + o);
                     final byte y = unsafe.getByte(bb, b + o);
-                    unsafe.putByte(ab, a + o, (byte) (x * y));
+                    unsafe.putByte(db, d + o, (byte) (x * y));
                 }
                 break;
             case MAX:
@@ -42,7 +43,7 @@ final class RawIntegerLoops {
                     final long o = i;
                     final byte x = unsafe.getByte(ab, a + o);
                     final byte y = unsafe.getByte(bb, b + o);
-                    unsafe.putByte(ab, a + o, (byte) (Math.max((byte) (x ^ flip), (byte) (y ^ flip)) ^ flip));
+                    unsafe.putByte(db, d + o, (byte) (Math.max((byte) (x ^ flip), (byte) (y ^ flip)) ^ flip));
                 }
                 break;
             case MIN:
@@ -50,7 +51,7 @@ final class RawIntegerLoops {
                     final long o = i;
                     final byte x = unsafe.getByte(ab, a + o);
                     final byte y = unsafe.getByte(bb, b + o);
-                    unsafe.putByte(ab, a + o, (byte) (Math.min((byte) (x ^ flip), (byte) (y ^ flip)) ^ flip));
+                    unsafe.putByte(db, d + o, (byte) (Math.min((byte) (x ^ flip), (byte) (y ^ flip)) ^ flip));
                 }
                 break;
             default:
@@ -58,8 +59,8 @@ final class RawIntegerLoops {
         }
     }
 
-    static void accumulate16(final ReduceOp op, final boolean unsigned, final Object ab, final long a,
-            final Object bb, final long b, final int count) {
+    static void combine16(final ReduceOp op, final boolean unsigned, final Object db, final long d,
+            final Object ab, final long a, final Object bb, final long b, final int count) {
         final sun.misc.Unsafe unsafe = RawMemory.UNSAFE;
         final int flip = unsigned ? 0x8000 : 0;
         switch (op) {
@@ -69,7 +70,7 @@ final class RawIntegerLoops {
                     final long o = (long) i << 1;
                     final short x = unsafe.getShort(ab, a + o);
                     final short y = unsafe.getShort(bb, b + o);
-                    unsafe.putShort(ab, a + o, (short) (x + y));
+                    unsafe.putShort(db, d + o, (short) (x + y));
                 }
                 break;
             case PROD:
@@ -77,7 +78,7 @@ final class RawIntegerLoops {
                     final long o = (long) i << 1;
                     final short x = unsafe.getShort(ab, a + o);
                     final short y = unsafe.getShort(bb, b + o);
-                    unsafe.putShort(ab, a + o, (short) (x * y));
+                    unsafe.putShort(db, d + o, (short) (x * y));
                 }
                 break;
             case MAX:
@@ -85,7 +86,7 @@ final class RawIntegerLoops {
                     final long o = (long) i << 1;
                     final short x = unsafe.getShort(ab, a + o);
                     final short y = unsafe.getShort(bb, b + o);
-                    unsafe.putShort(ab, a + o, (short) (Math.max((short) (x ^ flip), (short) (y ^ flip)) ^ flip));
+                    unsafe.putShort(db, d + o, (short) (Math.max((short) (x ^ flip), (short) (y ^ flip)) ^ flip));
                 }
                 break;
             case MIN:
@@ -93,7 +94,7 @@ final class RawIntegerLoops {
                     final long o = (long) i << 1;
                     final short x = unsafe.getShort(ab, a + o);
                     final short y = unsafe.getShort(bb, b + o);
-                    unsafe.putShort(ab, a + o, (short) (Math.min((short) (x ^ flip), (short) (y ^ flip)) ^ flip));
+                    unsafe.putShort(db, d + o, (short) (Math.min((short) (x ^ flip), (short) (y ^ flip)) ^ flip));
                 }
                 break;
             default:
@@ -101,8 +102,8 @@ final class RawIntegerLoops {
         }
     }
 
-    static void accumulate32(final ReduceOp op, final boolean unsigned, final Object ab, final long a,
-            final Object bb, final long b, final int count) {
+    static void combine32(final ReduceOp op, final boolean unsigned, final Object db, final long d,
+            final Object ab, final long a, final Object bb, final long b, final int count) {
         final sun.misc.Unsafe unsafe = RawMemory.UNSAFE;
         final int flip = unsigned ? Integer.MIN_VALUE : 0;
         switch (op) {
@@ -112,7 +113,7 @@ final class RawIntegerLoops {
                     final long o = (long) i << 2;
                     final int x = unsafe.getInt(ab, a + o);
                     final int y = unsafe.getInt(bb, b + o);
-                    unsafe.putInt(ab, a + o, x + y);
+                    unsafe.putInt(db, d + o, x + y);
                 }
                 break;
             case PROD:
@@ -120,7 +121,7 @@ final class RawIntegerLoops {
                     final long o = (long) i << 2;
                     final int x = unsafe.getInt(ab, a + o);
                     final int y = unsafe.getInt(bb, b + o);
-                    unsafe.putInt(ab, a + o, x * y);
+                    unsafe.putInt(db, d + o, x * y);
                 }
                 break;
             case MAX:
@@ -128,7 +129,7 @@ final class RawIntegerLoops {
                     final long o = (long) i << 2;
                     final int x = unsafe.getInt(ab, a + o);
                     final int y = unsafe.getInt(bb, b + o);
-                    unsafe.putInt(ab, a + o, Math.max(x ^ flip, y ^ flip) ^ flip);
+                    unsafe.putInt(db, d + o, Math.max(x ^ flip, y ^ flip) ^ flip);
                 }
                 break;
             case MIN:
@@ -136,7 +137,7 @@ final class RawIntegerLoops {
                     final long o = (long) i << 2;
                     final int x = unsafe.getInt(ab, a + o);
                     final int y = unsafe.getInt(bb, b + o);
-                    unsafe.putInt(ab, a + o, Math.min(x ^ flip, y ^ flip) ^ flip);
+                    unsafe.putInt(db, d + o, Math.min(x ^ flip, y ^ flip) ^ flip);
                 }
                 break;
             default:
@@ -144,8 +145,8 @@ final class RawIntegerLoops {
         }
     }
 
-    static void accumulate64(final ReduceOp op, final boolean unsigned, final Object ab, final long a,
-            final Object bb, final long b, final int count) {
+    static void combine64(final ReduceOp op, final boolean unsigned, final Object db, final long d,
+            final Object ab, final long a, final Object bb, final long b, final int count) {
         final sun.misc.Unsafe unsafe = RawMemory.UNSAFE;
         final long flip = unsigned ? Long.MIN_VALUE : 0L;
         switch (op) {
@@ -155,7 +156,7 @@ final class RawIntegerLoops {
                     final long o = (long) i << 3;
                     final long x = unsafe.getLong(ab, a + o);
                     final long y = unsafe.getLong(bb, b + o);
-                    unsafe.putLong(ab, a + o, x + y);
+                    unsafe.putLong(db, d + o, x + y);
                 }
                 break;
             case PROD:
@@ -163,7 +164,7 @@ final class RawIntegerLoops {
                     final long o = (long) i << 3;
                     final long x = unsafe.getLong(ab, a + o);
                     final long y = unsafe.getLong(bb, b + o);
-                    unsafe.putLong(ab, a + o, x * y);
+                    unsafe.putLong(db, d + o, x * y);
                 }
                 break;
             case MAX:
@@ -171,7 +172,7 @@ final class RawIntegerLoops {
                     final long o = (long) i << 3;
                     final long x = unsafe.getLong(ab, a + o);
                     final long y = unsafe.getLong(bb, b + o);
-                    unsafe.putLong(ab, a + o, Math.max(x ^ flip, y ^ flip) ^ flip);
+                    unsafe.putLong(db, d + o, Math.max(x ^ flip, y ^ flip) ^ flip);
                 }
                 break;
             case MIN:
@@ -179,7 +180,7 @@ final class RawIntegerLoops {
                     final long o = (long) i << 3;
                     final long x = unsafe.getLong(ab, a + o);
                     final long y = unsafe.getLong(bb, b + o);
-                    unsafe.putLong(ab, a + o, Math.min(x ^ flip, y ^ flip) ^ flip);
+                    unsafe.putLong(db, d + o, Math.min(x ^ flip, y ^ flip) ^ flip);
                 }
                 break;
             default:

@@ -10,8 +10,9 @@ import java.nio.ByteOrder;
 
 /**
  * Element-wise reduction kernels: {@link #accumulate} folds one slice into an accumulator
- * ({@code acc[i] = op(acc[i], in[i])}) and {@link #finishAverage} divides the result of an {@link ReduceOp#AVG}
- * sum by the world size.
+ * ({@code acc[i] = op(acc[i], in[i])}), {@link #combine} writes the combination of two inputs to a third buffer
+ * ({@code dst[i] = op(a[i], b[i])}, bit-identical to a copy followed by an accumulate), and {@link #finishAverage}
+ * divides the result of an {@link ReduceOp#AVG} sum by the world size.
  *
  * <p>Semantics, identical on every peer so that ring results are bit-identical:
  * <ul>
@@ -26,17 +27,19 @@ import java.nio.ByteOrder;
  *
  * <p>Buffers may be heap or direct but must be {@link ByteOrder#LITTLE_ENDIAN}-ordered views. Offsets are absolute
  * byte indexes; positions and limits are neither used nor modified: the touched bytes must lie within each
- * buffer's {@code capacity()}. {@code acc} and {@code in} may be the same buffer only if the two ranges are
- * identical or disjoint. Arguments are validated up front and reported as
+ * buffer's {@code capacity()}. A written range and a read range may be the same memory only if the two ranges are
+ * identical or disjoint (checked). Arguments are validated up front and reported as
  * {@link PcclException.Code#INVALID_ARGUMENT}; the loops themselves allocate nothing.
  *
- * <p>Implementation: one straight loop per (type, op). Where {@link RawMemory} is available (HotSpot on x86-64 or
+ * <p>Implementation: one straight loop per (type, op) over a destination and two inputs; {@link #accumulate} passes
+ * the accumulator as destination and first input. Where {@link RawMemory} is available (HotSpot on x86-64 or
  * aarch64) the loops use raw loads and stores after the up-front bounds check; JMH
  * ({@code io.pccl.bench.kernels.KernelVariantsBenchmark}) measured them 2-4x faster than {@code ByteBuffer.getFloat}
- * loops on JDK 17, and float32 SUM at 64 MiB close to a memory copy. Elsewhere the same loops run over the
- * {@code ByteBuffer} API.
+ * loops on JDK 17. Float32 calls of 1 KiB and more stage 2 KiB blocks through per-thread {@code float[]} scratch so
+ * that C2 vectorizes them ({@link StagedFloatLoops}; the scratch is allocated once per thread). Elsewhere the same
+ * loops run over the {@code ByteBuffer} API.
  *
- * <p>Thread-safe (stateless); concurrent calls on overlapping buffer ranges are the caller's race.
+ * <p>Thread-safe; concurrent calls on overlapping buffer ranges are the caller's race.
  */
 public final class ReduceKernels {
     private ReduceKernels() {
@@ -66,10 +69,57 @@ public final class ReduceKernels {
         if (count == 0) {
             return;
         }
+        checkNoPartialOverlap("acc", acc, accOffsetBytes, "in", in, inOffsetBytes, (long) count * type.sizeBytes());
         if (RawMemory.AVAILABLE) {
-            accumulateRaw(type, op, acc, accOffsetBytes, in, inOffsetBytes, count);
+            combineRaw(type, op, acc, accOffsetBytes, acc, accOffsetBytes, in, inOffsetBytes, count);
         } else {
-            accumulatePortable(type, op, acc, accOffsetBytes, in, inOffsetBytes, count);
+            combinePortable(type, op, acc, accOffsetBytes, acc, accOffsetBytes, in, inOffsetBytes, count);
+        }
+    }
+
+    /**
+     * Combines two inputs into a third buffer: {@code dst[i] = op(a[i], b[i])}. The result is bit-identical to
+     * copying {@code a}'s range into {@code dst} and then calling {@link #accumulate} with {@code b}, in one pass
+     * instead of two (for the ring engine's out-of-place reduce-scatter). Allocates nothing after the calling
+     * thread's first float32 call (see {@link StagedFloatLoops}).
+     *
+     * <p>{@code dst} may be exactly the same memory range as {@code a} (then this is {@link #accumulate}) or as
+     * {@code b}; otherwise it must not overlap either of them. {@code a} and {@code b} are only read and may overlap
+     * each other in any way. Overlap is detected on the raw path, and on the portable path where the buffers expose
+     * their memory (the same buffer object or the same backing array).
+     *
+     * @param type element type of all three buffers
+     * @param op reduction; {@link ReduceOp#AVG} combines like {@link ReduceOp#SUM}
+     * @param dst destination, little-endian, writable
+     * @param dstOffsetBytes absolute byte index of {@code dst[0]}
+     * @param a first input, little-endian
+     * @param aOffsetBytes absolute byte index of {@code a[0]}
+     * @param b second input, little-endian
+     * @param bOffsetBytes absolute byte index of {@code b[0]}
+     * @param count number of elements, {@code >= 0}
+     * @throws PcclException {@code INVALID_ARGUMENT} on a null argument, wrong byte order, read-only destination,
+     *                       negative value, a range beyond a buffer's capacity, or a destination range that partially
+     *                       overlaps an input range
+     */
+    public static void combine(final DataType type, final ReduceOp op, final ByteBuffer dst, final int dstOffsetBytes,
+                               final ByteBuffer a, final int aOffsetBytes, final ByteBuffer b, final int bOffsetBytes,
+                               final int count) {
+        if (op == null) {
+            throw invalid("op is null");
+        }
+        checkRange("dst", type, dst, dstOffsetBytes, count, true);
+        checkRange("a", type, a, aOffsetBytes, count, false);
+        checkRange("b", type, b, bOffsetBytes, count, false);
+        if (count == 0) {
+            return;
+        }
+        final long lengthBytes = (long) count * type.sizeBytes();
+        checkNoPartialOverlap("dst", dst, dstOffsetBytes, "a", a, aOffsetBytes, lengthBytes);
+        checkNoPartialOverlap("dst", dst, dstOffsetBytes, "b", b, bOffsetBytes, lengthBytes);
+        if (RawMemory.AVAILABLE) {
+            combineRaw(type, op, dst, dstOffsetBytes, a, aOffsetBytes, b, bOffsetBytes, count);
+        } else {
+            combinePortable(type, op, dst, dstOffsetBytes, a, aOffsetBytes, b, bOffsetBytes, count);
         }
     }
 
@@ -102,86 +152,95 @@ public final class ReduceKernels {
         }
     }
 
-    private static void accumulateRaw(final DataType type, final ReduceOp op, final ByteBuffer acc, final int accOffset,
-                                      final ByteBuffer in, final int inOffset, final int count) {
-        final Object ab = RawMemory.base(acc);
-        final long a = RawMemory.address(acc) + accOffset;
-        final Object bb = RawMemory.base(in);
-        final long b = RawMemory.address(in) + inOffset;
+    private static void combineRaw(final DataType type, final ReduceOp op, final ByteBuffer dstBuffer,
+                                   final int dstOffset, final ByteBuffer aBuffer, final int aOffset,
+                                   final ByteBuffer bBuffer, final int bOffset, final int count) {
+        final Object db = RawMemory.base(dstBuffer);
+        final long d = RawMemory.address(dstBuffer) + dstOffset;
+        final Object ab = RawMemory.base(aBuffer);
+        final long a = RawMemory.address(aBuffer) + aOffset;
+        final Object bb = RawMemory.base(bBuffer);
+        final long b = RawMemory.address(bBuffer) + bOffset;
         try {
             switch (type) {
                 case INT8:
                 case UINT8:
-                    RawIntegerLoops.accumulate8(op, type == DataType.UINT8, ab, a, bb, b, count);
+                    RawIntegerLoops.combine8(op, type == DataType.UINT8, db, d, ab, a, bb, b, count);
                     break;
                 case INT16:
                 case UINT16:
-                    RawIntegerLoops.accumulate16(op, type == DataType.UINT16, ab, a, bb, b, count);
+                    RawIntegerLoops.combine16(op, type == DataType.UINT16, db, d, ab, a, bb, b, count);
                     break;
                 case INT32:
                 case UINT32:
-                    RawIntegerLoops.accumulate32(op, type == DataType.UINT32, ab, a, bb, b, count);
+                    RawIntegerLoops.combine32(op, type == DataType.UINT32, db, d, ab, a, bb, b, count);
                     break;
                 case INT64:
                 case UINT64:
-                    RawIntegerLoops.accumulate64(op, type == DataType.UINT64, ab, a, bb, b, count);
+                    RawIntegerLoops.combine64(op, type == DataType.UINT64, db, d, ab, a, bb, b, count);
                     break;
                 case FLOAT32:
-                    RawFloatLoops.accumulateF32(op, ab, a, bb, b, count);
+                    StagedFloatLoops.combineF32(op, db, d, ab, a, bb, b, count);
                     break;
                 case FLOAT64:
-                    RawFloatLoops.accumulateF64(op, ab, a, bb, b, count);
+                    RawFloatLoops.combineF64(op, db, d, ab, a, bb, b, count);
                     break;
                 case FLOAT16:
-                    RawFloatLoops.accumulateF16(op, ab, a, bb, b, count);
+                    RawFloatLoops.combineF16(op, db, d, ab, a, bb, b, count);
                     break;
                 case BFLOAT16:
-                    RawFloatLoops.accumulateBf16(op, ab, a, bb, b, count);
+                    RawFloatLoops.combineBf16(op, db, d, ab, a, bb, b, count);
                     break;
                 default:
                     throw new PcclException(PcclException.Code.INTERNAL, "no reduce kernel for data type " + type);
             }
         } finally {
             // Direct memory must not be freed while raw accesses run.
-            Reference.reachabilityFence(acc);
-            Reference.reachabilityFence(in);
+            Reference.reachabilityFence(dstBuffer);
+            Reference.reachabilityFence(aBuffer);
+            Reference.reachabilityFence(bBuffer);
         }
     }
 
-    /** The {@code ByteBuffer} path, used when {@link RawMemory} is unavailable; arguments already validated. */
-    static void accumulatePortable(final DataType type, final ReduceOp op, final ByteBuffer accBuffer,
-                                   final int accOffset, final ByteBuffer inBuffer, final int inOffset,
-                                   final int count) {
-        final ByteBuffer acc = wholeView(accBuffer);
-        final ByteBuffer in = wholeView(inBuffer);
+    /**
+     * The {@code ByteBuffer} path, used when {@link RawMemory} is unavailable; arguments already validated.
+     * {@code dst} may be the same buffer as {@code a} or {@code b} (an accumulate passes the accumulator twice).
+     */
+    static void combinePortable(final DataType type, final ReduceOp op, final ByteBuffer dstBuffer,
+                                final int dstOffset, final ByteBuffer aBuffer, final int aOffset,
+                                final ByteBuffer bBuffer, final int bOffset, final int count) {
+        final ByteBuffer dst = wholeView(dstBuffer);
+        final ByteBuffer a = aBuffer == dstBuffer ? dst : wholeView(aBuffer);
+        final ByteBuffer b = bBuffer == dstBuffer ? dst : wholeView(bBuffer);
+        final int d = dstOffset;
         switch (type) {
             case INT8:
             case UINT8:
-                IntegerLoops.accumulate8(op, type == DataType.UINT8, acc, accOffset, in, inOffset, count);
+                IntegerLoops.combine8(op, type == DataType.UINT8, dst, d, a, aOffset, b, bOffset, count);
                 break;
             case INT16:
             case UINT16:
-                IntegerLoops.accumulate16(op, type == DataType.UINT16, acc, accOffset, in, inOffset, count);
+                IntegerLoops.combine16(op, type == DataType.UINT16, dst, d, a, aOffset, b, bOffset, count);
                 break;
             case INT32:
             case UINT32:
-                IntegerLoops.accumulate32(op, type == DataType.UINT32, acc, accOffset, in, inOffset, count);
+                IntegerLoops.combine32(op, type == DataType.UINT32, dst, d, a, aOffset, b, bOffset, count);
                 break;
             case INT64:
             case UINT64:
-                IntegerLoops.accumulate64(op, type == DataType.UINT64, acc, accOffset, in, inOffset, count);
+                IntegerLoops.combine64(op, type == DataType.UINT64, dst, d, a, aOffset, b, bOffset, count);
                 break;
             case FLOAT32:
-                FloatLoops.accumulateF32(op, acc, accOffset, in, inOffset, count);
+                FloatLoops.combineF32(op, dst, d, a, aOffset, b, bOffset, count);
                 break;
             case FLOAT64:
-                FloatLoops.accumulateF64(op, acc, accOffset, in, inOffset, count);
+                FloatLoops.combineF64(op, dst, d, a, aOffset, b, bOffset, count);
                 break;
             case FLOAT16:
-                FloatLoops.accumulateHalf(op, false, acc, accOffset, in, inOffset, count);
+                FloatLoops.combineHalf(op, false, dst, d, a, aOffset, b, bOffset, count);
                 break;
             case BFLOAT16:
-                FloatLoops.accumulateHalf(op, true, acc, accOffset, in, inOffset, count);
+                FloatLoops.combineHalf(op, true, dst, d, a, aOffset, b, bOffset, count);
                 break;
             default:
                 throw new PcclException(PcclException.Code.INTERNAL, "no reduce kernel for data type " + type);
@@ -285,6 +344,40 @@ public final class ReduceKernels {
         if (endBytes > buf.capacity()) {
             throw invalid(name + " range [" + offsetBytes + ", " + endBytes + ") of " + count + " " + type
                     + " elements exceeds the buffer capacity " + buf.capacity());
+        }
+    }
+
+    /**
+     * Rejects a writable range that partially overlaps a read range of the same length: identical ranges (in place)
+     * and disjoint ranges are fine. Memory is identified by raw address where {@link RawMemory} is available, else
+     * by buffer object or backing array; ranges whose memory cannot be identified are assumed disjoint.
+     */
+    private static void checkNoPartialOverlap(final String dstName, final ByteBuffer dst, final int dstOffset,
+                                              final String srcName, final ByteBuffer src, final int srcOffset,
+                                              final long lengthBytes) {
+        final long dstStart;
+        final long srcStart;
+        if (RawMemory.AVAILABLE) {
+            if (RawMemory.base(dst) != RawMemory.base(src)) {
+                return;
+            }
+            dstStart = RawMemory.address(dst) + dstOffset;
+            srcStart = RawMemory.address(src) + srcOffset;
+        } else if (dst == src) {
+            dstStart = dstOffset;
+            srcStart = srcOffset;
+        } else if (dst.hasArray() && src.hasArray() && dst.array() == src.array()) {
+            dstStart = dst.arrayOffset() + (long) dstOffset;
+            srcStart = src.arrayOffset() + (long) srcOffset;
+        } else {
+            return;
+        }
+        if (dstStart != srcStart && dstStart < srcStart + lengthBytes && srcStart < dstStart + lengthBytes) {
+            final long shift = srcStart - dstStart;
+            throw invalid(dstName + " range [" + dstOffset + ", " + (dstOffset + lengthBytes) + ") partially overlaps "
+                    + srcName + " range [" + srcOffset + ", " + (srcOffset + lengthBytes) + ") (the " + srcName
+                    + " range starts " + shift + " bytes from the " + dstName
+                    + " range in the same memory); they must be identical or disjoint");
         }
     }
 

@@ -20,6 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Compares {@link ReduceKernels} with a per-element scalar reference for every data type and op, on heap and direct
@@ -64,12 +65,185 @@ class ReduceKernelsTest {
                 final ByteBuffer portable = copyOf(acc);
                 ReduceKernels.accumulate(type, op, acc, accOffset, in, inOffset, count);
                 assertSameElements(type, expected, acc, accOffset, count, context);
-                ReduceKernels.accumulatePortable(type, op, portable, accOffset, in, inOffset, count);
+                ReduceKernels.combinePortable(type, op, portable, accOffset, portable, accOffset, in, inOffset, count);
                 assertSameElements(type, expected, portable, accOffset, count, "portable path, " + context);
                 assertEquals(0, acc.position(), "position untouched");
                 assertEquals(0, in.position(), "position untouched");
             }
         }
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("typesAndOps")
+    void shouldCombineLikeCopyThenAccumulate(final DataType type, final ReduceOp op) {
+        final long seed = SEED ^ (type.ordinal() * 131L + op.ordinal() * 7L + 1);
+        System.out.println("ReduceKernelsTest combine " + type + " " + op + " seed " + seed);
+        final SplittableRandom random = new SplittableRandom(seed);
+        for (final int count : COUNTS) {
+            for (int variant = 0; variant < 8; variant++) {
+                final int dstOffset = random.nextInt(0, 9);
+                final int aOffset = random.nextInt(0, 9);
+                final int bOffset = random.nextInt(0, 9);
+                final ByteBuffer dst = randomBuffer(random, type, (variant & 1) != 0, dstOffset, count);
+                final ByteBuffer a = maybeReadOnly(random, randomBuffer(random, type, (variant & 2) != 0, aOffset,
+                        count));
+                final ByteBuffer b = maybeReadOnly(random, randomBuffer(random, type, (variant & 4) != 0, bOffset,
+                        count));
+                final ByteBuffer expected = copyOf(dst);
+                final int bytes = count * type.sizeBytes();
+                for (int i = 0; i < bytes; i++) {
+                    expected.put(dstOffset + i, a.get(aOffset + i));
+                }
+                for (int i = 0; i < count; i++) {
+                    Elements.reference(type, op, expected, dstOffset, b, bOffset, i);
+                }
+                final ByteBuffer aBefore = copyOf(a);
+                final ByteBuffer bBefore = copyOf(b);
+                final String context = type + " " + op + " count " + count + " variant " + variant + " seed " + seed;
+                final ByteBuffer portable = copyOf(dst);
+                ReduceKernels.combine(type, op, dst, dstOffset, a, aOffset, b, bOffset, count);
+                assertSameElements(type, expected, dst, dstOffset, count, context);
+                ReduceKernels.combinePortable(type, op, portable, dstOffset, a, aOffset, b, bOffset, count);
+                assertSameElements(type, expected, portable, dstOffset, count, "portable path, " + context);
+                assertSameElements(type, aBefore, a, 0, 0, "input a changed, " + context);
+                assertSameElements(type, bBefore, b, 0, 0, "input b changed, " + context);
+                assertEquals(0, dst.position(), "position untouched");
+                assertEquals(0, a.position(), "position untouched");
+                assertEquals(0, b.position(), "position untouched");
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("typesAndOps")
+    void shouldCombineInPlaceWhenDstIsTheSameMemoryAsAnInput(final DataType type, final ReduceOp op) {
+        final long seed = SEED ^ (type.ordinal() * 17L + op.ordinal() * 3L + 2);
+        System.out.println("ReduceKernelsTest combine in place " + type + " " + op + " seed " + seed);
+        final SplittableRandom random = new SplittableRandom(seed);
+        for (final int count : COUNTS) {
+            for (int variant = 0; variant < 8; variant++) {
+                final boolean dstIsA = (variant & 1) == 0;
+                final boolean direct = (variant & 2) != 0;
+                // The same memory through another buffer object (a duplicate) as well as the same object.
+                final boolean viaDuplicate = (variant & 4) != 0;
+                final int sharedOffset = random.nextInt(0, 9);
+                final int otherOffset = random.nextInt(0, 9);
+                final ByteBuffer shared = randomBuffer(random, type, direct, sharedOffset, count);
+                final ByteBuffer other = randomBuffer(random, type, random.nextBoolean(), otherOffset, count);
+                final ByteBuffer sharedView = viaDuplicate
+                        ? shared.duplicate().order(ByteOrder.LITTLE_ENDIAN) : shared;
+                final ByteBuffer expected = copyOf(shared);
+                for (int i = 0; i < count; i++) {
+                    Elements.reference(type, op, expected, sharedOffset, other, otherOffset, i);
+                }
+                final String context = type + " " + op + " count " + count + " variant " + variant + " seed " + seed;
+                final ByteBuffer portable = copyOf(shared);
+                if (dstIsA) {
+                    ReduceKernels.combine(type, op, shared, sharedOffset, sharedView, sharedOffset, other,
+                            otherOffset, count);
+                    ReduceKernels.combinePortable(type, op, portable, sharedOffset, portable, sharedOffset, other,
+                            otherOffset, count);
+                } else {
+                    // dst = b: every op is commutative, so op(other, shared) equals op(shared, other) bit for bit
+                    // except for NaN payloads, which assertSameElements treats as equal.
+                    ReduceKernels.combine(type, op, shared, sharedOffset, other, otherOffset, sharedView,
+                            sharedOffset, count);
+                    ReduceKernels.combinePortable(type, op, portable, sharedOffset, other, otherOffset, portable,
+                            sharedOffset, count);
+                }
+                assertSameElements(type, expected, shared, sharedOffset, count, context);
+                assertSameElements(type, expected, portable, sharedOffset, count, "portable path, " + context);
+            }
+        }
+    }
+
+    @Test
+    void shouldRejectPartiallyOverlappingRanges() {
+        for (final boolean direct : new boolean[] {false, true}) {
+            final ByteBuffer buf = (direct ? ByteBuffer.allocateDirect(64) : ByteBuffer.allocate(64))
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            final ByteBuffer other = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
+            final ByteBuffer view = buf.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+            final ByteBuffer slice = buf.position(4).slice().order(ByteOrder.LITTLE_ENDIAN);
+            buf.position(0);
+            final DataType f32 = DataType.FLOAT32;
+            final ReduceOp sum = ReduceOp.SUM;
+            final PcclException e = assertInvalid(() -> ReduceKernels.combine(f32, sum, buf, 0, buf, 4, other, 0, 4));
+            assertTrue(e.getMessage().contains("dst range [0, 16) partially overlaps a range [4, 20)"),
+                    e.getMessage());
+            assertInvalid(() -> ReduceKernels.combine(f32, sum, buf, 8, other, 0, buf, 4, 4));
+            assertInvalid(() -> ReduceKernels.combine(f32, sum, buf, 4, view, 0, other, 0, 4));
+            assertInvalid(() -> ReduceKernels.combine(f32, sum, buf, 1, buf, 0, other, 0, 1));
+            assertInvalid(() -> ReduceKernels.accumulate(f32, sum, buf, 0, buf, 12, 4));
+            assertInvalid(() -> ReduceKernels.accumulate(DataType.INT8, sum, buf, 0, buf, 1, 2));
+            // A slice starting 4 bytes in is the same memory as buf at offset 4, even though the offsets differ.
+            assertInvalid(() -> ReduceKernels.combine(f32, sum, slice, 0, buf, 0, other, 0, 4));
+            ReduceKernels.combine(f32, sum, slice, 0, buf, 4, other, 0, 4);
+            // Touching, identical, and overlapping inputs are fine.
+            ReduceKernels.combine(f32, sum, buf, 0, buf, 16, buf, 20, 4);
+            ReduceKernels.combine(f32, sum, buf, 0, view, 0, buf, 0, 4);
+            ReduceKernels.accumulate(f32, sum, buf, 0, view, 16, 4);
+            ReduceKernels.combine(f32, sum, buf, 0, buf, 4, other, 0, 0);
+        }
+    }
+
+    @Test
+    void shouldRejectInvalidCombineArguments() {
+        final ByteBuffer le = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+        final ByteBuffer le2 = ByteBuffer.allocateDirect(16).order(ByteOrder.LITTLE_ENDIAN);
+        final ByteBuffer be = ByteBuffer.allocate(16);
+        final DataType f32 = DataType.FLOAT32;
+        final ReduceOp sum = ReduceOp.SUM;
+        assertInvalid(() -> ReduceKernels.combine(f32, sum, be, 0, le, 0, le2, 0, 1));
+        assertInvalid(() -> ReduceKernels.combine(f32, sum, le, 0, be, 0, le2, 0, 1));
+        assertInvalid(() -> ReduceKernels.combine(f32, sum, le, 0, le2, 0, be, 0, 1));
+        assertInvalid(() -> ReduceKernels.combine(null, sum, le, 0, le2, 0, le2, 0, 1));
+        assertInvalid(() -> ReduceKernels.combine(f32, null, le, 0, le2, 0, le2, 0, 1));
+        assertInvalid(() -> ReduceKernels.combine(f32, sum, null, 0, le2, 0, le2, 0, 1));
+        assertInvalid(() -> ReduceKernels.combine(f32, sum, le, 0, null, 0, le2, 0, 1));
+        assertInvalid(() -> ReduceKernels.combine(f32, sum, le, 0, le2, 0, null, 0, 1));
+        assertInvalid(() -> ReduceKernels.combine(f32, sum, le.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN), 0,
+                le2, 0, le2, 0, 1));
+        final PcclException e = assertInvalid(() -> ReduceKernels.combine(f32, sum, le, 4, le2, 0, le2, 0, 4));
+        assertTrue(e.getMessage().contains("dst range [4, 20)"), e.getMessage());
+        final PcclException ea = assertInvalid(() -> ReduceKernels.combine(f32, sum, le, 0, le2, 1, le2, 0, 4));
+        assertTrue(ea.getMessage().contains("a range [1, 17)"), ea.getMessage());
+        final PcclException eb = assertInvalid(() -> ReduceKernels.combine(f32, sum, le, 0, le2, 0, le2, 8, 3));
+        assertTrue(eb.getMessage().contains("b range [8, 20)"), eb.getMessage());
+        assertInvalid(() -> ReduceKernels.combine(f32, sum, le, -1, le2, 0, le2, 0, 1));
+        assertInvalid(() -> ReduceKernels.combine(f32, sum, le, 0, le2, -1, le2, 0, 1));
+        assertInvalid(() -> ReduceKernels.combine(f32, sum, le, 0, le2, 0, le2, -1, 1));
+        assertInvalid(() -> ReduceKernels.combine(f32, sum, le, 0, le2, 0, le2, 0, -1));
+        assertInvalid(() -> ReduceKernels.combine(DataType.INT64, sum, le, 0, le2, 0, le2, 0, Integer.MAX_VALUE));
+        // A read-only input is fine; a count of zero touches nothing, even at the end of the buffer.
+        ReduceKernels.combine(f32, sum, le, 0, le2.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN), 0, le2, 0, 4);
+        ReduceKernels.combine(f32, sum, le, 16, le2, 16, le2, 16, 0);
+    }
+
+    @Test
+    void shouldNotAllocateAfterTheFirstCallOnAThread() {
+        final java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        assumeTrue(threads instanceof com.sun.management.ThreadMXBean, "no per-thread allocation counter");
+        final com.sun.management.ThreadMXBean allocation = (com.sun.management.ThreadMXBean) threads;
+        final ByteBuffer a = ByteBuffer.allocateDirect(64 << 10).order(ByteOrder.LITTLE_ENDIAN);
+        final ByteBuffer b = ByteBuffer.allocate(64 << 10).order(ByteOrder.LITTLE_ENDIAN);
+        final ByteBuffer dst = ByteBuffer.allocateDirect(64 << 10).order(ByteOrder.LITTLE_ENDIAN);
+        final int calls = 2000;
+        long allocatedBytes = 0;
+        for (int round = 0; round < 2; round++) {
+            // Round 0 creates the thread's scratch and warms up; round 1 is measured.
+            final long before = allocation.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < calls; i++) {
+                final int count = 1 + (i * 977) % (16 << 10);
+                ReduceKernels.combine(DataType.FLOAT32, ReduceOp.SUM, dst, 0, a, 0, b, 0, count);
+                ReduceKernels.accumulate(DataType.FLOAT32, ReduceOp.MAX, dst, 0, b, 0, count);
+                ReduceKernels.accumulate(DataType.INT32, ReduceOp.SUM, dst, 0, a, 0, count);
+                ReduceKernels.accumulate(DataType.FLOAT64, ReduceOp.SUM, dst, 0, a, 0, count / 2);
+            }
+            allocatedBytes = allocation.getCurrentThreadAllocatedBytes() - before;
+        }
+        // The measurement itself may allocate a few bytes; one byte per call would be 8000.
+        assertTrue(allocatedBytes < calls, "allocated " + allocatedBytes + " bytes over " + 4 * calls + " calls");
     }
 
     @Test
@@ -161,7 +335,7 @@ class ReduceKernelsTest {
                 ReduceKernels.accumulate(DataType.INT32, ReduceOp.SUM, acc, 8, in, 0, 10);
                 ReduceKernels.finishAverage(DataType.INT32, acc, 8, 10, 2);
             } else {
-                ReduceKernels.accumulatePortable(DataType.INT32, ReduceOp.SUM, acc, 8, in, 0, 10);
+                ReduceKernels.combinePortable(DataType.INT32, ReduceOp.SUM, acc, 8, acc, 8, in, 0, 10);
                 ReduceKernels.dividePortable(DataType.INT32, acc, 8, 10, 2);
             }
             assertEquals(2, acc.position());
@@ -195,9 +369,14 @@ class ReduceKernelsTest {
         assertInvalid(() -> ReduceKernels.finishAverage(DataType.INT32, le, 0, 5, 2));
     }
 
-    private static void assertInvalid(final Runnable call) {
+    private static PcclException assertInvalid(final Runnable call) {
         final PcclException e = assertThrows(PcclException.class, call::run);
         assertEquals(PcclException.Code.INVALID_ARGUMENT, e.code(), e.getMessage());
+        return e;
+    }
+
+    private static ByteBuffer maybeReadOnly(final SplittableRandom random, final ByteBuffer buf) {
+        return random.nextBoolean() ? buf : buf.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
     }
 
     private static ByteBuffer randomBuffer(final SplittableRandom random, final DataType type, final boolean direct,

@@ -22,7 +22,8 @@ import java.nio.ByteOrder;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Throughput of {@link ReduceKernels#accumulate} per data type, op, size and buffer kind; compare with
+ * Throughput of {@link ReduceKernels#accumulate} and {@link ReduceKernels#combine} (beside the copy-then-accumulate
+ * it replaces) per data type, op, size and buffer kind; compare with
  * {@link MemoryCopyBenchmark} at the same size (a reduce of N bytes should take no more than 1/0.8 of a copy of N
  * bytes once the data does not fit in cache). The input holds ones and the accumulator small values, so products
  * stay finite and normal.
@@ -62,6 +63,7 @@ public class ReduceKernelBenchmark {
 
     private ByteBuffer acc;
     private ByteBuffer in;
+    private ByteBuffer dst;
     private int count;
 
     /** Allocates and fills the buffers. */
@@ -70,6 +72,7 @@ public class ReduceKernelBenchmark {
         count = sizeBytes / type.sizeBytes();
         acc = allocate();
         in = allocate();
+        dst = allocate();
         for (int i = 0; i < count; i++) {
             final int index = i * type.sizeBytes();
             fill(acc, index, i & 0xF);
@@ -102,5 +105,21 @@ public class ReduceKernelBenchmark {
     @Benchmark
     public void accumulate() {
         ReduceKernels.accumulate(type, op, acc, 0, in, 0, count);
+    }
+
+    /** One out-of-place combine over the whole buffer: {@code dst = op(acc, in)}. */
+    @Benchmark
+    public void combine() {
+        ReduceKernels.combine(type, op, dst, 0, acc, 0, in, 0, count);
+    }
+
+    /**
+     * What {@link #combine} replaces in the ring engine: a bulk copy of {@code acc} into {@code dst}, then an
+     * accumulate of {@code in} into {@code dst}.
+     */
+    @Benchmark
+    public void copyThenAccumulate() {
+        dst.put(0, acc, 0, sizeBytes);
+        ReduceKernels.accumulate(type, op, dst, 0, in, 0, count);
     }
 }
