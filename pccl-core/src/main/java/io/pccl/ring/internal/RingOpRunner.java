@@ -561,16 +561,23 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
                         sendBase + schedule.chunkStartBytes(chunk) + recvOffset, len / elementBytes);
             }
         } else if (stage == DataFrameFlyweight.STAGE_REDUCE_SCATTER) {
-            if (!inPlace) {
-                // First touch of these bytes of recv: bring in our own input (cache-hot for the fold below).
-                copyTarget.clear().position(dst).limit(dst + len);
-                copyTarget.put(region(sendView, sendBase + schedule.chunkStartBytes(chunk) + recvOffset, len));
-            }
+            final int own = sendBase + schedule.chunkStartBytes(chunk) + recvOffset;
             if (frame.nioBufferCount() == 1) {
                 // A view of the received bytes, no copy: the one small allocation per slice on the receive path.
                 final ByteBuffer in = frame.nioBuffer(payload, len).order(ByteOrder.LITTLE_ENDIAN);
-                ReduceKernels.accumulate(type, accumulateOp, recv, dst, in, in.position(), len / elementBytes);
+                if (inPlace) {
+                    ReduceKernels.accumulate(type, accumulateOp, recv, dst, in, in.position(), len / elementBytes);
+                } else {
+                    // First touch of these bytes of recv: recv = send op in, in one pass.
+                    ReduceKernels.combine(type, accumulateOp, recv, dst, sendLe, own, in, in.position(),
+                            len / elementBytes);
+                }
             } else {
+                if (!inPlace) {
+                    // First touch of these bytes of recv: bring in our own input (cache-hot for the fold below).
+                    copyTarget.clear().position(dst).limit(dst + len);
+                    copyTarget.put(region(sendView, own, len));
+                }
                 PartsFold.accumulate(type, accumulateOp, recv, dst, frame.nioBuffers(payload, len), straddle);
             }
         } else {

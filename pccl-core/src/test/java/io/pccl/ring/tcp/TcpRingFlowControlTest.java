@@ -139,9 +139,12 @@ class TcpRingFlowControlTest {
             }
             for (int r = 0; r < w; r++) {
                 for (final DataFrameInboundHandler in : net.inboundHandlers(r)) {
-                    System.out.println("rank " + r + " peak buffered " + in.peakBufferedBytes() + " B (placed)");
-                    assertTrue(in.peakBufferedBytes() <= HEADERS_ONLY, "peak " + in.peakBufferedBytes() + " > "
-                            + HEADERS_ONLY);
+                    // Rank 1 registered its operation before rank 0 started, so everything rank 0 sent was placed.
+                    // Rank 0 may have parked (buffered) rank 1's first slices, sent before rank 0 registered.
+                    final long limit = r == 1 ? HEADERS_ONLY : BOUND;
+                    System.out.println("rank " + r + " peak buffered " + in.peakBufferedBytes() + " B (limit " + limit
+                            + ")");
+                    assertTrue(in.peakBufferedBytes() <= limit, "peak " + in.peakBufferedBytes() + " > " + limit);
                     assertTrue(in.peakBufferedBytes() > 0);
                 }
             }
