@@ -27,7 +27,7 @@ python3 "$shared/summarize.py" "$out"/mpi_*.log "$out"/gloo_*.log 2>&1 | tee -a 
 
 for w in 2 4; do
   log "pccl-java allreduce W=$w"
-  java -jar "$jar" allreduce --peers "$w" --sizes-mib 1,16,64,256 --iters 5 --warmup "${PCCL_WARMUP:-5}" --prewarm-ops "${PCCL_PREWARM:-200}" 2>&1 \
+  java -jar "$jar" allreduce --peers "$w" --sizes-mib 1,16,64,256 --iters 5 --warmup "${PCCL_WARMUP:-10}" --prewarm-ops "${PCCL_PREWARM:-2000}" 2>&1 \
     | grep -vE '^\[(peer|pccl|main)' | tee -a "$out/summary.txt"
 done
 

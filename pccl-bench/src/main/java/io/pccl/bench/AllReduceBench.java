@@ -54,12 +54,16 @@ public final class AllReduceBench implements Callable<Integer> {
     @Option(names = "--iters", description = "timed iterations per size (default ${DEFAULT-VALUE})")
     int iters = 5;
     @Option(names = "--warmup", description = "untimed iterations per size (default ${DEFAULT-VALUE})")
-    int warmup = 2;
+    int warmup = 10;
+    @Option(names = "--print-samples", description = "also print every timed sample (max over peers), in order")
+    boolean printSamples;
+
     @Option(names = "--peer-heap", description = "-Xmx of each peer JVM (default ${DEFAULT-VALUE})")
     String peerHeap = "1g";
     @Option(names = "--prewarm-ops", description = "untimed 1 MiB ops before the first size, so that the JIT has "
-            + "compiled the data path (default ${DEFAULT-VALUE}; 0 measures a cold JVM)")
-    int prewarmOps = 200;
+            + "compiled the control and data path: C2 compiles a method after thousands of calls, and a method runs "
+            + "about once per operation (default ${DEFAULT-VALUE}; 0 measures a cold JVM)")
+    int prewarmOps = 2000;
 
     @Override
     public Integer call() throws Exception {
@@ -123,6 +127,13 @@ public final class AllReduceBench implements Callable<Integer> {
                 for (long[] perPeer : samples[s]) {
                     perIter[i] = Math.max(perIter[i], perPeer[i]);
                 }
+            }
+            if (printSamples) {
+                final StringBuilder line = new StringBuilder("# samples(us) " + bytes + ":");
+                for (long ns : perIter) {
+                    line.append(' ').append(ns / 1000);
+                }
+                System.out.println(line);
             }
             Arrays.sort(perIter);
             final double medianNs = iters % 2 == 1 ? perIter[iters / 2]
