@@ -648,7 +648,9 @@ public final class Communicator implements AutoCloseable {
         }
 
         /**
-         * Netty event-loop threads of this communicator (default min(4, max(2, cores / 2))).
+         * Netty event-loop threads of this communicator (default min(4, max(2, cores / 2))): half of them (at least
+         * one) serve the connections this peer accepts, the rest (at least one) those it dials, so {@code 1} still
+         * starts two threads.
          *
          * @param threads {@code 1..64}
          * @return this builder

@@ -45,6 +45,8 @@ public final class AllReduceBench implements Callable<Integer> {
     double[] sizesMib = {1, 16, 64, 256};
     @Option(names = "--connections", description = "connections per peer (default ${DEFAULT-VALUE})")
     int connections = 4;
+    @Option(names = "--io-threads", description = "event-loop threads per peer (default: the communicator's)")
+    int ioThreads;
     @Option(names = "--concurrent", description = "ops in flight, each size/concurrent (default ${DEFAULT-VALUE})")
     int concurrent = 1;
     @Option(names = "--type", description = "element type (default ${DEFAULT-VALUE})")
@@ -75,6 +77,7 @@ public final class AllReduceBench implements Callable<Integer> {
                     final List<String> args = new ArrayList<>(List.of("allreduce-peer",
                             "--master", "127.0.0.1:" + master.port(), "--peers", String.valueOf(peers),
                             "--connections", String.valueOf(connections), "--concurrent", String.valueOf(concurrent),
+                            "--io-threads", String.valueOf(ioThreads),
                             "--type", type.name(), "--op", op.name(), "--iters", String.valueOf(iters),
                             "--warmup", String.valueOf(warmup), "--prewarm-ops", String.valueOf(prewarmOps),
                             "--sizes-mib", joinSizes()));
@@ -170,6 +173,8 @@ public final class AllReduceBench implements Callable<Integer> {
         double[] sizesMib = {1};
         @Option(names = "--connections")
         int connections = 4;
+        @Option(names = "--io-threads")
+        int ioThreads;
         @Option(names = "--concurrent")
         int concurrent = 1;
         @Option(names = "--type")
@@ -185,9 +190,13 @@ public final class AllReduceBench implements Callable<Integer> {
 
         @Override
         public Integer call() throws Exception {
-            try (Communicator comm = Communicator.builder().masterAddress(master).peerBasePort(0)
+            final Communicator.Builder builder = Communicator.builder().masterAddress(master).peerBasePort(0)
                     .connectionsPerPeer(connections).connectTimeout(Duration.ofSeconds(60))
-                    .topologyTimeout(Duration.ofSeconds(60)).build()) {
+                    .topologyTimeout(Duration.ofSeconds(60));
+            if (ioThreads > 0) {
+                builder.ioThreads(ioThreads);
+            }
+            try (Communicator comm = builder.build()) {
                 comm.connect();
                 while (comm.peerGroupWorldSize() < peers) {
                     comm.updateTopology();

@@ -67,6 +67,8 @@ public final class PeerSession implements AutoCloseable {
     private volatile Membership membership = Membership.NONE;
     /** Resources of the current connection; written under {@code callLock}, read by {@link #close()}. */
     private volatile EventLoopGroup group;
+    /** Event loops of the connections the listener accepts. */
+    private volatile EventLoopGroup inbound;
     private volatile PeerListener listener;
     private volatile P2PPools pools;
     private volatile MasterConnection master;
@@ -220,11 +222,17 @@ public final class PeerSession implements AutoCloseable {
     }
 
     private void open(final long deadline) {
-        group = NettyTransport.newEventLoopGroup(config.ioThreads(), "pccl-peer");
+        // Connections this peer accepts (ring data from its predecessor, shared-state requests) get event loops of
+        // their own, apart from those that dial out (ring data to the successor, the master, fetches): a reading
+        // loop is then never busy with a large write while its socket fills (W = 4, 256 MiB on 2 cores: busbw
+        // ~0.90 against ~0.81 GB/s with one shared pool of two loops, alternating runs).
+        final int inThreads = Math.max(1, config.ioThreads() / 2);
+        inbound = NettyTransport.newEventLoopGroup(inThreads, "pccl-peer-in");
+        group = NettyTransport.newEventLoopGroup(Math.max(1, config.ioThreads() - inThreads), "pccl-peer");
         final P2PPools p = new P2PPools(group, incoming, config.connectionsPerPeer(), this::currentPeerId);
         p.dataPlaneInitializer(dataPlane);
         pools = p;
-        listener = PeerListener.bind(group, config.bindHost(), config.peerBasePort(), config.peerPortAttempts(),
+        listener = PeerListener.bind(inbound, config.bindHost(), config.peerBasePort(), config.peerPortAttempts(),
                 incoming, this::currentPeerId, p::dataPlaneInitializer, config.p2pHandshakeTimeoutNs());
         for (Map.Entry<ConnectionRole, RoleHandler> e : roleHandlers.entrySet()) {
             listener.roleHandler(e.getKey(), e.getValue());
@@ -463,14 +471,22 @@ public final class PeerSession implements AutoCloseable {
             l.close();
         }
         final EventLoopGroup g = group;
+        final EventLoopGroup in = inbound;
         if (g != null) {
-            g.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+            g.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+        }
+        if (in != null) {
+            in.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
+        if (g != null) {
+            g.terminationFuture().awaitUninterruptibly(5, TimeUnit.SECONDS);
         }
         if (state != State.CLOSED) {
             master = null;
             pools = null;
             listener = null;
             group = null;
+            inbound = null;
         }
     }
 }
