@@ -40,9 +40,9 @@ java -Xmx1g -XX:MaxDirectMemorySize=2g -jar "$jar" sync --size-mib 256 --rounds 
 
 log "JMH: float32 SUM reduce vs memory copy at 64 MiB"
 java -cp "$jar" org.openjdk.jmh.Main 'kernels.ReduceKernelBenchmark' -p sizeBytes=67108864 -p type=FLOAT32 -p op=SUM \
-  -p direct=true -f 1 -wi 3 -i 5 -prof gc 2>&1 | grep -E '^(Benchmark|Reduce)' | tee -a "$out/summary.txt" || true
+  -p direct=true -f 2 -wi 5 -i 10 -prof gc 2>&1 | grep -E '^(Benchmark|Reduce)' | tee -a "$out/summary.txt" || true
 java -cp "$jar" org.openjdk.jmh.Main 'kernels.MemoryCopyBenchmark' -p sizeBytes=67108864 \
-  -f 1 -wi 3 -i 5 -prof gc 2>&1 | grep -E '^(Benchmark|Memory)' | tee -a "$out/summary.txt" || true
+  -f 2 -wi 5 -i 10 -prof gc 2>&1 | grep -E '^(Benchmark|Memory)' | tee -a "$out/summary.txt" || true
 
 log "JMH: hashes at 256 MiB"
 java -cp "$jar" org.openjdk.jmh.Main 'HashBenchmark' -f 1 -wi 2 -i 3 2>&1 | grep -E '^(Benchmark|Hash)' | tee -a "$out/summary.txt" || true
