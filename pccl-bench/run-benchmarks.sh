@@ -20,14 +20,14 @@ if command -v iperf3 >/dev/null; then
 fi
 
 log "Open MPI baseline"
-BASELINE_OUT="$out" "$shared/run_mpi.sh" 1 5 2 default > "$out/mpi.txt" 2>&1 || echo "mpi baseline failed" | tee -a "$out/summary.txt"
+BASELINE_OUT="$out" "$shared/run_mpi.sh" 1 9 2 default > "$out/mpi.txt" 2>&1 || echo "mpi baseline failed" | tee -a "$out/summary.txt"
 log "Gloo baseline"
-BASELINE_OUT="$out" "$shared/run_gloo.sh" 1 5 2 > "$out/gloo.txt" 2>&1 || echo "gloo baseline failed" | tee -a "$out/summary.txt"
+BASELINE_OUT="$out" "$shared/run_gloo.sh" 1 9 2 > "$out/gloo.txt" 2>&1 || echo "gloo baseline failed" | tee -a "$out/summary.txt"
 python3 "$shared/summarize.py" "$out"/mpi_*.log "$out"/gloo_*.log 2>&1 | tee -a "$out/summary.txt" || true
 
 for w in 2 4; do
   log "pccl-java allreduce W=$w"
-  java -jar "$jar" allreduce --peers "$w" --sizes-mib 1,16,64,256 --iters 5 --warmup "${PCCL_WARMUP:-10}" --prewarm-ops "${PCCL_PREWARM:-2000}" 2>&1 \
+  java -jar "$jar" allreduce --peers "$w" --sizes-mib 1,16,64,256 --iters 9 --warmup "${PCCL_WARMUP:-10}" --prewarm-ops "${PCCL_PREWARM:-2000}" 2>&1 \
     | grep -vE '^\[(peer|pccl|main)' | tee -a "$out/summary.txt"
 done
 
