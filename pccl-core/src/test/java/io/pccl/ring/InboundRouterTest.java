@@ -123,17 +123,28 @@ class InboundRouterTest {
         header.release();
     }
 
+    /**
+     * Registers (1, 7), grants a placement whose writer's tasks go to {@code writerTasks}, then unregisters while the
+     * placement is outstanding (the operation failed while its connection may still be writing): the caller must
+     * wait.
+     */
+    private static Placement grantThenUnregister(final InboundRouter router, final PlacingSink sink,
+                                                 final List<Runnable> writerTasks) {
+        router.register(1, 7, sink);
+        final ByteBuf header = frame(1, 7, 0);
+        final Placement p = router.place(header, writerTasks::add);
+        header.release();
+        assertNotNull(p);
+        assertTrue(router.unregister(1, 7));
+        return p;
+    }
+
     @Test
     void cancelledPlacementIsReleasedOnlyOnceItsWriterAcknowledged() {
         final InboundRouter router = new InboundRouter(1 << 20, TimeUnit.SECONDS.toNanos(10));
         final PlacingSink a = new PlacingSink();
-        router.register(1, 7, a);
-        final ByteBuf header = frame(1, 7, 0);
         final List<Runnable> writerTasks = new ArrayList<>();
-        final Placement p = router.place(header, writerTasks::add);
-        header.release();
-        // The operation fails while the connection may still be writing: it must wait.
-        assertTrue(router.unregister(1, 7));
+        final Placement p = grantThenUnregister(router, a, writerTasks);
         assertTrue(p.isCancelled());
         assertEquals(0, a.placementsReleased);
         assertEquals(1, writerTasks.size(), "acknowledgement queued on the writer's event loop");
@@ -152,12 +163,8 @@ class InboundRouterTest {
     void cancelledPlacementSeenByItsWriterFirstIsReleasedOnce() {
         final InboundRouter router = new InboundRouter(1 << 20, TimeUnit.SECONDS.toNanos(10));
         final PlacingSink a = new PlacingSink();
-        router.register(1, 7, a);
-        final ByteBuf header = frame(1, 7, 0);
         final List<Runnable> writerTasks = new ArrayList<>();
-        final Placement p = router.place(header, writerTasks::add);
-        header.release();
-        assertTrue(router.unregister(1, 7));
+        final Placement p = grantThenUnregister(router, a, writerTasks);
         // The connection notices at its next read and gives the grant up; the queued acknowledgement is a no-op.
         p.target().release();
         router.release(p);
