@@ -191,8 +191,8 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     }
 
     /**
-     * Prepares the operand on the calling thread, registers with the transport and schedules the first run.
-     *
+     * Prepares the operand on the calling thread (an in-place backup copies it), registers with the transport and
+     * queues the first slices of step 0; an engine thread takes over from there.
      */
     public void start() {
         // Callbacks that fire while we register (a failed link or router) must not run the op before we are done.
