@@ -15,8 +15,10 @@ import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -70,6 +72,8 @@ public final class AllReduceBench implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         final long maxBytes = (long) (Arrays.stream(sizesMib).max().orElse(1) * 1024 * 1024);
+        // Each peer keeps send and recv of every size for the whole run.
+        final long sumBytes = (long) (Arrays.stream(sizesMib).sum() * 1024 * 1024);
         try (Master master = Master.builder().host("127.0.0.1").port(0).build().start()) {
             final List<ChildJvm> children = new ArrayList<>();
             try {
@@ -82,7 +86,7 @@ public final class AllReduceBench implements Callable<Integer> {
                             "--warmup", String.valueOf(warmup), "--prewarm-ops", String.valueOf(prewarmOps),
                             "--sizes-mib", joinSizes()));
                     children.add(ChildJvm.start("peer" + i, List.of("-Xmx" + peerHeap,
-                            "-XX:MaxDirectMemorySize=" + (4 * maxBytes + (512L << 20)),
+                            "-XX:MaxDirectMemorySize=" + (2 * sumBytes + 2 * maxBytes + (512L << 20)),
                             "-Dio.netty.leakDetection.level=disabled"), BenchMain.class.getName(), args));
                 }
                 return collect(children);
@@ -187,6 +191,8 @@ public final class AllReduceBench implements Callable<Integer> {
         int warmup = 2;
         @Option(names = "--prewarm-ops")
         int prewarmOps;
+        /** Operands per size in bytes, allocated once. */
+        private final Map<Long, ByteBuffer[][]> operandsBySize = new HashMap<>();
 
         @Override
         public Integer call() throws Exception {
@@ -228,20 +234,34 @@ public final class AllReduceBench implements Callable<Integer> {
             }
         }
 
+        private ByteBuffer[][] allocateOperands(final int perOpBytes) {
+            final ByteBuffer[][] operands = new ByteBuffer[2][concurrent];
+            for (int k = 0; k < concurrent; k++) {
+                operands[0][k] = ByteBuffer.allocateDirect(perOpBytes).order(ByteOrder.LITTLE_ENDIAN);
+                operands[1][k] = ByteBuffer.allocateDirect(perOpBytes).order(ByteOrder.LITTLE_ENDIAN);
+                for (int i = 0; i + 4 <= perOpBytes; i += 4) {
+                    operands[0][k].putInt(i, type.isFloatingPoint() ? Float.floatToRawIntBits(1.0f) : 1);
+                }
+            }
+            return operands;
+        }
+
         private void runSize(final Communicator comm, final long bytes, final ByteBuffer barrier,
                              final ReduceDescriptor barrierOp, final boolean timed) throws Exception {
             final int perOpBytes = (int) (bytes / concurrent);
             final int perOpCount = perOpBytes / type.sizeBytes();
-            final ByteBuffer[] send = new ByteBuffer[concurrent];
-            final ByteBuffer[] recv = new ByteBuffer[concurrent];
+            // The same operands serve both passes, so the timed pass leaves no garbage operands behind for a
+            // collection (and its freeing of direct memory) to fall into the samples.
+            final ByteBuffer[][] operands = operandsBySize.computeIfAbsent(bytes, b -> allocateOperands(perOpBytes));
+            final ByteBuffer[] send = operands[0];
+            final ByteBuffer[] recv = operands[1];
             final ReduceDescriptor[] ops = new ReduceDescriptor[concurrent];
             for (int k = 0; k < concurrent; k++) {
-                send[k] = ByteBuffer.allocateDirect(perOpBytes).order(ByteOrder.LITTLE_ENDIAN);
-                recv[k] = ByteBuffer.allocateDirect(perOpBytes).order(ByteOrder.LITTLE_ENDIAN);
-                for (int i = 0; i + 4 <= perOpBytes; i += 4) {
-                    send[k].putInt(i, type.isFloatingPoint() ? Float.floatToRawIntBits(1.0f) : 1);
-                }
                 ops[k] = ReduceDescriptor.of(perOpCount, type, op).tag(k);
+            }
+            if (timed) {
+                // Untimed: collect the previous size's garbage now rather than during this size's samples.
+                System.gc();
             }
             final MemoryProbe probe = new MemoryProbe();
             final CompletableFuture<?>[] futures = new CompletableFuture<?>[concurrent];
