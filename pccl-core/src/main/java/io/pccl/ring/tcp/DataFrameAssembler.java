@@ -24,8 +24,10 @@ import io.pccl.transport.data.DataFrameFlyweight;
  *       retained slice of the socket read when the frame lies inside one read, else a {@link CompositeByteBuf} of
  *       retained slices of the reads it spans.</li>
  * </ul>
- * Reads never run past the current frame (header reads are header-sized, payload reads at most the rest of the
- * payload), so every read holds bytes of one frame only. Header checks are {@link DataFrameFlyweight#checkHeader}'s,
+ * Through the placing allocator, reads never run past the current frame (header reads are header-sized, payload
+ * reads at most the rest of the payload), so every read holds bytes of one frame only; reads of any other size
+ * (another allocator, bytes left over from the handshake) are handled as well, payload bytes of a placed frame
+ * among them copied into place. Header checks are {@link DataFrameFlyweight#checkHeader}'s,
  * made as soon as the header is complete, before any payload is held. After a bad header the stream cannot be
  * trusted: everything later is discarded and the error goes to {@code exceptionCaught}. A placement the operation
  * cancelled is acknowledged at the next read and the rest of its payload discarded.
