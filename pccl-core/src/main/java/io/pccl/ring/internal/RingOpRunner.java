@@ -307,15 +307,9 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
 
     /** Whether the header is the next frame of the schedule, with a payload that fits. Holds the router's lock. */
     private boolean atPlaceCursor(final ByteBuf header) {
-        if (placeStep >= schedule.totalSteps()) {
-            return false;
-        }
-        final int chunk = schedule.recvChunk(placeStep);
-        final int len = DataFrameFlyweight.payloadLength(header);
-        return DataFrameFlyweight.step(header) == placeStep && DataFrameFlyweight.chunkIndex(header) == chunk
-                && DataFrameFlyweight.stage(header) == schedule.stage(placeStep)
-                && DataFrameFlyweight.chunkOffset(header) == placeOffset && len > 0
-                && len <= schedule.chunkBytes(chunk) - placeOffset && len % elementBytes == 0;
+        return isNextFrame(placeStep, placeOffset, DataFrameFlyweight.step(header),
+                DataFrameFlyweight.chunkIndex(header), DataFrameFlyweight.stage(header),
+                DataFrameFlyweight.chunkOffset(header), DataFrameFlyweight.payloadLength(header));
     }
 
     /** Holds the router's lock. */
@@ -323,12 +317,30 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         placeOffset += len;
         if (placeOffset == schedule.chunkBytes(schedule.recvChunk(placeStep))) {
             placeOffset = 0;
-            placeStep++;
-            final int total = schedule.totalSteps();
-            while (placeStep < total && schedule.chunkBytes(schedule.recvChunk(placeStep)) == 0) {
-                placeStep++;
-            }
+            placeStep = firstNonEmptyReceiveStep(placeStep + 1);
         }
+    }
+
+    /**
+     * Whether a frame (step, chunk, stage, offset, len) is the one expected at receive position
+     * (atStep, atOffset): the right step, chunk and stage, at the offset, with a nonempty element-aligned payload
+     * that fits the chunk. The engine and the placement cursor both check frames with it.
+     */
+    private boolean isNextFrame(final int atStep, final int atOffset, final int step, final int chunk,
+                                final int stage, final long offset, final int len) {
+        return atStep < schedule.totalSteps() && step == atStep && chunk == schedule.recvChunk(atStep)
+                && stage == schedule.stage(atStep) && offset == atOffset && len > 0
+                && len <= schedule.chunkBytes(chunk) - atOffset && len % elementBytes == 0;
+    }
+
+    /** The first receive step at or after {@code step} whose chunk is not empty (or the step count). */
+    private int firstNonEmptyReceiveStep(final int step) {
+        final int total = schedule.totalSteps();
+        int s = step;
+        while (s < total && schedule.chunkBytes(schedule.recvChunk(s)) == 0) {
+            s++;
+        }
+        return s;
     }
 
     @Override
@@ -539,16 +551,13 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
                     + " was aborted by a failure upstream (predecessor "
                     + ctx.ring()[Math.floorMod(ctx.rank() - 1, ctx.worldSize())] + ")");
         }
-        final int total = schedule.totalSteps();
         final int step = DataFrameFlyweight.step(frame);
         final int chunk = DataFrameFlyweight.chunkIndex(frame);
         final long offset = DataFrameFlyweight.chunkOffset(frame);
         final int len = DataFrameFlyweight.payloadLength(frame);
         final int stage = DataFrameFlyweight.stage(frame);
         final boolean placed = (DataFrameFlyweight.flags(frame) & DataFrameFlyweight.FLAG_PLACED) != 0;
-        if (recvStep >= total || step != recvStep || chunk != schedule.recvChunk(recvStep)
-                || stage != schedule.stage(recvStep) || offset != recvOffset || len <= 0
-                || len > schedule.chunkBytes(chunk) - recvOffset || len % elementBytes != 0
+        if (!isNextFrame(recvStep, recvOffset, step, chunk, stage, offset, len)
                 || frame.readableBytes() != DataFrameFlyweight.HEADER_LENGTH + (placed ? 0 : len)) {
             throw violation(step, chunk, stage, offset, len);
         }
@@ -594,10 +603,7 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     }
 
     private void skipEmptyReceiveSteps() {
-        final int total = schedule.totalSteps();
-        while (recvStep < total && schedule.chunkBytes(schedule.recvChunk(recvStep)) == 0) {
-            recvStep++;
-        }
+        recvStep = firstNonEmptyReceiveStep(recvStep);
     }
 
     private void pumpSends() {
