@@ -19,17 +19,26 @@ if command -v iperf3 >/dev/null; then
   iperf3 -c 127.0.0.1 -p 5299 -P 4 -t 5 -f g | tail -4 | tee -a "$out/summary.txt"
 fi
 
-log "Open MPI baseline"
-BASELINE_OUT="$out" "$shared/run_mpi.sh" 1 9 2 default > "$out/mpi.txt" 2>&1 || echo "mpi baseline failed" | tee -a "$out/summary.txt"
-log "Gloo baseline"
-BASELINE_OUT="$out" "$shared/run_gloo.sh" 1 9 2 > "$out/gloo.txt" 2>&1 || echo "gloo baseline failed" | tee -a "$out/summary.txt"
-python3 "$shared/summarize.py" "$out"/mpi_*.log "$out"/gloo_*.log 2>&1 | tee -a "$out/summary.txt" || true
-
-for w in 2 4; do
-  log "pccl-java allreduce W=$w"
-  java -jar "$jar" allreduce --peers "$w" --sizes-mib 1,16,64,256 --iters 9 --warmup "${PCCL_WARMUP:-10}" --prewarm-ops "${PCCL_PREWARM:-2000}" 2>&1 \
-    | grep -vE '^\[(peer|pccl|main)' | tee -a "$out/summary.txt"
+# The all-reduce comparison runs in rounds: each round runs Open MPI, Gloo and pccl-java (W = 2, then 4) once, so
+# that every library is sampled across the whole run and a slow minute on this shared machine falls on all of them
+# alike. summarize.py pools each library's samples over the rounds (median of all samples, as the baselines' own
+# summarize.py does) and prints the ratios against the better baseline.
+rounds="${PCCL_ROUNDS:-3}"
+for r in $(seq 1 "$rounds"); do
+  log "round $r/$rounds: Open MPI baseline"
+  BASELINE_OUT="$out" "$shared/run_mpi.sh" 1 9 2 default >> "$out/mpi.txt" 2>&1 || echo "mpi baseline failed" | tee -a "$out/summary.txt"
+  log "round $r/$rounds: Gloo baseline"
+  BASELINE_OUT="$out" "$shared/run_gloo.sh" 1 9 2 >> "$out/gloo.txt" 2>&1 || echo "gloo baseline failed" | tee -a "$out/summary.txt"
+  for w in 2 4; do
+    log "round $r/$rounds: pccl-java allreduce W=$w"
+    java -jar "$jar" allreduce --peers "$w" --sizes-mib 1,16,64,256 --iters 9 --warmup "${PCCL_WARMUP:-10}" \
+        --prewarm-ops "${PCCL_PREWARM:-2000}" --print-samples 2>&1 | grep -vE '^\[(peer|pccl|main)' \
+        | tee "$out/pccl_r${r}_w${w}.log" | grep -vE '^(PCCL|# samples)' | tee -a "$out/summary.txt"
+  done
 done
+log "all-reduce, pooled over $rounds rounds"
+python3 "$here/pccl-bench/summarize.py" "$out"/mpi_*.log "$out"/gloo_*.log "$out"/pccl_r*_w*.log 2>&1 \
+  | tee -a "$out/summary.txt" || true
 
 log "pccl-java join latency"
 java -jar "$jar" join-latency --joins 50 2>&1 | grep "join latency" | tee -a "$out/summary.txt"
@@ -39,10 +48,11 @@ java -Xmx1g -XX:MaxDirectMemorySize=2g -jar "$jar" sync --size-mib 256 --rounds 
   | tee -a "$out/summary.txt"
 
 log "JMH: float32 SUM reduce vs memory copy at 64 MiB"
-java -cp "$jar" org.openjdk.jmh.Main 'kernels.ReduceKernelBenchmark' -p sizeBytes=67108864 -p type=FLOAT32 -p op=SUM \
-  -p direct=true -f 2 -wi 5 -i 10 -prof gc 2>&1 | grep -E '^(Benchmark|Reduce)' | tee -a "$out/summary.txt" || true
-java -cp "$jar" org.openjdk.jmh.Main 'kernels.MemoryCopyBenchmark' -p sizeBytes=67108864 \
-  -f 2 -wi 5 -i 10 -prof gc 2>&1 | grep -E '^(Benchmark|Memory)' | tee -a "$out/summary.txt" || true
+# One invocation, so that the reduce kernels and the copy baseline run minutes apart at most; 3 forks each, because
+# a fork's layout moves the 64 MiB kernels by up to 2x (docs/benchmarks.md, Kernels).
+java -cp "$jar" org.openjdk.jmh.Main 'kernels.ReduceKernelBenchmark|kernels.MemoryCopyBenchmark' -p sizeBytes=67108864 \
+  -p type=FLOAT32 -p op=SUM -p direct=true -f "${PCCL_JMH_FORKS:-3}" -wi 5 -i 10 -prof gc 2>&1 \
+  | grep -E '^(Benchmark|ReduceKernelBenchmark|MemoryCopyBenchmark)' | tee -a "$out/summary.txt" || true
 
 log "JMH: hashes at 256 MiB"
 java -cp "$jar" org.openjdk.jmh.Main 'HashBenchmark' -f 1 -wi 2 -i 3 2>&1 | grep -E '^(Benchmark|Hash)' | tee -a "$out/summary.txt" || true

@@ -59,7 +59,9 @@ public final class AllReduceBench implements Callable<Integer> {
     int iters = 5;
     @Option(names = "--warmup", description = "untimed iterations per size (default ${DEFAULT-VALUE})")
     int warmup = 10;
-    @Option(names = "--print-samples", description = "also print every timed sample (max over peers), in order")
+    @Option(names = "--print-samples", description = "also print every timed sample (max over peers), in order, and"
+            + " a line in the baselines' format (PCCL world=.. size_mib=.. samples=seconds,...) for"
+            + " pccl-bench/summarize.py")
     boolean printSamples;
 
     @Option(names = "--peer-heap", description = "-Xmx of each peer JVM (default ${DEFAULT-VALUE})")
@@ -96,6 +98,10 @@ public final class AllReduceBench implements Callable<Integer> {
                 }
             }
         }
+    }
+
+    private static String mibLabel(final double mib) {
+        return mib == Math.rint(mib) ? Long.toString((long) mib) : Double.toString(mib);
     }
 
     private String joinSizes() {
@@ -141,6 +147,13 @@ public final class AllReduceBench implements Callable<Integer> {
                     line.append(' ').append(ns / 1000);
                 }
                 System.out.println(line);
+                // The baselines' line format (seconds), so that one summarizer pools every library's samples.
+                final StringBuilder pooled = new StringBuilder(String.format(Locale.ROOT,
+                        "PCCL world=%d size_mib=%s iters=%d samples=", peers, mibLabel(sizesMib[s]), iters));
+                for (int i = 0; i < iters; i++) {
+                    pooled.append(i == 0 ? "" : ",").append(String.format(Locale.ROOT, "%.6f", perIter[i] / 1e9));
+                }
+                System.out.println(pooled);
             }
             Arrays.sort(perIter);
             final double medianNs = iters % 2 == 1 ? perIter[iters / 2]
