@@ -445,9 +445,18 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
             try {
                 executor.execute(this);
             } catch (final RejectedExecutionException e) {
-                scheduled.set(false);
-                future.completeExceptionally(new PcclException(PcclException.Code.CLOSED,
-                        "ring engine closed while operation seq " + seq + " tag " + tag + " was running", e));
+                // The engine's threads are gone (close() waited its bounded time and stopped them): make sure the
+                // operation is failing, then run it here. Holding the scheduled flag keeps this the only runner, and
+                // the failure path still detaches, waits for its fence and restores an in-place input before the
+                // future completes; completing the future directly would skip all of that.
+                synchronized (lock) {
+                    if (failureSignal == null) {
+                        failureSignal = new PcclException(PcclException.Code.CLOSED, "ring engine closed while"
+                                + " operation seq " + seq + " tag " + tag + " was running", e);
+                    }
+                    dirty = true;
+                }
+                run();
             }
         }
     }
