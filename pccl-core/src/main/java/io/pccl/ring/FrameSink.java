@@ -47,4 +47,12 @@ public interface FrameSink {
      */
     default void onPlacementReleased() {
     }
+
+    /**
+     * Called on the transport thread that read a placed frame, right after {@link #onFrame} took its bare header,
+     * with the router's lock released: the sink may do the frame's work here, while the payload this thread just
+     * wrote is still in its cache, instead of waking another thread for it. Must not block.
+     */
+    default void afterPlacedFrame() {
+    }
 }

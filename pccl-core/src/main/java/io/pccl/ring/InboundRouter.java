@@ -103,13 +103,20 @@ public final class InboundRouter {
      * @param frame a whole frame at its reader index; ownership passes to the router
      * @param credit the reading connection's flow-control credit
      */
-    public synchronized void onFrame(final ByteBuf frame, final FrameCredit credit) {
-        final long seq = DataFrameFlyweight.seq(frame);
-        final long tag = DataFrameFlyweight.tag(frame);
+    public void onFrame(final ByteBuf frame, final FrameCredit credit) {
         if ((DataFrameFlyweight.flags(frame) & DataFrameFlyweight.FLAG_PLACED) != 0) {
-            onPlacedFrame(frame, credit, seq, tag);
+            final FrameSink taker = onPlacedFrame(frame, credit);
+            if (taker != null) {
+                taker.afterPlacedFrame();
+            }
             return;
         }
+        route(frame, credit);
+    }
+
+    private synchronized void route(final ByteBuf frame, final FrameCredit credit) {
+        final long seq = DataFrameFlyweight.seq(frame);
+        final long tag = DataFrameFlyweight.tag(frame);
         final int n = registered;
         final long[] s = seqs;
         final long[] t = tags;
@@ -122,21 +129,27 @@ public final class InboundRouter {
         onUnknownFrameSlowPath(frame, credit, seq, tag);
     }
 
-    /** The bare header of a frame whose payload was placed: hand it to the operation unless the grant was cancelled. */
-    private void onPlacedFrame(final ByteBuf frame, final FrameCredit credit, final long seq, final long tag) {
-        final Placement p = activePlacement(seq, tag);
+    /**
+     * The bare header of a frame whose payload was placed: hand it to the operation unless the grant was cancelled.
+     *
+     * @return the sink that took the frame (to be told {@link FrameSink#afterPlacedFrame} once this lock is
+     *         released), or null
+     */
+    private synchronized FrameSink onPlacedFrame(final ByteBuf frame, final FrameCredit credit) {
+        final Placement p = activePlacement(DataFrameFlyweight.seq(frame), DataFrameFlyweight.tag(frame));
         if (p == null) {
             drop(frame, credit);
-            return;
+            return null;
         }
         p.released = true;
         active.remove(p);
         if (p.isCancelled()) {
             p.sink.onPlacementReleased();
             drop(frame, credit);
-            return;
+            return null;
         }
         p.sink.onFrame(frame, credit);
+        return p.sink;
     }
 
     /**

@@ -48,9 +48,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>Threading: events ({@link #onFrame}, link callbacks, {@link #abort}, the progress check) may come from any
  * thread; they only enter the mailbox (guarded by {@code lock}) and schedule the runner. Everything else is
  * confined to one thread at a time: {@code scheduled} guarantees a single active {@link #run()}. That thread is an
- * engine thread, with two exceptions that do no copying or reduction: {@link #start} queues the first slices of
- * step 0 on the caller's thread, and, where the engine allows it, the fence callback of a successful non-AVG
- * operation completes it on the thread that ran the fence (the link's event loop). {@link #placement} and the
+ * engine thread, with these exceptions: {@link #start} queues the first slices of step 0 on the caller's thread;
+ * where the engine allows transport threads ({@code completeOnFence}), the fence callback of a successful non-AVG
+ * operation completes it on the thread that ran the fence, and, for 4- and 8-byte types, the event loop that placed
+ * a payload runs the next step itself ({@link #afterPlacedFrame}: the fold and the sends it unblocks); after
+ * {@code close()} stopped the engine threads, whichever thread signals runs the failure. {@link #placement} and the
  * placement cursor run under the router's lock, on the receiving connection's event loop.
  */
 public final class RingOpRunner implements RingOperation, Runnable, FrameSink, RingLink.Listener,
@@ -96,6 +98,13 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     private final BufferCache backups;
     private final Owner owner;
     private final boolean completeOnFence;
+    /**
+     * Whether a placed frame is handled on the event loop that read it ({@link #afterPlacedFrame}) rather than on
+     * an engine thread: only where completing on a transport thread is allowed anyway ({@link #completeOnFence}),
+     * and only for 4- and 8-byte element types, whose kernels fold several GB/s per core; the 1- and 2-byte kernels
+     * (half types at ~1 GB/s) stay on engine threads so a fold never holds up a fast link's reads.
+     */
+    private final boolean foldOnReader;
     private final CompletableFuture<ReduceInfo> future = new CompletableFuture<>();
     private final AtomicBoolean scheduled = new AtomicBoolean();
 
@@ -186,6 +195,7 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         this.backups = backups;
         this.owner = owner;
         this.completeOnFence = completeOnFence && !average;
+        this.foldOnReader = this.completeOnFence && elementBytes >= 4;
         // The engine's periodic progress check may see this operation before start().
         this.lastProgressNs = System.nanoTime();
     }
@@ -346,7 +356,8 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     @Override
     public void onFrame(final ByteBuf frame, final FrameCredit credit) {
         // Called under the router's lock: keep the placement cursor in step with every frame routed here.
-        if ((DataFrameFlyweight.flags(frame) & DataFrameFlyweight.FLAG_PLACED) == 0 && !placeOff) {
+        final boolean placed = (DataFrameFlyweight.flags(frame) & DataFrameFlyweight.FLAG_PLACED) != 0;
+        if (!placed && !placeOff) {
             if (DataFrameFlyweight.stage(frame) != DataFrameFlyweight.STAGE_ABORT && atPlaceCursor(frame)) {
                 advancePlaceCursor(DataFrameFlyweight.payloadLength(frame));
             } else {
@@ -369,8 +380,27 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
             credit.release(bytes);
             return;
         }
+        // The frame belongs to the mailbox now (an engine thread may already have released it): read nothing of it.
         lastProgressNs = System.nanoTime();
+        if (foldOnReader && placed) {
+            return; // the router calls afterPlacedFrame() on this thread once its lock is released
+        }
         schedule();
+    }
+
+    /**
+     * Runs the operation on the event loop that just placed a payload: the fold reads bytes still in this core's
+     * cache and no engine thread is woken. If an engine thread is running the operation, it sees the frame (the
+     * mailbox is dirty) before it lets go.
+     */
+    @Override
+    public void afterPlacedFrame() {
+        if (!foldOnReader) {
+            return;
+        }
+        if (scheduled.compareAndSet(false, true)) {
+            run();
+        }
     }
 
     @Override
