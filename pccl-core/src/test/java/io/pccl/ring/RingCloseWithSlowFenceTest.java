@@ -51,6 +51,8 @@ class RingCloseWithSlowFenceTest {
         }
         assertTrue(held.allGatherSent.await(10, TimeUnit.SECONDS), "rank 0 never reached its all-gather");
         assertNotEquals(original, in[0].duplicate().clear(), "rank 0 should have folded into its in-place input");
+        // Rank 1's abort frame would otherwise race close() to fail rank 0 (PEER_LOST instead of CLOSED).
+        net.drop(1, true);
 
         engine.close(); // aborts both; rank 0's failure fence is held past close's bounded wait
         assertEquals(1, held.heldFences.size(), "rank 0's failure fence");
