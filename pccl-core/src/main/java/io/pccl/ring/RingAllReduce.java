@@ -199,7 +199,7 @@ public final class RingAllReduce implements AutoCloseable {
          * saves a wake-up: it completes its future on the thread that ran its successful fence (the usual last
          * event), and, for 4- and 8-byte element types, the event loop that read a payload straight into
          * {@code recv} folds it and queues the next sends at once, while those bytes are still in its cache
-         * (W = 4 on 2 cores: +3-20 % busbw at 64 and 256 MiB in alternating runs, see docs/ring-allreduce.md).
+         * (W = 4 on 2 cores: 5-15 % faster at 64 and 256 MiB in alternating runs, see docs/ring-allreduce.md).
          * The 1- and 2-byte kernels (half types fold ~1 GB/s per core) stay on engine threads. Default false:
          * futures complete on engine threads and event loops only do I/O. Enable it only when every dependent of the
          * futures is quick and never blocks (they then run on an event loop).

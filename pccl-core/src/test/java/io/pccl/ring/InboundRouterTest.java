@@ -77,6 +77,16 @@ class InboundRouterTest {
     /** Offers every frame's payload a place in a buffer of its own. Confined to the test thread. */
     private static final class PlacingSink extends RecordingSink {
         final List<ByteBuf> targets = new ArrayList<>();
+        /** Set by a test: the router whose lock must not be held during {@link #afterPlacedFrame}. */
+        Object router;
+        int afterPlaced;
+        boolean routerLockHeldAfterPlaced;
+
+        @Override
+        public void afterPlacedFrame() {
+            afterPlaced++;
+            routerLockHeldAfterPlaced |= router != null && Thread.holdsLock(router);
+        }
 
         @Override
         public ByteBuf placement(final ByteBuf header) {
@@ -97,6 +107,7 @@ class InboundRouterTest {
     void shouldHandAPlacedHeaderToItsOperationAndForgetTheGrant() {
         final InboundRouter router = new InboundRouter(1 << 20, TimeUnit.SECONDS.toNanos(10));
         final PlacingSink a = new PlacingSink();
+        a.router = router;
         router.register(1, 7, a);
         final ByteBuf header = frame(1, 7, 0);
         final Placement p = router.place(header, Runnable::run);
@@ -107,6 +118,8 @@ class InboundRouterTest {
         p.target().release();
         router.onFrame(placedHeader(1, 7, 0));
         assertEquals(List.of(0L), a.steps);
+        assertEquals(1, a.afterPlaced, "the operation may handle the frame on the reading thread");
+        assertFalse(a.routerLockHeldAfterPlaced, "but not under the router's lock");
         assertEquals(42, a.targets.get(0).getIntLE(0));
         // Nothing is pending: the operation may let go of its memory at once.
         assertFalse(router.unregister(1, 7));
@@ -155,6 +168,7 @@ class InboundRouterTest {
         router.onFrame(placedHeader(1, 7, 0));
         router.release(p);
         assertEquals(List.of(), a.steps);
+        assertEquals(0, a.afterPlaced, "a dropped header is not the operation's to handle");
         assertEquals(1, a.placementsReleased);
         assertEquals(1, router.droppedFrames());
     }
