@@ -117,16 +117,25 @@ public final class InboundRouter {
     private synchronized void route(final ByteBuf frame, final FrameCredit credit) {
         final long seq = DataFrameFlyweight.seq(frame);
         final long tag = DataFrameFlyweight.tag(frame);
+        final int i = indexOf(seq, tag);
+        if (i >= 0) {
+            sinks[i].onFrame(frame, credit);
+            return;
+        }
+        onUnknownFrameSlowPath(frame, credit, seq, tag);
+    }
+
+    /** The slot of a registered (seq, tag), or -1. Holds this lock. */
+    private int indexOf(final long seq, final long tag) {
         final int n = registered;
         final long[] s = seqs;
         final long[] t = tags;
         for (int i = 0; i < n; i++) {
             if (s[i] == seq && t[i] == tag) {
-                sinks[i].onFrame(frame, credit);
-                return;
+                return i;
             }
         }
-        onUnknownFrameSlowPath(frame, credit, seq, tag);
+        return -1;
     }
 
     /**
@@ -141,10 +150,8 @@ public final class InboundRouter {
             drop(frame, credit);
             return null;
         }
-        p.released = true;
-        active.remove(p);
+        release(p);
         if (p.isCancelled()) {
-            p.sink.onPlacementReleased();
             drop(frame, credit);
             return null;
         }
@@ -166,18 +173,14 @@ public final class InboundRouter {
         }
         final long seq = DataFrameFlyweight.seq(header);
         final long tag = DataFrameFlyweight.tag(header);
-        for (int i = 0; i < registered; i++) {
-            if (seqs[i] == seq && tags[i] == tag) {
-                final ByteBuf target = sinks[i].placement(header);
-                if (target == null) {
-                    return null;
-                }
-                final Placement p = new Placement(sinks[i], seq, tag, target, writer);
-                active.add(p);
-                return p;
-            }
+        final int i = indexOf(seq, tag);
+        final ByteBuf target = i < 0 ? null : sinks[i].placement(header);
+        if (target == null) {
+            return null;
         }
-        return null;
+        final Placement p = new Placement(sinks[i], seq, tag, target, writer);
+        active.add(p);
+        return p;
     }
 
     /**
@@ -235,11 +238,9 @@ public final class InboundRouter {
      */
     public synchronized void register(final long seq, final long tag, final FrameSink sink) {
         Objects.requireNonNull(sink, "sink");
-        for (int i = 0; i < registered; i++) {
-            if (seqs[i] == seq && tags[i] == tag) {
-                throw new PcclException(PcclException.Code.FAILED_PRECONDITION,
-                        "operation seq " + seq + " tag " + tag + " is already running on this ring");
-            }
+        if (indexOf(seq, tag) >= 0) {
+            throw new PcclException(PcclException.Code.FAILED_PRECONDITION,
+                    "operation seq " + seq + " tag " + tag + " is already running on this ring");
         }
         if (failure != null) {
             sink.onInboundFailed(failure);
@@ -286,16 +287,14 @@ public final class InboundRouter {
                 release(pending);
             }
         }
-        for (int i = 0; i < registered; i++) {
-            if (seqs[i] == seq && tags[i] == tag) {
-                final int last = registered - 1;
-                seqs[i] = seqs[last];
-                tags[i] = tags[last];
-                sinks[i] = sinks[last];
-                sinks[last] = null;
-                registered = last;
-                break;
-            }
+        final int i = indexOf(seq, tag);
+        if (i >= 0) {
+            final int last = registered - 1;
+            seqs[i] = seqs[last];
+            tags[i] = tags[last];
+            sinks[i] = sinks[last];
+            sinks[last] = null;
+            registered = last;
         }
         finishedSeqs[finishedNext] = seq;
         finishedTags[finishedNext] = tag;

@@ -82,10 +82,11 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     private final long tag;
     private final ByteBuffer recv;
     private final ByteBuffer copyTarget;
-    /** Out-of-place: a view of {@code send} that slices are copied from just before their first fold. */
+    /**
+     * Out-of-place: a little-endian view of {@code send}, read by the folds and copied from (the copies move
+     * bytes, so its order does not matter to them).
+     */
     private final ByteBuffer sendView;
-    /** Out-of-place: a little-endian view of {@code send}, folded into payloads placed in {@code recv}. */
-    private final ByteBuffer sendLe;
     /** Whether payloads may be read straight into {@code recv} (direct memory). */
     private final boolean placeable;
     private final int sendBase;
@@ -181,8 +182,7 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         this.tag = ctx.tag();
         this.recv = ctx.recv().duplicate().order(ByteOrder.LITTLE_ENDIAN);
         this.copyTarget = ctx.recv().duplicate();
-        this.sendView = ctx.send().duplicate();
-        this.sendLe = ctx.send().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        this.sendView = ctx.send().duplicate().order(ByteOrder.LITTLE_ENDIAN);
         this.sendBase = ctx.send().position();
         this.base = ctx.recv().position();
         this.sizeBytes = (int) ctx.descriptor().sizeBytes();
@@ -605,7 +605,7 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         if (placed) {
             // The transport already wrote the payload into recv; out of place, fold our own input into it.
             if (stage == DataFrameFlyweight.STAGE_REDUCE_SCATTER) {
-                ReduceKernels.accumulate(type, accumulateOp, recv, dst, sendLe,
+                ReduceKernels.accumulate(type, accumulateOp, recv, dst, sendView,
                         sendBase + schedule.chunkStartBytes(chunk) + recvOffset, len / elementBytes);
             }
         } else if (stage == DataFrameFlyweight.STAGE_REDUCE_SCATTER) {
@@ -617,7 +617,7 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
                     ReduceKernels.accumulate(type, accumulateOp, recv, dst, in, in.position(), len / elementBytes);
                 } else {
                     // First touch of these bytes of recv: recv = send op in, in one pass.
-                    ReduceKernels.combine(type, accumulateOp, recv, dst, sendLe, own, in, in.position(),
+                    ReduceKernels.combine(type, accumulateOp, recv, dst, sendView, own, in, in.position(),
                             len / elementBytes);
                 }
             } else {

@@ -122,11 +122,9 @@ final class DataFrameAssembler extends ChannelInboundHandlerAdapter implements P
         try {
             if (in == directRead) {
                 directRead = null;
-                placedBytes += in.readableBytes();
-                in.skipBytes(in.readableBytes());
-                if (placedBytes == placedLength) {
-                    completePlacement(ctx);
-                }
+                final int n = in.readableBytes();
+                in.skipBytes(n);
+                placed(ctx, n);
             }
             while (!failed && in.isReadable()) {
                 if (placement != null) {
@@ -233,6 +231,11 @@ final class DataFrameAssembler extends ChannelInboundHandlerAdapter implements P
         final int n = Math.min(placedLength - placedBytes, in.readableBytes());
         placement.target().setBytes(placedBytes, in, in.readerIndex(), n);
         in.skipBytes(n);
+        placed(ctx, n);
+    }
+
+    /** {@code n} more payload bytes of the placed frame are in place; the last of them completes it. */
+    private void placed(final ChannelHandlerContext ctx, final int n) {
         placedBytes += n;
         if (placedBytes == placedLength) {
             completePlacement(ctx);

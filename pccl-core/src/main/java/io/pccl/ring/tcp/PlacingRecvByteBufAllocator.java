@@ -4,7 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelConfig;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.util.AttributeKey;
 import io.netty.util.UncheckedBooleanSupplier;
@@ -72,69 +71,28 @@ public final class PlacingRecvByteBufAllocator implements RecvByteBufAllocator {
         return new PlacingHandle((ExtendedHandle) fallback.newHandle());
     }
 
-    /** Delegates everything to the adaptive handle except the choice of buffer. Confined to the event loop. */
-    private final class PlacingHandle implements ExtendedHandle {
-        private final ExtendedHandle delegate;
+    /**
+     * Netty's delegating handle, except for the choice of buffer; extended because the epoll transport requires an
+     * {@link ExtendedHandle}. Confined to the event loop.
+     */
+    private final class PlacingHandle extends DelegatingHandle implements ExtendedHandle {
+        private final ExtendedHandle extended;
 
         PlacingHandle(final ExtendedHandle delegate) {
-            this.delegate = delegate;
+            super(delegate);
+            this.extended = delegate;
         }
 
         @Override
         public ByteBuf allocate(final ByteBufAllocator alloc) {
             final ReadTarget t = target;
             final ByteBuf b = t == null ? null : t.nextReadBuffer(alloc);
-            return b != null ? b : delegate.allocate(alloc);
-        }
-
-        @Override
-        public int guess() {
-            return delegate.guess();
-        }
-
-        @Override
-        public void reset(final ChannelConfig config) {
-            delegate.reset(config);
-        }
-
-        @Override
-        public void incMessagesRead(final int numMessages) {
-            delegate.incMessagesRead(numMessages);
-        }
-
-        @Override
-        public void lastBytesRead(final int bytes) {
-            delegate.lastBytesRead(bytes);
-        }
-
-        @Override
-        public int lastBytesRead() {
-            return delegate.lastBytesRead();
-        }
-
-        @Override
-        public void attemptedBytesRead(final int bytes) {
-            delegate.attemptedBytesRead(bytes);
-        }
-
-        @Override
-        public int attemptedBytesRead() {
-            return delegate.attemptedBytesRead();
-        }
-
-        @Override
-        public boolean continueReading() {
-            return delegate.continueReading();
+            return b != null ? b : super.allocate(alloc);
         }
 
         @Override
         public boolean continueReading(final UncheckedBooleanSupplier maybeMoreDataSupplier) {
-            return delegate.continueReading(maybeMoreDataSupplier);
-        }
-
-        @Override
-        public void readComplete() {
-            delegate.readComplete();
+            return extended.continueReading(maybeMoreDataSupplier);
         }
     }
 }
