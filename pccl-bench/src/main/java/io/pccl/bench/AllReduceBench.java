@@ -10,6 +10,8 @@ import io.pccl.master.Master;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Duration;
@@ -70,6 +72,11 @@ public final class AllReduceBench implements Callable<Integer> {
             + "compiled the control and data path: C2 compiles a method after thousands of calls, and a method runs "
             + "about once per operation (default ${DEFAULT-VALUE}; 0 measures a cold JVM)")
     int prewarmOps = 2000;
+    @Option(names = "--settle-max", description = "after a size's warm-up, up to this many more untimed operations"
+            + " until the JIT is quiet: no peer's JVM compiled for more than 1 ms during each of "
+            + "3 operations in a row, so that the samples measure compiled code, not the compiler (default "
+            + "${DEFAULT-VALUE}; 0 turns it off)")
+    int settleMax = 40;
 
     @Override
     public Integer call() throws Exception {
@@ -86,6 +93,7 @@ public final class AllReduceBench implements Callable<Integer> {
                             "--io-threads", String.valueOf(ioThreads),
                             "--type", type.name(), "--op", op.name(), "--iters", String.valueOf(iters),
                             "--warmup", String.valueOf(warmup), "--prewarm-ops", String.valueOf(prewarmOps),
+                            "--settle-max", String.valueOf(settleMax),
                             "--sizes-mib", joinSizes()));
                     children.add(ChildJvm.start("peer" + i, List.of("-Xmx" + peerHeap,
                             "-XX:MaxDirectMemorySize=" + (2 * sumBytes + 2 * maxBytes + (512L << 20)),
@@ -114,11 +122,12 @@ public final class AllReduceBench implements Callable<Integer> {
 
     private int collect(final List<ChildJvm> children) throws InterruptedException {
         System.out.printf(Locale.ROOT, "# pccl-java ring all-reduce: W=%d type=%s op=%s connections=%d concurrent=%d"
-                        + " iters=%d warmup=%d prewarm-ops=%d%n", peers, type, op, connections, concurrent, iters,
-                warmup, prewarmOps);
-        System.out.printf(Locale.ROOT, "%14s %12s %12s %12s %12s %10s %10s%n", "size(B)", "count", "time(us)",
-                "algbw(GB/s)", "busbw(GB/s)", "min(us)", "peakMem(MiB)");
+                        + " iters=%d warmup=%d prewarm-ops=%d settle-max=%d%n", peers, type, op, connections,
+                concurrent, iters, warmup, prewarmOps, settleMax);
+        System.out.printf(Locale.ROOT, "%14s %12s %12s %12s %12s %10s %12s %7s%n", "size(B)", "count", "time(us)",
+                "algbw(GB/s)", "busbw(GB/s)", "min(us)", "peakMem(MiB)", "settle");
         final long[] peakMem = new long[sizesMib.length];
+        final int[] settleOps = new int[sizesMib.length];
         final long[][][] samples = new long[sizesMib.length][children.size()][iters];
         for (int p = 0; p < children.size(); p++) {
             final ChildJvm c = children.get(p);
@@ -127,6 +136,8 @@ public final class AllReduceBench implements Callable<Integer> {
                 peakMem[s] = Math.max(peakMem[s], Long.parseLong(mem.split(" ")[2]));
             }
             for (int s = 0; s < sizesMib.length; s++) {
+                final String settle = c.awaitLine(l -> l.startsWith("SETTLE "), 600_000, System.err);
+                settleOps[s] = Integer.parseInt(settle.split(" ")[2]);
                 for (int i = 0; i < iters; i++) {
                     final String line = c.awaitLine(l -> l.startsWith("SAMPLE "), 600_000, System.err);
                     samples[s][p][i] = Long.parseLong(line.split(" ")[3]);
@@ -160,8 +171,9 @@ public final class AllReduceBench implements Callable<Integer> {
                     : (perIter[iters / 2 - 1] + perIter[iters / 2]) / 2.0;
             final double algbw = bytes / medianNs;
             final double busbw = algbw * 2.0 * (peers - 1) / peers;
-            System.out.printf(Locale.ROOT, "%14d %12d %12.1f %12.3f %12.3f %10.1f %10.1f%n", bytes,
-                    bytes / type.sizeBytes(), medianNs / 1e3, algbw, busbw, perIter[0] / 1e3, peakMem[s] / 1048576.0);
+            System.out.printf(Locale.ROOT, "%14d %12d %12.1f %12.3f %12.3f %10.1f %12.1f %7d%n", bytes,
+                    bytes / type.sizeBytes(), medianNs / 1e3, algbw, busbw, perIter[0] / 1e3, peakMem[s] / 1048576.0,
+                    settleOps[s]);
         }
         int failures = 0;
         for (ChildJvm c : children) {
@@ -204,6 +216,8 @@ public final class AllReduceBench implements Callable<Integer> {
         int warmup = 2;
         @Option(names = "--prewarm-ops")
         int prewarmOps;
+        @Option(names = "--settle-max")
+        int settleMax;
         /** Operands per size in bytes, allocated once. */
         private final Map<Long, ByteBuffer[][]> operandsBySize = new HashMap<>();
 
@@ -247,6 +261,48 @@ public final class AllReduceBench implements Callable<Integer> {
             }
         }
 
+        /** One barrier, then one round of operations; returns the round's nanoseconds. */
+        private long runOnce(final Communicator comm, final ByteBuffer[] send, final ByteBuffer[] recv,
+                             final ReduceDescriptor[] ops, final CompletableFuture<?>[] futures,
+                             final ByteBuffer barrier, final ReduceDescriptor barrierOp) throws Exception {
+            comm.allReduce(barrier, barrier, barrierOp);
+            final long t0 = System.nanoTime();
+            for (int k = 0; k < concurrent; k++) {
+                futures[k] = comm.allReduceAsync(send[k], recv[k], ops[k]);
+            }
+            CompletableFuture.allOf(futures).get(10, TimeUnit.MINUTES);
+            return System.nanoTime() - t0;
+        }
+
+        /**
+         * Untimed rounds until the JIT is quiet on every peer: no JVM compiled for more than 1 ms during each of 3
+         * rounds in a row (the largest delta is agreed on with a MAX all-reduce, so all peers stop together), or
+         * {@code settleMax} rounds.
+         *
+         * @return the rounds it took
+         */
+        private int settle(final Communicator comm, final ByteBuffer[] send, final ByteBuffer[] recv,
+                           final ReduceDescriptor[] ops, final CompletableFuture<?>[] futures,
+                           final ByteBuffer barrier, final ReduceDescriptor barrierOp) throws Exception {
+            final CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+            if (jit == null || !jit.isCompilationTimeMonitoringSupported()) {
+                return 0;
+            }
+            final ByteBuffer delta = ByteBuffer.allocateDirect(4).order(ByteOrder.LITTLE_ENDIAN);
+            final ReduceDescriptor maxOp = ReduceDescriptor.of(1, DataType.INT32, ReduceOp.MAX).tag(BARRIER_TAG + 2);
+            int quiet = 0;
+            int rounds = 0;
+            while (quiet < 3 && rounds < settleMax) {
+                final long before = jit.getTotalCompilationTime();
+                runOnce(comm, send, recv, ops, futures, barrier, barrierOp);
+                delta.putInt(0, (int) Math.min(Integer.MAX_VALUE, jit.getTotalCompilationTime() - before));
+                comm.allReduce(delta, delta, maxOp);
+                quiet = delta.getInt(0) <= 1 ? quiet + 1 : 0;
+                rounds++;
+            }
+            return rounds;
+        }
+
         private ByteBuffer[][] allocateOperands(final int perOpBytes) {
             final ByteBuffer[][] operands = new ByteBuffer[2][concurrent];
             for (int k = 0; k < concurrent; k++) {
@@ -282,16 +338,15 @@ public final class AllReduceBench implements Callable<Integer> {
             if (!timed) {
                 probe.start();
             }
-            for (int it = 0; it < (timed ? warmup + iters : warmup); it++) {
-                comm.allReduce(barrier, barrier, barrierOp);
-                final long t0 = System.nanoTime();
-                for (int k = 0; k < concurrent; k++) {
-                    futures[k] = comm.allReduceAsync(send[k], recv[k], ops[k]);
-                }
-                CompletableFuture.allOf(futures).get(10, TimeUnit.MINUTES);
-                final long t1 = System.nanoTime();
-                if (timed && it >= warmup) {
-                    System.out.println("SAMPLE " + bytes + " " + (it - warmup) + " " + (t1 - t0));
+            for (int it = 0; it < warmup; it++) {
+                runOnce(comm, send, recv, ops, futures, barrier, barrierOp);
+            }
+            if (timed) {
+                System.out.println("SETTLE " + bytes + " " + settle(comm, send, recv, ops, futures, barrier,
+                        barrierOp));
+                for (int it = 0; it < iters; it++) {
+                    System.out.println("SAMPLE " + bytes + " " + it + " "
+                            + runOnce(comm, send, recv, ops, futures, barrier, barrierOp));
                 }
             }
             if (!timed) {
