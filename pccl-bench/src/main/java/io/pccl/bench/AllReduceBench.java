@@ -188,7 +188,8 @@ public final class AllReduceBench implements Callable<Integer> {
 
     /**
      * One benchmark peer (runs in its own JVM): joins, waits for the full world, then runs the timed loop and
-     * prints {@code SAMPLE <size> <iter> <nanos>} and {@code MEM <size> <peakExtraBytes>} lines.
+     * prints {@code MEM <size> <peakExtraBytes>} (first pass), then per size {@code SETTLE <size> <ops>} and
+     * {@code SAMPLE <size> <iter> <nanos>} lines.
      *
      * <p>Not thread-safe; runs once on the main thread.
      */
