@@ -32,7 +32,8 @@ for r in $(seq 1 "$rounds"); do
   for w in 2 4; do
     log "round $r/$rounds: pccl-java allreduce W=$w"
     java -jar "$jar" allreduce --peers "$w" --sizes-mib 1,16,64,256 --iters 9 --warmup "${PCCL_WARMUP:-10}" \
-        --prewarm-ops "${PCCL_PREWARM:-2000}" --print-samples 2>&1 | grep -vE '^\[(peer|pccl|main)' \
+        --prewarm-ops "${PCCL_PREWARM:-2000}" --prewarm-large-ops "${PCCL_PREWARM_LARGE:-100}" --print-samples 2>&1 \
+        | grep -vE '^\[(peer|pccl|main)' \
         | tee "$out/pccl_r${r}_w${w}.log" | grep -vE '^(PCCL|# samples)' | tee -a "$out/summary.txt"
   done
 done

@@ -72,6 +72,11 @@ public final class AllReduceBench implements Callable<Integer> {
             + "compiled the control and data path: C2 compiles a method after thousands of calls, and a method runs "
             + "about once per operation (default ${DEFAULT-VALUE}; 0 measures a cold JVM)")
     int prewarmOps = 2000;
+    @Option(names = "--prewarm-large-ops", description = "untimed ops at the largest size after the first (memory)"
+            + " pass and before the timed pass: code that runs a few times per slice (writability, flushes, the"
+            + " event loops' own loops) reaches C2 only after ~100 large ops at default JIT thresholds, and the"
+            + " samples should measure that steady state (default ${DEFAULT-VALUE})")
+    int prewarmLargeOps = 100;
     @Option(names = "--settle-max", description = "after a size's warm-up, up to this many more untimed operations"
             + " until the JIT is quiet: no peer's JVM compiled for more than 1 ms during each of "
             + "3 operations in a row, so that the samples measure compiled code, not the compiler (default "
@@ -93,6 +98,7 @@ public final class AllReduceBench implements Callable<Integer> {
                             "--io-threads", String.valueOf(ioThreads),
                             "--type", type.name(), "--op", op.name(), "--iters", String.valueOf(iters),
                             "--warmup", String.valueOf(warmup), "--prewarm-ops", String.valueOf(prewarmOps),
+                            "--prewarm-large-ops", String.valueOf(prewarmLargeOps),
                             "--settle-max", String.valueOf(settleMax),
                             "--sizes-mib", joinSizes()));
                     children.add(ChildJvm.start("peer" + i, List.of("-Xmx" + peerHeap,
@@ -122,8 +128,8 @@ public final class AllReduceBench implements Callable<Integer> {
 
     private int collect(final List<ChildJvm> children) throws InterruptedException {
         System.out.printf(Locale.ROOT, "# pccl-java ring all-reduce: W=%d type=%s op=%s connections=%d concurrent=%d"
-                        + " iters=%d warmup=%d prewarm-ops=%d settle-max=%d%n", peers, type, op, connections,
-                concurrent, iters, warmup, prewarmOps, settleMax);
+                        + " iters=%d warmup=%d prewarm-ops=%d prewarm-large-ops=%d settle-max=%d%n", peers, type, op,
+                connections, concurrent, iters, warmup, prewarmOps, prewarmLargeOps, settleMax);
         System.out.printf(Locale.ROOT, "%14s %12s %12s %12s %12s %10s %12s %7s%n", "size(B)", "count", "time(us)",
                 "algbw(GB/s)", "busbw(GB/s)", "min(us)", "peakMem(MiB)", "settle");
         final long[] peakMem = new long[sizesMib.length];
@@ -217,6 +223,8 @@ public final class AllReduceBench implements Callable<Integer> {
         int warmup = 2;
         @Option(names = "--prewarm-ops")
         int prewarmOps;
+        @Option(names = "--prewarm-large-ops")
+        int prewarmLargeOps;
         @Option(names = "--settle-max")
         int settleMax;
         /** Operands per size in bytes, allocated once. */
@@ -244,6 +252,7 @@ public final class AllReduceBench implements Callable<Integer> {
                 for (double sizeMib : sizesMib) {
                     runSize(comm, (long) (sizeMib * 1024 * 1024), barrier, barrierOp, false);
                 }
+                prewarmLarge(comm, barrier, barrierOp);
                 // Pass 2: the timed samples.
                 for (double sizeMib : sizesMib) {
                     runSize(comm, (long) (sizeMib * 1024 * 1024), barrier, barrierOp, true);
@@ -260,6 +269,29 @@ public final class AllReduceBench implements Callable<Integer> {
             for (int i = 0; i < prewarmOps; i++) {
                 comm.allReduce(send, recv, d);
             }
+        }
+
+        /**
+         * Untimed operations at the largest size, after the memory pass (so that they do not grow the pools before
+         * the probe runs) and before the timed one.
+         */
+        private void prewarmLarge(final Communicator comm, final ByteBuffer barrier, final ReduceDescriptor barrierOp)
+                throws Exception {
+            final long bytes = (long) (Arrays.stream(sizesMib).max().orElse(1) * 1024 * 1024);
+            final ByteBuffer[][] operands = operandsBySize.get(bytes);
+            final ReduceDescriptor[] ops = descriptors((int) (bytes / concurrent));
+            final CompletableFuture<?>[] futures = new CompletableFuture<?>[concurrent];
+            for (int i = 0; i < prewarmLargeOps; i++) {
+                runOnce(comm, operands[0], operands[1], ops, futures, barrier, barrierOp);
+            }
+        }
+
+        private ReduceDescriptor[] descriptors(final int perOpBytes) {
+            final ReduceDescriptor[] ops = new ReduceDescriptor[concurrent];
+            for (int k = 0; k < concurrent; k++) {
+                ops[k] = ReduceDescriptor.of(perOpBytes / type.sizeBytes(), type, op).tag(k);
+            }
+            return ops;
         }
 
         /** One barrier, then one round of operations; returns the round's nanoseconds. */
@@ -319,16 +351,12 @@ public final class AllReduceBench implements Callable<Integer> {
         private void runSize(final Communicator comm, final long bytes, final ByteBuffer barrier,
                              final ReduceDescriptor barrierOp, final boolean timed) throws Exception {
             final int perOpBytes = (int) (bytes / concurrent);
-            final int perOpCount = perOpBytes / type.sizeBytes();
             // The same operands serve both passes, so the timed pass leaves no garbage operands behind for a
             // collection (and its freeing of direct memory) to fall into the samples.
             final ByteBuffer[][] operands = operandsBySize.computeIfAbsent(bytes, b -> allocateOperands(perOpBytes));
             final ByteBuffer[] send = operands[0];
             final ByteBuffer[] recv = operands[1];
-            final ReduceDescriptor[] ops = new ReduceDescriptor[concurrent];
-            for (int k = 0; k < concurrent; k++) {
-                ops[k] = ReduceDescriptor.of(perOpCount, type, op).tag(k);
-            }
+            final ReduceDescriptor[] ops = descriptors(perOpBytes);
             if (timed) {
                 // Untimed: collect the previous size's garbage now rather than during this size's samples.
                 System.gc();
