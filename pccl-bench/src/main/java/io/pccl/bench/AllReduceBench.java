@@ -85,9 +85,9 @@ public final class AllReduceBench implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        final long maxBytes = (long) (Arrays.stream(sizesMib).max().orElse(1) * 1024 * 1024);
+        final long maxBytes = bytesOf(Arrays.stream(sizesMib).max().orElse(1));
         // Each peer keeps send and recv of every size for the whole run.
-        final long sumBytes = (long) (Arrays.stream(sizesMib).sum() * 1024 * 1024);
+        final long sumBytes = bytesOf(Arrays.stream(sizesMib).sum());
         try (Master master = Master.builder().host("127.0.0.1").port(0).build().start()) {
             final List<ChildJvm> children = new ArrayList<>();
             try {
@@ -112,6 +112,11 @@ public final class AllReduceBench implements Callable<Integer> {
                 }
             }
         }
+    }
+
+    /** A size in MiB as bytes, the one conversion every pass and the operand map use. */
+    static long bytesOf(final double mib) {
+        return (long) (mib * 1024 * 1024);
     }
 
     private static String mibLabel(final double mib) {
@@ -151,7 +156,7 @@ public final class AllReduceBench implements Callable<Integer> {
             }
         }
         for (int s = 0; s < sizesMib.length; s++) {
-            final long bytes = (long) (sizesMib[s] * 1024 * 1024);
+            final long bytes = bytesOf(sizesMib[s]);
             final long[] perIter = new long[iters];
             for (int i = 0; i < iters; i++) {
                 for (long[] perPeer : samples[s]) {
@@ -250,12 +255,12 @@ public final class AllReduceBench implements Callable<Integer> {
                 // Pass 1 (untimed): each size's first operations, with the memory probe running, so that memory
                 // the library pools for a size counts; it also warms the JIT for every size's code paths.
                 for (double sizeMib : sizesMib) {
-                    runSize(comm, (long) (sizeMib * 1024 * 1024), barrier, barrierOp, false);
+                    runSize(comm, bytesOf(sizeMib), barrier, barrierOp, false);
                 }
                 prewarmLarge(comm, barrier, barrierOp);
                 // Pass 2: the timed samples.
                 for (double sizeMib : sizesMib) {
-                    runSize(comm, (long) (sizeMib * 1024 * 1024), barrier, barrierOp, true);
+                    runSize(comm, bytesOf(sizeMib), barrier, barrierOp, true);
                 }
             }
             return 0;
@@ -277,8 +282,8 @@ public final class AllReduceBench implements Callable<Integer> {
          */
         private void prewarmLarge(final Communicator comm, final ByteBuffer barrier, final ReduceDescriptor barrierOp)
                 throws Exception {
-            final long bytes = (long) (Arrays.stream(sizesMib).max().orElse(1) * 1024 * 1024);
-            final ByteBuffer[][] operands = operandsBySize.get(bytes);
+            final long bytes = bytesOf(Arrays.stream(sizesMib).max().orElse(1));
+            final ByteBuffer[][] operands = operands(bytes);
             final ReduceDescriptor[] ops = descriptors((int) (bytes / concurrent));
             final CompletableFuture<?>[] futures = new CompletableFuture<?>[concurrent];
             for (int i = 0; i < prewarmLargeOps; i++) {
@@ -336,6 +341,11 @@ public final class AllReduceBench implements Callable<Integer> {
             return rounds;
         }
 
+        /** The operands of a size: {@code [send, recv][concurrent]}, allocated on first use and kept. */
+        private ByteBuffer[][] operands(final long bytes) {
+            return operandsBySize.computeIfAbsent(bytes, b -> allocateOperands((int) (b / concurrent)));
+        }
+
         private ByteBuffer[][] allocateOperands(final int perOpBytes) {
             final ByteBuffer[][] operands = new ByteBuffer[2][concurrent];
             for (int k = 0; k < concurrent; k++) {
@@ -353,7 +363,7 @@ public final class AllReduceBench implements Callable<Integer> {
             final int perOpBytes = (int) (bytes / concurrent);
             // The same operands serve both passes, so the timed pass leaves no garbage operands behind for a
             // collection (and its freeing of direct memory) to fall into the samples.
-            final ByteBuffer[][] operands = operandsBySize.computeIfAbsent(bytes, b -> allocateOperands(perOpBytes));
+            final ByteBuffer[][] operands = operands(bytes);
             final ByteBuffer[] send = operands[0];
             final ByteBuffer[] recv = operands[1];
             final ReduceDescriptor[] ops = descriptors(perOpBytes);
