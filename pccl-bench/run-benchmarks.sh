@@ -48,12 +48,25 @@ log "pccl-java shared-state transfer 256 MiB"
 java -Xmx1g -XX:MaxDirectMemorySize=2g -jar "$jar" sync --size-mib 256 --rounds 5 2>&1 | grep -E '^(round|shared-state)' \
   | tee -a "$out/summary.txt"
 
-log "JMH: float32 SUM reduce vs memory copy at 64 MiB"
-# One invocation, so that the reduce kernels and the copy baseline run minutes apart at most; 3 forks each, because
-# a fork's layout moves the 64 MiB kernels by up to 2x (docs/benchmarks.md, Kernels).
-java -cp "$jar" org.openjdk.jmh.Main 'kernels.ReduceKernelBenchmark|kernels.MemoryCopyBenchmark' -p sizeBytes=67108864 \
-  -p type=FLOAT32 -p op=SUM -p direct=true -f "${PCCL_JMH_FORKS:-3}" -wi 5 -i 10 -prof gc 2>&1 \
-  | grep -E '^(Benchmark|ReduceKernelBenchmark|MemoryCopyBenchmark)' | tee -a "$out/summary.txt" || true
+jmh_rounds="${PCCL_JMH_ROUNDS:-3}"
+log "JMH: float32 SUM reduce vs memory copy at 64 MiB, $jmh_rounds rounds"
+# Rounds of one fork per benchmark (the copy, then the reduce kernels), for the same reason as the all-reduce rounds:
+# this VM's memory bandwidth moves within seconds (single iterations of one fork range over 2x, docs/benchmarks.md,
+# Kernels), and forks run back to back let a slow stretch fall on one benchmark only.
+for r in $(seq 1 "$jmh_rounds"); do
+  java -cp "$jar" org.openjdk.jmh.Main 'kernels.ReduceKernelBenchmark|kernels.MemoryCopyBenchmark' \
+    -p sizeBytes=67108864 -p type=FLOAT32 -p op=SUM -p direct=true -f 1 -wi 5 -i 10 -prof gc 2>&1 \
+    | grep -E '^(Benchmark|ReduceKernelBenchmark|MemoryCopyBenchmark)' | tee "$out/jmh_r$r.txt" \
+    | tee -a "$out/summary.txt" || true
+done
+# The score is the fourth field from the end: "<name> <params...> avgt <cnt> <score> ± <error> us/op".
+awk '$1 == "MemoryCopyBenchmark.copy" { c[FILENAME] = $(NF - 3) }
+     $1 == "ReduceKernelBenchmark.accumulate" { a[FILENAME] = $(NF - 3) }
+     END {
+       for (f in c) if (f in a) { n++; sc += c[f]; sa += a[f]; printf "round %s: copy/accumulate %.2f\n", f, c[f] / a[f] }
+       if (n) printf "copy %.0f us, accumulate %.0f us (means of %d rounds): ratio copy/accumulate %.2f (target >= 0.8)\n",
+                     sc / n, sa / n, n, sc / sa
+     }' "$out"/jmh_r*.txt | tee -a "$out/summary.txt"
 
 log "JMH: hashes at 256 MiB"
 java -cp "$jar" org.openjdk.jmh.Main 'HashBenchmark' -f 1 -wi 2 -i 3 2>&1 | grep -E '^(Benchmark|Hash)' | tee -a "$out/summary.txt" || true
