@@ -60,10 +60,14 @@ for r in $(seq 1 "$jmh_rounds"); do
     | tee -a "$out/summary.txt" || true
 done
 # The score is the fourth field from the end: "<name> <params...> avgt <cnt> <score> ± <error> us/op".
-awk '$1 == "MemoryCopyBenchmark.copy" { c[FILENAME] = $(NF - 3) }
+awk 'FNR == 1 { files[++nf] = FILENAME }
+     $1 == "MemoryCopyBenchmark.copy" { c[FILENAME] = $(NF - 3) }
      $1 == "ReduceKernelBenchmark.accumulate" { a[FILENAME] = $(NF - 3) }
      END {
-       for (f in c) if (f in a) { n++; sc += c[f]; sa += a[f]; printf "round %s: copy/accumulate %.2f\n", f, c[f] / a[f] }
+       for (i = 1; i <= nf; i++) {
+         f = files[i]
+         if ((f in c) && (f in a)) { n++; sc += c[f]; sa += a[f]; printf "%s: copy/accumulate %.2f\n", f, c[f] / a[f] }
+       }
        if (n) printf "copy %.0f us, accumulate %.0f us (means of %d rounds): ratio copy/accumulate %.2f (target >= 0.8)\n",
                      sc / n, sa / n, n, sc / sa
      }' "$out"/jmh_r*.txt | tee -a "$out/summary.txt"
