@@ -51,8 +51,8 @@ java -Xmx1g -XX:MaxDirectMemorySize=2g -jar "$jar" sync --size-mib 256 --rounds 
 jmh_rounds="${PCCL_JMH_ROUNDS:-3}"
 log "JMH: float32 SUM reduce vs memory copy at 64 MiB, $jmh_rounds rounds"
 # Rounds of one fork per benchmark (the copy, then the reduce kernels), for the same reason as the all-reduce rounds:
-# this VM's memory bandwidth moves within seconds (single iterations of one fork range over 2x, docs/benchmarks.md,
-# Kernels), and forks run back to back let a slow stretch fall on one benchmark only.
+# on this VM the 64 MiB kernel's speed moves within seconds and between processes (docs/benchmarks.md, Kernels), and
+# forks run back to back let a slow stretch fall on one benchmark only.
 for r in $(seq 1 "$jmh_rounds"); do
   java -cp "$jar" org.openjdk.jmh.Main 'kernels.ReduceKernelBenchmark|kernels.MemoryCopyBenchmark' \
     -p sizeBytes=67108864 -p type=FLOAT32 -p op=SUM -p direct=true -f 1 -wi 5 -i 10 -prof gc 2>&1 \
