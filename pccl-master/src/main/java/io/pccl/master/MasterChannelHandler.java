@@ -21,6 +21,11 @@ import org.slf4j.LoggerFactory;
  * malformed frames ({@code TooLongFrameException}, {@code DecoderException}) and reader idleness get an
  * {@code Error} envelope and a close, logged once at WARN; I/O errors just close.
  *
+ * <p>Back-pressure: while the channel is not writable (its unsent answers are above the write buffer's high-water
+ * mark), the handler stops reading it, so a peer that sends requests but does not read the answers cannot grow the
+ * master's memory; TCP then holds its further requests. A peer stuck like that sends nothing the master reads, so
+ * the reader-idle check drops it at the heartbeat timeout, without an {@code Error} (it would not be read either).
+ *
  * <p>One instance per channel; confined to the channel's event loop.
  */
 final class MasterChannelHandler extends ChannelInboundHandlerAdapter {
@@ -66,8 +71,29 @@ final class MasterChannelHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void channelWritabilityChanged(final ChannelHandlerContext ctx) {
+        final boolean writable = ctx.channel().isWritable();
+        ctx.channel().config().setAutoRead(writable);
+        if (!writable) {
+            LOG.debug("master: {} is not reading the master's messages ({} bytes to drain before it is writable"
+                    + " again), pausing its reads", conn, ctx.channel().bytesBeforeWritable());
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
     public void userEventTriggered(final ChannelHandlerContext ctx, final Object evt) {
         if (evt instanceof IdleStateEvent) {
+            if (!ctx.channel().isWritable()) {
+                // Reads are paused because the peer does not read: an Error would only queue behind the answers.
+                if (!failed) {
+                    failed = true;
+                    LOG.warn("master: closing {}: it has not read the master's messages for the heartbeat timeout",
+                            conn);
+                }
+                ctx.close();
+                return;
+            }
             fail(ctx, "no message received within the heartbeat timeout", MasterError.KICKED);
             return;
         }

@@ -173,6 +173,36 @@ class MasterChannelHandlerTest {
     }
 
     @Test
+    void shouldPauseReadsWhileAnswersAreUnsentAndResumeOnceTheyLeave() {
+        assertTrue(channel.config().isAutoRead());
+        // Unflushed bytes above the high-water mark: what a peer that does not read leaves in the outbound buffer.
+        final int unsent = channel.config().getWriteBufferHighWaterMark() + 1;
+        channel.write(Unpooled.wrappedBuffer(new byte[unsent]));
+        assertFalse(channel.isWritable());
+        assertFalse(channel.config().isAutoRead(), "reads go on while " + unsent + " bytes wait to be sent");
+        channel.flush();
+        assertTrue(channel.isWritable());
+        assertTrue(channel.config().isAutoRead(), "reads stay paused after the answers left");
+        // The frame encoder sends the bytes behind a length prefix.
+        long sent = 0;
+        for (ByteBuf part = channel.readOutbound(); part != null; part = channel.readOutbound()) {
+            sent += part.readableBytes();
+            part.release();
+        }
+        assertEquals(unsent + 4L, sent);
+    }
+
+    @Test
+    void shouldCloseWithoutErrorAPeerThatStoppedReadingForTheHeartbeatTimeout() {
+        final int unsent = channel.config().getWriteBufferHighWaterMark() + 1;
+        channel.write(Unpooled.wrappedBuffer(new byte[unsent]));
+        channel.pipeline().fireUserEventTriggered(IdleStateEvent.FIRST_READER_IDLE_STATE_EVENT);
+        assertFalse(channel.isOpen(), "a peer that reads nothing is kept until it disconnects");
+        // Closing failed the unsent bytes; no Error envelope was queued behind them.
+        assertNull(channel.readOutbound());
+    }
+
+    @Test
     void shouldCloseConnectionThatHeartbeatsButNeverRegisters() {
         writeFrame(Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
         assertEquals(Envelope.BodyCase.HELLO_ACK, readFrame().getBodyCase());
