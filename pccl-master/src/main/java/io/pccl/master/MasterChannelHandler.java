@@ -11,6 +11,7 @@ import io.pccl.master.state.MasterError;
 import io.pccl.proto.Envelope;
 import java.io.IOException;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,19 +22,34 @@ import org.slf4j.LoggerFactory;
  * malformed frames ({@code TooLongFrameException}, {@code DecoderException}) and reader idleness get an
  * {@code Error} envelope and a close, logged once at WARN; I/O errors just close.
  *
- * <p>Back-pressure: while the channel is not writable (its unsent answers are above the write buffer's high-water
- * mark), the handler stops reading it, so a peer that sends requests but does not read the answers cannot grow the
- * master's memory; TCP then holds its further requests. A peer stuck like that sends nothing the master reads, so
- * the reader-idle check drops it at the heartbeat timeout, without an {@code Error} (it would not be read either).
+ * <p>Back-pressure, both ways, so that no peer can grow the master's memory: the handler stops reading the channel
+ * <ul>
+ *   <li>while it is not writable (its unsent messages are above the write buffer's high-water mark): a peer that
+ *       sends requests but does not read the answers;</li>
+ *   <li>while {@link #MAX_HANDED_OVER} or more of its events wait on the conductor's queue (only when this loop is
+ *       not the conductor's), until fewer than {@link #RESUME_BELOW} do: a peer that sends faster than the conductor
+ *       handles.</li>
+ * </ul>
+ * TCP then holds the peer's further frames. A peer paused for the heartbeat timeout is closed by the reader-idle
+ * check: without an {@code Error} when it does not read (the Error would not be read either), with one otherwise.
  *
- * <p>One instance per channel; confined to the channel's event loop.
+ * <p>One instance per channel; confined to the channel's event loop, except the hand-over count, which the
+ * conductor's thread decrements.
  */
 final class MasterChannelHandler extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(MasterChannelHandler.class);
 
+    /** Events of one connection waiting on the conductor's queue at which its reads pause. */
+    static final int MAX_HANDED_OVER = 256;
+    /** Waiting events below which paused reads resume. */
+    static final int RESUME_BELOW = 64;
+
     private final MasterConductor conductor;
+    private final AtomicInteger handedOver = new AtomicInteger();
     private MasterConnection conn;
     private boolean failed;
+    /** Reads are paused for the hand-over backlog; read by the conductor's thread to decide on a resume. */
+    private volatile boolean backlogged;
 
     MasterChannelHandler(final MasterConductor conductor) {
         this.conductor = conductor;
@@ -72,13 +88,34 @@ final class MasterChannelHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(final ChannelHandlerContext ctx) {
-        final boolean writable = ctx.channel().isWritable();
-        ctx.channel().config().setAutoRead(writable);
-        if (!writable) {
+        if (!ctx.channel().isWritable()) {
             LOG.debug("master: {} is not reading the master's messages ({} bytes to drain before it is writable"
                     + " again), pausing its reads", conn, ctx.channel().bytesBeforeWritable());
         }
+        updateAutoRead(ctx);
         ctx.fireChannelWritabilityChanged();
+    }
+
+    /** From the conductor's thread: re-evaluate on the channel's loop. */
+    private void resumeLater(final ChannelHandlerContext ctx) {
+        try {
+            ctx.channel().eventLoop().execute(() -> updateAutoRead(ctx));
+        } catch (final RejectedExecutionException e) {
+            // The channel's loop is shutting down with the master: nothing left to resume.
+        }
+    }
+
+    /** Reads on while the channel is writable and its hand-over backlog is short (with hysteresis). */
+    private void updateAutoRead(final ChannelHandlerContext ctx) {
+        final int waiting = handedOver.get();
+        final boolean wasBacklogged = backlogged;
+        final boolean nowBacklogged = waiting >= (wasBacklogged ? RESUME_BELOW : MAX_HANDED_OVER);
+        if (nowBacklogged != wasBacklogged) {
+            backlogged = nowBacklogged;
+            LOG.debug("master: {} {} its reads, {} events waiting on the conductor", conn,
+                    nowBacklogged ? "pausing" : "resuming", waiting);
+        }
+        ctx.channel().config().setAutoRead(ctx.channel().isWritable() && !nowBacklogged);
     }
 
     @Override
@@ -94,7 +131,9 @@ final class MasterChannelHandler extends ChannelInboundHandlerAdapter {
                 ctx.close();
                 return;
             }
-            fail(ctx, "no message received within the heartbeat timeout", MasterError.KICKED);
+            fail(ctx, backlogged ? "sent messages faster than the master handles them (" + handedOver.get()
+                    + " waiting, limit " + MAX_HANDED_OVER + ") for the heartbeat timeout"
+                    : "no message received within the heartbeat timeout", MasterError.KICKED);
             return;
         }
         ctx.fireUserEventTriggered(evt);
@@ -138,11 +177,25 @@ final class MasterChannelHandler extends ChannelInboundHandlerAdapter {
             }
             return;
         }
+        final int waiting = handedOver.incrementAndGet();
         try {
-            executor.execute(task);
+            executor.execute(() -> {
+                try {
+                    task.run();
+                } finally {
+                    if (handedOver.decrementAndGet() < RESUME_BELOW && backlogged) {
+                        resumeLater(ctx);
+                    }
+                }
+            });
         } catch (final RejectedExecutionException e) {
             // The master is shutting down.
+            handedOver.decrementAndGet();
             ctx.close();
+            return;
+        }
+        if (waiting >= MAX_HANDED_OVER && !backlogged) {
+            updateAutoRead(ctx);
         }
     }
 }

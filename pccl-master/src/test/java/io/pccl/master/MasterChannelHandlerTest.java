@@ -33,6 +33,7 @@ import io.pccl.proto.SyncSharedStateResponse;
 import io.pccl.proto.SyncStrategyProto;
 import io.pccl.transport.Envelopes;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -200,6 +201,55 @@ class MasterChannelHandlerTest {
         assertFalse(channel.isOpen(), "a peer that reads nothing is kept until it disconnects");
         // Closing failed the unsent bytes; no Error envelope was queued behind them.
         assertNull(channel.readOutbound());
+    }
+
+    @Test
+    void shouldPauseReadsWhileTooManyEventsWaitOnABusyConductorAndResumeOnceItCatchesUp() throws Exception {
+        final DefaultEventExecutor other = new DefaultEventExecutor();
+        final MasterConductor remote = new MasterConductor(other, () -> nowNs, TimeUnit.SECONDS.toNanos(5));
+        final EmbeddedChannel ch = new EmbeddedChannel();
+        final CountDownLatch release = new CountDownLatch(1);
+        try {
+            MasterChannelInitializer.install(ch.pipeline(), remote, 1024, 0);
+            ch.pipeline().fireChannelActive();
+            // Hold the conductor so that every frame below waits on its queue.
+            other.execute(() -> awaitUninterruptibly(release));
+            writeFrame(ch, Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
+            for (int i = 1; i < MasterChannelHandler.MAX_HANDED_OVER - 1; i++) {
+                writeFrame(ch, MasterProtoUtils.heartbeat(i));
+            }
+            assertTrue(ch.config().isAutoRead(), "paused below the limit");
+            writeFrame(ch, MasterProtoUtils.heartbeat(0));
+            assertFalse(ch.config().isAutoRead(), "reads go on with " + MasterChannelHandler.MAX_HANDED_OVER
+                    + " events waiting on the conductor");
+            release.countDown();
+            // Every event handed over before this marker has run once it returns; then the channel's loop resumes.
+            other.submit(() -> { }).get(5, TimeUnit.SECONDS);
+            ch.runPendingTasks();
+            assertTrue(ch.config().isAutoRead(), "reads stay paused after the conductor caught up");
+            assertEquals(Envelope.BodyCase.HELLO_ACK, readFrame(ch).getBodyCase());
+        } finally {
+            release.countDown();
+            ch.finishAndReleaseAll();
+            other.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+
+    private static void awaitUninterruptibly(final CountDownLatch latch) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                if (latch.await(30, TimeUnit.SECONDS)) {
+                    break;
+                }
+                throw new AssertionError("the test never released the conductor");
+            } catch (final InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Test
