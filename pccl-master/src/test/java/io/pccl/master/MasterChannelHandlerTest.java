@@ -47,11 +47,11 @@ class MasterChannelHandlerTest {
     private long nowNs = 1_000;
     private final MasterConductor conductor = new MasterConductor(ImmediateEventExecutor.INSTANCE, () -> nowNs,
             TimeUnit.SECONDS.toNanos(5));
-    private final EmbeddedChannel channel = newChannel();
+    private final EmbeddedChannel channel = newChannel(conductor);
 
-    private EmbeddedChannel newChannel() {
+    private static EmbeddedChannel newChannel(final MasterConductor c) {
         final EmbeddedChannel ch = new EmbeddedChannel();
-        MasterChannelInitializer.install(ch.pipeline(), conductor, 1024, 0);
+        MasterChannelInitializer.install(ch.pipeline(), c, 1024, 0);
         ch.pipeline().fireChannelActive();
         return ch;
     }
@@ -87,10 +87,8 @@ class MasterChannelHandlerTest {
     void shouldHandEventsInArrivalOrderToAConductorOnAnotherExecutor() throws Exception {
         final DefaultEventExecutor other = new DefaultEventExecutor();
         final MasterConductor remote = new MasterConductor(other, () -> nowNs, TimeUnit.SECONDS.toNanos(5));
-        final EmbeddedChannel ch = new EmbeddedChannel();
+        final EmbeddedChannel ch = newChannel(remote);
         try {
-            MasterChannelInitializer.install(ch.pipeline(), remote, 1024, 0);
-            ch.pipeline().fireChannelActive();
             writeFrame(ch, Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
             writeFrame(ch, register(45000, 3));
             // Handed over, not run on the channel's thread: nothing has been answered until the conductor runs.
@@ -207,11 +205,9 @@ class MasterChannelHandlerTest {
     void shouldPauseReadsWhileTooManyEventsWaitOnABusyConductorAndResumeOnceItCatchesUp() throws Exception {
         final DefaultEventExecutor other = new DefaultEventExecutor();
         final MasterConductor remote = new MasterConductor(other, () -> nowNs, TimeUnit.SECONDS.toNanos(5));
-        final EmbeddedChannel ch = new EmbeddedChannel();
+        final EmbeddedChannel ch = newChannel(remote);
         final CountDownLatch release = new CountDownLatch(1);
         try {
-            MasterChannelInitializer.install(ch.pipeline(), remote, 1024, 0);
-            ch.pipeline().fireChannelActive();
             // Hold the conductor so that every frame below waits on its queue.
             other.execute(() -> awaitUninterruptibly(release));
             writeFrame(ch, Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
@@ -304,7 +300,7 @@ class MasterChannelHandlerTest {
         readFrame();
         readFrame();
         nowNs += TimeUnit.SECONDS.toNanos(3);
-        final EmbeddedChannel late = newChannel();
+        final EmbeddedChannel late = newChannel(conductor);
         try {
             assertEquals(1, conductor.unregisteredCount());
             nowNs += TimeUnit.SECONDS.toNanos(3);
@@ -349,7 +345,7 @@ class MasterChannelHandlerTest {
         writeFrame(Envelope.newBuilder().setP2PConnectionsEstablished(P2PConnectionsEstablished.newBuilder()
                 .setRound(1).setSuccess(true)).build());
         assertTrue(readFrame().getP2PEstablishResult().getSuccess());
-        final EmbeddedChannel second = newChannel();
+        final EmbeddedChannel second = newChannel(conductor);
         try {
             writeFrame(second, Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
             writeFrame(second, register(45002, 0));
