@@ -93,7 +93,8 @@ public final class Master implements AutoCloseable {
         conductorExecutor = workerGroup.next();
         conductor = new MasterConductor(conductorExecutor, System::nanoTime, config.heartbeatTimeout.toNanos(),
                 config.registrationTimeout().toNanos());
-        conductor.machine().collectiveVoteTimeoutNs(config.collectiveVoteTimeout.toNanos());
+        conductor.machine().collectiveVoteTimeoutNs(config.collectiveVoteTimeout.toNanos())
+                .establishRoundTimeoutNs(config.establishRoundTimeout.toNanos());
         final ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
                 .channel(NettyTransport.serverChannelClass())
@@ -257,6 +258,8 @@ public final class Master implements AutoCloseable {
         private Duration registrationTimeout;
         private Duration collectiveVoteTimeout =
                 Duration.ofNanos(MasterStateMachine.DEFAULT_COLLECTIVE_VOTE_TIMEOUT_NS);
+        private Duration establishRoundTimeout =
+                Duration.ofNanos(MasterStateMachine.DEFAULT_ESTABLISH_ROUND_TIMEOUT_NS);
         private int ioThreads = 1;
         private int maxFrameBytes = ProtocolConstants.MAX_CONTROL_FRAME_BYTES;
 
@@ -342,6 +345,20 @@ public final class Master implements AutoCloseable {
         }
 
         /**
+         * How long an establishment round may run, from the connection info the master sends to the last
+         * participant's report. When it passes, the participants that have not reported are kicked
+         * ({@code ERROR_KICKED} naming the round and the limit); the others get a failed round and vote again. So a
+         * peer that stays connected and heartbeats but never reports cannot hold its group.
+         *
+         * @param timeout positive; default 2 minutes (a peer's own dials are bounded by its handshake timeout)
+         * @return this
+         */
+        public Builder establishRoundTimeout(final Duration timeout) {
+            this.establishRoundTimeout = positive(timeout, "establishRoundTimeout");
+            return this;
+        }
+
+        /**
          * Number of I/O event loops serving peer connections. One of them also runs the conductor (all master
          * state): messages on its connections reach the state machine without a thread hand-off, while every
          * message on another loop's connection costs a hand-off each way (tens to hundreds of microseconds on a
@@ -390,6 +407,7 @@ public final class Master implements AutoCloseable {
             copy.heartbeatTimeout = heartbeatTimeout;
             copy.registrationTimeout = registrationTimeout;
             copy.collectiveVoteTimeout = collectiveVoteTimeout;
+            copy.establishRoundTimeout = establishRoundTimeout;
             copy.ioThreads = ioThreads;
             copy.maxFrameBytes = maxFrameBytes;
             return new Master(copy);

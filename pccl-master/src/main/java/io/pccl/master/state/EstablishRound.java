@@ -11,6 +11,8 @@ import java.util.TreeMap;
  */
 final class EstablishRound {
     final long id;
+    /** State-machine time the round started, for the round deadline. */
+    final long startedNs;
     final boolean includesPending;
     /** Participants by id; a lost participant fails the round, so this set never shrinks while it runs. */
     final TreeMap<Long, Peer> participants;
@@ -21,9 +23,10 @@ final class EstablishRound {
     final List<Long> failedReporters = new ArrayList<>();
     int reported;
 
-    EstablishRound(final long id, final boolean includesPending, final TreeMap<Long, Peer> participants,
-                   final List<Long> ring) {
+    EstablishRound(final long id, final long startedNs, final boolean includesPending,
+                   final TreeMap<Long, Peer> participants, final List<Long> ring) {
         this.id = id;
+        this.startedNs = startedNs;
         this.includesPending = includesPending;
         this.participants = participants;
         this.ring = ring;

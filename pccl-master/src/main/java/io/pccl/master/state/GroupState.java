@@ -167,7 +167,7 @@ final class GroupState {
         if (participants.isEmpty()) {
             return;
         }
-        final EstablishRound r = new EstablishRound(machine.nextRoundId(), includesPending, participants,
+        final EstablishRound r = new EstablishRound(machine.nextRoundId(), nowNs, includesPending, participants,
                 Collections.unmodifiableList(order));
         round = r;
         int newcomers = 0;
@@ -204,6 +204,29 @@ final class GroupState {
         }
         // RingBuilder only fails through reported edges (or its step bound): fall back to the highest id.
         return participants.lastEntry().getValue();
+    }
+
+    /**
+     * Kicks (deferred) the participants of a round that has run longer than {@code timeoutNs} without their
+     * report; their loss then fails the round for the others, who vote again.
+     *
+     * @return number of peers kicked
+     */
+    int expireRound(final long nowNs, final long timeoutNs) {
+        final EstablishRound r = round;
+        if (r == null || nowNs - r.startedNs <= timeoutNs) {
+            return 0;
+        }
+        int kicked = 0;
+        for (final Peer p : r.participants.values()) {
+            if (p.phase() == PeerPhase.CONNECTING && p.round == r.id) {
+                machine.deferKick(p.id, MasterError.KICKED, "no connection report from peer " + p.id
+                        + " for establishment round " + r.id + " of group " + label + " within "
+                        + timeoutNs / 1_000_000 + " ms (the establishment round timeout)");
+                kicked++;
+            }
+        }
+        return kicked;
     }
 
     // ---- establishment reports ------------------------------------------------------------------------

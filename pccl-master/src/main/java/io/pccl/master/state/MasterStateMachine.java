@@ -59,8 +59,15 @@ public final class MasterStateMachine {
     /** Default bound on a collective initiate vote: 5 minutes. */
     public static final long DEFAULT_COLLECTIVE_VOTE_TIMEOUT_NS = 300_000_000_000L;
 
+    /**
+     * Default bound on an establishment round, from its start to the last participant's report: 2 minutes, well
+     * above a peer's own worst case (each pool dial is bounded by its handshake timeout, 10 s by default).
+     */
+    public static final long DEFAULT_ESTABLISH_ROUND_TIMEOUT_NS = 120_000_000_000L;
+
     private final long heartbeatTimeoutNs;
     private long collectiveVoteTimeoutNs;
+    private long establishRoundTimeoutNs = DEFAULT_ESTABLISH_ROUND_TIMEOUT_NS;
     private final TreeMap<Long, Peer> peers = new TreeMap<>();
     private final TreeMap<Long, Long> peerByConnection = new TreeMap<>();
     private final TreeMap<Integer, GroupState> groups = new TreeMap<>();
@@ -97,6 +104,22 @@ public final class MasterStateMachine {
             throw new IllegalArgumentException("collectiveVoteTimeoutNs must be positive, got " + timeoutNs);
         }
         this.collectiveVoteTimeoutNs = timeoutNs;
+        return this;
+    }
+
+    /**
+     * Sets how long an establishment round may run before the participants that have not reported are kicked
+     * ({@code KICKED}, naming the round and the limit); their loss fails the round for the others, who vote again.
+     * Without it a peer that stays connected and heartbeats but never reports would hold its group.
+     *
+     * @param timeoutNs positive
+     * @return this
+     */
+    public MasterStateMachine establishRoundTimeoutNs(final long timeoutNs) {
+        if (timeoutNs <= 0) {
+            throw new IllegalArgumentException("establishRoundTimeoutNs must be positive, got " + timeoutNs);
+        }
+        this.establishRoundTimeoutNs = timeoutNs;
         return this;
     }
 
@@ -298,7 +321,9 @@ public final class MasterStateMachine {
     }
 
     /**
-     * Periodic work: removes peers not heard from within the heartbeat timeout.
+     * Periodic work: removes peers not heard from within the heartbeat timeout, fails collective votes past the
+     * collective vote timeout and kicks round participants that have not reported within the establishment round
+     * timeout.
      *
      * @param nowNs current time
      * @return number of peers removed
@@ -316,6 +341,7 @@ public final class MasterStateMachine {
         }
         for (final GroupState g : groups.values()) {
             work += g.collectives.expireVotes(nowNs, collectiveVoteTimeoutNs);
+            work += g.expireRound(nowNs, establishRoundTimeoutNs);
         }
         drainKicks();
         return work;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pccl.master.state.election.VoteStrategy;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -146,6 +147,34 @@ class PeerLossTest {
             }
             default -> throw new IllegalArgumentException(state);
         }
+    }
+
+    @Test
+    void shouldKickARoundParticipantThatHeartbeatsButNeverReportsAndFailTheRoundForTheOthers() {
+        h.machine.establishRoundTimeoutNs(2 * Harness.SECOND_NS);
+        h.acceptedGroup(3);
+        h.vote(true, 1, 2, 3);
+        assertEquals(infos("r3 [1, 2, 3] 3/3/1/3", 1, 2, 3), h.out.take());
+        h.reportOk(3, 1, 2);
+        h.advance(2 * Harness.SECOND_NS);
+        for (long id = 1; id <= 3; id++) {
+            h.machine.onHeartbeat(id, h.nowNs);
+        }
+        assertEquals(0, h.machine.doWork(h.nowNs), "not yet past the round timeout");
+        assertEquals(List.of(), h.out.take());
+        assertEquals(1, h.machine.doWork(h.advance(1)));
+        final String reason = "no connection report from peer 3 for establishment round 3 of group 0 within 2000 ms"
+                + " (the establishment round timeout)";
+        assertEquals(List.of("kick 3 KICKED: " + reason,
+                "result 1 r3 failed: establishment round 3 failed: peer 3 lost (kicked: " + reason + "); vote again",
+                "result 2 r3 failed: establishment round 3 failed: peer 3 lost (kicked: " + reason + "); vote again"),
+                h.out.take());
+        // The survivors' next round runs under its own deadline.
+        h.vote(true, 1, 2);
+        assertEquals(infos("r4 [1, 2] 2/2/1/2", 1, 2), h.out.take());
+        assertEquals(0, h.machine.doWork(h.advance(2 * Harness.SECOND_NS)));
+        h.reportOk(4, 1, 2);
+        assertEquals(List.of("result 1 r4 ok [1, 2] 2/2/1/2", "result 2 r4 ok [1, 2] 2/2/1/2"), h.out.take());
     }
 
     private void lose(final long peer, final String mode) {
