@@ -9,6 +9,7 @@
 #   WORLDS ["2 4"]  SIZES [1,16,64,256]  ROUNDS [3]
 #   DEADLINE_S [0 = none]: no new round starts once the script has run this long, so that a leased machine's
 #   time limit cuts the run between rounds and never in the middle of one.
+#   The pccl-java run itself is allreduce-run.sh's, shared with run-benchmarks.sh (same arguments and knobs).
 # All traffic stays on 127.0.0.1.
 set -euo pipefail
 out="${1:?usage: compare-allreduce.sh OUTDIR}"
@@ -22,6 +23,7 @@ worlds="${WORLDS:-2 4}"
 sizes="${SIZES:-1,16,64,256}"
 rounds="${ROUNDS:-3}"
 deadline="${DEADLINE_S:-0}"
+. "$here/pccl-bench/allreduce-run.sh"
 log() { echo "== $* (${SECONDS} s, load $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$out/summary.txt"; }
 
 log "machine: $(nproc) cores, kernel $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
@@ -37,9 +39,7 @@ for r in $(seq 1 "$rounds"); do
         --warmup 2 --sizes "$sizes" 2>&1 | grep -E '^GLOO' | tee "$out/gloo_r${r}_w${w}.log" | cut -c1-150 \
         | tee -a "$out/summary.txt" || log "Gloo W=$w failed"
     log "round $r/$rounds: pccl-java W=$w"
-    timeout 300 "$java" -jar "$jar" allreduce --peers "$w" --sizes-mib "$sizes" --iters 9 --warmup 10 \
-        --prewarm-ops 2000 --prewarm-large-ops 100 --print-samples 2>&1 | grep -vE '^\[(peer|pccl|main)' \
-        | tee "$out/pccl_r${r}_w${w}.log" | grep -vE '^(PCCL|# samples)' | tee -a "$out/summary.txt" \
+    pccl_allreduce "$java" "$jar" "$w" "$sizes" "$out/pccl_r${r}_w${w}.log" "$out/summary.txt" \
         || log "pccl-java W=$w failed"
   done
   done_rounds=$r

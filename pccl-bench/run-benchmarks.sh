@@ -10,6 +10,7 @@ mkdir -p "$out"
 here="$(cd "$(dirname "$0")/.." && pwd)"
 shared="$here/../shared/baselines"
 jar="$here/pccl-bench/target/pccl-bench.jar"
+. "$here/pccl-bench/allreduce-run.sh"
 log() { echo "== $* ($(date -u +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$out/summary.txt"; }
 
 log "loopback iperf3 (4 streams, 5 s)"
@@ -31,10 +32,7 @@ for r in $(seq 1 "$rounds"); do
   BASELINE_OUT="$out" "$shared/run_gloo.sh" 1 9 2 >> "$out/gloo.txt" 2>&1 || echo "gloo baseline failed" | tee -a "$out/summary.txt"
   for w in 2 4; do
     log "round $r/$rounds: pccl-java allreduce W=$w"
-    java -jar "$jar" allreduce --peers "$w" --sizes-mib 1,16,64,256 --iters 9 --warmup "${PCCL_WARMUP:-10}" \
-        --prewarm-ops "${PCCL_PREWARM:-2000}" --prewarm-large-ops "${PCCL_PREWARM_LARGE:-100}" --print-samples 2>&1 \
-        | grep -vE '^\[(peer|pccl|main)' \
-        | tee "$out/pccl_r${r}_w${w}.log" | grep -vE '^(PCCL|# samples)' | tee -a "$out/summary.txt"
+    pccl_allreduce java "$jar" "$w" 1,16,64,256 "$out/pccl_r${r}_w${w}.log" "$out/summary.txt"
   done
 done
 log "all-reduce, pooled over $rounds rounds"

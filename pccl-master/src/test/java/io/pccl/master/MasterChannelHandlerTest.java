@@ -209,7 +209,13 @@ class MasterChannelHandlerTest {
         final CountDownLatch release = new CountDownLatch(1);
         try {
             // Hold the conductor so that every frame below waits on its queue.
-            other.execute(() -> awaitUninterruptibly(release));
+            other.execute(() -> {
+                try {
+                    release.await(30, TimeUnit.SECONDS);
+                } catch (final InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
             writeFrame(ch, Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
             for (int i = 1; i < MasterChannelHandler.MAX_HANDED_OVER - 1; i++) {
                 writeFrame(ch, MasterProtoUtils.heartbeat(i));
@@ -228,23 +234,6 @@ class MasterChannelHandlerTest {
             release.countDown();
             ch.finishAndReleaseAll();
             other.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
-        }
-    }
-
-    private static void awaitUninterruptibly(final CountDownLatch latch) {
-        boolean interrupted = false;
-        while (true) {
-            try {
-                if (latch.await(30, TimeUnit.SECONDS)) {
-                    break;
-                }
-                throw new AssertionError("the test never released the conductor");
-            } catch (final InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
         }
     }
 
