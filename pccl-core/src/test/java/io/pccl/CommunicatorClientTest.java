@@ -108,6 +108,24 @@ class CommunicatorClientTest {
     }
 
     @Test
+    void connectionRefusedAtTheMastersConnectionLimitIsARetryableMasterLoss() throws Exception {
+        try (ScriptedMaster master = new ScriptedMaster();
+             Communicator comm = builder(master.address()).build()) {
+            final CompletableFuture<Void> connect = CompletableFuture.runAsync(comm::connect);
+            master.accept();
+            // What pccl-master sends on a connection beyond its limit, before reading anything.
+            master.send(Envelopes.error(ErrorCode.ERROR_RESOURCE_EXHAUSTED,
+                    "the master's connection limit is reached (2 open, limit 2); try again later"));
+            final PcclException e = failureOf(connect);
+            assertInstanceOf(MasterLostException.class, e);
+            assertEquals(PcclException.Code.MASTER_UNAVAILABLE, e.code());
+            assertTrue(e.code().isRetryable());
+            assertTrue(e.getMessage().contains("refused the connection: the master's connection limit is reached"
+                    + " (2 open, limit 2)"), e.getMessage());
+        }
+    }
+
+    @Test
     void loneFirstPeerIsAcceptedAndAdoptsTheRound() throws Exception {
         try (ScriptedMaster master = new ScriptedMaster();
              Communicator comm = builder(master.address()).build()) {

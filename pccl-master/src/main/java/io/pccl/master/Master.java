@@ -101,8 +101,9 @@ public final class Master implements AutoCloseable {
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
-                .childHandler(new MasterChannelInitializer(conductor, config.maxFrameBytes,
-                        config.heartbeatTimeout.toMillis()));
+                .childHandler(new MasterChannelInitializer(conductor, new ConnectionLimits(config.maxFrameBytes,
+                        config.heartbeatTimeout.toMillis(), config.maxMessagesPerSecond, config.maxMessagesPerSecond,
+                        new ConnectionSlots(config.maxConnections))));
         final ChannelFuture bind = bootstrap.bind(config.host, config.port);
         final boolean done = bind.awaitUninterruptibly(10, TimeUnit.SECONDS);
         if (!done || !bind.isSuccess()) {
@@ -122,9 +123,10 @@ public final class Master implements AutoCloseable {
         conductorExecutor.scheduleWithFixedDelay(this::doWorkSafely, workMs, workMs, TimeUnit.MILLISECONDS);
         final long hbMs = Math.max(1, config.heartbeatInterval.toMillis());
         conductorExecutor.scheduleWithFixedDelay(this::heartbeatSafely, hbMs, hbMs, TimeUnit.MILLISECONDS);
-        LOG.info("master: listening on {} ({}, heartbeat interval {} ms, timeout {} ms, registration timeout {} ms)",
-                boundAddress, NettyTransport.name(), hbMs, config.heartbeatTimeout.toMillis(),
-                config.registrationTimeout().toMillis());
+        LOG.info("master: listening on {} ({}, heartbeat interval {} ms, timeout {} ms, registration timeout {} ms,"
+                + " at most {} connections and {} messages per second each)", boundAddress, NettyTransport.name(),
+                hbMs, config.heartbeatTimeout.toMillis(), config.registrationTimeout().toMillis(),
+                config.maxConnections, config.maxMessagesPerSecond);
         return this;
     }
 
@@ -250,6 +252,10 @@ public final class Master implements AutoCloseable {
      * <p>Not thread-safe.
      */
     public static final class Builder {
+        /** Default of {@link #maxConnections}. */
+        public static final int DEFAULT_MAX_CONNECTIONS = 4096;
+        /** Default of {@link #maxMessagesPerSecond}. */
+        public static final int DEFAULT_MAX_MESSAGES_PER_SECOND = 20_000;
         private String host = "0.0.0.0";
         private int port = ProtocolConstants.DEFAULT_MASTER_PORT;
         private Duration heartbeatInterval = Duration.ofSeconds(1);
@@ -262,6 +268,8 @@ public final class Master implements AutoCloseable {
                 Duration.ofNanos(MasterStateMachine.DEFAULT_ESTABLISH_ROUND_TIMEOUT_NS);
         private int ioThreads = 1;
         private int maxFrameBytes = ProtocolConstants.MAX_CONTROL_FRAME_BYTES;
+        private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+        private int maxMessagesPerSecond = DEFAULT_MAX_MESSAGES_PER_SECOND;
 
         private Builder() {
         }
@@ -390,6 +398,40 @@ public final class Master implements AutoCloseable {
         }
 
         /**
+         * The most control connections open at once, registered or not. A connection opened beyond it gets
+         * {@code Error{ERROR_RESOURCE_EXHAUSTED}} naming the limit and is closed (the peer's {@code connect()} fails
+         * with a retryable {@code MASTER_UNAVAILABLE}); it frees a slot when it closes.
+         *
+         * @param connections at least 1; default {@value #DEFAULT_MAX_CONNECTIONS}
+         * @return this
+         */
+        public Builder maxConnections(final int connections) {
+            if (connections < 1) {
+                throw new IllegalArgumentException("maxConnections must be >= 1, got " + connections);
+            }
+            this.maxConnections = connections;
+            return this;
+        }
+
+        /**
+         * The sustained rate of messages one connection may send, with a burst of as many at once. Past it the
+         * master stops reading the connection until its budget has refilled: the messages are delayed, none is
+         * dropped. A connection whose backlog over the rate would take longer than the heartbeat timeout to drain
+         * is kicked ({@code ERROR_KICKED} naming the rate). This bounds the CPU one peer can take from the master; a
+         * peer sends one heartbeat a second and a few messages per collective, vote or sync.
+         *
+         * @param messages at least 1; default {@value #DEFAULT_MAX_MESSAGES_PER_SECOND}
+         * @return this
+         */
+        public Builder maxMessagesPerSecond(final int messages) {
+            if (messages < 1) {
+                throw new IllegalArgumentException("maxMessagesPerSecond must be >= 1, got " + messages);
+            }
+            this.maxMessagesPerSecond = messages;
+            return this;
+        }
+
+        /**
          * Validates and creates the (not yet started) master.
          *
          * @return the master
@@ -410,6 +452,8 @@ public final class Master implements AutoCloseable {
             copy.establishRoundTimeout = establishRoundTimeout;
             copy.ioThreads = ioThreads;
             copy.maxFrameBytes = maxFrameBytes;
+            copy.maxConnections = maxConnections;
+            copy.maxMessagesPerSecond = maxMessagesPerSecond;
             return new Master(copy);
         }
 

@@ -10,7 +10,9 @@ import io.netty.util.concurrent.EventExecutor;
 import io.pccl.master.state.MasterError;
 import io.pccl.proto.Envelope;
 import java.io.IOException;
+import java.util.ArrayDeque;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,6 +35,16 @@ import org.slf4j.LoggerFactory;
  * TCP then holds the peer's further frames. A peer paused for the heartbeat timeout is closed by the reader-idle
  * check: without an {@code Error} when it does not read (the Error would not be read either), with one otherwise.
  *
+ * <p>Limits, so that no peer can take the master's CPU or its connection table (see {@link ConnectionLimits}):
+ * <ul>
+ *   <li>a connection opened while every {@link ConnectionSlots slot} is taken gets
+ *       {@code Error{ERROR_RESOURCE_EXHAUSTED}} naming the limit and is closed; the conductor never hears of it;</li>
+ *   <li>each message spends from the connection's {@link MessageRateLimit}; once the budget is spent, reads pause
+ *       and the messages already read wait here, in order, to be handed over as the budget refills (a delay,
+ *       nothing is dropped); a connection whose backlog would take longer than the heartbeat timeout to drain is
+ *       kicked.</li>
+ * </ul>
+ *
  * <p>One instance per channel; confined to the channel's event loop, except the hand-over count, which the
  * conductor's thread decrements.
  */
@@ -43,22 +55,55 @@ final class MasterChannelHandler extends ChannelInboundHandlerAdapter {
     static final int MAX_HANDED_OVER = 256;
     /** Waiting events below which paused reads resume. */
     static final int RESUME_BELOW = 64;
+    /** A throttled connection's held messages are released in batches of about this much budget. */
+    static final long RELEASE_QUANTUM_MS = 5;
 
     private final MasterConductor conductor;
+    private final ConnectionSlots slots;
+    private final MessageRateLimit rateLimit;
+    private final long maxBacklogNs;
     private final AtomicInteger handedOver = new AtomicInteger();
     private MasterConnection conn;
+    /** This connection holds a slot (and the conductor knows it). */
+    private boolean admitted;
     private boolean failed;
     /** Reads are paused for the hand-over backlog; read by the conductor's thread to decide on a resume. */
     private volatile boolean backlogged;
+    /** Reads are paused until the message budget has refilled. */
+    private boolean throttled;
+    /**
+     * Messages read over the budget, waiting for it to refill, in arrival order. Reads pause as soon as the budget is
+     * spent, so this holds at most what one socket read had already brought in (and the backlog limit kicks first).
+     */
+    private final ArrayDeque<Envelope> held = new ArrayDeque<>();
 
-    MasterChannelHandler(final MasterConductor conductor) {
+    MasterChannelHandler(final MasterConductor conductor, final ConnectionLimits limits) {
         this.conductor = conductor;
+        this.slots = limits.slots();
+        this.rateLimit = new MessageRateLimit(limits.messagesPerSecond(), limits.messageBurst());
+        this.maxBacklogNs = limits.readerIdleMs() > 0 ? TimeUnit.MILLISECONDS.toNanos(limits.readerIdleMs())
+                : Long.MAX_VALUE;
     }
 
     @Override
     public void channelActive(final ChannelHandlerContext ctx) {
         final MasterConnection c = new MasterConnection(conductor.newConnectionId(), ctx.channel());
         conn = c;
+        if (!slots.tryAcquire()) {
+            failed = true;
+            final String reason = "the master's connection limit is reached (" + slots.open() + " open, limit "
+                    + slots.max() + "); try again later";
+            final long refused = slots.refused();
+            // A flood of connections must not flood the log: the 1st, 2nd, 4th, 8th, ... refusal is logged.
+            if (Long.bitCount(refused) == 1) {
+                LOG.warn("master: refusing {}: {} ({} refused so far)", c, reason, refused);
+            }
+            ctx.writeAndFlush(MasterProtoUtils.error(MasterError.RESOURCE_EXHAUSTED, reason))
+                    .addListener(ChannelFutureListener.CLOSE);
+            ctx.fireChannelActive();
+            return;
+        }
+        admitted = true;
         submit(ctx, () -> conductor.onConnectionOpened(c));
         ctx.fireChannelActive();
     }
@@ -73,14 +118,87 @@ final class MasterChannelHandler extends ChannelInboundHandlerAdapter {
         if (failed) {
             return;
         }
+        final long now = now(ctx);
+        if (held.isEmpty() && rateLimit.waitNs(now) == 0) {
+            final long nextWaitNs = pass(ctx, envelope, now);
+            if (nextWaitNs > 0) {
+                throttle(ctx, nextWaitNs);
+            }
+            return;
+        }
+        held.add(envelope);
+        final long waitNs = rateLimit.waitNs(now);
+        final long backlogNs = waitNs + held.size() * rateLimit.nsPerMessage();
+        if (backlogNs > maxBacklogNs) {
+            held.clear();
+            fail(ctx, "sent messages faster than its limit of " + rateLimit.perSecond() + " per second: the backlog"
+                    + " would take " + TimeUnit.NANOSECONDS.toMillis(backlogNs) + " ms to drain, limit "
+                    + TimeUnit.NANOSECONDS.toMillis(maxBacklogNs) + " ms (the heartbeat timeout)", MasterError.KICKED);
+            return;
+        }
+        throttle(ctx, waitNs);
+    }
+
+    /**
+     * Charges one message to the budget and hands it over.
+     *
+     * @return how long the next message must wait (0: the budget is not spent)
+     */
+    private long pass(final ChannelHandlerContext ctx, final Envelope envelope, final long now) {
         final MasterConnection c = conn;
+        final long waitNs = rateLimit.spend(now);
         submit(ctx, () -> conductor.onEnvelope(c, envelope));
+        return waitNs;
+    }
+
+    /** Pauses reads and starts the refill timer, unless already throttled. */
+    private void throttle(final ChannelHandlerContext ctx, final long waitNs) {
+        if (throttled) {
+            return;
+        }
+        throttled = true;
+        LOG.debug("master: {} spent its message budget ({} per second), pausing its reads for {} us", conn,
+                rateLimit.perSecond(), TimeUnit.NANOSECONDS.toMicros(waitNs));
+        updateAutoRead(ctx);
+        ctx.executor().schedule(() -> refilled(ctx), Math.max(waitNs, 1), TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * The throttle's timer: hands over the held messages the budget allows, then either waits for the next
+     * {@link #RELEASE_QUANTUM_MS} of budget or, with nothing held, resumes reads (a message read while the budget is
+     * still spent is held and throttles again).
+     */
+    private void refilled(final ChannelHandlerContext ctx) {
+        if (failed || !ctx.channel().isActive()) {
+            return;
+        }
+        final long now = now(ctx);
+        long waitNs = rateLimit.waitNs(now);
+        while (!held.isEmpty() && waitNs == 0) {
+            waitNs = pass(ctx, held.poll(), now);
+        }
+        if (held.isEmpty()) {
+            throttled = false;
+            updateAutoRead(ctx);
+            return;
+        }
+        // Wake when a few milliseconds' worth can go at once rather than once per message.
+        final long quantum = Math.min(held.size(), Math.max(1, rateLimit.perSecond() * RELEASE_QUANTUM_MS / 1000));
+        final long delayNs = waitNs + Math.max(0, quantum - 1) * rateLimit.nsPerMessage();
+        ctx.executor().schedule(() -> refilled(ctx), Math.max(delayNs, 1), TimeUnit.NANOSECONDS);
+    }
+
+    private static long now(final ChannelHandlerContext ctx) {
+        return ctx.executor().ticker().nanoTime();
     }
 
     @Override
     public void channelInactive(final ChannelHandlerContext ctx) {
         final MasterConnection c = conn;
-        if (c != null) {
+        held.clear();
+        if (admitted) {
+            admitted = false;
+            slots.release();
             submit(ctx, () -> conductor.onConnectionClosed(c));
         }
         ctx.fireChannelInactive();
@@ -105,7 +223,10 @@ final class MasterChannelHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** Reads on while the channel is writable and its hand-over backlog is short (with hysteresis). */
+    /**
+     * Reads on while the channel is writable, its hand-over backlog is short (with hysteresis) and it is within its
+     * message budget.
+     */
     private void updateAutoRead(final ChannelHandlerContext ctx) {
         final int waiting = handedOver.get();
         final boolean wasBacklogged = backlogged;
@@ -115,7 +236,7 @@ final class MasterChannelHandler extends ChannelInboundHandlerAdapter {
             LOG.debug("master: {} {} its reads, {} events waiting on the conductor", conn,
                     nowBacklogged ? "pausing" : "resuming", waiting);
         }
-        ctx.channel().config().setAutoRead(ctx.channel().isWritable() && !nowBacklogged);
+        ctx.channel().config().setAutoRead(ctx.channel().isWritable() && !nowBacklogged && !throttled);
     }
 
     @Override
@@ -131,9 +252,17 @@ final class MasterChannelHandler extends ChannelInboundHandlerAdapter {
                 ctx.close();
                 return;
             }
-            fail(ctx, backlogged ? "sent messages faster than the master handles them (" + handedOver.get()
-                    + " waiting, limit " + MAX_HANDED_OVER + ") for the heartbeat timeout"
-                    : "no message received within the heartbeat timeout", MasterError.KICKED);
+            final String reason;
+            if (backlogged) {
+                reason = "sent messages faster than the master handles them (" + handedOver.get() + " waiting, limit "
+                        + MAX_HANDED_OVER + ") for the heartbeat timeout";
+            } else if (throttled) {
+                reason = "over its message rate limit of " + rateLimit.perSecond() + " per second for the heartbeat"
+                        + " timeout";
+            } else {
+                reason = "no message received within the heartbeat timeout";
+            }
+            fail(ctx, reason, MasterError.KICKED);
             return;
         }
         ctx.fireUserEventTriggered(evt);

@@ -27,26 +27,23 @@ final class MasterChannelInitializer extends ChannelInitializer<SocketChannel> {
     static final String MASTER = "master";
 
     private final MasterConductor conductor;
-    private final int maxFrameBytes;
-    private final long readerIdleMs;
+    private final ConnectionLimits limits;
 
-    MasterChannelInitializer(final MasterConductor conductor, final int maxFrameBytes, final long readerIdleMs) {
+    MasterChannelInitializer(final MasterConductor conductor, final ConnectionLimits limits) {
         this.conductor = conductor;
-        this.maxFrameBytes = maxFrameBytes;
-        this.readerIdleMs = readerIdleMs;
+        this.limits = limits;
     }
 
     @Override
     protected void initChannel(final SocketChannel ch) {
-        install(ch.pipeline(), conductor, maxFrameBytes, readerIdleMs);
+        install(ch.pipeline(), conductor, limits);
     }
 
-    static void install(final ChannelPipeline p, final MasterConductor conductor, final int maxFrameBytes,
-                        final long readerIdleMs) {
-        ControlPipeline.install(p, maxFrameBytes);
-        if (readerIdleMs > 0) {
-            p.addLast(IDLE, new IdleStateHandler(readerIdleMs, 0, 0, TimeUnit.MILLISECONDS));
+    static void install(final ChannelPipeline p, final MasterConductor conductor, final ConnectionLimits limits) {
+        ControlPipeline.install(p, limits.maxFrameBytes());
+        if (limits.readerIdleMs() > 0) {
+            p.addLast(IDLE, new IdleStateHandler(limits.readerIdleMs(), 0, 0, TimeUnit.MILLISECONDS));
         }
-        p.addLast(MASTER, new MasterChannelHandler(conductor));
+        p.addLast(MASTER, new MasterChannelHandler(conductor, limits));
     }
 }

@@ -62,6 +62,16 @@ public final class MasterMain implements Callable<Integer> {
                     + " do not extend it (default: the heartbeat timeout).")
     private Long registrationTimeoutMs;
 
+    @Option(names = "--max-connections", defaultValue = "" + Master.Builder.DEFAULT_MAX_CONNECTIONS,
+            description = "Most control connections open at once; one beyond it is refused with"
+                    + " ERROR_RESOURCE_EXHAUSTED (default: ${DEFAULT-VALUE}).")
+    private int maxConnections;
+
+    @Option(names = "--max-messages-per-second", defaultValue = "" + Master.Builder.DEFAULT_MAX_MESSAGES_PER_SECOND,
+            description = "Messages a second one connection may send (and as many at once); past it its reads pause,"
+                    + " and one whose backlog outlasts the heartbeat timeout is kicked (default: ${DEFAULT-VALUE}).")
+    private int maxMessagesPerSecond;
+
     @Option(names = "--log-level", defaultValue = "info",
             description = "trace, debug, info, warn, error or off (default: ${DEFAULT-VALUE}). INFO logs one line"
                     + " per membership transition, WARN every kick or refused connection.")
@@ -100,7 +110,8 @@ public final class MasterMain implements Callable<Integer> {
         try {
             final Master.Builder builder = Master.builder().host(host).port(port)
                     .heartbeatInterval(Duration.ofMillis(heartbeatIntervalMs))
-                    .heartbeatTimeout(Duration.ofMillis(heartbeatTimeoutMs));
+                    .heartbeatTimeout(Duration.ofMillis(heartbeatTimeoutMs)).maxConnections(maxConnections)
+                    .maxMessagesPerSecond(maxMessagesPerSecond);
             if (registrationTimeoutMs != null) {
                 builder.registrationTimeout(Duration.ofMillis(registrationTimeoutMs));
             }

@@ -48,6 +48,7 @@ final class MasterProtoUtils {
             case COLLECTIVE_MISMATCH -> ErrorCode.ERROR_COLLECTIVE_MISMATCH;
             case SHARED_STATE_MISMATCH -> ErrorCode.ERROR_SHARED_STATE_MISMATCH;
             case REVISION_VIOLATION -> ErrorCode.ERROR_REVISION_VIOLATION;
+            case RESOURCE_EXHAUSTED -> ErrorCode.ERROR_RESOURCE_EXHAUSTED;
         };
     }
 

@@ -50,10 +50,21 @@ class MasterChannelHandlerTest {
     private final EmbeddedChannel channel = newChannel(conductor);
 
     private static EmbeddedChannel newChannel(final MasterConductor c) {
+        return newChannel(c, limits(new ConnectionSlots(Integer.MAX_VALUE), 1_000_000_000, 0));
+    }
+
+    private static EmbeddedChannel newChannel(final MasterConductor c, final ConnectionLimits limits) {
         final EmbeddedChannel ch = new EmbeddedChannel();
-        MasterChannelInitializer.install(ch.pipeline(), c, 1024, 0);
+        // The rate limit reads the loop's clock: frozen, it moves only with advanceTimeBy.
+        ch.freezeTime();
+        MasterChannelInitializer.install(ch.pipeline(), c, limits);
         ch.pipeline().fireChannelActive();
         return ch;
+    }
+
+    /** 1 KiB frames and the given connection slots, message rate (burst the same) and heartbeat timeout. */
+    private static ConnectionLimits limits(final ConnectionSlots slots, final int perSecond, final long idleMs) {
+        return new ConnectionLimits(1024, idleMs, perSecond, perSecond, slots);
     }
 
     @AfterEach
@@ -238,6 +249,104 @@ class MasterChannelHandlerTest {
     }
 
     @Test
+    void shouldPauseReadsOverTheMessageRateAndResumeOnceTheBudgetRefillsWithoutDroppingAny() {
+        final EmbeddedChannel ch = newChannel(conductor, limits(new ConnectionSlots(10), 10, 0));
+        try {
+            writeFrame(ch, Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
+            writeFrame(ch, register(45000, 4));
+            assertEquals(Envelope.BodyCase.HELLO_ACK, readFrame(ch).getBodyCase());
+            assertEquals(Envelope.BodyCase.REGISTER_RESPONSE, readFrame(ch).getBodyCase());
+            assertEquals(Envelope.BodyCase.P2P_CONNECTION_INFO, readFrame(ch).getBodyCase());
+            writeFrame(ch, Envelope.newBuilder().setP2PConnectionsEstablished(P2PConnectionsEstablished.newBuilder()
+                    .setRound(1).setSuccess(true)).build());
+            assertTrue(readFrame(ch).getP2PEstablishResult().getSuccess());
+            final Envelope query = Envelope.newBuilder().setPeersPendingQuery(PeersPendingQuery.getDefaultInstance())
+                    .build();
+            for (int i = 0; i < 6; i++) {
+                writeFrame(ch, query);
+            }
+            assertTrue(ch.config().isAutoRead(), "paused within the burst of 10");
+            // The 10th message in the same instant spends the budget: reads pause.
+            writeFrame(ch, query);
+            assertFalse(ch.config().isAutoRead(), "reads go on with the budget spent");
+            for (int i = 0; i < 7; i++) {
+                assertEquals(Envelope.BodyCase.PEERS_PENDING_RESPONSE, readFrame(ch).getBodyCase(), "answer " + i);
+            }
+            // The 11th (already read, as a socket read brings several) waits 100 ms, one message at 10/s.
+            writeFrame(ch, query);
+            assertNull(ch.readOutbound(), "the message over the budget was handled at once");
+            ch.advanceTimeBy(99, TimeUnit.MILLISECONDS);
+            ch.runScheduledPendingTasks();
+            assertNull(ch.readOutbound(), "the message over the budget was handled before the budget refilled");
+            assertFalse(ch.config().isAutoRead(), "resumed before the budget refilled");
+            ch.advanceTimeBy(1, TimeUnit.MILLISECONDS);
+            ch.runScheduledPendingTasks();
+            // Delayed, not dropped.
+            assertEquals(Envelope.BodyCase.PEERS_PENDING_RESPONSE, readFrame(ch).getBodyCase());
+            assertTrue(ch.config().isAutoRead(), "still paused once the held message was handed over");
+            assertTrue(ch.isActive());
+        } finally {
+            ch.finishAndReleaseAll();
+        }
+    }
+
+    @Test
+    void shouldKickAConnectionWhoseBacklogOverItsRateOutlastsTheHeartbeatTimeout() {
+        final EmbeddedChannel ch = newChannel(conductor, limits(new ConnectionSlots(10), 10, 1_000));
+        try {
+            writeFrame(ch, Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
+            assertEquals(Envelope.BodyCase.HELLO_ACK, readFrame(ch).getBodyCase());
+            // The burst of 10, then 9 held: 100 ms until the first may go plus 900 ms for the nine, exactly the
+            // timeout, is still allowed.
+            for (int i = 1; i < 19; i++) {
+                writeFrame(ch, MasterProtoUtils.heartbeat(i));
+            }
+            assertTrue(ch.isActive());
+            writeFrame(ch, MasterProtoUtils.heartbeat(19));
+            final Envelope e = readFrame(ch);
+            assertEquals(ErrorCode.ERROR_KICKED, e.getError().getCode(), e::toString);
+            assertEquals("sent messages faster than its limit of 10 per second: the backlog would take 1100 ms to"
+                    + " drain, limit 1000 ms (the heartbeat timeout)", e.getError().getReason());
+            assertFalse(ch.isActive());
+        } finally {
+            ch.finishAndReleaseAll();
+        }
+    }
+
+    @Test
+    void shouldRefuseAConnectionBeyondTheLimitAndAdmitANewOneOnceASlotIsFree() {
+        final ConnectionSlots slots = new ConnectionSlots(1);
+        final MasterConductor c = new MasterConductor(ImmediateEventExecutor.INSTANCE, () -> nowNs,
+                TimeUnit.SECONDS.toNanos(5));
+        final EmbeddedChannel first = newChannel(c, limits(slots, 1000, 0));
+        final EmbeddedChannel refused = newChannel(c, limits(slots, 1000, 0));
+        EmbeddedChannel later = null;
+        try {
+            final Envelope e = readFrame(refused);
+            assertEquals(ErrorCode.ERROR_RESOURCE_EXHAUSTED, e.getError().getCode(), e::toString);
+            assertEquals("the master's connection limit is reached (1 open, limit 1); try again later",
+                    e.getError().getReason());
+            assertFalse(refused.isActive());
+            assertEquals(1, c.connectionCount(), "the conductor heard of the refused connection");
+            assertEquals(1, slots.open());
+            first.close();
+            first.runPendingTasks();
+            assertEquals(0, slots.open());
+            assertEquals(0, c.connectionCount());
+            later = newChannel(c, limits(slots, 1000, 0));
+            writeFrame(later, Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
+            assertEquals(Envelope.BodyCase.HELLO_ACK, readFrame(later).getBodyCase());
+            assertEquals(1, slots.open());
+        } finally {
+            first.finishAndReleaseAll();
+            refused.finishAndReleaseAll();
+            if (later != null) {
+                later.finishAndReleaseAll();
+            }
+        }
+    }
+
+    @Test
     void shouldCloseConnectionThatHeartbeatsButNeverRegisters() {
         writeFrame(Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
         assertEquals(Envelope.BodyCase.HELLO_ACK, readFrame().getBodyCase());
@@ -263,7 +372,8 @@ class MasterChannelHandlerTest {
                 TimeUnit.SECONDS.toNanos(5), TimeUnit.MILLISECONDS.toNanos(250));
         final EmbeddedChannel ch = new EmbeddedChannel();
         try {
-            MasterChannelInitializer.install(ch.pipeline(), shortLimit, 1024, 0);
+            MasterChannelInitializer.install(ch.pipeline(), shortLimit,
+                    limits(new ConnectionSlots(Integer.MAX_VALUE), 1_000_000_000, 0));
             ch.pipeline().fireChannelActive();
             nowNs += TimeUnit.MILLISECONDS.toNanos(250);
             assertEquals(0, shortLimit.doWork());

@@ -9,6 +9,7 @@ import io.pccl.proto.Envelope;
 import io.pccl.proto.ErrorCode;
 import io.pccl.proto.Hello;
 import io.pccl.proto.P2PConnectionInfo;
+import io.pccl.proto.PeersPendingQuery;
 import io.pccl.proto.RegisterRequest;
 import io.pccl.transport.Envelopes;
 import io.pccl.transport.ProtocolConstants;
@@ -18,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -142,6 +144,76 @@ class MasterHostileInputSystemTest {
             }
         }
         assertLegitimatePeerJoins();
+    }
+
+    @Test
+    void shouldHoldAFloodingPeerToItsMessageRateWithoutDroppingItsMessagesOrStallingOthers() throws IOException {
+        final int rate = 2_000;
+        final int queries = 2 * rate;
+        final Master limited = Master.builder().host("127.0.0.1").port(0).heartbeatInterval(Duration.ofSeconds(1))
+                .heartbeatTimeout(Duration.ofSeconds(30)).maxMessagesPerSecond(rate).build().start();
+        try (TestPeerClient flooder = new TestPeerClient(limited.port())) {
+            flooder.joinAlone(1);
+            final byte[] query = Envelope.newBuilder().setPeersPendingQuery(PeersPendingQuery.getDefaultInstance())
+                    .build().toByteArray();
+            final ByteBuffer all = ByteBuffer.allocate(queries * (4 + query.length));
+            for (int i = 0; i < queries; i++) {
+                all.putInt(query.length).put(query);
+            }
+            final long start = System.nanoTime();
+            flooder.sendRaw(all.array());
+            // Another peer joins while the flood is being served.
+            try (TestPeerClient other = new TestPeerClient(limited.port())) {
+                assertTrue(other.joinAlone(2) > 0);
+            }
+            for (int i = 0; i < queries; i++) {
+                flooder.expect(Envelope.BodyCase.PEERS_PENDING_RESPONSE);
+            }
+            final long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            // A burst of `rate` at once, then `rate` a second: the rest cannot have been answered in under a second.
+            // (A lower bound only: a slow machine makes it longer, never shorter.)
+            assertTrue(elapsedMs >= 1_000 * (queries - rate) / rate - 1, () -> queries + " queries answered in "
+                    + elapsedMs + " ms, faster than the limit of " + rate + " per second allows");
+        } finally {
+            limited.close();
+        }
+    }
+
+    @Test
+    void shouldRefuseConnectionsBeyondTheLimitAndAcceptOnceSlotsAreFree() throws IOException {
+        final Master limited = Master.builder().host("127.0.0.1").port(0).maxConnections(2).build().start();
+        try {
+            try (TestPeerClient a = new TestPeerClient(limited.port());
+                 TestPeerClient b = new TestPeerClient(limited.port())) {
+                a.hello();
+                b.hello();
+                try (TestPeerClient refused = new TestPeerClient(limited.port())) {
+                    final Envelope e = refused.awaitErrorOrClose();
+                    assertEquals(ErrorCode.ERROR_RESOURCE_EXHAUSTED, e.getError().getCode(), e::toString);
+                    assertEquals("the master's connection limit is reached (2 open, limit 2); try again later",
+                            e.getError().getReason());
+                }
+            }
+            // The master frees the two slots when it sees the closes; until then a newcomer is refused again, so
+            // retry (each attempt waits for the master's answer), within a bound.
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            int refusals = 0;
+            while (true) {
+                try (TestPeerClient peer = new TestPeerClient(limited.port())) {
+                    peer.send(Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
+                    final Envelope answer = peer.receive();
+                    if (answer.getBodyCase() == Envelope.BodyCase.HELLO_ACK) {
+                        assertTrue(peer.register(45000, 1).getAccepted());
+                        break;
+                    }
+                    assertEquals(ErrorCode.ERROR_RESOURCE_EXHAUSTED, answer.getError().getCode(), answer::toString);
+                    refusals++;
+                    assertTrue(System.nanoTime() < deadline, "still refused after " + refusals + " attempts in 10 s");
+                }
+            }
+        } finally {
+            limited.close();
+        }
     }
 
     private static void assertLegitimatePeerJoins() throws IOException {

@@ -34,6 +34,7 @@ public final class ErrorCodes {
             case ERROR_KICKED:
                 return PcclException.Code.KICKED;
             case ERROR_SHUTTING_DOWN:
+            case ERROR_RESOURCE_EXHAUSTED:
                 return PcclException.Code.MASTER_UNAVAILABLE;
             case ERROR_SHARED_STATE_MISMATCH:
                 return PcclException.Code.SHARED_STATE_FAILED;
@@ -44,8 +45,9 @@ public final class ErrorCodes {
 
     /**
      * The exception for an {@code Error} envelope the master sent before closing the connection: a
-     * {@link MasterLostException} when the master is shutting down, else a {@link KickedException} whose message
-     * carries the master's code and reason.
+     * {@link MasterLostException} when the master is shutting down or refused the connection at its connection
+     * limit (both retryable: reconnect later), else a {@link KickedException} whose message carries the master's
+     * code and reason.
      *
      * @param master the master's address, for the message
      * @param peerId this peer's id (0 before registration)
@@ -57,6 +59,9 @@ public final class ErrorCodes {
                                                 final String reason) {
         if (code == ErrorCode.ERROR_SHUTTING_DOWN) {
             return new MasterLostException("master at " + master + " is shutting down: " + reason);
+        }
+        if (code == ErrorCode.ERROR_RESOURCE_EXHAUSTED) {
+            return new MasterLostException("master at " + master + " refused the connection: " + reason);
         }
         return new KickedException("master at " + master + " removed peer " + peerId + " (" + code + "): " + reason);
     }

@@ -26,5 +26,7 @@ public enum MasterError {
     /** A shared-state vote broke a rule (key set, strategy, no candidate). */
     SHARED_STATE_MISMATCH,
     /** A shared-state revision did not advance by exactly one. */
-    REVISION_VIOLATION
+    REVISION_VIOLATION,
+    /** The master is at a resource limit (its connection limit); the reason names it. Retry later. */
+    RESOURCE_EXHAUSTED
 }

@@ -1,0 +1,68 @@
+package io.pccl.master;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The master's limit on open control connections, shared by every connection's handler: a connection takes a slot
+ * when it opens and gives it back when it closes; one that finds none free is refused before the conductor hears of
+ * it.
+ *
+ * <p>Thread-safe (one atomic counter; handlers on different I/O loops take and return slots concurrently).
+ */
+final class ConnectionSlots {
+    private final int max;
+    private final AtomicInteger open = new AtomicInteger();
+    private final AtomicLong refused = new AtomicLong();
+
+    /**
+     * @param max the most connections open at once, at least 1
+     */
+    ConnectionSlots(final int max) {
+        if (max < 1) {
+            throw new IllegalArgumentException("max connections must be >= 1, got " + max);
+        }
+        this.max = max;
+    }
+
+    /**
+     * Takes a slot if one is free.
+     *
+     * @return whether the caller now holds a slot (and must {@link #release} it)
+     */
+    boolean tryAcquire() {
+        while (true) {
+            final int n = open.get();
+            if (n >= max) {
+                return false;
+            }
+            if (open.compareAndSet(n, n + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** Returns a slot taken with {@link #tryAcquire}. */
+    void release() {
+        open.decrementAndGet();
+    }
+
+    /**
+     * Counts a connection refused for want of a slot.
+     *
+     * @return connections refused since the master started, this one included
+     */
+    long refused() {
+        return refused.incrementAndGet();
+    }
+
+    /** Connections holding a slot now. */
+    int open() {
+        return open.get();
+    }
+
+    /** The limit. */
+    int max() {
+        return max;
+    }
+}
