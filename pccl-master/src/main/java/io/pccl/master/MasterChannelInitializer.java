@@ -3,6 +3,7 @@ package io.pccl.master;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.pccl.transport.netty.ControlPipeline;
 import java.util.concurrent.TimeUnit;
@@ -11,16 +12,22 @@ import java.util.concurrent.TimeUnit;
  * Builds a master control connection's pipeline:
  *
  * <pre>
- *  inbound:  frameDecoder -&gt; protobufDecoder -&gt; idle -&gt; master
- *  outbound: master -&gt; protobufEncoder -&gt; frameEncoder
+ *  inbound:  flush -&gt; frameDecoder -&gt; protobufDecoder -&gt; idle -&gt; master
+ *  outbound: master -&gt; protobufEncoder -&gt; frameEncoder -&gt; flush
  * </pre>
  *
- * {@code idle} closes a connection that sent nothing for the heartbeat timeout (this also bounds how long an
- * unregistered connection may linger); {@code master} is a {@link MasterChannelHandler}.
+ * {@code flush} turns the flushes of the answers to one socket read's messages into one write, and defers a
+ * flush made outside a read to the end of the loop's current task, so the conductor's writes to many peers (a
+ * broadcast, the heartbeats) or a throttled connection's released messages each cost one system call per
+ * connection rather than one per message. {@code idle} closes a connection that sent nothing for the heartbeat
+ * timeout (this also bounds how long an unregistered connection may linger); {@code master} is a
+ * {@link MasterChannelHandler}.
  *
  * <p>Thread-safe (shared by all child channels; per-channel handlers are created in {@link #initChannel}).
  */
 final class MasterChannelInitializer extends ChannelInitializer<SocketChannel> {
+    /** Handler name of the flush consolidator. */
+    static final String FLUSH = "flush";
     /** Handler name of the idle detector. */
     static final String IDLE = "idle";
     /** Handler name of the {@link MasterChannelHandler}. */
@@ -40,6 +47,8 @@ final class MasterChannelInitializer extends ChannelInitializer<SocketChannel> {
     }
 
     static void install(final ChannelPipeline p, final MasterConductor conductor, final ConnectionLimits limits) {
+        p.addLast(FLUSH, new FlushConsolidationHandler(
+                FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true));
         ControlPipeline.install(p, limits.maxFrameBytes());
         if (limits.readerIdleMs() > 0) {
             p.addLast(IDLE, new IdleStateHandler(limits.readerIdleMs(), 0, 0, TimeUnit.MILLISECONDS));

@@ -9,6 +9,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.DefaultEventExecutor;
 import io.netty.util.concurrent.ImmediateEventExecutor;
 import io.pccl.master.state.MasterError;
@@ -209,7 +210,7 @@ class MasterChannelHandlerTest {
         channel.pipeline().fireUserEventTriggered(IdleStateEvent.FIRST_READER_IDLE_STATE_EVENT);
         assertFalse(channel.isOpen(), "a peer that reads nothing is kept until it disconnects");
         // Closing failed the unsent bytes; no Error envelope was queued behind them.
-        assertNull(channel.readOutbound());
+        assertNothingSent(channel, "a frame after the close or the error");
     }
 
     @Test
@@ -274,10 +275,10 @@ class MasterChannelHandlerTest {
             }
             // The 11th (already read, as a socket read brings several) waits 100 ms, one message at 10/s.
             writeFrame(ch, query);
-            assertNull(ch.readOutbound(), "the message over the budget was handled at once");
+            assertNothingSent(ch, "the message over the budget was handled at once");
             ch.advanceTimeBy(99, TimeUnit.MILLISECONDS);
             ch.runScheduledPendingTasks();
-            assertNull(ch.readOutbound(), "the message over the budget was handled before the budget refilled");
+            assertNothingSent(ch, "the message over the budget was handled before the budget refilled");
             assertFalse(ch.config().isAutoRead(), "resumed before the budget refilled");
             ch.advanceTimeBy(1, TimeUnit.MILLISECONDS);
             ch.runScheduledPendingTasks();
@@ -462,7 +463,7 @@ class MasterChannelHandlerTest {
             assertTrue(readFrame(second).getP2PEstablishResult().getSuccess());
 
             writeFrame(syncRequest(7, 42));
-            assertNull(channel.readOutbound(), "waits for peer 2");
+            assertNothingSent(channel, "waits for peer 2");
             writeFrame(second, syncRequest(7, 43));
             assertEquals(SyncSharedStateResponse.newBuilder().setRevision(7).build(),
                     readFrame().getSyncSharedStateResponse());
@@ -545,6 +546,8 @@ class MasterChannelHandlerTest {
 
     private static Envelope readFrame(final EmbeddedChannel ch) {
         final ByteBuf out = Unpooled.buffer();
+        // A flush outside a read is consolidated into a task that runs once the loop is done with the current one.
+        ch.runPendingTasks();
         // The encoder emits the length prefix and the body as separate buffers.
         for (int i = 0; i < 2; i++) {
             final ByteBuf part = ch.readOutbound();
@@ -570,11 +573,19 @@ class MasterChannelHandlerTest {
         }
     }
 
+    /** Nothing was sent, also once the loop has run its consolidated flushes. */
+    private static void assertNothingSent(final EmbeddedChannel ch, final String why) {
+        ch.runPendingTasks();
+        final Object sent = ch.readOutbound();
+        ReferenceCountUtil.release(sent);
+        assertNull(sent, why);
+    }
+
     private void assertError(final ErrorCode code, final String reason) {
         final Envelope e = readFrame();
         assertEquals(code, e.getError().getCode(), e::toString);
         assertEquals(reason, e.getError().getReason());
         assertFalse(channel.isActive());
-        assertNull(channel.readOutbound());
+        assertNothingSent(channel, "a frame after the close or the error");
     }
 }
