@@ -376,10 +376,7 @@ public final class Master implements AutoCloseable {
          * @return this
          */
         public Builder ioThreads(final int threads) {
-            if (threads < 1) {
-                throw new IllegalArgumentException("ioThreads must be >= 1, got " + threads);
-            }
-            this.ioThreads = threads;
+            this.ioThreads = atLeast(threads, 1, "ioThreads");
             return this;
         }
 
@@ -390,10 +387,7 @@ public final class Master implements AutoCloseable {
          * @return this
          */
         public Builder maxFrameBytes(final int bytes) {
-            if (bytes < 64) {
-                throw new IllegalArgumentException("maxFrameBytes must be >= 64, got " + bytes);
-            }
-            this.maxFrameBytes = bytes;
+            this.maxFrameBytes = atLeast(bytes, 64, "maxFrameBytes");
             return this;
         }
 
@@ -406,10 +400,7 @@ public final class Master implements AutoCloseable {
          * @return this
          */
         public Builder maxConnections(final int connections) {
-            if (connections < 1) {
-                throw new IllegalArgumentException("maxConnections must be >= 1, got " + connections);
-            }
-            this.maxConnections = connections;
+            this.maxConnections = atLeast(connections, 1, "maxConnections");
             return this;
         }
 
@@ -424,10 +415,7 @@ public final class Master implements AutoCloseable {
          * @return this
          */
         public Builder maxMessagesPerSecond(final int messages) {
-            if (messages < 1) {
-                throw new IllegalArgumentException("maxMessagesPerSecond must be >= 1, got " + messages);
-            }
-            this.maxMessagesPerSecond = messages;
+            this.maxMessagesPerSecond = atLeast(messages, 1, "maxMessagesPerSecond");
             return this;
         }
 
@@ -455,6 +443,13 @@ public final class Master implements AutoCloseable {
             copy.maxConnections = maxConnections;
             copy.maxMessagesPerSecond = maxMessagesPerSecond;
             return new Master(copy);
+        }
+
+        private static int atLeast(final int value, final int min, final String name) {
+            if (value < min) {
+                throw new IllegalArgumentException(name + " must be >= " + min + ", got " + value);
+            }
+            return value;
         }
 
         private static Duration positive(final Duration d, final String name) {
