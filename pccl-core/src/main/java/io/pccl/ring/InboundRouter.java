@@ -22,8 +22,9 @@ import java.util.function.LongSupplier;
  *       counted.</li>
  *   <li>Any other frame is parked: the predecessor may start an operation before this peer has registered it.
  *       Parked frames are handed over in arrival order on {@link #register}; they are dropped and counted when
- *       older than the park timeout or when more than the parked-byte limit would be held (the operation then
- *       fails on the frame-order check or its progress timeout, instead of this peer running out of memory).</li>
+ *       older than the park timeout or when they would exceed the {@link ParkingBudget}, which may be shared with
+ *       the routers of other predecessors (the operation then fails on the frame-order check or its progress
+ *       timeout, instead of this peer running out of memory).</li>
  * </ul>
  * Every frame routed with a {@link FrameCredit} gives its bytes back to it exactly once: when the sink consumed it,
  * or when the router drops it (receive-side flow control, see {@code DataFrameInboundHandler}).
@@ -37,7 +38,7 @@ public final class InboundRouter {
     /** How many finished (seq, tag) pairs are remembered for dropping late frames. */
     public static final int FINISHED_HISTORY = 256;
 
-    private final long maxParkedBytes;
+    private final ParkingBudget parking;
     private final long parkTimeoutNs;
     private final LongSupplier clock;
 
@@ -55,35 +56,43 @@ public final class InboundRouter {
     private final ArrayDeque<Parked> parked = new ArrayDeque<>();
     // @GuardedBy("this") placements granted and not yet routed or released (at most one per connection).
     private final ArrayList<Placement> active = new ArrayList<>(4);
-    private long parkedBytes;
     private PcclException failure;
     private long droppedFrames;
     private long droppedBytes;
 
     /**
-     * Creates a router.
+     * Creates a router with a parking budget of its own.
      *
      * @param maxParkedBytes most bytes held for operations not registered yet
      * @param parkTimeoutNs how long a parked frame waits for its operation
      */
     public InboundRouter(final long maxParkedBytes, final long parkTimeoutNs) {
-        this(maxParkedBytes, parkTimeoutNs, System::nanoTime);
+        this(new ParkingBudget(maxParkedBytes), parkTimeoutNs, System::nanoTime);
+    }
+
+    /**
+     * Creates a router that parks frames within a budget shared with other routers.
+     *
+     * @param parking the shared budget for frames of operations not registered yet
+     * @param parkTimeoutNs how long a parked frame waits for its operation
+     */
+    public InboundRouter(final ParkingBudget parking, final long parkTimeoutNs) {
+        this(parking, parkTimeoutNs, System::nanoTime);
     }
 
     /**
      * Creates a router that reads time from {@code clock} (tests).
      *
-     * @param maxParkedBytes most bytes held for operations not registered yet
+     * @param parking the budget for frames of operations not registered yet
      * @param parkTimeoutNs how long a parked frame waits for its operation
      * @param clock monotonic nanoseconds
      */
-    InboundRouter(final long maxParkedBytes, final long parkTimeoutNs, final LongSupplier clock) {
+    InboundRouter(final ParkingBudget parking, final long parkTimeoutNs, final LongSupplier clock) {
         this.clock = Objects.requireNonNull(clock, "clock");
-        if (maxParkedBytes < 0 || parkTimeoutNs <= 0) {
-            throw new IllegalArgumentException("maxParkedBytes " + maxParkedBytes + " must be >= 0 and parkTimeoutNs "
-                    + parkTimeoutNs + " > 0");
+        this.parking = Objects.requireNonNull(parking, "parking");
+        if (parkTimeoutNs <= 0) {
+            throw new IllegalArgumentException("parkTimeoutNs " + parkTimeoutNs + " must be > 0");
         }
-        this.maxParkedBytes = maxParkedBytes;
         this.parkTimeoutNs = parkTimeoutNs;
     }
 
@@ -219,12 +228,11 @@ public final class InboundRouter {
         final long now = clock.getAsLong();
         expireParked(now);
         final int bytes = frame.readableBytes();
-        if (parkedBytes + bytes > maxParkedBytes) {
+        if (!parking.tryReserve(bytes)) {
             drop(frame, credit);
             return;
         }
         parked.addLast(new Parked(frame, credit, now));
-        parkedBytes += bytes;
     }
 
     /**
@@ -261,7 +269,7 @@ public final class InboundRouter {
             final Parked p = it.next();
             if (DataFrameFlyweight.seq(p.frame) == seq && DataFrameFlyweight.tag(p.frame) == tag) {
                 it.remove();
-                parkedBytes -= p.frame.readableBytes();
+                unpark(p.frame.readableBytes());
                 sink.onFrame(p.frame, p.credit);
             }
         }
@@ -305,7 +313,7 @@ public final class InboundRouter {
             final Parked p = it.next();
             if (DataFrameFlyweight.seq(p.frame) == seq && DataFrameFlyweight.tag(p.frame) == tag) {
                 it.remove();
-                parkedBytes -= p.frame.readableBytes();
+                unpark(p.frame.readableBytes());
                 drop(p.frame, p.credit);
             }
         }
@@ -327,9 +335,9 @@ public final class InboundRouter {
         }
         while (!parked.isEmpty()) {
             final Parked p = parked.pollFirst();
+            unpark(p.frame.readableBytes());
             drop(p.frame, p.credit);
         }
-        parkedBytes = 0;
     }
 
     /**
@@ -395,9 +403,14 @@ public final class InboundRouter {
     private void expireParked(final long nowNs) {
         while (!parked.isEmpty() && nowNs - parked.peekFirst().arrivalNs > parkTimeoutNs) {
             final Parked p = parked.pollFirst();
-            parkedBytes -= p.frame.readableBytes();
+            unpark(p.frame.readableBytes());
             drop(p.frame, p.credit);
         }
+    }
+
+    /** A parked frame of {@code bytes} left the queue: give its bytes back to the budget. */
+    private void unpark(final int bytes) {
+        parking.release(bytes);
     }
 
     private void drop(final ByteBuf frame, final FrameCredit credit) {

@@ -203,7 +203,7 @@ class InboundRouterTest {
     @Test
     void shouldDropParkedFramesOverTheByteLimitOrTooOld() {
         final long[] now = {1_000};
-        final InboundRouter router = new InboundRouter(2L * (DataFrameFlyweight.HEADER_LENGTH + 4),
+        final InboundRouter router = new InboundRouter(new ParkingBudget(2L * (DataFrameFlyweight.HEADER_LENGTH + 4)),
                 TimeUnit.MILLISECONDS.toNanos(1), () -> now[0]);
         router.onFrame(frame(5, 1, 0));
         router.onFrame(frame(5, 1, 1));
@@ -214,6 +214,29 @@ class InboundRouterTest {
         router.register(5, 1, s);
         assertEquals(List.of(), s.steps);
         assertEquals(3, router.droppedFrames());
+    }
+
+    @Test
+    void shouldShareOneParkingBudgetBetweenRoutersAndGetItBackOnDeliveryAndFailure() {
+        final int frameBytes = DataFrameFlyweight.HEADER_LENGTH + 4;
+        final ParkingBudget budget = new ParkingBudget(2L * frameBytes);
+        final InboundRouter predecessor = new InboundRouter(budget, TimeUnit.SECONDS.toNanos(10));
+        final InboundRouter otherId = new InboundRouter(budget, TimeUnit.SECONDS.toNanos(10));
+        otherId.onFrame(frame(1, 1, 0));
+        otherId.onFrame(frame(1, 1, 1));
+        assertEquals(2L * frameBytes, budget.usedBytes());
+        // Frames claimed by another dialer used the budget up: this early frame is dropped, not held.
+        predecessor.onFrame(frame(4, 2, 0));
+        assertEquals(1, predecessor.droppedFrames());
+        assertEquals(0, predecessor.parkedFrames());
+        otherId.onPredecessorLost(new PeerLostException("gone"));
+        assertEquals(0, budget.usedBytes());
+        predecessor.onFrame(frame(4, 2, 1));
+        assertEquals(frameBytes, budget.usedBytes());
+        final RecordingSink s = new RecordingSink();
+        predecessor.register(4, 2, s);
+        assertEquals(List.of(1L), s.steps);
+        assertEquals(0, budget.usedBytes());
     }
 
     @Test

@@ -6,6 +6,7 @@ import io.pccl.internal.p2p.DataPlane;
 import io.pccl.internal.p2p.DataPlaneInitializer;
 import io.pccl.internal.p2p.P2PConnections;
 import io.pccl.ring.InboundRouter;
+import io.pccl.ring.ParkingBudget;
 import io.pccl.ring.RingLink;
 import io.pccl.ring.RingTransport;
 import io.pccl.ring.tcp.DataFrameInboundHandler;
@@ -19,19 +20,24 @@ import java.util.concurrent.TimeUnit;
  * Binds the ring engine's TCP transport to the communicator's p2p pools. Incoming data connections get the
  * engine's frame decoder and a {@link DataFrameInboundHandler} routing into one {@link InboundRouter} per
  * predecessor peer id (a router whose predecessor connection was lost stays failed and is replaced when that peer
- * dials again). {@link #transport} combines the {@link TcpRingTransport} links of the current outgoing pool (built
- * once per pool) with the current predecessor's router into the transport an operation runs on.
+ * dials again); the routers park early frames within one shared {@link ParkingBudget}. {@link #transport}
+ * combines the {@link TcpRingTransport} links of the current outgoing pool (built once per pool) with the current
+ * predecessor's router into the transport an operation runs on.
  *
  * <p>Thread-safe: the initializer methods run on event loops and only touch the pipeline and a concurrent map;
  * {@link #transport} is synchronized and never blocks.
  */
 public final class RingDataPlane implements DataPlaneInitializer {
-    /** Bytes of frames parked for operations this peer has not started yet, per predecessor. */
+    /**
+     * Bytes of frames parked for operations this peer has not started yet, over all predecessors' routers together
+     * (a dialer names its own peer id, so per router it would be one budget per id named).
+     */
     private static final long MAX_PARKED_BYTES = 256L << 20;
     private static final long PARK_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(30);
 
     private final int maxPayloadBytes;
     private final Map<Long, InboundRouter> routers = new ConcurrentHashMap<>();
+    private final ParkingBudget parking = new ParkingBudget(MAX_PARKED_BYTES);
     // @GuardedBy("this") the TCP links of the last outgoing pool an operation ran on (their handlers are
     // installed into the pool's channels once, so they are reused for as long as the pool lives).
     private TcpRingTransport links;
@@ -60,7 +66,7 @@ public final class RingDataPlane implements DataPlaneInitializer {
 
     private InboundRouter router(final long peerId) {
         return routers.compute(peerId, (id, r) -> r == null || r.failure() != null
-                ? new InboundRouter(MAX_PARKED_BYTES, PARK_TIMEOUT_NS) : r);
+                ? new InboundRouter(parking, PARK_TIMEOUT_NS) : r);
     }
 
     /**

@@ -258,6 +258,11 @@ public final class PeerListener implements AutoCloseable {
                 return;
             }
             final long peerId = hello.getPeerId();
+            if (peerId == 0L || peerId == self) {
+                reject(ctx, ErrorCode.ERROR_INVALID_ARGUMENT, "p2p data hello names peer id " + peerId
+                        + (peerId == 0L ? ", which the master never assigns" : ", this peer's own id"));
+                return;
+            }
             final Channel ch = ctx.channel();
             incoming.register(peerId, index, poolSize, ch);
             // Encoded synchronously on this event loop, before the encoders are removed below.

@@ -116,6 +116,21 @@ class PeerListenerTest {
     }
 
     @Test
+    void dataHelloNamingPeerIdZeroOrThisPeersOwnIdIsRejected() throws IOException {
+        final PeerListener l = bind(0, 1, new IncomingPools(), 5);
+        for (final long claimed : new long[] {0, 5}) {
+            try (Socket s = new Socket(LOOPBACK, l.port())) {
+                write(s, Envelopes.hello(ConnectionRole.ROLE_P2P_DATA, claimed, 0, 1));
+                final Envelope reply = read(s);
+                assertEquals(ErrorCode.ERROR_INVALID_ARGUMENT, reply.getError().getCode());
+                assertEquals("p2p data hello names peer id " + claimed + (claimed == 0
+                        ? ", which the master never assigns" : ", this peer's own id"), reply.getError().getReason());
+                assertClosed(s);
+            }
+        }
+    }
+
+    @Test
     void dataHelloBeforeRegistrationIsAcknowledgedWithTheIdOnceAssigned() throws IOException {
         final java.util.concurrent.atomic.AtomicLong id = new java.util.concurrent.atomic.AtomicLong();
         final PeerListener l = PeerListener.bind(group, LOOPBACK, 0, 1, new IncomingPools(), id::get,
