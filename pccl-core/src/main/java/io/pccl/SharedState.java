@@ -3,6 +3,7 @@ package io.pccl;
 import io.pccl.hash.Crc32c;
 import io.pccl.hash.HashType;
 import io.pccl.hash.SimpleHash;
+import io.pccl.internal.PrimitiveArrays;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -457,7 +458,7 @@ public final class SharedState {
                             + count + " x " + type.sizeBytes() + " bytes (" + type + ") = " + bytes);
                 }
             } else {
-                if (!holds(array, type)) {
+                if (!PrimitiveArrays.holds(array, type)) {
                     throw invalid("entry '" + name + "': " + arrayType + " cannot hold " + type
                             + " (float[]: FLOAT32, double[]: FLOAT64, int[]: INT32/UINT32, long[]: INT64/UINT64, "
                             + "short[]: INT16/UINT16/FLOAT16/BFLOAT16, byte[]: any)");
@@ -468,28 +469,6 @@ public final class SharedState {
                 }
             }
             return add(new Entry(name, type, count, allowContentInequality, null, 0, array, hashType));
-        }
-
-        private static boolean holds(final Object array, final DataType type) {
-            switch (type) {
-                case FLOAT32:
-                    return array instanceof float[];
-                case FLOAT64:
-                    return array instanceof double[];
-                case INT32:
-                case UINT32:
-                    return array instanceof int[];
-                case INT64:
-                case UINT64:
-                    return array instanceof long[];
-                case INT16:
-                case UINT16:
-                case FLOAT16:
-                case BFLOAT16:
-                    return array instanceof short[];
-                default:
-                    return false;
-            }
         }
 
         private Builder add(final Entry e) {

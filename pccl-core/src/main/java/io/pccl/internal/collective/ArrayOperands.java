@@ -4,6 +4,7 @@ import io.pccl.DataType;
 import io.pccl.PcclException;
 import io.pccl.ReduceDescriptor;
 import io.pccl.ReduceInfo;
+import io.pccl.internal.PrimitiveArrays;
 
 import java.lang.reflect.Array;
 import java.nio.ByteBuffer;
@@ -94,24 +95,11 @@ public final class ArrayOperands {
 
     private static void checkType(final Object array, final ReduceDescriptor d) {
         final DataType t = d.dataType();
-        final boolean ok;
-        if (array instanceof float[]) {
-            ok = t == DataType.FLOAT32;
-        } else if (array instanceof double[]) {
-            ok = t == DataType.FLOAT64;
-        } else if (array instanceof int[]) {
-            ok = t == DataType.INT32 || t == DataType.UINT32;
-        } else if (array instanceof long[]) {
-            ok = t == DataType.INT64 || t == DataType.UINT64;
-        } else if (array instanceof short[]) {
-            ok = t == DataType.INT16 || t == DataType.UINT16 || t == DataType.FLOAT16 || t == DataType.BFLOAT16;
-        } else if (array instanceof byte[]) {
-            ok = t == DataType.INT8 || t == DataType.UINT8;
-        } else {
+        if (!PrimitiveArrays.isSupported(array)) {
             throw new PcclException(PcclException.Code.INVALID_ARGUMENT, "allReduce(tag " + d.tag() + "): "
                     + array.getClass().getSimpleName() + " is not a supported operand");
         }
-        if (!ok) {
+        if (!PrimitiveArrays.holds(array, t)) {
             throw new PcclException(PcclException.Code.INVALID_ARGUMENT, "allReduce(tag " + d.tag() + "): data type "
                     + t + " does not match a " + array.getClass().getSimpleName() + " operand");
         }
