@@ -67,7 +67,8 @@ class MasterMainTest {
         assertEquals(0, cmd.execute("--help"));
         final String help = sw.toString();
         for (final String option : List.of("--host", "--port", "--heartbeat-interval-ms", "--heartbeat-timeout-ms",
-                "--registration-timeout-ms", "--log-level", "--version")) {
+                "--registration-timeout-ms", "--max-connections", "--max-messages-per-second", "--log-level",
+                "--version")) {
             assertTrue(help.contains(option), help);
         }
         assertTrue(help.contains("Exit status"), help);
@@ -80,6 +81,18 @@ class MasterMainTest {
         cmd.setErr(new PrintWriter(err));
         assertEquals(2, cmd.execute("--port", "0", "--log-level", "loud"));
         assertTrue(err.toString().contains("--log-level loud is not one of"), err.toString());
+    }
+
+    @Test
+    void shouldRefuseALimitBelowOneNamingTheSetting() {
+        for (final String flag : List.of("--max-connections", "--max-messages-per-second")) {
+            final StringWriter err = new StringWriter();
+            final CommandLine cmd = new CommandLine(new MasterMain());
+            cmd.setErr(new PrintWriter(err));
+            assertEquals(1, cmd.execute("--port", "0", flag, "0"));
+            final String setting = flag.equals("--max-connections") ? "maxConnections" : "maxMessagesPerSecond";
+            assertEquals("pccl master: " + setting + " must be >= 1, got 0", err.toString().strip());
+        }
     }
 
     private static String read(final Path p) {
