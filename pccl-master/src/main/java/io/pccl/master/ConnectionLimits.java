@@ -1,5 +1,7 @@
 package io.pccl.master;
 
+import io.pccl.transport.ConnectionSlots;
+
 /**
  * What one master control connection may use, as configured on {@link Master.Builder}.
  *

@@ -10,6 +10,7 @@ import io.netty.util.concurrent.EventExecutorGroup;
 import io.netty.util.concurrent.Future;
 import io.pccl.master.state.PeerPhase;
 import io.pccl.master.state.MasterStateMachine;
+import io.pccl.transport.ConnectionSlots;
 import io.pccl.transport.ProtocolConstants;
 import io.pccl.transport.netty.NettyTransport;
 import java.io.IOException;

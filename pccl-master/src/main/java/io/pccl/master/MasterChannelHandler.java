@@ -9,6 +9,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.EventExecutor;
 import io.pccl.master.state.MasterError;
 import io.pccl.proto.Envelope;
+import io.pccl.transport.ConnectionSlots;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.concurrent.RejectedExecutionException;

@@ -32,6 +32,7 @@ import io.pccl.proto.SyncSharedStateDone;
 import io.pccl.proto.SyncSharedStateRequest;
 import io.pccl.proto.SyncSharedStateResponse;
 import io.pccl.proto.SyncStrategyProto;
+import io.pccl.transport.ConnectionSlots;
 import io.pccl.transport.Envelopes;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;

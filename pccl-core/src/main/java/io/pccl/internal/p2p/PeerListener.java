@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -19,6 +20,7 @@ import io.pccl.proto.Envelope;
 import io.pccl.proto.ErrorCode;
 import io.pccl.proto.Hello;
 import io.pccl.ring.tcp.PlacingRecvByteBufAllocator;
+import io.pccl.transport.ConnectionSlots;
 import io.pccl.transport.Envelopes;
 import io.pccl.transport.netty.ControlPipeline;
 import io.pccl.transport.netty.NettyTransport;
@@ -46,6 +48,8 @@ import java.util.function.Supplier;
  *   <li>anything else (no hello, wrong magic or version, unknown role, no hello within the hello timeout):
  *       {@code Error} naming the value, then close.</li>
  * </ul>
+ * A connection opened while the port already has its limit of connections open (all roles, default
+ * {@link #DEFAULT_MAX_CONNECTIONS}) gets {@code Error(RESOURCE_EXHAUSTED)} naming the limit and is closed unread.
  * The port is bump-allocated: {@code basePort}, {@code basePort + 1}, ... up to {@code maxAttempts} tries; base 0
  * binds an ephemeral port.
  *
@@ -57,6 +61,12 @@ public final class PeerListener implements AutoCloseable {
 
     /** Largest pool size a dialer may announce. */
     public static final int MAX_POOL_SIZE = 1024;
+    /**
+     * Default limit on connections open at once on the peer port, all roles together: room for a predecessor's
+     * largest pool during a ring change (the old and the new predecessor) and fetches, and well below a process's
+     * usual descriptor limit.
+     */
+    public static final int DEFAULT_MAX_CONNECTIONS = 4 * MAX_POOL_SIZE;
     private static final Logger LOG = LoggerFactory.getLogger(PeerListener.class);
 
     private final Channel serverChannel;
@@ -66,18 +76,22 @@ public final class PeerListener implements AutoCloseable {
     private final LongSupplier selfId;
     private final Supplier<DataPlaneInitializer> dataPlane;
     private final long helloTimeoutNs;
+    private final ConnectionSlots slots;
 
     private PeerListener(final Channel serverChannel, final IncomingPools incoming, final LongSupplier selfId,
-                         final Supplier<DataPlaneInitializer> dataPlane, final long helloTimeoutNs) {
+                         final Supplier<DataPlaneInitializer> dataPlane, final long helloTimeoutNs,
+                         final ConnectionSlots slots) {
         this.serverChannel = serverChannel;
         this.incoming = incoming;
         this.selfId = selfId;
         this.dataPlane = dataPlane;
         this.helloTimeoutNs = helloTimeoutNs;
+        this.slots = slots;
     }
 
     /**
-     * Binds the listener, bumping the port on bind failures.
+     * Binds the listener with the {@link #DEFAULT_MAX_CONNECTIONS default connection limit}; see
+     * {@link #bind(EventLoopGroup, String, int, int, IncomingPools, LongSupplier, Supplier, long, int)}.
      *
      * @param group event-loop group for the server and accepted channels (not owned)
      * @param bindHost address to bind
@@ -93,7 +107,32 @@ public final class PeerListener implements AutoCloseable {
     public static PeerListener bind(final EventLoopGroup group, final String bindHost, final int basePort,
                                     final int maxAttempts, final IncomingPools incoming, final LongSupplier selfId,
                                     final Supplier<DataPlaneInitializer> dataPlane, final long helloTimeoutNs) {
+        return bind(group, bindHost, basePort, maxAttempts, incoming, selfId, dataPlane, helloTimeoutNs,
+                DEFAULT_MAX_CONNECTIONS);
+    }
+
+    /**
+     * Binds the listener, bumping the port on bind failures.
+     *
+     * @param group event-loop group for the server and accepted channels (not owned)
+     * @param bindHost address to bind
+     * @param basePort first port to try; 0 binds an ephemeral port
+     * @param maxAttempts number of consecutive ports to try (at least 1)
+     * @param incoming registry for incoming data connections
+     * @param selfId this peer's id, read at each handshake (0 until registered)
+     * @param dataPlane the current data-plane initializer, read at each handshake
+     * @param helloTimeoutNs how long an accepted connection may take to send its hello
+     * @param maxConnections connections open at once on the port, all roles; one more gets
+     *     {@code Error{ERROR_RESOURCE_EXHAUSTED}} naming the limit and is closed before anything it sends is read
+     * @return the bound listener
+     * @throws PcclException {@code FAILED_PRECONDITION} naming the range if no port could be bound
+     */
+    public static PeerListener bind(final EventLoopGroup group, final String bindHost, final int basePort,
+                                    final int maxAttempts, final IncomingPools incoming, final LongSupplier selfId,
+                                    final Supplier<DataPlaneInitializer> dataPlane, final long helloTimeoutNs,
+                                    final int maxConnections) {
         Objects.requireNonNull(bindHost, "bindHost");
+        final ConnectionSlots slots = new ConnectionSlots(maxConnections);
         // Set once the bind succeeded; before that nobody knows the port (it is reported at registration), so a
         // connection in that window is closed.
         final AtomicReference<PeerListener> self = new AtomicReference<>();
@@ -128,7 +167,7 @@ public final class PeerListener implements AutoCloseable {
             }
             if (bind.isSuccess()) {
                 final PeerListener listener = new PeerListener(bind.channel(), incoming, selfId, dataPlane,
-                        helloTimeoutNs);
+                        helloTimeoutNs, slots);
                 self.set(listener);
                 LOG.info("peer listener bound to {} ({})", bind.channel().localAddress(), NettyTransport.name());
                 return listener;
@@ -163,11 +202,39 @@ public final class PeerListener implements AutoCloseable {
     }
 
     private void initAccepted(final Channel ch) {
+        ControlPipeline.install(ch.pipeline());
+        if (!slots.tryAcquire()) {
+            final String reason = "the peer port's connection limit is reached (" + slots.open() + " open, limit "
+                    + slots.max() + ")";
+            final long refused = slots.refused();
+            // A flood of connections must not flood the log: the 1st, 2nd, 4th, 8th, ... refusal is logged.
+            if (Long.bitCount(refused) == 1) {
+                LOG.warn("refusing connection from {}: {} ({} refused so far)", ch.remoteAddress(), reason, refused);
+            }
+            ch.pipeline().addLast("refuse", new Refuse(reason));
+            return;
+        }
+        ch.closeFuture().addListener(f -> slots.release());
         accepted.add(ch);
         // Before the first read: ring data connections later read payloads straight into operation memory.
         PlacingRecvByteBufAllocator.install(ch);
-        ControlPipeline.install(ch.pipeline());
         ch.pipeline().addLast("hello", new AcceptHello());
+    }
+
+    /** Answers a connection over the limit with an Error and closes it, reading nothing. Stateless. */
+    private static final class Refuse extends ChannelInboundHandlerAdapter {
+        private final String reason;
+
+        Refuse(final String reason) {
+            this.reason = reason;
+        }
+
+        @Override
+        public void channelActive(final ChannelHandlerContext ctx) {
+            ctx.channel().config().setAutoRead(false);
+            ctx.writeAndFlush(Envelopes.error(ErrorCode.ERROR_RESOURCE_EXHAUSTED, reason))
+                    .addListener(ChannelFutureListener.CLOSE);
+        }
     }
 
     /** Closes the server channel and every accepted channel. Idempotent. */

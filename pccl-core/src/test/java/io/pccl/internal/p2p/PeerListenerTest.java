@@ -116,6 +116,46 @@ class PeerListenerTest {
     }
 
     @Test
+    void connectionBeyondTheLimitIsRefusedUnreadAndANewOneGetsInOnceOneCloses() throws IOException {
+        final PeerListener l = PeerListener.bind(group, LOOPBACK, 0, 1, new IncomingPools(), () -> 5,
+                () -> DataPlane.DISCARDING, HELLO_TIMEOUT_NS, 1);
+        listeners.add(l);
+        try (Socket first = new Socket(LOOPBACK, l.port())) {
+            // The first connection holds the only slot once the listener answers it.
+            write(first, Envelopes.hello(ConnectionRole.ROLE_P2P_DATA, 7, 0, 1));
+            assertEquals(Envelope.BodyCase.HELLO_ACK, read(first).getBodyCase());
+            try (Socket refused = new Socket(LOOPBACK, l.port())) {
+                final Envelope reply = read(refused);
+                assertEquals(ErrorCode.ERROR_RESOURCE_EXHAUSTED, reply.getError().getCode());
+                assertEquals("the peer port's connection limit is reached (1 open, limit 1)",
+                        reply.getError().getReason());
+                assertClosed(refused);
+            }
+        }
+        // The slot frees when the listener sees the close; until then a newcomer is refused, so retry (each attempt
+        // waits for the listener's answer), within a bound.
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            try (Socket s = new Socket(LOOPBACK, l.port())) {
+                Envelope reply;
+                try {
+                    write(s, Envelopes.hello(ConnectionRole.ROLE_P2P_DATA, 8, 0, 1));
+                    reply = read(s);
+                } catch (final IOException e) {
+                    reply = null; // refused and closed before the hello arrived
+                }
+                if (reply != null && reply.getBodyCase() == Envelope.BodyCase.HELLO_ACK) {
+                    break;
+                }
+                if (reply != null) {
+                    assertEquals(ErrorCode.ERROR_RESOURCE_EXHAUSTED, reply.getError().getCode(), reply::toString);
+                }
+                assertTrue(System.nanoTime() < deadline, "still refused 10 s after the first connection closed");
+            }
+        }
+    }
+
+    @Test
     void dataHelloNamingPeerIdZeroOrThisPeersOwnIdIsRejected() throws IOException {
         final PeerListener l = bind(0, 1, new IncomingPools(), 5);
         for (final long claimed : new long[] {0, 5}) {

@@ -1,16 +1,16 @@
-package io.pccl.master;
+package io.pccl.transport;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The master's limit on open control connections, shared by every connection's handler: a connection takes a slot
- * when it opens and gives it back when it closes; one that finds none free is refused before the conductor hears of
- * it.
+ * A limit on open connections, shared by every connection of one server (the master's control port, a peer's
+ * port): a connection takes a slot when it opens and gives it back when it closes; one that finds none free is
+ * refused before anything it sends is read.
  *
  * <p>Thread-safe (one atomic counter; handlers on different I/O loops take and return slots concurrently).
  */
-final class ConnectionSlots {
+public final class ConnectionSlots {
     private final int max;
     private final AtomicInteger open = new AtomicInteger();
     private final AtomicLong refused = new AtomicLong();
@@ -18,7 +18,7 @@ final class ConnectionSlots {
     /**
      * @param max the most connections open at once, at least 1
      */
-    ConnectionSlots(final int max) {
+    public ConnectionSlots(final int max) {
         if (max < 1) {
             throw new IllegalArgumentException("max connections must be >= 1, got " + max);
         }
@@ -30,7 +30,7 @@ final class ConnectionSlots {
      *
      * @return whether the caller now holds a slot (and must {@link #release} it)
      */
-    boolean tryAcquire() {
+    public boolean tryAcquire() {
         while (true) {
             final int n = open.get();
             if (n >= max) {
@@ -43,7 +43,7 @@ final class ConnectionSlots {
     }
 
     /** Returns a slot taken with {@link #tryAcquire}. */
-    void release() {
+    public void release() {
         open.decrementAndGet();
     }
 
@@ -52,17 +52,17 @@ final class ConnectionSlots {
      *
      * @return connections refused since the master started, this one included
      */
-    long refused() {
+    public long refused() {
         return refused.incrementAndGet();
     }
 
     /** Connections holding a slot now. */
-    int open() {
+    public int open() {
         return open.get();
     }
 
     /** The limit. */
-    int max() {
+    public int max() {
         return max;
     }
 }
