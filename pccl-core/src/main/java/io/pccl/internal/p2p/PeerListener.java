@@ -221,7 +221,7 @@ public final class PeerListener implements AutoCloseable {
         ch.pipeline().addLast("hello", new AcceptHello());
     }
 
-    /** Answers a connection over the limit with an Error and closes it, reading nothing. Stateless. */
+    /** Answers a connection over the limit with an Error and closes it, reading nothing. Immutable. */
     private static final class Refuse extends ChannelInboundHandlerAdapter {
         private final String reason;
 
