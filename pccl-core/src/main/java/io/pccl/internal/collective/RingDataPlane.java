@@ -34,10 +34,18 @@ public final class RingDataPlane implements DataPlaneInitializer {
      */
     private static final long MAX_PARKED_BYTES = 256L << 20;
     private static final long PARK_TIMEOUT_NS = TimeUnit.SECONDS.toNanos(30);
+    /**
+     * Routers kept before failed ones are forgotten. Each id a dialer names gets a router; a failed one stays so
+     * that an operation on that predecessor fails at once, but a dialer naming ever new ids must not grow the map
+     * without bound (live routers are bounded by the peer port's connection limit).
+     */
+    static final int MAX_KEPT_ROUTERS = 64;
 
     private final int maxPayloadBytes;
     private final Map<Long, InboundRouter> routers = new ConcurrentHashMap<>();
     private final ParkingBudget parking = new ParkingBudget(MAX_PARKED_BYTES);
+    /** The predecessor of the last operation's ring; its router is never forgotten. */
+    private volatile long predecessorInUse;
     // @GuardedBy("this") the TCP links of the last outgoing pool an operation ran on (their handlers are
     // installed into the pool's channels once, so they are reused for as long as the pool lives).
     private TcpRingTransport links;
@@ -65,8 +73,25 @@ public final class RingDataPlane implements DataPlaneInitializer {
     }
 
     private InboundRouter router(final long peerId) {
+        if (routers.size() > MAX_KEPT_ROUTERS) {
+            // Any closed connection fails its router, so failed routers belong to ids with no live connection:
+            // forget them, except the predecessor's (its failure tells a new operation at once) and this id's.
+            final long inUse = predecessorInUse;
+            routers.entrySet().removeIf(e -> e.getKey() != peerId && e.getKey() != inUse
+                    && e.getValue().failure() != null);
+        }
         return routers.compute(peerId, (id, r) -> r == null || r.failure() != null
                 ? new InboundRouter(parking, PARK_TIMEOUT_NS) : r);
+    }
+
+    /** Routers currently kept (diagnostics and tests). */
+    int routerCount() {
+        return routers.size();
+    }
+
+    /** The router kept for {@code peerId}, or null (tests). */
+    InboundRouter routerOf(final long peerId) {
+        return routers.get(peerId);
     }
 
     /**
@@ -92,8 +117,9 @@ public final class RingDataPlane implements DataPlaneInitializer {
             throw new PeerLostException("no connection pool to ring successor " + successor
                     + "; call updateTopology() and retry");
         }
+        predecessorInUse = predecessor;
         final InboundRouter in = routers.computeIfAbsent(predecessor,
-                id -> new InboundRouter(MAX_PARKED_BYTES, PARK_TIMEOUT_NS));
+                id -> new InboundRouter(parking, PARK_TIMEOUT_NS));
         if (links == null || linkChannels != out) {
             // The router passed here is not used: operations get the current predecessor's router below.
             links = new TcpRingTransport(out, in, "peer " + successor);
