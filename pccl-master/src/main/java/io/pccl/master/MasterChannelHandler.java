@@ -92,12 +92,9 @@ final class MasterChannelHandler extends ChannelInboundHandlerAdapter {
         conn = c;
         if (!slots.tryAcquire()) {
             failed = true;
-            final String reason = "the master's connection limit is reached (" + slots.open() + " open, limit "
-                    + slots.max() + "); try again later";
-            final long refused = slots.refused();
-            // A flood of connections must not flood the log: the 1st, 2nd, 4th, 8th, ... refusal is logged.
-            if (Long.bitCount(refused) == 1) {
-                LOG.warn("master: refusing {}: {} ({} refused so far)", c, reason, refused);
+            final String reason = slots.limitReached("master") + "; try again later";
+            if (slots.countRefusal()) {
+                LOG.warn("master: refusing {}: {} ({} refused so far)", c, reason, slots.refused());
             }
             ctx.writeAndFlush(MasterProtoUtils.error(MasterError.RESOURCE_EXHAUSTED, reason))
                     .addListener(ChannelFutureListener.CLOSE);

@@ -48,12 +48,28 @@ public final class ConnectionSlots {
     }
 
     /**
-     * Counts a connection refused for want of a slot.
+     * Counts a connection refused for want of a slot and says whether to log it: the 1st, 2nd, 4th, 8th, ...
+     * refusal is worth a line, so that a flood of connections does not flood the log.
      *
-     * @return connections refused since the master started, this one included
+     * @return whether this refusal should be logged
      */
+    public boolean countRefusal() {
+        return Long.bitCount(refused.incrementAndGet()) == 1;
+    }
+
+    /** Connections refused since the server started. */
     public long refused() {
-        return refused.incrementAndGet();
+        return refused.get();
+    }
+
+    /**
+     * The reason a refused connection is given.
+     *
+     * @param owner whose limit, e.g. "master" or "peer port"
+     * @return "the OWNER's connection limit is reached (N open, limit M)"
+     */
+    public String limitReached(final String owner) {
+        return "the " + owner + "'s connection limit is reached (" + open.get() + " open, limit " + max + ")";
     }
 
     /** Connections holding a slot now. */

@@ -204,12 +204,10 @@ public final class PeerListener implements AutoCloseable {
     private void initAccepted(final Channel ch) {
         ControlPipeline.install(ch.pipeline());
         if (!slots.tryAcquire()) {
-            final String reason = "the peer port's connection limit is reached (" + slots.open() + " open, limit "
-                    + slots.max() + ")";
-            final long refused = slots.refused();
-            // A flood of connections must not flood the log: the 1st, 2nd, 4th, 8th, ... refusal is logged.
-            if (Long.bitCount(refused) == 1) {
-                LOG.warn("refusing connection from {}: {} ({} refused so far)", ch.remoteAddress(), reason, refused);
+            final String reason = slots.limitReached("peer port");
+            if (slots.countRefusal()) {
+                LOG.warn("refusing connection from {}: {} ({} refused so far)", ch.remoteAddress(), reason,
+                        slots.refused());
             }
             ch.pipeline().addLast("refuse", new Refuse(reason));
             return;
