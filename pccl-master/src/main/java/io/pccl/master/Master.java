@@ -103,7 +103,7 @@ public final class Master implements AutoCloseable {
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childHandler(new MasterChannelInitializer(conductor, new ConnectionLimits(config.maxFrameBytes,
-                        config.heartbeatTimeout.toMillis(), config.maxMessagesPerSecond, config.maxMessagesPerSecond,
+                        config.heartbeatTimeout.toMillis(), config.maxMessagesPerSecond,
                         new ConnectionSlots(config.maxConnections))));
         final ChannelFuture bind = bootstrap.bind(config.host, config.port);
         final boolean done = bind.awaitUninterruptibly(10, TimeUnit.SECONDS);

@@ -81,7 +81,7 @@ final class MasterChannelHandler extends ChannelInboundHandlerAdapter {
     MasterChannelHandler(final MasterConductor conductor, final ConnectionLimits limits) {
         this.conductor = conductor;
         this.slots = limits.slots();
-        this.rateLimit = new MessageRateLimit(limits.messagesPerSecond(), limits.messageBurst());
+        this.rateLimit = new MessageRateLimit(limits.messagesPerSecond(), limits.messagesPerSecond());
         this.maxBacklogNs = limits.readerIdleMs() > 0 ? TimeUnit.MILLISECONDS.toNanos(limits.readerIdleMs())
                 : Long.MAX_VALUE;
     }

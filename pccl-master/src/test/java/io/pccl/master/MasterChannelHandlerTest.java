@@ -66,7 +66,7 @@ class MasterChannelHandlerTest {
 
     /** 1 KiB frames and the given connection slots, message rate (burst the same) and heartbeat timeout. */
     private static ConnectionLimits limits(final ConnectionSlots slots, final int perSecond, final long idleMs) {
-        return new ConnectionLimits(1024, idleMs, perSecond, perSecond, slots);
+        return new ConnectionLimits(1024, idleMs, perSecond, slots);
     }
 
     @AfterEach
