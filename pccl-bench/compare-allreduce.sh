@@ -24,7 +24,6 @@ sizes="${SIZES:-1,16,64,256}"
 rounds="${ROUNDS:-3}"
 deadline="${DEADLINE_S:-0}"
 . "$here/pccl-bench/allreduce-run.sh"
-log() { echo "== $* (${SECONDS} s, load $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$out/summary.txt"; }
 
 log "machine: $(nproc) cores, kernel $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 done_rounds=0

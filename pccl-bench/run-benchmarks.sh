@@ -11,7 +11,6 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 shared="$here/../shared/baselines"
 jar="$here/pccl-bench/target/pccl-bench.jar"
 . "$here/pccl-bench/allreduce-run.sh"
-log() { echo "== $* ($(date -u +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$out/summary.txt"; }
 
 log "loopback iperf3 (4 streams, 5 s)"
 if command -v iperf3 >/dev/null; then
