@@ -174,7 +174,8 @@ public final class InboundRouter {
      *
      * @param header a complete, validated header at its reader index (not retained)
      * @param writer the connection's event loop; acknowledges a cancellation there
-     * @return the grant, or null when the operation is not registered here or receives this frame normally
+     * @return the grant, or null when the operation is not registered here, already has a grant open, or receives
+     *         this frame normally
      */
     public synchronized Placement place(final ByteBuf header, final Executor writer) {
         if (failure != null) {
@@ -183,7 +184,11 @@ public final class InboundRouter {
         final long seq = DataFrameFlyweight.seq(header);
         final long tag = DataFrameFlyweight.tag(header);
         final int i = indexOf(seq, tag);
-        final ByteBuf target = i < 0 ? null : sinks[i].placement(header);
+        // One open grant per operation: a placed header names only (seq, tag), so a second grant would be
+        // indistinguishable from the first when its header comes back. Legitimately an operation's frames use one
+        // connection, which holds at most one grant; a second connection claiming the predecessor gets its frames
+        // buffered, and the operation's schedule check rejects them.
+        final ByteBuf target = i < 0 || activePlacement(seq, tag) != null ? null : sinks[i].placement(header);
         if (target == null) {
             return null;
         }

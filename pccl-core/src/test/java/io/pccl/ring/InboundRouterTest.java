@@ -126,6 +126,54 @@ class InboundRouterTest {
         assertEquals(0, a.placementsReleased);
     }
 
+    /**
+     * One operation's frames come over one connection, but a second connection may claim the same predecessor (a
+     * buggy or hostile dialer). Were it granted a placement in the same operation while the first connection's grant is
+     * open, the second connection's placed header would be matched to the first grant (both have the same seq and
+     * tag) and release it; the operation could then fail and let go of its memory while the first connection still
+     * writes into it.
+     */
+    @Test
+    void shouldGrantAnOperationOnePlacementAtATime() {
+        final InboundRouter router = new InboundRouter(1 << 20, TimeUnit.SECONDS.toNanos(10));
+        final PlacingSink a = new PlacingSink();
+        router.register(1, 7, a);
+        final List<Runnable> firstWriter = new ArrayList<>();
+        final ByteBuf first = frame(1, 7, 0);
+        final Placement p = router.place(first, firstWriter::add);
+        first.release();
+        assertNotNull(p);
+        final ByteBuf second = frame(1, 7, 1);
+        assertNull(router.place(second, Runnable::run), "a second grant in the operation while the first is open");
+        second.release();
+        assertTrue(router.unregister(1, 7), "the first connection may still be writing: the operation must wait");
+        assertTrue(p.isCancelled());
+        assertEquals(1, firstWriter.size());
+        firstWriter.get(0).run();
+        assertEquals(1, a.placementsReleased);
+        p.target().release();
+    }
+
+    @Test
+    void shouldGrantTheNextPlacementOnceTheFirstWasRouted() {
+        final InboundRouter router = new InboundRouter(1 << 20, TimeUnit.SECONDS.toNanos(10));
+        final PlacingSink a = new PlacingSink();
+        router.register(1, 7, a);
+        final ByteBuf first = frame(1, 7, 0);
+        final Placement p = router.place(first, Runnable::run);
+        first.release();
+        p.target().release();
+        router.onFrame(placedHeader(1, 7, 0));
+        final ByteBuf next = frame(1, 7, 1);
+        final Placement q = router.place(next, Runnable::run);
+        next.release();
+        assertNotNull(q);
+        q.target().release();
+        router.onFrame(placedHeader(1, 7, 1));
+        assertEquals(List.of(0L, 1L), a.steps);
+        assertFalse(router.unregister(1, 7));
+    }
+
     @Test
     void shouldNotPlaceForUnknownOrDecliningOperations() {
         final InboundRouter router = new InboundRouter(1 << 20, TimeUnit.SECONDS.toNanos(10));
