@@ -24,6 +24,8 @@ import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -31,6 +33,7 @@ import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -280,6 +283,51 @@ class RingAllReduceTest {
         assertTrue(cause.getMessage().contains("offset 8") && cause.getMessage().contains("offset 0"),
                 cause.getMessage());
         net.close();
+    }
+
+    /**
+     * A second connection claiming the predecessor (buggy or hostile) sends the frame another connection is reading
+     * straight into {@code recv}. That frame matches the receive position (the placed one has not arrived), so without
+     * a check it would be folded into memory the other connection is still writing. The operation must fail instead,
+     * and complete only once the placing connection acknowledged that it stopped writing.
+     */
+    @Test
+    void shouldFailWhenASecondConnectionSendsTheFrameBeingPlaced() throws Exception {
+        final LocalRingNetwork net = new LocalRingNetwork(2, 1);
+        final ByteBuffer[] inputs = RingReference.inputs(DataType.INT32, 100, 2, SEED);
+        final ByteBuffer recv = ByteBuffer.allocateDirect(400).order(ByteOrder.LITTLE_ENDIAN);
+        final long seq = nextSeq++;
+        final RingOperation op = smallSlices.start(new RingOpContext(ring(2), 0, seq,
+                ReduceDescriptor.of(100, DataType.INT32, ReduceOp.SUM).tag(9), inputs[0], recv, net.transport(0)));
+        final InboundRouter router = net.transport(0).inbound();
+        // Connection A: the next frame of the schedule (step 0, chunk 1, offset 0) is granted a place in recv.
+        final ByteBuf header = Unpooled.buffer();
+        DataFrameFlyweight.writeHeader(header, seq, 9, DataFrameFlyweight.STAGE_REDUCE_SCATTER, 0, 1, 0, 8);
+        final Queue<Runnable> writerA = new ConcurrentLinkedQueue<>();
+        final Placement grant = awaitPlacement(router, header, writerA);
+        header.release();
+        // Connection B: the same frame, buffered.
+        final ByteBuf frame = Unpooled.buffer();
+        DataFrameFlyweight.writeHeader(frame, seq, 9, DataFrameFlyweight.STAGE_REDUCE_SCATTER, 0, 1, 0, 8);
+        frame.writeLongLE(0);
+        router.onFrame(frame);
+        awaitUntil(() -> !writerA.isEmpty(), "the operation failed and cancelled connection A's grant");
+        assertTrue(grant.isCancelled());
+        assertFalse(op.future().isDone(), "completed while connection A may still write into recv");
+        writerA.poll().run();
+        final Throwable cause = failureOf(op, 5000);
+        assertEquals(PcclException.Code.PROTOCOL_VIOLATION, ((PcclException) cause).code());
+        assertTrue(cause.getMessage().contains("more than one connection"), cause.getMessage());
+        grant.target().release();
+        net.close();
+    }
+
+    /** The engine registers the operation with the router on its own thread: retry the grant until it is there. */
+    private static Placement awaitPlacement(final InboundRouter router, final ByteBuf header,
+                                            final Queue<Runnable> writer) {
+        final Placement[] grant = new Placement[1];
+        awaitUntil(() -> (grant[0] = router.place(header, writer::add)) != null, "a placement for the operation");
+        return grant[0];
     }
 
     // ---------------------------------------------------------------------------------------------------------

@@ -130,6 +130,10 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     private int placeStep;
     private int placeOffset;
     private boolean placeOff;
+    // Written under the router's lock before the frame enters the inbox (under lock), so the run that takes that
+    // frame from the inbox sees it; written at most once (placeOff is set with it).
+    private ByteBuf offCursorFrame;
+    private PcclException offCursorViolation;
 
     private volatile long lastProgressNs;
     private volatile long txBytes;
@@ -358,11 +362,23 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         // Called under the router's lock: keep the placement cursor in step with every frame routed here.
         final boolean placed = (DataFrameFlyweight.flags(frame) & DataFrameFlyweight.FLAG_PLACED) != 0;
         if (!placed && !placeOff) {
-            if (DataFrameFlyweight.stage(frame) != DataFrameFlyweight.STAGE_ABORT && atPlaceCursor(frame)) {
+            if (DataFrameFlyweight.stage(frame) == DataFrameFlyweight.STAGE_ABORT) {
+                placeOff = true; // the operation fails on this frame; place nothing after it
+            } else if (atPlaceCursor(frame)) {
                 advancePlaceCursor(DataFrameFlyweight.payloadLength(frame));
             } else {
-                // Off the schedule: the operation fails on this frame; place nothing after it.
+                // Off the schedule of the frames routed so far: the operation must fail on this frame. Over one
+                // connection it also misses the receive position; but while another connection holds a placement
+                // (a second connection claiming the predecessor), it can match the receive position and would be
+                // folded into memory that connection is still writing.
                 placeOff = true;
+                offCursorFrame = frame;
+                offCursorViolation = new PcclException(PcclException.Code.PROTOCOL_VIOLATION, "ring all-reduce seq "
+                        + seq + " tag " + tag + ": predecessor sent step " + DataFrameFlyweight.step(frame)
+                        + " chunk " + DataFrameFlyweight.chunkIndex(frame) + " offset "
+                        + DataFrameFlyweight.chunkOffset(frame) + " length " + DataFrameFlyweight.payloadLength(frame)
+                        + " while the frames already routed to this operation end at step " + placeStep + " offset "
+                        + placeOffset + " (frames of one operation over more than one connection?)");
             }
         }
         final boolean accepted;
@@ -599,6 +615,9 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         if (!isNextFrame(recvStep, recvOffset, step, chunk, stage, offset, len)
                 || frame.readableBytes() != DataFrameFlyweight.HEADER_LENGTH + (placed ? 0 : len)) {
             throw violation(step, chunk, stage, offset, len);
+        }
+        if (frame == offCursorFrame) {
+            throw offCursorViolation;
         }
         final int payload = DataFrameFlyweight.payloadIndex(frame);
         final int dst = base + schedule.chunkStartBytes(chunk) + recvOffset;
