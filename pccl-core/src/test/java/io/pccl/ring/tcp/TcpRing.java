@@ -123,6 +123,15 @@ final class TcpRing implements AutoCloseable {
         for (final Channel s : servers) {
             s.close().sync();
         }
+        final List<Channel> all = new ArrayList<>();
+        synchronized (peerChannels) {
+            for (final List<Channel> chs : peerChannels) {
+                all.addAll(chs);
+            }
+        }
+        for (final Channel ch : all) {
+            ch.close().sync();
+        }
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
     }
 }
