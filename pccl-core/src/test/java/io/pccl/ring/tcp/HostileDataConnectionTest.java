@@ -11,6 +11,7 @@ import io.pccl.ring.RingOpContext;
 import io.pccl.ring.RingOperation;
 import io.pccl.ring.RingTestAccess;
 import io.pccl.ring.internal.RingSchedule;
+import io.pccl.testing.ByteBufLeakWatch;
 import io.pccl.transport.data.DataFrameFlyweight;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

@@ -1,4 +1,4 @@
-package io.pccl.ring.tcp;
+package io.pccl.testing;
 
 import io.netty.buffer.AbstractByteBuf;
 import io.netty.buffer.ByteBuf;
@@ -19,7 +19,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  *
  * <p>Thread-safe. One watch at a time per JVM: it takes over the detector's single listener.
  */
-final class ByteBufLeakWatch implements AutoCloseable {
+public final class ByteBufLeakWatch implements AutoCloseable {
     private static final int COLLECTIONS = 5;
     private static final int PROBES = 64;
 
@@ -27,7 +27,7 @@ final class ByteBufLeakWatch implements AutoCloseable {
     private final List<String> reported = new CopyOnWriteArrayList<>();
 
     /** Starts watching, after letting leaks from earlier tests in this JVM surface and forgetting them. */
-    ByteBufLeakWatch() throws ReflectiveOperationException {
+    public ByteBufLeakWatch() throws ReflectiveOperationException {
         final Field field = AbstractByteBuf.class.getDeclaredField("leakDetector");
         field.setAccessible(true);
         detector = (ResourceLeakDetector<?>) field.get(null);
@@ -39,7 +39,7 @@ final class ByteBufLeakWatch implements AutoCloseable {
     /**
      * @return the leaks reported since the watch started, after provoking reports of buffers already collectable
      */
-    List<String> leaks() {
+    public List<String> leaks() {
         for (int i = 0; i < COLLECTIONS; i++) {
             System.gc();
             for (int k = 0; k < PROBES; k++) {
