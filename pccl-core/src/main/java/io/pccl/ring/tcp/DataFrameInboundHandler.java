@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.DecoderException;
 import io.netty.util.ReferenceCountUtil;
 import io.pccl.PeerLostException;
 import io.pccl.ring.FrameCredit;
@@ -234,7 +235,14 @@ public final class DataFrameInboundHandler extends ChannelInboundHandlerAdapter 
     public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause) {
         if (!failed) {
             failed = true;
-            LOG.warn("{}: data connection from predecessor failed, closing {}", peer, ctx.channel(), cause);
+            if (cause instanceof DecoderException) {
+                // What the dialer sent: the message names the value and the limit, and a stack trace per connection
+                // would let any host that reaches the port fill the log.
+                LOG.warn("{}: data connection from predecessor failed, closing {}: {}", peer, ctx.channel(),
+                        cause.toString());
+            } else {
+                LOG.warn("{}: data connection from predecessor failed, closing {}", peer, ctx.channel(), cause);
+            }
         }
         ctx.close();
     }
