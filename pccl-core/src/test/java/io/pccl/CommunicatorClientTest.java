@@ -108,6 +108,35 @@ class CommunicatorClientTest {
     }
 
     @Test
+    void errorWithoutAReasonSaysSo() throws Exception {
+        try (ScriptedMaster master = new ScriptedMaster();
+             Communicator comm = builder(master.address()).build()) {
+            final CompletableFuture<Void> connect = CompletableFuture.runAsync(comm::connect);
+            master.handshakeAndRegister(3);
+            master.send(Envelopes.error(ErrorCode.ERROR_UNSPECIFIED, ""));
+            final PcclException e = failureOf(connect);
+            assertInstanceOf(KickedException.class, e);
+            assertTrue(e.getMessage().endsWith("removed peer 3 (ERROR_UNSPECIFIED): no reason given"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aSecondRegisterResponseIsAProtocolViolationNotANewId() throws Exception {
+        try (ScriptedMaster master = new ScriptedMaster();
+             Communicator comm = builder(master.address()).build()) {
+            final CompletableFuture<Void> connect = CompletableFuture.runAsync(comm::connect);
+            master.handshakeAndRegister(3);
+            master.send(Envelope.newBuilder().setRegisterResponse(RegisterResponse.newBuilder().setAccepted(true)
+                    .setPeerId(9)).build());
+            final PcclException e = failureOf(connect);
+            assertEquals(PcclException.Code.PROTOCOL_VIOLATION, e.code());
+            assertTrue(e.getMessage().contains("second RegisterResponse (peer id 9) after registering this peer as 3"),
+                    e.getMessage());
+            assertTrue(master.awaitEof());
+        }
+    }
+
+    @Test
     void connectionRefusedAtTheMastersConnectionLimitIsARetryableMasterLoss() throws Exception {
         try (ScriptedMaster master = new ScriptedMaster();
              Communicator comm = builder(master.address()).build()) {

@@ -71,6 +71,12 @@ final class ScriptedMaster implements AutoCloseable {
         out.flush();
     }
 
+    /** Writes bytes as they are, framed or not. */
+    void sendRaw(final byte[] bytes) throws IOException {
+        out.write(bytes);
+        out.flush();
+    }
+
     /** Hello → HelloAck, RegisterRequest → accepted with {@code peerId}. */
     Envelope handshakeAndRegister(final long peerId) throws IOException {
         accept();

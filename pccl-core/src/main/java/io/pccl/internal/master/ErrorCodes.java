@@ -63,7 +63,8 @@ public final class ErrorCodes {
         if (code == ErrorCode.ERROR_RESOURCE_EXHAUSTED) {
             return new MasterLostException("master at " + master + " refused the connection: " + reason);
         }
-        return new KickedException("master at " + master + " removed peer " + peerId + " (" + code + "): " + reason);
+        return new KickedException("master at " + master + " removed peer " + peerId + " (" + code + "): "
+                + (reason.isEmpty() ? "no reason given" : reason));
     }
 
     /**

@@ -53,6 +53,8 @@ public final class MasterConnection implements AutoCloseable {
     private volatile long lastHeardNs;
     private volatile long peerId;
     private volatile boolean closed;
+    // Confined to the channel's event loop: whether a RegisterResponse was received.
+    private boolean registered;
 
     /**
      * Creates an unconnected master connection.
@@ -237,6 +239,14 @@ public final class MasterConnection implements AutoCloseable {
                 Heartbeat.newBuilder().setSentAtMs(System.currentTimeMillis())).build());
     }
 
+    /** The master broke the protocol: fails pending and later calls with {@code PROTOCOL_VIOLATION}, closes. */
+    private void violation(final ChannelHandlerContext ctx, final String message) {
+        if (dispatcher.fail(new PcclException(PcclException.Code.PROTOCOL_VIOLATION, message)) && !closed) {
+            LOG.warn("peer {}: {}", peerId, message);
+        }
+        ctx.close();
+    }
+
     private void lost(final String message, final Throwable cause) {
         if (dispatcher.fail(new MasterLostException(message, cause)) && !closed) {
             LOG.warn("peer {}: {}", peerId, message);
@@ -282,6 +292,15 @@ public final class MasterConnection implements AutoCloseable {
                     ctx.close();
                     return;
                 case REGISTER_RESPONSE:
+                    if (registered) {
+                        // An id is assigned once: a master that answers again is broken (or not a master), and
+                        // adopting a second id would make this peer answer for another one.
+                        violation(ctx, "master at " + addressText + " sent a second RegisterResponse (peer id "
+                                + envelope.getRegisterResponse().getPeerId() + ") after registering this peer as "
+                                + peerId);
+                        return;
+                    }
+                    registered = true;
                     // Published before the registering thread wakes up: a peer told about this one by the master
                     // may dial it at once, and the hello-ack must already carry the assigned id.
                     if (envelope.getRegisterResponse().getAccepted()) {
