@@ -1,17 +1,12 @@
 package io.pccl;
 
-import com.google.protobuf.ByteString;
-import com.google.protobuf.Descriptors.EnumValueDescriptor;
-import com.google.protobuf.Descriptors.FieldDescriptor;
-import com.google.protobuf.Descriptors.OneofDescriptor;
-import com.google.protobuf.DynamicMessage;
-import com.google.protobuf.InvalidProtocolBufferException;
 import io.pccl.proto.Envelope;
 import io.pccl.proto.P2PConnectionInfo;
 import io.pccl.proto.P2PEstablishResult;
 import io.pccl.proto.PeerEndpoint;
 import io.pccl.proto.WorldSizes;
 import io.pccl.transport.ProtocolConstants;
+import io.pccl.transport.testing.RandomEnvelopes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -19,7 +14,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -30,8 +24,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A master that turns hostile (or buggy) after registering a peer: seeded random control messages of every kind with
- * random fields (every host the loopback address and every port the peer's own or 0, so the peer dials nothing
- * else), garbage bytes, length
+ * random fields ({@link RandomEnvelopes}; every host the loopback address and every port the peer's own or 0, so the
+ * peer dials nothing else), garbage bytes, length
  * prefixes over the limit or negative, empty frames. Whether it happens while the peer connects or once it is
  * accepted and asking for a topology update, the peer's call must end within a bound, either normally or with a
  * {@link PcclException} (never another exception type), and {@link Communicator#close()} must return.
@@ -43,7 +37,6 @@ class HostileMasterTest {
     private static final long SEED = 0x3A57E2L;
     private static final String LOOPBACK = InetAddress.getLoopbackAddress().getHostAddress();
     private static final int ROUNDS = 30;
-    private static final int MAX_DEPTH = 3;
     private static final long PEER_ID = 5;
 
     @Test
@@ -110,7 +103,7 @@ class HostileMasterTest {
         try {
             switch (rnd.nextInt(12)) {
                 case 0:
-                    master.sendRaw(randomBytes(rnd, 1 + rnd.nextInt(100)));
+                    master.sendRaw(RandomEnvelopes.bytes(rnd, 1 + rnd.nextInt(100)));
                     break;
                 case 1: {
                     final int length = rnd.nextBoolean() ? ProtocolConstants.MAX_CONTROL_FRAME_BYTES + 1
@@ -122,130 +115,12 @@ class HostileMasterTest {
                     master.sendRaw(new byte[4]); // an empty frame: a protobuf envelope with no body
                     break;
                 default:
-                    master.send(randomEnvelope(rnd, listenPort));
+                    master.send(RandomEnvelopes.envelope(rnd, new int[] {0, listenPort}, PEER_ID));
                     break;
             }
             return true;
         } catch (final IOException closedByPeer) {
             return false;
         }
-    }
-
-    /** An envelope carrying one body of a random kind, its fields random. */
-    private static Envelope randomEnvelope(final Random rnd, final int listenPort) {
-        final OneofDescriptor body = Envelope.getDescriptor().getOneofs().get(0);
-        final FieldDescriptor field = body.getFields().get(rnd.nextInt(body.getFields().size()));
-        final DynamicMessage message = randomMessage(rnd, DynamicMessage.newBuilder(field.getMessageType()),
-                listenPort, 0);
-        final Envelope.Builder envelope = Envelope.newBuilder();
-        try {
-            // The generated builder takes only its own message class: parse the dynamic message into it.
-            envelope.setField(field, envelope.newBuilderForField(field).mergeFrom(message.toByteString()).build());
-        } catch (final InvalidProtocolBufferException e) {
-            throw new AssertionError(e);
-        }
-        return envelope.build();
-    }
-
-    private static DynamicMessage randomMessage(final Random rnd, final DynamicMessage.Builder b,
-                                                final int listenPort, final int depth) {
-        for (final FieldDescriptor f : b.getDescriptorForType().getFields()) {
-            if (f.getContainingOneof() != null && b.hasOneof(f.getContainingOneof())) {
-                continue;
-            }
-            if (rnd.nextInt(4) == 0) {
-                continue; // leave some fields unset
-            }
-            if (f.isRepeated()) {
-                final int n = rnd.nextInt(4);
-                for (int i = 0; i < n; i++) {
-                    final Object v = randomValue(rnd, f, listenPort, depth);
-                    if (v != null) {
-                        b.addRepeatedField(f, v);
-                    }
-                }
-            } else {
-                final Object v = randomValue(rnd, f, listenPort, depth);
-                if (v != null) {
-                    b.setField(f, v);
-                }
-            }
-        }
-        return b.build();
-    }
-
-    private static Object randomValue(final Random rnd, final FieldDescriptor f, final int listenPort,
-                                      final int depth) {
-        switch (f.getJavaType()) {
-            case INT:
-                // Ports, too: the peer's own (it dials itself) or 0 (refused at once), never another service's.
-                return "port".equals(f.getName()) ? (rnd.nextBoolean() ? listenPort : 0) : randomInt(rnd);
-            case LONG:
-                return randomLong(rnd);
-            case BOOLEAN:
-                return rnd.nextBoolean();
-            case FLOAT:
-                return rnd.nextFloat() * 1e6f - 5e5f;
-            case DOUBLE:
-                return rnd.nextDouble() * 1e12 - 5e11;
-            case STRING:
-                // Hosts stay on loopback: the peer may dial whatever the master names.
-                return "host".equals(f.getName()) ? LOOPBACK : randomText(rnd);
-            case BYTE_STRING:
-                return ByteString.copyFrom(randomBytes(rnd, rnd.nextInt(32)));
-            case ENUM: {
-                final List<EnumValueDescriptor> values = f.getEnumType().getValues();
-                return values.get(rnd.nextInt(values.size()));
-            }
-            case MESSAGE:
-                return depth >= MAX_DEPTH ? null
-                        : randomMessage(rnd, DynamicMessage.newBuilder(f.getMessageType()), listenPort, depth + 1);
-            default:
-                throw new AssertionError("unexpected field type " + f.getJavaType());
-        }
-    }
-
-    private static int randomInt(final Random rnd) {
-        switch (rnd.nextInt(5)) {
-            case 0:
-                return 0;
-            case 1:
-                return rnd.nextInt(8);
-            case 2:
-                return -1;
-            case 3:
-                return Integer.MAX_VALUE;
-            default:
-                return rnd.nextInt();
-        }
-    }
-
-    private static long randomLong(final Random rnd) {
-        switch (rnd.nextInt(5)) {
-            case 0:
-                return 0;
-            case 1:
-                return rnd.nextInt(8);
-            case 2:
-                return PEER_ID;
-            case 3:
-                return Long.MAX_VALUE;
-            default:
-                return rnd.nextLong();
-        }
-    }
-
-    private static String randomText(final Random rnd) {
-        final char[] c = new char[rnd.nextInt(20)];
-        for (int i = 0; i < c.length; i++) {
-            c[i] = (char) (' ' + rnd.nextInt(95));
-        }
-        return new String(c);
-    }
-
-    private static byte[] randomBytes(final Random rnd, final int n) {
-        final byte[] b = new byte[n];
-        rnd.nextBytes(b);
-        return b;
     }
 }

@@ -13,6 +13,7 @@ import io.pccl.proto.PeersPendingQuery;
 import io.pccl.proto.RegisterRequest;
 import io.pccl.transport.Envelopes;
 import io.pccl.transport.ProtocolConstants;
+import io.pccl.transport.testing.RandomEnvelopes;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -95,6 +96,32 @@ class MasterHostileInputSystemTest {
     void shouldSurviveTruncatedFrameThenClose() throws IOException {
         try (TestPeerClient offender = new TestPeerClient(master.port())) {
             offender.sendRaw(ByteBuffer.allocate(14).putInt(100).put(new byte[10]).array());
+        }
+        assertLegitimatePeerJoins();
+    }
+
+    /**
+     * Registered peers send seeded random envelopes of every kind with random fields ({@link RandomEnvelopes}): the
+     * master must go on serving, and a legitimate peer must still join.
+     */
+    @Test
+    void shouldSurviveRandomEnvelopesFromRegisteredPeers() throws IOException {
+        final Random rnd = new Random(SEED + 1);
+        for (int i = 0; i < 40; i++) {
+            try (TestPeerClient offender = new TestPeerClient(master.port())) {
+                final long id = offender.joinAlone(nextGroup++);
+                final int messages = 1 + rnd.nextInt(5);
+                for (int k = 0; k < messages; k++) {
+                    try {
+                        offender.send(RandomEnvelopes.envelope(rnd, new int[] {0, 1, 65535, 70000}, id));
+                    } catch (final IOException kickedAndClosed) {
+                        break;
+                    }
+                }
+            }
+            if (i % 8 == 7) {
+                assertLegitimatePeerJoins();
+            }
         }
         assertLegitimatePeerJoins();
     }
