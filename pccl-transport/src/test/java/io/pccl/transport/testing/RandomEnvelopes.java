@@ -78,9 +78,11 @@ public final class RandomEnvelopes {
                                 final int depth) {
         switch (f.getJavaType()) {
             case INT:
-                return "port".equals(f.getName()) ? ports[rnd.nextInt(ports.length)] : edgeInt(rnd);
+                return "port".equals(f.getName()) ? ports[rnd.nextInt(ports.length)]
+                        : (int) edge(rnd, Integer.MAX_VALUE, rnd.nextInt());
             case LONG:
-                return ids.length > 0 && rnd.nextInt(3) == 0 ? ids[rnd.nextInt(ids.length)] : edgeLong(rnd);
+                return ids.length > 0 && rnd.nextInt(3) == 0 ? ids[rnd.nextInt(ids.length)]
+                        : edge(rnd, Long.MAX_VALUE, rnd.nextLong());
             case BOOLEAN:
                 return rnd.nextBoolean();
             case FLOAT:
@@ -103,34 +105,10 @@ public final class RandomEnvelopes {
         }
     }
 
-    private static int edgeInt(final Random rnd) {
-        switch (rnd.nextInt(5)) {
-            case 0:
-                return 0;
-            case 1:
-                return rnd.nextInt(8);
-            case 2:
-                return -1;
-            case 3:
-                return Integer.MAX_VALUE;
-            default:
-                return rnd.nextInt();
-        }
-    }
-
-    private static long edgeLong(final Random rnd) {
-        switch (rnd.nextInt(5)) {
-            case 0:
-                return 0;
-            case 1:
-                return rnd.nextInt(8);
-            case 2:
-                return -1;
-            case 3:
-                return Long.MAX_VALUE;
-            default:
-                return rnd.nextLong();
-        }
+    /** 0, a small value, -1, {@code max} or {@code random}, alike often. */
+    private static long edge(final Random rnd, final long max, final long random) {
+        final long[] choices = {0, rnd.nextInt(8), -1, max, random};
+        return choices[rnd.nextInt(choices.length)];
     }
 
     /** Printable ASCII, up to 19 characters. */
