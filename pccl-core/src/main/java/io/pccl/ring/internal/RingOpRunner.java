@@ -617,6 +617,7 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
             throw violation(step, chunk, stage, offset, len);
         }
         if (frame == offCursorFrame) {
+            offCursorFrame = null; // the frame is released after this: never compare a recycled buffer with it
             throw offCursorViolation;
         }
         final int payload = DataFrameFlyweight.payloadIndex(frame);
