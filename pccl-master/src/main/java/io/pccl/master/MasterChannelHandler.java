@@ -276,18 +276,32 @@ final class MasterChannelHandler extends ChannelInboundHandlerAdapter {
             ctx.close();
             return;
         }
-        final String reason = cause instanceof DecoderException
-                ? "malformed frame: " + (cause.getMessage() != null ? cause.getMessage() : cause.toString())
-                : "internal error: " + cause;
-        fail(ctx, reason, cause instanceof DecoderException ? MasterError.PROTOCOL_VIOLATION : MasterError.INTERNAL);
+        if (cause instanceof DecoderException) {
+            // What the other side sent; any host that reaches the port can do it, so the log line is throttled.
+            final String reason = "malformed frame: "
+                    + (cause.getMessage() != null ? cause.getMessage() : cause.toString());
+            if (!failed) {
+                conductor.logStrangerFailure("closing " + conn, reason);
+            }
+            close(ctx, reason, MasterError.PROTOCOL_VIOLATION);
+            return;
+        }
+        fail(ctx, "internal error: " + cause, MasterError.INTERNAL);
     }
 
     private void fail(final ChannelHandlerContext ctx, final String reason, final MasterError code) {
+        if (!failed) {
+            LOG.warn("master: closing {}: {}", conn, reason);
+        }
+        close(ctx, reason, code);
+    }
+
+    /** Sends the error and closes, once. */
+    private void close(final ChannelHandlerContext ctx, final String reason, final MasterError code) {
         if (failed) {
             return;
         }
         failed = true;
-        LOG.warn("master: closing {}: {}", conn, reason);
         final MasterError c = code == null ? MasterError.PROTOCOL_VIOLATION : code;
         ctx.writeAndFlush(MasterProtoUtils.error(c, reason)).addListener(ChannelFutureListener.CLOSE);
     }

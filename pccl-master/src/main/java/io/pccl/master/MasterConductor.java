@@ -17,6 +17,7 @@ import io.pccl.proto.P2PConnectionsEstablished;
 import io.pccl.proto.RegisterRequest;
 import io.pccl.proto.SyncSharedStateRequest;
 import io.pccl.transport.Envelopes;
+import io.pccl.transport.LogThrottle;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -51,6 +52,11 @@ final class MasterConductor implements MasterOutbox {
     private final LongSupplier nanoClock;
     private final MasterStateMachine machine;
     private final AtomicLong connectionIds = new AtomicLong();
+    /**
+     * Which failures of connections that are not peers (malformed frames, bad hellos, refused registrations) get a
+     * WARN line: any host that reaches the port can cause them. Thread-safe; the I/O loops count too.
+     */
+    private final LogThrottle strangerFailures = new LogThrottle();
     private final Map<Long, MasterConnection> connections = new TreeMap<>();
     private final Map<Long, MasterConnection> byPeer = new TreeMap<>();
     /** Connections that have not sent a register request yet, in opening order (so oldest first). */
@@ -193,12 +199,32 @@ final class MasterConductor implements MasterOutbox {
                 : envelope.getBodyCase().name().toLowerCase(Locale.ROOT);
     }
 
+    /**
+     * Logs what a connection that is not a peer did wrong: at WARN for the 1st, 2nd, 4th, ... such failure, with the
+     * count, otherwise at DEBUG. Any thread.
+     *
+     * @param what e.g. "closing connection 7 (127.0.0.1, AWAIT_HELLO)"
+     * @param reason why
+     */
+    void logStrangerFailure(final String what, final String reason) {
+        if (strangerFailures.count()) {
+            LOG.warn("master: {}: {} (failure #{} of a connection that is not a peer; #1, #2, #4, ... are logged at"
+                    + " WARN)", what, reason, strangerFailures.events());
+        } else {
+            LOG.debug("master: {}: {}", what, reason);
+        }
+    }
+
     /** Sends an error to a connection that is not (or no longer) a peer, then closes it. */
     void reject(final MasterConnection conn, final MasterError code, final String reason) {
         if (conn.state == MasterConnection.State.CLOSING) {
             return;
         }
-        LOG.warn("master: closing {}: {}", conn, reason);
+        if (conn.peerId != 0) {
+            LOG.warn("master: closing {}: {}", conn, reason);
+        } else {
+            logStrangerFailure("closing " + conn, reason);
+        }
         conn.state = MasterConnection.State.CLOSING;
         unregistered.remove(conn.id);
         if (conn.peerId != 0) {
@@ -282,7 +308,7 @@ final class MasterConductor implements MasterOutbox {
         if (conn == null) {
             return;
         }
-        LOG.warn("master: refusing registration of {}: {}", conn, reason);
+        logStrangerFailure("refusing registration of " + conn, reason);
         conn.state = MasterConnection.State.CLOSING;
         conn.channel.writeAndFlush(MasterProtoUtils.registrationRefused(code, reason))
                 .addListener(ChannelFutureListener.CLOSE);

@@ -1,7 +1,6 @@
 package io.pccl.transport;
 
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A limit on open connections, shared by every connection of one server (the master's control port, a peer's
@@ -13,7 +12,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class ConnectionSlots {
     private final int max;
     private final AtomicInteger open = new AtomicInteger();
-    private final AtomicLong refused = new AtomicLong();
+    private final LogThrottle refusals = new LogThrottle();
 
     /**
      * @param max the most connections open at once, at least 1
@@ -48,18 +47,17 @@ public final class ConnectionSlots {
     }
 
     /**
-     * Counts a connection refused for want of a slot and says whether to log it: the 1st, 2nd, 4th, 8th, ...
-     * refusal is worth a line, so that a flood of connections does not flood the log.
+     * Counts a connection refused for want of a slot and says whether to log it ({@link LogThrottle}).
      *
      * @return whether this refusal should be logged
      */
     public boolean countRefusal() {
-        return Long.bitCount(refused.incrementAndGet()) == 1;
+        return refusals.count();
     }
 
     /** Connections refused since the server started. */
     public long refused() {
-        return refused.get();
+        return refusals.events();
     }
 
     /**

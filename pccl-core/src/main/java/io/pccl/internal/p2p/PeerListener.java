@@ -21,6 +21,7 @@ import io.pccl.proto.ErrorCode;
 import io.pccl.proto.Hello;
 import io.pccl.ring.tcp.PlacingRecvByteBufAllocator;
 import io.pccl.transport.ConnectionSlots;
+import io.pccl.transport.LogThrottle;
 import io.pccl.transport.Envelopes;
 import io.pccl.transport.netty.ControlPipeline;
 import io.pccl.transport.netty.NettyTransport;
@@ -77,6 +78,8 @@ public final class PeerListener implements AutoCloseable {
     private final Supplier<DataPlaneInitializer> dataPlane;
     private final long helloTimeoutNs;
     private final ConnectionSlots slots;
+    /** Which handshake rejections get a WARN line: any host that reaches the port can cause them. */
+    private final LogThrottle rejections = new LogThrottle();
 
     private PeerListener(final Channel serverChannel, final IncomingPools incoming, final LongSupplier selfId,
                          final Supplier<DataPlaneInitializer> dataPlane, final long helloTimeoutNs,
@@ -348,7 +351,12 @@ public final class PeerListener implements AutoCloseable {
                 return;
             }
             rejected = true;
-            LOG.warn("rejecting connection from {}: {}", ctx.channel().remoteAddress(), reason);
+            if (rejections.count()) {
+                LOG.warn("rejecting connection from {}: {} (rejection #{}; #1, #2, #4, ... are logged at WARN)",
+                        ctx.channel().remoteAddress(), reason, rejections.events());
+            } else {
+                LOG.debug("rejecting connection from {}: {}", ctx.channel().remoteAddress(), reason);
+            }
             if (ctx.channel().isActive()) {
                 ctx.writeAndFlush(Envelopes.error(code, reason)).addListener(ChannelFutureListener.CLOSE);
             } else {

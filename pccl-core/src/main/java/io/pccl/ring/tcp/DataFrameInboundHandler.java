@@ -11,6 +11,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.pccl.PeerLostException;
 import io.pccl.ring.FrameCredit;
 import io.pccl.ring.InboundRouter;
+import io.pccl.transport.LogThrottle;
 import io.pccl.transport.data.DataFrameFlyweight;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,6 +54,8 @@ public final class DataFrameInboundHandler extends ChannelInboundHandlerAdapter 
     public static final long DEFAULT_MAX_BUFFERED_BYTES = 4L << 20;
 
     private static final Logger LOG = LoggerFactory.getLogger(DataFrameInboundHandler.class);
+    /** Which framing errors get a WARN line, over all data connections of this process. */
+    private static final LogThrottle FRAMING_ERRORS = new LogThrottle();
 
     private final InboundRouter router;
     private final String peer;
@@ -236,10 +239,16 @@ public final class DataFrameInboundHandler extends ChannelInboundHandlerAdapter 
         if (!failed) {
             failed = true;
             if (cause instanceof DecoderException) {
-                // What the dialer sent: the message names the value and the limit, and a stack trace per connection
-                // would let any host that reaches the port fill the log.
-                LOG.warn("{}: data connection from predecessor failed, closing {}: {}", peer, ctx.channel(),
-                        cause.toString());
+                // What the dialer sent: the message names the value and the limit. Any host that reaches the port
+                // can cause this, so neither a stack trace nor a line per connection.
+                if (FRAMING_ERRORS.count()) {
+                    LOG.warn("{}: data connection from predecessor failed, closing {}: {} (framing error #{} in this"
+                            + " process; #1, #2, #4, ... are logged at WARN)", peer, ctx.channel(), cause.toString(),
+                            FRAMING_ERRORS.events());
+                } else {
+                    LOG.debug("{}: data connection from predecessor failed, closing {}: {}", peer, ctx.channel(),
+                            cause.toString());
+                }
             } else {
                 LOG.warn("{}: data connection from predecessor failed, closing {}", peer, ctx.channel(), cause);
             }
