@@ -291,7 +291,11 @@ final class MasterChannelHandler extends ChannelInboundHandlerAdapter {
 
     private void fail(final ChannelHandlerContext ctx, final String reason, final MasterError code) {
         if (!failed) {
-            LOG.warn("master: closing {}: {}", conn, reason);
+            if (conn.peerId != 0) {
+                LOG.warn("master: closing {}: {}", conn, reason);
+            } else {
+                conductor.logStrangerFailure("closing " + conn, reason);
+            }
         }
         close(ctx, reason, code);
     }
