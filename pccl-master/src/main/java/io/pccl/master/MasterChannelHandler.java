@@ -286,7 +286,11 @@ final class MasterChannelHandler extends ChannelInboundHandlerAdapter {
             close(ctx, reason, MasterError.PROTOCOL_VIOLATION);
             return;
         }
-        fail(ctx, "internal error: " + cause, MasterError.INTERNAL);
+        // A bug, whoever the connection belongs to: never throttled.
+        if (!failed) {
+            LOG.error("master: closing {} after an internal error", conn, cause);
+        }
+        close(ctx, "internal error: " + cause, MasterError.INTERNAL);
     }
 
     private void fail(final ChannelHandlerContext ctx, final String reason, final MasterError code) {
