@@ -142,7 +142,8 @@ final class FetchHandler extends ChannelInboundHandlerAdapter {
 
     private void onResponse(final SharedStateFetchResponse r) {
         if (!r.getOk()) {
-            fail("distributor " + distributor + " refused the fetch: " + r.getCode() + " " + r.getReason(), null);
+            fail("distributor " + distributor + " refused the fetch: " + r.getCode() + " "
+                    + (r.getReason().isEmpty() ? "(no reason given)" : r.getReason()), null);
             return;
         }
         if (r.getKeysCount() != keys.size() || r.getSizesBytesCount() != keys.size()) {

@@ -22,7 +22,9 @@ import io.pccl.hash.HashType;
 import io.pccl.proto.ConnectionRole;
 import io.pccl.proto.Envelope;
 import io.pccl.proto.SharedStateFetchResponse;
+import io.pccl.testing.ByteBufLeakWatch;
 import io.pccl.transport.Envelopes;
+import io.pccl.transport.testing.RandomEnvelopes;
 import io.pccl.transport.netty.ControlPipeline;
 import io.pccl.transport.netty.NettyTransport;
 import java.net.InetAddress;
@@ -210,6 +212,117 @@ class SharedStateTransferTest {
                 }
             });
         });
+    }
+
+    /**
+     * A distributor that answers a fetch with seeded random input: a response with random fields (flags, keys, sizes
+     * up to 2^64 - 1, codes) followed by random bytes, a control message of another kind, bytes that are not a frame,
+     * silence, or a close. Every fetch must fail within its bound with a retryable {@link SharedStateSyncException},
+     * and no buffer may leak.
+     */
+    @Test
+    void hostileDistributorsFailTheFetchRetryablyWithinItsBound() throws Exception {
+        final long seed = SEED + 1000;
+        System.out.println("SharedStateTransferTest hostile distributors, seed " + seed);
+        final Random rnd = new Random(seed);
+        final byte[] truth = new byte[4096];
+        new Random(seed + 1).nextBytes(truth);
+        final long hash = SharedState.builder().entry("a", truth.clone(), DataType.UINT8, truth.length).build()
+                .entry("a").hash(HashType.SIMPLE);
+        try (ByteBufLeakWatch watch = new ByteBufLeakWatch()) {
+            for (int round = 0; round < 40; round++) {
+                final SharedState mine = SharedState.builder()
+                        .entry("a", new byte[truth.length], DataType.UINT8, truth.length)
+                        .entry("b", new byte[64], DataType.UINT8, 64).build();
+                final long start = System.nanoTime();
+                final SharedStateSyncException e = failure(fetcher(Duration.ofMillis(300))
+                        .fetch(hostileDistributor(rnd, round % 5), mine,
+                                List.of(new FetchKey("a", hash, HashType.SIMPLE, true))));
+                assertTrue(e.getMessage() != null && !e.getMessage().isEmpty(), "round " + round);
+                assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(10), "round " + round + ": " + e);
+            }
+            final List<String> leaks = watch.leaks();
+            assertTrue(leaks.isEmpty(), () -> leaks.size() + " buffers leaked, the first: " + leaks.get(0));
+        }
+    }
+
+    /** A distributor that acknowledges the hello, then answers the fetch request with one kind of hostile input. */
+    private InetSocketAddress hostileDistributor(final Random rnd, final int kind) {
+        // Drawn here, on the test thread, so that the seed alone decides what is sent.
+        final SharedStateFetchResponse answer = randomResponse(rnd);
+        final Envelope response = Envelope.newBuilder().setSharedStateFetchResponse(answer).build();
+        // Half of the plausible answers ("a", 4096 bytes) are followed by exactly that many wrong bytes.
+        final boolean exact = answer.getOk() && answer.getSizesBytesCount() == 1 && answer.getSizesBytes(0) == 4096
+                && rnd.nextBoolean();
+        final byte[] tail = RandomEnvelopes.bytes(rnd, exact ? 4096 : rnd.nextInt(8192));
+        final boolean closeAfter = rnd.nextBoolean();
+        final Envelope other = RandomEnvelopes.envelope(rnd, new int[] {0});
+        return bind(ch -> {
+            ControlPipeline.install(ch.pipeline());
+            ch.pipeline().addLast(new SimpleChannelInboundHandler<Envelope>() {
+                @Override
+                protected void channelRead0(final ChannelHandlerContext ctx, final Envelope env) {
+                    if (env.hasHello()) {
+                        ctx.writeAndFlush(Envelopes.helloAck(1));
+                        return;
+                    }
+                    switch (kind) {
+                        case 0: { // a random response, then random bytes
+                            ctx.pipeline().remove(ControlPipeline.FRAME_ENCODER);
+                            ctx.pipeline().remove(ControlPipeline.PROTOBUF_ENCODER);
+                            ctx.write(Frames.encode(ctx.alloc(), response));
+                            final var f = ctx.writeAndFlush(Unpooled.wrappedBuffer(tail));
+                            if (closeAfter) {
+                                f.addListener(ChannelFutureListener.CLOSE);
+                            }
+                            break;
+                        }
+                        case 1: // a control message of another kind
+                            ctx.writeAndFlush(other);
+                            break;
+                        case 2: // bytes that are not a frame
+                            ctx.pipeline().remove(ControlPipeline.FRAME_ENCODER);
+                            ctx.pipeline().remove(ControlPipeline.PROTOBUF_ENCODER);
+                            ctx.writeAndFlush(Unpooled.wrappedBuffer(tail));
+                            break;
+                        case 3: // silence: the progress timeout ends the fetch
+                            break;
+                        default:
+                            ctx.close();
+                            break;
+                    }
+                }
+
+                @Override
+                public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause) {
+                    ctx.close(); // the fetcher resets a connection it gave up on while bytes were unread
+                }
+            });
+        });
+    }
+
+    /** Half the time plausible (ok, key "a" with a random size), otherwise every field random. */
+    private static SharedStateFetchResponse randomResponse(final Random rnd) {
+        final long[] sizes = {0, 4096, 4095, 4097, 64, 1L << 31, Long.MAX_VALUE, -1};
+        if (rnd.nextBoolean()) {
+            return SharedStateFetchResponse.newBuilder().setOk(true).setRevision(1).addKeys("a")
+                    .addSizesBytes(rnd.nextBoolean() ? 4096 : sizes[rnd.nextInt(sizes.length)]).build();
+        }
+        final SharedStateFetchResponse.Builder r = SharedStateFetchResponse.newBuilder().setOk(rnd.nextInt(4) != 0)
+                .setRevision(rnd.nextInt(3));
+        final String[] keys = {"a", "b", "zz", ""};
+        final int n = rnd.nextInt(4);
+        for (int i = 0; i < n; i++) {
+            r.addKeys(keys[rnd.nextInt(keys.length)]);
+        }
+        final int m = rnd.nextBoolean() ? n : rnd.nextInt(4);
+        for (int i = 0; i < m; i++) {
+            r.addSizesBytes(sizes[rnd.nextInt(sizes.length)]);
+        }
+        if (rnd.nextBoolean()) {
+            r.setCodeValue(rnd.nextInt(20)).setReason("hostile " + rnd.nextInt(1000));
+        }
+        return r.build();
     }
 
     @Test
