@@ -8,11 +8,16 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
+import io.pccl.ReduceDescriptor;
 import io.pccl.ring.InboundRouter;
+import io.pccl.ring.RingAllReduce;
+import io.pccl.ring.RingOpContext;
+import io.pccl.ring.RingOperation;
 import io.pccl.transport.netty.NettyTransport;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -88,6 +93,28 @@ final class TcpRing implements AutoCloseable {
                 peerChannels.get(i).add(chs[k]);
             }
             transports[i] = new TcpRingTransport(chs, routers[i], "peer" + succ, highWaterBytes);
+        }
+    }
+
+    /**
+     * Starts one operation on every rank (ring ids 1..W, rank r on {@code send[r]} and {@code recv[r]}) and waits
+     * for all of them.
+     *
+     * @param timeoutSeconds the bound on each operation's wait
+     */
+    void allReduce(final RingAllReduce engine, final long seq, final ReduceDescriptor descriptor,
+                   final ByteBuffer[] send, final ByteBuffer[] recv, final long timeoutSeconds) throws Exception {
+        final int w = transports.length;
+        final long[] ring = new long[w];
+        for (int r = 0; r < w; r++) {
+            ring[r] = r + 1;
+        }
+        final RingOperation[] ops = new RingOperation[w];
+        for (int r = 0; r < w; r++) {
+            ops[r] = engine.start(new RingOpContext(ring, r, seq, descriptor, send[r], recv[r], transports[r]));
+        }
+        for (final RingOperation op : ops) {
+            op.future().get(timeoutSeconds, TimeUnit.SECONDS);
         }
     }
 

@@ -4,8 +4,6 @@ import io.pccl.DataType;
 import io.pccl.ReduceDescriptor;
 import io.pccl.ReduceOp;
 import io.pccl.ring.RingAllReduce;
-import io.pccl.ring.RingOpContext;
-import io.pccl.ring.RingOperation;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -78,9 +76,7 @@ class TcpRingCpuProbe {
         final int count = mib << 18;
         final ByteBuffer[] send = new ByteBuffer[w];
         final ByteBuffer[] recv = new ByteBuffer[w];
-        final long[] ring = new long[w];
         for (int r = 0; r < w; r++) {
-            ring[r] = r + 1;
             send[r] = ByteBuffer.allocateDirect(count * 4).order(ByteOrder.LITTLE_ENDIAN);
             recv[r] = inPlace ? send[r] : ByteBuffer.allocateDirect(count * 4).order(ByteOrder.LITTLE_ENDIAN);
             for (int i = 0; i < count; i++) {
@@ -100,15 +96,7 @@ class TcpRingCpuProbe {
             for (int it = -2; it < iters; it++) {
                 final long c0 = os.getProcessCpuTime();
                 final long t0 = System.nanoTime();
-                final RingOperation[] ops = new RingOperation[w];
-                for (int r = 0; r < w; r++) {
-                    ops[r] = engine.start(new RingOpContext(ring, r, seq,
-                            ReduceDescriptor.of(count, DataType.FLOAT32, ReduceOp.SUM), send[r], recv[r],
-                            net.transports[r]));
-                }
-                for (final RingOperation op : ops) {
-                    op.future().get(120, TimeUnit.SECONDS);
-                }
+                net.allReduce(engine, seq, ReduceDescriptor.of(count, DataType.FLOAT32, ReduceOp.SUM), send, recv, 120);
                 seq++;
                 if (it == -1) {
                     threadCpu(threadCpuStart);

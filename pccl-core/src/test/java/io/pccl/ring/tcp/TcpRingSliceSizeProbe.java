@@ -4,8 +4,6 @@ import io.pccl.DataType;
 import io.pccl.ReduceDescriptor;
 import io.pccl.ReduceOp;
 import io.pccl.ring.RingAllReduce;
-import io.pccl.ring.RingOpContext;
-import io.pccl.ring.RingOperation;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -42,15 +40,8 @@ class TcpRingSliceSizeProbe {
                 final long[] times = new long[5];
                 for (int it = 0; it < times.length + 1; it++) {
                     final long t0 = System.nanoTime();
-                    final RingOperation[] ops = new RingOperation[w];
-                    for (int r = 0; r < w; r++) {
-                        ops[r] = engine.start(new RingOpContext(new long[] {1, 2, 3}, r, seq,
-                                ReduceDescriptor.of(count, DataType.FLOAT32, ReduceOp.SUM), bufs[r], bufs[r],
-                                net.transports[r]));
-                    }
-                    for (final RingOperation op : ops) {
-                        op.future().get(60, TimeUnit.SECONDS);
-                    }
+                    net.allReduce(engine, seq, ReduceDescriptor.of(count, DataType.FLOAT32, ReduceOp.SUM), bufs, bufs,
+                            60);
                     seq++;
                     if (it > 0) {
                         times[it - 1] = System.nanoTime() - t0;

@@ -4,8 +4,6 @@ import io.pccl.DataType;
 import io.pccl.ReduceDescriptor;
 import io.pccl.ReduceOp;
 import io.pccl.ring.RingAllReduce;
-import io.pccl.ring.RingOpContext;
-import io.pccl.ring.RingOperation;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -45,10 +43,6 @@ class TcpRingSmallOpLatencyProbe {
             send[r] = ByteBuffer.allocateDirect(bytes).order(ByteOrder.LITTLE_ENDIAN);
             recv[r] = ByteBuffer.allocateDirect(bytes).order(ByteOrder.LITTLE_ENDIAN);
         }
-        final long[] ring = new long[w];
-        for (int i = 0; i < w; i++) {
-            ring[i] = i + 1;
-        }
         final RingAllReduce[] engines = new RingAllReduce[slices.length];
         for (int k = 0; k < slices.length; k++) {
             engines[k] = RingAllReduce.builder().sliceBytes(slices[k]).completeOnTransportThreads(true).build();
@@ -62,15 +56,8 @@ class TcpRingSmallOpLatencyProbe {
                 for (int k = 0; k < slices.length; k++) {
                     for (int it = 0; it < opsPerRound; it++) {
                         final long t0 = System.nanoTime();
-                        final RingOperation[] ops = new RingOperation[w];
-                        for (int r = 0; r < w; r++) {
-                            ops[r] = engines[k].start(new RingOpContext(ring, r, seq,
-                                    ReduceDescriptor.of(count, DataType.FLOAT32, ReduceOp.SUM), send[r], recv[r],
-                                    net.transports[r]));
-                        }
-                        for (final RingOperation op : ops) {
-                            op.future().get(60, TimeUnit.SECONDS);
-                        }
+                        net.allReduce(engines[k], seq, ReduceDescriptor.of(count, DataType.FLOAT32, ReduceOp.SUM),
+                                send, recv, 60);
                         seq++;
                         if (round > 0) {
                             samples[k][(round - 1) * opsPerRound + it] = System.nanoTime() - t0;

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
@@ -188,8 +187,18 @@ class SharedStateTransferTest {
         assertTrue(msg.contains("hash mismatch for key 'a'"), msg);
     }
 
-    /** A fake distributor that announces {@code announced} bytes, sends {@code sent}, then runs {@code then}. */
+    /** A fake distributor that announces {@code announced} bytes, sends {@code sent}, then closes if asked. */
     private InetSocketAddress fakeDistributor(final long announced, final int sent, final boolean close) {
+        final Envelope response = Envelope.newBuilder().setSharedStateFetchResponse(SharedStateFetchResponse
+                .newBuilder().setOk(true).setRevision(1).addKeys("a").addSizesBytes(announced)).build();
+        return scriptedDistributor(ctx -> respondRaw(ctx, response, new byte[sent], close));
+    }
+
+    /**
+     * A distributor that acknowledges the hello and hands the fetch request's context to {@code onRequest}. A reset
+     * from the fetcher (it gives up on a connection while bytes are unread) closes it quietly.
+     */
+    private InetSocketAddress scriptedDistributor(final Consumer<ChannelHandlerContext> onRequest) {
         return bind(ch -> {
             ControlPipeline.install(ch.pipeline());
             ch.pipeline().addLast(new SimpleChannelInboundHandler<Envelope>() {
@@ -199,19 +208,32 @@ class SharedStateTransferTest {
                         ctx.writeAndFlush(Envelopes.helloAck(1));
                         return;
                     }
-                    final ChannelHandler enc = ctx.pipeline().remove(ControlPipeline.FRAME_ENCODER);
-                    assertTrue(enc != null);
-                    ctx.pipeline().remove(ControlPipeline.PROTOBUF_ENCODER);
-                    ctx.write(Frames.encode(ctx.alloc(), Envelope.newBuilder().setSharedStateFetchResponse(
-                            SharedStateFetchResponse.newBuilder().setOk(true).setRevision(1).addKeys("a")
-                                    .addSizesBytes(announced)).build()));
-                    final var f = ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[sent]));
-                    if (close) {
-                        f.addListener(ChannelFutureListener.CLOSE);
-                    }
+                    onRequest.accept(ctx);
+                }
+
+                @Override
+                public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause) {
+                    ctx.close();
                 }
             });
         });
+    }
+
+    /**
+     * Switches the connection to raw writes, as a distributor does after its response, and writes {@code response}
+     * as a frame (none if null), then {@code bytes}; closes afterwards if asked.
+     */
+    private static void respondRaw(final ChannelHandlerContext ctx, final Envelope response, final byte[] bytes,
+                                   final boolean close) {
+        ctx.pipeline().remove(ControlPipeline.FRAME_ENCODER);
+        ctx.pipeline().remove(ControlPipeline.PROTOBUF_ENCODER);
+        if (response != null) {
+            ctx.write(Frames.encode(ctx.alloc(), response));
+        }
+        final var f = ctx.writeAndFlush(Unpooled.wrappedBuffer(bytes));
+        if (close) {
+            f.addListener(ChannelFutureListener.CLOSE);
+        }
     }
 
     /**
@@ -257,47 +279,23 @@ class SharedStateTransferTest {
         final byte[] tail = RandomEnvelopes.bytes(rnd, exact ? 4096 : rnd.nextInt(8192));
         final boolean closeAfter = rnd.nextBoolean();
         final Envelope other = RandomEnvelopes.envelope(rnd, new int[] {0});
-        return bind(ch -> {
-            ControlPipeline.install(ch.pipeline());
-            ch.pipeline().addLast(new SimpleChannelInboundHandler<Envelope>() {
-                @Override
-                protected void channelRead0(final ChannelHandlerContext ctx, final Envelope env) {
-                    if (env.hasHello()) {
-                        ctx.writeAndFlush(Envelopes.helloAck(1));
-                        return;
-                    }
-                    switch (kind) {
-                        case 0: { // a random response, then random bytes
-                            ctx.pipeline().remove(ControlPipeline.FRAME_ENCODER);
-                            ctx.pipeline().remove(ControlPipeline.PROTOBUF_ENCODER);
-                            ctx.write(Frames.encode(ctx.alloc(), response));
-                            final var f = ctx.writeAndFlush(Unpooled.wrappedBuffer(tail));
-                            if (closeAfter) {
-                                f.addListener(ChannelFutureListener.CLOSE);
-                            }
-                            break;
-                        }
-                        case 1: // a control message of another kind
-                            ctx.writeAndFlush(other);
-                            break;
-                        case 2: // bytes that are not a frame
-                            ctx.pipeline().remove(ControlPipeline.FRAME_ENCODER);
-                            ctx.pipeline().remove(ControlPipeline.PROTOBUF_ENCODER);
-                            ctx.writeAndFlush(Unpooled.wrappedBuffer(tail));
-                            break;
-                        case 3: // silence: the progress timeout ends the fetch
-                            break;
-                        default:
-                            ctx.close();
-                            break;
-                    }
-                }
-
-                @Override
-                public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause) {
-                    ctx.close(); // the fetcher resets a connection it gave up on while bytes were unread
-                }
-            });
+        return scriptedDistributor(ctx -> {
+            switch (kind) {
+                case 0: // a random response, then random bytes
+                    respondRaw(ctx, response, tail, closeAfter);
+                    break;
+                case 1: // a control message of another kind
+                    ctx.writeAndFlush(other);
+                    break;
+                case 2: // bytes that are not a frame
+                    respondRaw(ctx, null, tail, false);
+                    break;
+                case 3: // silence: the progress timeout ends the fetch
+                    break;
+                default:
+                    ctx.close();
+                    break;
+            }
         });
     }
 
