@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 @Command(name = "pccl-bench", mixinStandardHelpOptions = true, version = "pccl-bench 0.1.0",
         description = "pccl-java benchmarks, demo and churn harness",
         subcommands = {AllReduceBench.class, AllReduceBench.Peer.class, JoinLatencyBench.class, SyncBench.class,
-            Demo.class})
+            Demo.class, Churn.class})
 public final class BenchMain implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -105,20 +105,19 @@ public final class Demo implements Callable<Integer> {
 
     private ChildJvm startPeer(final Master master, final String name, final List<Thread> readers,
                                final CountDownLatch killPoint, final CountDownLatch joinPoint, final boolean wait) {
-        final List<String> args = new ArrayList<>(List.of("127.0.0.1:" + master.port(), String.valueOf(steps),
-                String.valueOf(elements), String.valueOf(connections), String.valueOf(peers)));
+        final List<String> args = new ArrayList<>(List.of("--master=127.0.0.1:" + master.port(), "--steps=" + steps,
+                "--final-world=" + peers, "--elements=" + elements, "--connections=" + connections));
         if (wait) {
-            args.add("wait");
+            args.add("--wait-for-go");
         }
-        final ChildJvm c = ChildJvm.start(name, List.of("-Xmx512m", "-Dio.netty.leakDetection.level=disabled",
-                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"), DemoPeer.class.getName(), args);
+        final ChildJvm c = TrainingPeer.start(name, args);
         final Thread t = new Thread(() -> {
             try {
                 while (true) {
                     final String line = c.awaitLine(l -> true, 600_000, null);
                     System.out.println("[" + name + "] " + line);
                     if (line.startsWith("STEP ")) {
-                        final Map<String, String> kv = DemoPeer.parse(line);
+                        final Map<String, String> kv = TrainingPeer.parse(line);
                         final long rev = Long.parseLong(kv.get("rev"));
                         hashes.computeIfAbsent(rev, k -> new TreeMap<>()).put(name, kv.get("hash"));
                         throughput.computeIfAbsent(Integer.parseInt(kv.get("world")),

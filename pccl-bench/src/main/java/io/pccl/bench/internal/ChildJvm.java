@@ -54,7 +54,9 @@ public final class ChildJvm implements AutoCloseable {
         command.add(java.toString());
         command.addAll(jvmArgs);
         command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
+        // Under surefire, java.class.path may name only its booter jar; the test class path is kept here.
+        final String surefire = System.getProperty("surefire.test.class.path");
+        command.add(surefire != null && !surefire.isEmpty() ? surefire : System.getProperty("java.class.path"));
         command.add(mainClass);
         command.addAll(args);
         try {

@@ -1,0 +1,463 @@
+package io.pccl.bench;
+
+import io.pccl.bench.internal.ChildJvm;
+import io.pccl.master.Master;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Callable;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The churn harness: an embedded master and a changing set of peer JVMs ({@link TrainingPeer}) that train
+ * continuously while the harness, at seeded random intervals, SIGKILLs peers and starts new ones. Kills land in
+ * whatever the victim is doing: an all-reduce, a shared-state transfer, connection establishment or a topology
+ * update. The run passes when
+ * <ul>
+ *   <li>every peer that reported a revision held bit-identical weights at it (parity);</li>
+ *   <li>some peer completed a step at least every {@code --stall-timeout} (liveness);</li>
+ *   <li>no peer failed on its own (a non-retryable error or an exit nobody asked for);</li>
+ *   <li>after {@code stop}, every peer still running finished its step and exited 0 within
+ *       {@code --exit-timeout} (nothing hangs).</li>
+ * </ul>
+ * It prints what happened: spawns, kills, steps, retried steps, the longest gap between steps, how long the
+ * survivors took to complete a step after each kill, and the throughput per world size.
+ *
+ * <pre>
+ * java -jar pccl-bench/target/pccl-bench.jar churn --duration 300 --seed 7
+ * </pre>
+ *
+ * <p>Not thread-safe: {@link #run()} runs once, on one thread, which owns all state; one reader thread per peer
+ * only forwards that peer's output lines into a queue.
+ */
+@Command(name = "churn", mixinStandardHelpOptions = true,
+        description = "churn harness: peers training while peers are SIGKILLed and started at random; "
+                + "checks parity, liveness and clean exits")
+public final class Churn implements Callable<Integer> {
+    @Option(names = "--duration", description = "seconds of churn (default ${DEFAULT-VALUE})")
+    int durationS = 60;
+    @Option(names = "--seed", description = "seed of the kill/spawn schedule (default ${DEFAULT-VALUE})")
+    long seed = 1;
+    @Option(names = "--initial-peers", description = "peers started at the beginning (default ${DEFAULT-VALUE})")
+    int initialPeers = 3;
+    @Option(names = "--min-peers", description = "a kill never leaves fewer peers that have completed a step "
+            + "(default ${DEFAULT-VALUE}, at least 2)")
+    int minPeers = 2;
+    @Option(names = "--max-peers", description = "peer JVMs running at most (default ${DEFAULT-VALUE})")
+    int maxPeers = 5;
+    @Option(names = "--interval-ms", split = ",", description = "each action follows the previous one after a "
+            + "uniformly random delay in [min,max] ms (default ${DEFAULT-VALUE})")
+    long[] intervalMs = {500, 2000};
+    @Option(names = "--kill-weight", description = "probability that an action is a kill when both a kill and "
+            + "a spawn are possible (default ${DEFAULT-VALUE})")
+    double killWeight = 0.4;
+    @Option(names = "--elements", description = "float32 weights per peer (default ${DEFAULT-VALUE})")
+    int elements = 1 << 18;
+    @Option(names = "--ops", description = "all-reduce operations per step (default ${DEFAULT-VALUE})")
+    int ops = 4;
+    @Option(names = "--max-in-flight", description = "operations in flight per step (default ${DEFAULT-VALUE})")
+    int maxInFlight = 2;
+    @Option(names = "--connections", description = "connections per peer (default ${DEFAULT-VALUE})")
+    int connections = 2;
+    @Option(names = "--stall-timeout", description = "seconds without a completed step that fail the run "
+            + "(default ${DEFAULT-VALUE})")
+    int stallTimeoutS = 60;
+    @Option(names = "--exit-timeout", description = "seconds the peers get to exit after stop "
+            + "(default ${DEFAULT-VALUE})")
+    int exitTimeoutS = 60;
+    @Option(names = "--verbose", description = "echo every peer output line")
+    boolean verbose;
+
+    /** Lines kept per peer for the report of a failure. */
+    private static final int TAIL_LINES = 20;
+
+    private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
+    private final List<Peer> peers = new ArrayList<>();
+    /** revision -> (peer name -> weights hash). */
+    private final Map<Long, Map<String, String>> hashes = new HashMap<>();
+    /** world size -> all-reduce throughputs reported with it. */
+    private final Map<Integer, List<Double>> throughput = new TreeMap<>();
+    private final List<Long> killTimes = new ArrayList<>();
+    private final List<Long> recoveryNs = new ArrayList<>();
+    /** Per peer that completed a step: milliseconds from its JVM's start to that step. */
+    private final List<Long> firstStepMs = new ArrayList<>();
+    private final List<String> failures = new ArrayList<>();
+    private long t0;
+    private long lastStepNs;
+    private long longestGapNs;
+    private long steps;
+    private long maxRevision;
+    private int retries;
+    private int skippedSteps;
+    private int spawned;
+    private boolean stopping;
+
+    /** What one run did; {@link #passed()} is the verdict. */
+    record Result(int spawns, int kills, long steps, long maxRevision, int revisionsChecked, int retries,
+                  int skippedSteps, long longestGapMs, List<Long> recoveryMs, int cleanExits, List<String> failures) {
+        boolean passed() {
+            return failures.isEmpty() && steps > 0;
+        }
+    }
+
+    /** One peer JVM. */
+    private static final class Peer {
+        final String name;
+        final ChildJvm jvm;
+        final long startedNs;
+        final Deque<String> tail = new ArrayDeque<>();
+        boolean established;
+        boolean killed;
+        boolean exited;
+        boolean exitedCleanly;
+
+        Peer(final String name, final ChildJvm jvm, final long startedNs) {
+            this.name = name;
+            this.jvm = jvm;
+            this.startedNs = startedNs;
+        }
+
+        boolean alive() {
+            return !killed && !exited;
+        }
+    }
+
+    /** An output line of a peer, or its end ({@code line == null}). */
+    private record Event(Peer peer, String line, long atNs) {
+    }
+
+    @Override
+    public Integer call() throws InterruptedException {
+        return run().passed() ? 0 : 1;
+    }
+
+    /**
+     * Runs the harness: churn for the duration, then stop every peer and check.
+     *
+     * @return what happened
+     * @throws InterruptedException if interrupted (the peers are killed)
+     */
+    Result run() throws InterruptedException {
+        validate();
+        System.out.printf(Locale.ROOT, "pccl-java churn: %d s, seed %d, %d-%d peers, actions every %d-%d ms "
+                + "(kill weight %.2f), %d float32 weights in %d all-reduce(s) per step%n", durationS, seed,
+                minPeers, maxPeers, intervalMs[0], intervalMs[1], killWeight, elements, ops);
+        final SplittableRandom random = new SplittableRandom(seed);
+        try (Master master = Master.builder().host("127.0.0.1").port(0).heartbeatTimeout(Duration.ofSeconds(3))
+                .build().start()) {
+            t0 = System.nanoTime();
+            lastStepNs = t0;
+            try {
+                for (int i = 0; i < initialPeers; i++) {
+                    spawn(master, t0);
+                }
+                churn(master, random);
+                stopAll();
+            } finally {
+                for (Peer p : peers) {
+                    p.jvm.close();
+                }
+            }
+        }
+        return report();
+    }
+
+    private void validate() {
+        final CommandLine cl = new CommandLine(this);
+        if (minPeers < 2 || maxPeers <= minPeers || initialPeers < 2 || initialPeers > maxPeers) {
+            throw new CommandLine.ParameterException(cl, "need 2 <= --min-peers < --max-peers and 2 <= "
+                    + "--initial-peers <= --max-peers, got " + minPeers + ", " + maxPeers + ", " + initialPeers);
+        }
+        if (intervalMs.length != 2 || intervalMs[0] < 1 || intervalMs[1] < intervalMs[0]) {
+            throw new CommandLine.ParameterException(cl, "--interval-ms needs min,max with 1 <= min <= max, got "
+                    + java.util.Arrays.toString(intervalMs));
+        }
+        if (durationS < 1 || stallTimeoutS < 1 || exitTimeoutS < 1 || killWeight < 0 || killWeight > 1) {
+            throw new CommandLine.ParameterException(cl, "--duration, --stall-timeout and --exit-timeout must be "
+                    + ">= 1 and --kill-weight in [0, 1]");
+        }
+    }
+
+    private void churn(final Master master, final SplittableRandom random) throws InterruptedException {
+        final long end = t0 + TimeUnit.SECONDS.toNanos(durationS);
+        final long stallNs = TimeUnit.SECONDS.toNanos(stallTimeoutS);
+        long nextAction = t0 + delay(random);
+        long now = System.nanoTime();
+        while (now < end && failures.isEmpty()) {
+            final Event e = events.poll(Math.min(nextAction, end) - now, TimeUnit.NANOSECONDS);
+            if (e != null) {
+                handle(e);
+            }
+            now = System.nanoTime();
+            if (now - lastStepNs > stallNs) {
+                failures.add(String.format(Locale.ROOT, "no peer completed a step for %.1f s (limit %d s); "
+                        + "running: %s", (now - lastStepNs) / 1e9, stallTimeoutS, describeAlive()));
+            } else if (now >= nextAction && now < end) {
+                act(master, random, now);
+                nextAction = now + delay(random);
+            }
+        }
+    }
+
+    private long delay(final SplittableRandom random) {
+        return TimeUnit.MILLISECONDS.toNanos(random.nextLong(intervalMs[0], intervalMs[1] + 1));
+    }
+
+    /** One scheduled action: a spawn or a SIGKILL, within the peer-count bounds. */
+    private void act(final Master master, final SplittableRandom random, final long now) {
+        final List<Peer> alive = new ArrayList<>();
+        final List<Peer> established = new ArrayList<>();
+        for (Peer p : peers) {
+            if (p.alive()) {
+                alive.add(p);
+                if (p.established) {
+                    established.add(p);
+                }
+            }
+        }
+        final boolean canKill = established.size() > minPeers;
+        final boolean canSpawn = alive.size() < maxPeers;
+        // Draw every time, so that the schedule depends only on the seed and the peer counts.
+        final boolean preferKill = random.nextDouble() < killWeight;
+        final int victimIndex = random.nextInt(Math.max(1, established.size()));
+        if (canKill && (preferKill || !canSpawn)) {
+            final Peer victim = established.get(victimIndex);
+            log(now, "SIGKILL %s (pid %d; %d running, %d of them stepping)", victim.name, victim.jvm.pid(),
+                    alive.size(), established.size());
+            victim.killed = true;
+            victim.jvm.kill();
+            killTimes.add(now);
+            recoveryNs.add(-1L);
+        } else if (canSpawn) {
+            spawn(master, now);
+        }
+    }
+
+    private void spawn(final Master master, final long now) {
+        final String name = "peer" + spawned++;
+        final ChildJvm jvm = TrainingPeer.start(name, List.of("--master=127.0.0.1:" + master.port(), "--steps=0",
+                "--elements=" + elements, "--ops=" + ops, "--max-in-flight=" + maxInFlight,
+                "--connections=" + connections));
+        final Peer p = new Peer(name, jvm, now);
+        peers.add(p);
+        log(now, "start %s (pid %d)", name, jvm.pid());
+        final Thread reader = new Thread(() -> forward(p), "churn-" + name);
+        reader.setDaemon(true);
+        reader.start();
+    }
+
+    /** Reader thread: forwards the peer's lines, then its end. */
+    private void forward(final Peer p) {
+        try {
+            while (true) {
+                events.add(new Event(p, p.jvm.awaitLine(l -> true, TimeUnit.DAYS.toMillis(7), null),
+                        System.nanoTime()));
+            }
+        } catch (IllegalStateException ended) {
+            events.add(new Event(p, null, System.nanoTime()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void handle(final Event e) throws InterruptedException {
+        final Peer p = e.peer;
+        if (e.line == null) {
+            p.exited = true;
+            final int rc = p.jvm.waitFor(10_000);
+            p.exitedCleanly = stopping && !p.killed && rc == 0;
+            if (!p.killed && (!stopping || rc != 0)) {
+                failures.add(p.name + " exited with status " + rc + (stopping ? " after stop" : " on its own")
+                        + "; its last lines:\n    " + String.join("\n    ", p.tail));
+            }
+            return;
+        }
+        if (p.tail.size() == TAIL_LINES) {
+            p.tail.removeFirst();
+        }
+        p.tail.addLast(e.line);
+        if (verbose) {
+            System.out.println("[" + p.name + "] " + e.line);
+        }
+        if (e.line.startsWith("STEP ")) {
+            final Map<String, String> kv = TrainingPeer.parse(e.line);
+            if (isNumber(kv.get("rev")) && isNumber(kv.get("world")) && kv.get("hash") != null
+                    && kv.get("reduceMBps") != null) {
+                onStep(p, kv, e.atNs);
+            } else if (!p.killed) {
+                // A SIGKILL may cut the victim's last line; any other peer writes whole lines.
+                failures.add(p.name + " wrote an unreadable step line: '" + e.line + "'");
+            }
+        } else if (e.line.startsWith("RETRY ")) {
+            retries++;
+        } else if (e.line.startsWith("FAILED ") && !verbose) {
+            System.out.println("[" + p.name + "] " + e.line);
+        }
+    }
+
+    private static double parseOrNaN(final String s) {
+        try {
+            return Double.parseDouble(s);
+        } catch (NumberFormatException e) {
+            return Double.NaN;
+        }
+    }
+
+    private static boolean isNumber(final String s) {
+        if (s == null || s.isEmpty() || s.length() > 18) {
+            return false;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            if (!Character.isDigit(s.charAt(i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void onStep(final Peer p, final Map<String, String> kv, final long atNs) {
+        final long rev = Long.parseLong(kv.get("rev"));
+        hashes.computeIfAbsent(rev, k -> new TreeMap<>()).put(p.name, kv.get("hash"));
+        final int world = Integer.parseInt(kv.get("world"));
+        if (world > 1) {
+            throughput.computeIfAbsent(world, k -> new ArrayList<>()).add(parseOrNaN(kv.get("reduceMBps")));
+        } else {
+            skippedSteps++;
+        }
+        steps++;
+        maxRevision = Math.max(maxRevision, rev);
+        if (steps > 1) {
+            longestGapNs = Math.max(longestGapNs, atNs - lastStepNs);
+        }
+        lastStepNs = Math.max(lastStepNs, atNs);
+        if (!p.established) {
+            p.established = true;
+            firstStepMs.add(TimeUnit.NANOSECONDS.toMillis(atNs - p.startedNs));
+        }
+        for (int i = 0; i < killTimes.size(); i++) {
+            // The first step after a kill by a peer that was running when the kill happened.
+            if (recoveryNs.get(i) < 0 && atNs > killTimes.get(i) && p.startedNs <= killTimes.get(i)) {
+                recoveryNs.set(i, atNs - killTimes.get(i));
+            }
+        }
+    }
+
+    /** Asks every running peer to stop and waits, bounded, until each has exited. */
+    private void stopAll() throws InterruptedException {
+        stopping = true;
+        final long now = System.nanoTime();
+        log(now, "stop: asking %s to finish their step and exit", describeAlive());
+        for (Peer p : peers) {
+            if (p.alive()) {
+                p.jvm.send("stop");
+            }
+        }
+        final long deadline = now + TimeUnit.SECONDS.toNanos(exitTimeoutS);
+        while (anyAlive()) {
+            final long left = deadline - System.nanoTime();
+            final Event e = left > 0 ? events.poll(left, TimeUnit.NANOSECONDS) : null;
+            if (e == null) {
+                failures.add("after stop, still running after " + exitTimeoutS + " s: " + describeAlive());
+                return;
+            }
+            handle(e);
+        }
+    }
+
+    private boolean anyAlive() {
+        for (Peer p : peers) {
+            if (p.alive()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private String describeAlive() {
+        final List<String> names = new ArrayList<>();
+        for (Peer p : peers) {
+            if (p.alive()) {
+                names.add(p.name + (p.established ? "" : " (no step yet)"));
+            }
+        }
+        return names.toString();
+    }
+
+    private Result report() {
+        int checked = 0;
+        for (Map.Entry<Long, Map<String, String>> e : new TreeMap<>(hashes).entrySet()) {
+            if (e.getValue().values().stream().distinct().count() != 1) {
+                failures.add("parity: peers disagree at revision " + e.getKey() + ": " + e.getValue());
+            } else if (e.getValue().size() > 1) {
+                checked++;
+            }
+        }
+        final List<Long> recoveryMs = new ArrayList<>();
+        for (long ns : recoveryNs) {
+            if (ns >= 0) {
+                recoveryMs.add(TimeUnit.NANOSECONDS.toMillis(ns));
+            }
+        }
+        Collections.sort(recoveryMs);
+        int clean = 0;
+        for (Peer p : peers) {
+            if (p.exitedCleanly) {
+                clean++;
+            }
+        }
+        final Result r = new Result(spawned, killTimes.size(), steps, maxRevision, checked, retries, skippedSteps,
+                TimeUnit.NANOSECONDS.toMillis(longestGapNs), recoveryMs, clean, List.copyOf(failures));
+        System.out.printf(Locale.ROOT, "churn: %d peers started, %d SIGKILLed; %d steps reported, revision %d; "
+                + "%d steps retried, %d skipped (group below two peers)%n", r.spawns(), r.kills(), r.steps(),
+                r.maxRevision(), r.retries(), r.skippedSteps());
+        System.out.printf(Locale.ROOT, "longest gap between completed steps: %.2f s (limit %d s)%n",
+                r.longestGapMs() / 1e3, stallTimeoutS);
+        if (!recoveryMs.isEmpty()) {
+            System.out.printf(Locale.ROOT, "after a SIGKILL, the survivors' next completed step: median %d ms, "
+                    + "max %d ms (%d kills)%n", recoveryMs.get(recoveryMs.size() / 2),
+                    recoveryMs.get(recoveryMs.size() - 1), recoveryMs.size());
+        }
+        Collections.sort(firstStepMs);
+        if (!firstStepMs.isEmpty()) {
+            System.out.printf(Locale.ROOT, "from a peer JVM's start to its first completed step: median %d ms, "
+                    + "max %d ms (%d peers)%n", firstStepMs.get(firstStepMs.size() / 2),
+                    firstStepMs.get(firstStepMs.size() - 1), firstStepMs.size());
+        }
+        for (Map.Entry<Integer, List<Double>> e : throughput.entrySet()) {
+            final double[] v = e.getValue().stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            System.out.printf(Locale.ROOT, "all-reduce throughput at %d peers: median %.0f MB/s (%d steps)%n",
+                    e.getKey(), v[v.length / 2], v.length);
+        }
+        System.out.println("parity: " + checked + " revisions reported by two or more peers, "
+                + (failures.stream().anyMatch(f -> f.startsWith("parity")) ? "NOT all bit-identical"
+                : "all bit-identical"));
+        System.out.println("clean exits after stop: " + clean);
+        if (r.passed()) {
+            System.out.println("CHURN PASSED");
+        } else {
+            System.out.println("CHURN FAILED" + (r.steps() == 0 ? ": no step completed" : ""));
+            for (String f : r.failures()) {
+                System.out.println("  - " + f);
+            }
+        }
+        return r;
+    }
+
+    private void log(final long now, final String format, final Object... args) {
+        System.out.printf(Locale.ROOT, "[%7.2f s] %s%n", (now - t0) / 1e9, String.format(Locale.ROOT, format, args));
+    }
+}

@@ -1,0 +1,251 @@
+package io.pccl.bench;
+
+import io.pccl.Communicator;
+import io.pccl.DataType;
+import io.pccl.PcclException;
+import io.pccl.ReduceDescriptor;
+import io.pccl.ReduceInfo;
+import io.pccl.ReduceOp;
+import io.pccl.ReduceOperation;
+import io.pccl.SharedState;
+import io.pccl.SyncInfo;
+import io.pccl.SyncStrategy;
+import io.pccl.TooFewPeersException;
+import io.pccl.bench.internal.ChildJvm;
+import io.pccl.hash.SimpleHash;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * One peer of the demo and of the churn harness (runs in its own JVM): a toy data-parallel training loop. Each
+ * step: accept pending peers if any, synchronise the shared weights ({@code ENFORCE_POPULAR}), all-reduce the
+ * average of the peers' gradients with the retry helper (split into {@code --ops} operations with distinct tags),
+ * apply {@code w -= lr · g}, advance the revision. The gradient of peer p at step s is a fixed function of (p, s),
+ * so results are reproducible for a given membership; the weights start random and differ per peer until the
+ * first sync.
+ *
+ * <p>Output, one line each: {@code STEP rev=… world=… hash=… rx=… reduceMBps=…} after every step,
+ * {@code RETRY …} when a step failed retryably and starts again, {@code SKIPPED …} when the group fell below two
+ * peers during the all-reduce (the step is skipped and the revision still advances, as
+ * {@code docs/fault-tolerance.md} §8 recommends; its {@code STEP} line says {@code world=1}), {@code DONE} at the
+ * end (exit status 0). A
+ * failure that is not retryable ends the JVM with status 1 after printing {@code FAILED …}.
+ *
+ * <p>Standard input: {@code go} starts a peer launched with {@code --wait-for-go} (lets the demo start the JVM
+ * early and join at a chosen step); {@code stop}, or the end of input (the orchestrator is gone), makes the peer
+ * finish its current step, close its communicator and exit.
+ *
+ * <p>Not thread-safe; the loop runs on the main thread, one daemon thread reads standard input.
+ */
+@Command(name = "training-peer", mixinStandardHelpOptions = true, hidden = true,
+        description = "one peer of the demo and the churn harness (started by them in its own JVM)")
+public final class TrainingPeer implements Callable<Integer> {
+    private static final float LEARNING_RATE = 0.01f;
+
+    @Option(names = "--master", required = true, description = "master host:port")
+    String master;
+    @Option(names = "--steps", description = "steps to run; 0 runs until told to stop (default ${DEFAULT-VALUE})")
+    long steps;
+    @Option(names = "--final-world", description = "with --steps: keep going past the steps, up to 10 × steps, "
+            + "until a step ran with this many peers (default ${DEFAULT-VALUE})")
+    int finalWorld;
+    @Option(names = "--elements", description = "float32 weights (default ${DEFAULT-VALUE})")
+    int elements = 1 << 20;
+    @Option(names = "--ops", description = "all-reduce operations per step, distinct tags (default ${DEFAULT-VALUE})")
+    int ops = 1;
+    @Option(names = "--max-in-flight", description = "operations in flight in the retry helper "
+            + "(default ${DEFAULT-VALUE})")
+    int maxInFlight = 1;
+    @Option(names = "--connections", description = "connections per peer (default ${DEFAULT-VALUE})")
+    int connections = 4;
+    @Option(names = "--wait-for-go", description = "read a 'go' line from standard input before connecting")
+    boolean waitForGo;
+
+    private final CountDownLatch go = new CountDownLatch(1);
+    private volatile boolean stop;
+
+    private TrainingPeer() {
+    }
+
+    /**
+     * Runs the peer and exits with its status.
+     *
+     * @param args the options above
+     */
+    public static void main(final String[] args) {
+        System.exit(new CommandLine(new TrainingPeer()).execute(args));
+    }
+
+    @Override
+    public Integer call() throws InterruptedException {
+        if (ops < 1 || ops > elements && elements > 0) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--ops must be in [1, --elements = "
+                    + elements + "], got " + ops);
+        }
+        startInputReader();
+        if (waitForGo) {
+            go.await();
+            if (stop) {
+                System.out.println("DONE");
+                return 0;
+            }
+        }
+        final ByteBuffer weights = ByteBuffer.allocateDirect(elements * 4).order(ByteOrder.LITTLE_ENDIAN);
+        final ByteBuffer grad = ByteBuffer.allocateDirect(elements * 4).order(ByteOrder.LITTLE_ENDIAN);
+        final SplittableRandom init = new SplittableRandom(ProcessHandle.current().pid());
+        for (int i = 0; i < elements; i++) {
+            weights.putFloat(i * 4, (float) init.nextDouble(-1, 1));
+        }
+        final List<ReduceOperation> operations = operations(grad);
+        final SharedState state = SharedState.builder().revision(0)
+                .entry("weights", weights, DataType.FLOAT32, elements).build();
+        try (Communicator comm = Communicator.builder().masterAddress(master).peerBasePort(0)
+                .connectionsPerPeer(connections).connectTimeout(Duration.ofSeconds(120))
+                .topologyTimeout(Duration.ofSeconds(60)).heartbeatTimeout(Duration.ofSeconds(3)).build()) {
+            comm.connect();
+            boolean joined = comm.peerGroupWorldSize() > 1;
+            int lastWorld = 0;
+            while (!stop && (steps == 0 || state.revision() < steps
+                    || lastWorld < finalWorld && state.revision() < 10L * steps)) {
+                try {
+                    if (!joined) {
+                        if (comm.arePeersPending()) {
+                            comm.updateTopology();
+                        }
+                        if (comm.peerGroupWorldSize() < 2) {
+                            Thread.sleep(20); // a lone peer waits for company; nothing to synchronise with
+                            continue;
+                        }
+                    }
+                    joined = false;
+                    final SyncInfo sync = comm.syncSharedState(state, SyncStrategy.ENFORCE_POPULAR);
+                    fillGradient(grad, elements, comm.peerId(), state.revision());
+                    int world = 1;
+                    double mbps = 0;
+                    try {
+                        final long t0 = System.nanoTime();
+                        final ReduceInfo info = comm.allReduceMultipleWithRetry(operations, maxInFlight);
+                        final long t1 = System.nanoTime();
+                        for (int i = 0; i < elements; i++) {
+                            weights.putFloat(i * 4, weights.getFloat(i * 4) - LEARNING_RATE * grad.getFloat(i * 4));
+                        }
+                        world = info.worldSize();
+                        mbps = (info.txBytes() + info.rxBytes()) / ((t1 - t0) / 1e3);
+                    } catch (TooFewPeersException e) {
+                        // The group fell below two peers during the step: skip it (docs/fault-tolerance.md §8).
+                        System.out.println("SKIPPED " + e.getMessage());
+                    }
+                    // Exactly once per successful sync, whether the step ran or not.
+                    state.incrementRevision();
+                    lastWorld = world;
+                    // One println per line: a line written in pieces could be cut by a SIGKILL or interleaved.
+                    System.out.println(String.format(Locale.ROOT, "STEP rev=%d world=%d hash=%08x rx=%d "
+                            + "reduceMBps=%.1f", state.revision(), world, SimpleHash.hash(weights), sync.rxBytes(),
+                            mbps));
+                } catch (PcclException e) {
+                    if (!e.isRetryable() && !stop) {
+                        System.out.println("FAILED " + e);
+                        return 1;
+                    }
+                    if (!stop) {
+                        System.out.println("RETRY " + e);
+                    }
+                    joined = false;
+                }
+            }
+        }
+        System.out.println("DONE");
+        return 0;
+    }
+
+    /** Splits the gradient into {@code ops} contiguous in-place AVG operations with tags 0, 1, .... */
+    private List<ReduceOperation> operations(final ByteBuffer grad) {
+        final List<ReduceOperation> list = new ArrayList<>(ops);
+        for (int k = 0; k < ops; k++) {
+            final int from = (int) ((long) elements * k / ops);
+            final int to = (int) ((long) elements * (k + 1) / ops);
+            final ByteBuffer part = grad.duplicate().position(from * 4).limit(to * 4).slice()
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            list.add(new ReduceOperation(part, part,
+                    ReduceDescriptor.of(to - from, DataType.FLOAT32, ReduceOp.AVG).tag(k)));
+        }
+        return list;
+    }
+
+    private void startInputReader() {
+        final Thread t = new Thread(() -> {
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = in.readLine()) != null) {
+                    if ("go".equals(line.trim())) {
+                        go.countDown();
+                    } else if ("stop".equals(line.trim())) {
+                        break;
+                    }
+                }
+            } catch (IOException e) {
+                // treated like the end of input
+            }
+            stop = true;
+            go.countDown();
+        }, "stdin");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private static void fillGradient(final ByteBuffer grad, final int elements, final long peerId,
+                                     final long step) {
+        final SplittableRandom r = new SplittableRandom(peerId * 1_000_003L + step);
+        for (int i = 0; i < elements; i++) {
+            grad.putFloat(i * 4, (float) r.nextDouble(-1, 1));
+        }
+    }
+
+    /**
+     * Starts a training peer in its own JVM (512 MiB heap; its log, warnings only, goes to standard output so
+     * that log lines and the peer's own lines never interleave within a line).
+     *
+     * @param name the child's name, for messages
+     * @param args this command's options
+     * @return the running child
+     */
+    static ChildJvm start(final String name, final List<String> args) {
+        return ChildJvm.start(name, List.of("-Xmx512m", "-Dio.netty.leakDetection.level=disabled",
+                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-Dorg.slf4j.simpleLogger.logFile=System.out"),
+                TrainingPeer.class.getName(), args);
+    }
+
+    /**
+     * Parses the {@code key=value} words of an output line.
+     *
+     * @param line a {@code STEP} line
+     * @return key to value
+     */
+    static Map<String, String> parse(final String line) {
+        final Map<String, String> kv = new HashMap<>();
+        for (String part : line.split(" ")) {
+            final int eq = part.indexOf('=');
+            if (eq > 0) {
+                kv.put(part.substring(0, eq), part.substring(eq + 1));
+            }
+        }
+        return kv;
+    }
+}

@@ -1,0 +1,47 @@
+package io.pccl.bench;
+
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A short run of the churn harness: peer JVMs train while the harness SIGKILLs some and starts others, with a
+ * fixed seed. The run must pass (parity at every revision, liveness, no peer failing on its own, every peer still
+ * running exits 0 after stop), and churn must really have happened.
+ */
+@Tag("slow")
+@Timeout(value = 240, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class ChurnHarnessTest {
+    private static final long SEED = 20261129L;
+
+    @Test
+    void peersKilledAndStartedAtRandomKeepTrainingBitIdentical() throws Exception {
+        System.out.println("ChurnHarnessTest seed " + SEED);
+        final Churn churn = new Churn();
+        churn.seed = SEED;
+        churn.durationS = 20;
+        churn.initialPeers = 3;
+        churn.minPeers = 2;
+        churn.maxPeers = 4;
+        churn.intervalMs = new long[] {300, 900};
+        churn.killWeight = 0.5;
+        churn.elements = 1 << 16;
+        churn.ops = 2;
+        churn.stallTimeoutS = 60;
+        churn.exitTimeoutS = 60;
+
+        final Churn.Result r = churn.run();
+
+        assertTrue(r.failures().isEmpty(), () -> "churn failed: " + r.failures());
+        assertTrue(r.kills() >= 3, () -> "expected at least 3 SIGKILLs in 20 s, got " + r);
+        assertTrue(r.spawns() >= churn.initialPeers + 3, () -> "expected at least 3 peers started mid-run, got " + r);
+        assertTrue(r.revisionsChecked() >= 10, () -> "expected at least 10 revisions reported by two or more peers, "
+                + "got " + r);
+        // Every kill but possibly one in the last moments is followed by a step of the survivors.
+        assertTrue(r.recoveryMs().size() >= r.kills() - 1, () -> "survivors did not step after each kill: " + r);
+        assertEquals(r.spawns() - r.kills(), r.cleanExits(), () -> "every peer not killed exits 0 after stop: " + r);
+    }
+}
