@@ -25,8 +25,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * The churn harness: an embedded master and a changing set of peer JVMs ({@link TrainingPeer}) that train
  * continuously while the harness, at seeded random intervals, SIGKILLs peers and starts new ones. Kills land in
- * whatever the victim is doing: an all-reduce, a shared-state transfer, connection establishment or a topology
- * update. The run passes when
+ * whatever the victim is doing: an all-reduce, a shared-state transfer, a topology update, or, for a peer that has
+ * not completed a step yet, its JVM start, registration or join. A peer that has stepped is killed only while more
+ * than {@code --min-peers} have, so that the group's state always survives. The run passes when
  * <ul>
  *   <li>every peer that reported a revision held bit-identical weights at it (parity);</li>
  *   <li>some peer completed a step at least every {@code --stall-timeout} (liveness);</li>
@@ -65,6 +66,9 @@ public final class Churn implements Callable<Integer> {
     @Option(names = "--kill-weight", description = "probability that an action is a kill when both a kill and "
             + "a spawn are possible (default ${DEFAULT-VALUE})")
     double killWeight = 0.4;
+    @Option(names = "--starting-kill-share", description = "when a kill could hit a peer that has stepped or one "
+            + "that has not stepped yet, the probability that it hits the latter (default ${DEFAULT-VALUE})")
+    double startingKillShare = 0.25;
     @Option(names = "--elements", description = "float32 weights per peer (default ${DEFAULT-VALUE})")
     int elements = 1 << 18;
     @Option(names = "--ops", description = "all-reduce operations per step (default ${DEFAULT-VALUE})")
@@ -103,12 +107,15 @@ public final class Churn implements Callable<Integer> {
     private long maxRevision;
     private int retries;
     private int skippedSteps;
+    /** SIGKILLs of peers that had not completed a step yet. */
+    private int startingKills;
     private int spawned;
     private boolean stopping;
 
     /** What one run did; {@link #passed()} is the verdict. */
-    record Result(int spawns, int kills, long steps, long maxRevision, int revisionsChecked, int retries,
-                  int skippedSteps, long longestGapMs, List<Long> recoveryMs, int cleanExits, List<String> failures) {
+    record Result(int spawns, int kills, int startingKills, long steps, long maxRevision, int revisionsChecked,
+                  int retries, int skippedSteps, long longestGapMs, List<Long> recoveryMs, int cleanExits,
+                  List<String> failures) {
         boolean passed() {
             return failures.isEmpty() && steps > 0;
         }
@@ -186,9 +193,11 @@ public final class Churn implements Callable<Integer> {
             throw new CommandLine.ParameterException(cl, "--interval-ms needs min,max with 1 <= min <= max, got "
                     + java.util.Arrays.toString(intervalMs));
         }
-        if (durationS < 1 || stallTimeoutS < 1 || exitTimeoutS < 1 || killWeight < 0 || killWeight > 1) {
+        if (durationS < 1 || stallTimeoutS < 1 || exitTimeoutS < 1 || killWeight < 0 || killWeight > 1
+                || startingKillShare < 0 || startingKillShare > 1) {
             throw new CommandLine.ParameterException(cl, "--duration, --stall-timeout and --exit-timeout must be "
-                    + ">= 1 and --kill-weight in [0, 1]");
+                    + ">= 1, --kill-weight and --starting-kill-share in [0, 1]; got " + durationS + ", "
+                    + stallTimeoutS + ", " + exitTimeoutS + ", " + killWeight + ", " + startingKillShare);
         }
     }
 
@@ -229,19 +238,32 @@ public final class Churn implements Callable<Integer> {
                 }
             }
         }
-        final boolean canKill = established.size() > minPeers;
-        final boolean canSpawn = alive.size() < maxPeers;
+        // A kill hits a peer that has not stepped yet (starting, connecting, joining) with probability
+        // --starting-kill-share, else one that has; the latter only while more than --min-peers have, so that the
+        // group's state always survives. When the drawn kind has no candidate, the action is a start instead.
+        final List<Peer> starting = new ArrayList<>(alive);
+        starting.removeAll(established);
+        final List<Peer> stepping = established.size() > minPeers ? established : List.of();
         // Draw every time, so that the schedule depends only on the seed and the peer counts.
         final boolean preferKill = random.nextDouble() < killWeight;
-        final int victimIndex = random.nextInt(Math.max(1, established.size()));
+        final boolean hitStarting = random.nextDouble() < startingKillShare;
+        final double which = random.nextDouble();
+        final List<Peer> victims = hitStarting ? starting : stepping;
+        final boolean canKill = alive.size() > minPeers && !victims.isEmpty();
+        final boolean canSpawn = alive.size() < maxPeers;
+        final int victimIndex = (int) (which * victims.size());
         if (canKill && (preferKill || !canSpawn)) {
-            final Peer victim = established.get(victimIndex);
-            log(now, "SIGKILL %s (pid %d; %d running, %d of them stepping)", victim.name, victim.jvm.pid(),
-                    alive.size(), established.size());
+            final Peer victim = victims.get(victimIndex);
+            log(now, "SIGKILL %s (pid %d, %s; %d running, %d of them stepping)", victim.name, victim.jvm.pid(),
+                    victim.established ? "stepping" : "not stepped yet", alive.size(), established.size());
             victim.killed = true;
             victim.jvm.kill();
-            killTimes.add(now);
-            recoveryNs.add(-1L);
+            if (victim.established) {
+                killTimes.add(now);
+                recoveryNs.add(-1L);
+            } else {
+                startingKills++;
+            }
         } else if (canSpawn) {
             spawn(master, now);
         }
@@ -302,10 +324,14 @@ public final class Churn implements Callable<Integer> {
                 // A SIGKILL may cut the victim's last line; any other peer writes whole lines.
                 failures.add(p.name + " wrote an unreadable step line: '" + e.line + "'");
             }
-        } else if (e.line.startsWith("RETRY ")) {
-            retries++;
-        } else if (e.line.startsWith("FAILED ") && !verbose) {
-            System.out.println("[" + p.name + "] " + e.line);
+        } else {
+            if (e.line.startsWith("RETRY ")) {
+                retries++;
+            }
+            if (!verbose && (e.line.startsWith("RETRY ") || e.line.startsWith("SKIPPED ")
+                    || e.line.startsWith("FAILED "))) {
+                log(e.atNs, "[%s] %s", p.name, e.line);
+            }
         }
     }
 
@@ -419,11 +445,12 @@ public final class Churn implements Callable<Integer> {
                 clean++;
             }
         }
-        final Result r = new Result(spawned, killTimes.size(), steps, maxRevision, checked, retries, skippedSteps,
-                TimeUnit.NANOSECONDS.toMillis(longestGapNs), recoveryMs, clean, List.copyOf(failures));
-        System.out.printf(Locale.ROOT, "churn: %d peers started, %d SIGKILLed; %d steps reported, revision %d; "
-                + "%d steps retried, %d skipped (group below two peers)%n", r.spawns(), r.kills(), r.steps(),
-                r.maxRevision(), r.retries(), r.skippedSteps());
+        final Result r = new Result(spawned, killTimes.size(), startingKills, steps, maxRevision, checked, retries,
+                skippedSteps, TimeUnit.NANOSECONDS.toMillis(longestGapNs), recoveryMs, clean, List.copyOf(failures));
+        System.out.printf(Locale.ROOT, "churn: %d peers started; SIGKILLed %d while stepping and %d before their "
+                + "first step; %d steps reported, revision %d; %d steps retried, %d skipped (group below two "
+                + "peers)%n", r.spawns(), r.kills(), r.startingKills(), r.steps(), r.maxRevision(), r.retries(),
+                r.skippedSteps());
         System.out.printf(Locale.ROOT, "longest gap between completed steps: %.2f s (limit %d s)%n",
                 r.longestGapMs() / 1e3, stallTimeoutS);
         if (!recoveryMs.isEmpty()) {
