@@ -69,6 +69,10 @@ public final class Churn implements Callable<Integer> {
     @Option(names = "--starting-kill-share", description = "when a kill could hit a peer that has stepped or one "
             + "that has not stepped yet, the probability that it hits the latter (default ${DEFAULT-VALUE})")
     double startingKillShare = 0.25;
+    @Option(names = "--leave-share", description = "the probability that removing a peer that has stepped is a "
+            + "graceful leave (it finishes its step, closes its communicator and must exit 0 within "
+            + "--exit-timeout) instead of a SIGKILL (default ${DEFAULT-VALUE})")
+    double leaveShare = 0.2;
     @Option(names = "--elements", description = "float32 weights per peer (default ${DEFAULT-VALUE})")
     int elements = 1 << 18;
     @Option(names = "--ops", description = "all-reduce operations per step (default ${DEFAULT-VALUE})")
@@ -109,13 +113,15 @@ public final class Churn implements Callable<Integer> {
     private int skippedSteps;
     /** SIGKILLs of peers that had not completed a step yet. */
     private int startingKills;
+    /** Peers asked to leave during the churn. */
+    private int leaves;
     private int spawned;
     private boolean stopping;
 
     /** What one run did; {@link #passed()} is the verdict. */
-    record Result(int spawns, int kills, int startingKills, long steps, long maxRevision, int revisionsChecked,
-                  int retries, int skippedSteps, long longestGapMs, List<Long> recoveryMs, int cleanExits,
-                  List<String> failures) {
+    record Result(int spawns, int kills, int startingKills, int leaves, long steps, long maxRevision,
+                  int revisionsChecked, int retries, int skippedSteps, long longestGapMs, List<Long> recoveryMs,
+                  int cleanExits, List<String> failures) {
         boolean passed() {
             return failures.isEmpty() && steps > 0;
         }
@@ -131,6 +137,8 @@ public final class Churn implements Callable<Integer> {
         boolean killed;
         boolean exited;
         boolean exitedCleanly;
+        /** When it was asked to leave (stop) during the churn; 0 if never. */
+        long leavingSinceNs;
 
         Peer(final String name, final ChildJvm jvm, final long startedNs) {
             this.name = name;
@@ -194,10 +202,11 @@ public final class Churn implements Callable<Integer> {
                     + java.util.Arrays.toString(intervalMs));
         }
         if (durationS < 1 || stallTimeoutS < 1 || exitTimeoutS < 1 || killWeight < 0 || killWeight > 1
-                || startingKillShare < 0 || startingKillShare > 1) {
+                || startingKillShare < 0 || startingKillShare > 1 || leaveShare < 0 || leaveShare > 1) {
             throw new CommandLine.ParameterException(cl, "--duration, --stall-timeout and --exit-timeout must be "
-                    + ">= 1, --kill-weight and --starting-kill-share in [0, 1]; got " + durationS + ", "
-                    + stallTimeoutS + ", " + exitTimeoutS + ", " + killWeight + ", " + startingKillShare);
+                    + ">= 1, --kill-weight, --starting-kill-share and --leave-share in [0, 1]; got " + durationS
+                    + ", " + stallTimeoutS + ", " + exitTimeoutS + ", " + killWeight + ", " + startingKillShare
+                    + ", " + leaveShare);
         }
     }
 
@@ -215,11 +224,24 @@ public final class Churn implements Callable<Integer> {
             if (now - lastStepNs > stallNs) {
                 failures.add(String.format(Locale.ROOT, "no peer completed a step for %.1f s (limit %d s); "
                         + "running: %s", (now - lastStepNs) / 1e9, stallTimeoutS, describeAlive()));
+            } else if (leaverOverdue(now) != null) {
+                failures.add(leaverOverdue(now).name + " was asked to leave " + exitTimeoutS + " s ago and still "
+                        + "runs");
             } else if (now >= nextAction && now < end) {
                 act(master, random, now);
                 nextAction = now + delay(random);
             }
         }
+    }
+
+    private Peer leaverOverdue(final long now) {
+        for (Peer p : peers) {
+            if (p.alive() && p.leavingSinceNs != 0
+                    && now - p.leavingSinceNs > TimeUnit.SECONDS.toNanos(exitTimeoutS)) {
+                return p;
+            }
+        }
+        return null;
     }
 
     private long delay(final SplittableRandom random) {
@@ -231,7 +253,8 @@ public final class Churn implements Callable<Integer> {
         final List<Peer> alive = new ArrayList<>();
         final List<Peer> established = new ArrayList<>();
         for (Peer p : peers) {
-            if (p.alive()) {
+            // A peer asked to leave is on its way out: neither counted nor chosen again.
+            if (p.alive() && p.leavingSinceNs == 0) {
                 alive.add(p);
                 if (p.established) {
                     established.add(p);
@@ -248,12 +271,21 @@ public final class Churn implements Callable<Integer> {
         final boolean preferKill = random.nextDouble() < killWeight;
         final boolean hitStarting = random.nextDouble() < startingKillShare;
         final double which = random.nextDouble();
+        final boolean leave = random.nextDouble() < leaveShare;
         final List<Peer> victims = hitStarting ? starting : stepping;
         final boolean canKill = alive.size() > minPeers && !victims.isEmpty();
         final boolean canSpawn = alive.size() < maxPeers;
         final int victimIndex = (int) (which * victims.size());
         if (canKill && (preferKill || !canSpawn)) {
             final Peer victim = victims.get(victimIndex);
+            if (victim.established && leave) {
+                log(now, "stop %s (leaves gracefully; %d running, %d of them stepping)", victim.name, alive.size(),
+                        established.size());
+                victim.leavingSinceNs = now;
+                tell(victim, "stop");
+                leaves++;
+                return;
+            }
             log(now, "SIGKILL %s (pid %d, %s; %d running, %d of them stepping)", victim.name, victim.jvm.pid(),
                     victim.established ? "stepping" : "not stepped yet", alive.size(), established.size());
             victim.killed = true;
@@ -301,10 +333,11 @@ public final class Churn implements Callable<Integer> {
         if (e.line == null) {
             p.exited = true;
             final int rc = p.jvm.waitFor(10_000);
-            p.exitedCleanly = stopping && !p.killed && rc == 0;
-            if (!p.killed && (!stopping || rc != 0)) {
-                failures.add(p.name + " exited with status " + rc + (stopping ? " after stop" : " on its own")
-                        + "; its last lines:\n    " + String.join("\n    ", p.tail));
+            final boolean asked = stopping || p.leavingSinceNs != 0;
+            p.exitedCleanly = asked && !p.killed && rc == 0;
+            if (!p.killed && !p.exitedCleanly) {
+                failures.add(p.name + " exited with status " + rc + (asked ? " after it was asked to stop"
+                        : " on its own") + "; its last lines:\n    " + String.join("\n    ", p.tail));
             }
             return;
         }
@@ -389,7 +422,7 @@ public final class Churn implements Callable<Integer> {
         log(now, "stop: asking %s to finish their step and exit", describeAlive());
         for (Peer p : peers) {
             if (p.alive()) {
-                p.jvm.send("stop");
+                tell(p, "stop");
             }
         }
         final long deadline = now + TimeUnit.SECONDS.toNanos(exitTimeoutS);
@@ -401,6 +434,15 @@ public final class Churn implements Callable<Integer> {
                 return;
             }
             handle(e);
+        }
+    }
+
+    /** Writes a line to a peer's standard input; a peer that already died reports its exit as an event. */
+    private static void tell(final Peer p, final String line) {
+        try {
+            p.jvm.send(line);
+        } catch (java.io.UncheckedIOException e) {
+            // its end is (or will be) in the event queue
         }
     }
 
@@ -445,12 +487,13 @@ public final class Churn implements Callable<Integer> {
                 clean++;
             }
         }
-        final Result r = new Result(spawned, killTimes.size(), startingKills, steps, maxRevision, checked, retries,
-                skippedSteps, TimeUnit.NANOSECONDS.toMillis(longestGapNs), recoveryMs, clean, List.copyOf(failures));
+        final Result r = new Result(spawned, killTimes.size(), startingKills, leaves, steps, maxRevision, checked,
+                retries, skippedSteps, TimeUnit.NANOSECONDS.toMillis(longestGapNs), recoveryMs, clean,
+                List.copyOf(failures));
         System.out.printf(Locale.ROOT, "churn: %d peers started; SIGKILLed %d while stepping and %d before their "
-                + "first step; %d steps reported, revision %d; %d steps retried, %d skipped (group below two "
-                + "peers)%n", r.spawns(), r.kills(), r.startingKills(), r.steps(), r.maxRevision(), r.retries(),
-                r.skippedSteps());
+                + "first step; %d left gracefully; %d steps reported, revision %d; %d steps retried, %d skipped "
+                + "(group below two peers)%n", r.spawns(), r.kills(), r.startingKills(), r.leaves(), r.steps(),
+                r.maxRevision(), r.retries(), r.skippedSteps());
         System.out.printf(Locale.ROOT, "longest gap between completed steps: %.2f s (limit %d s)%n",
                 r.longestGapMs() / 1e3, stallTimeoutS);
         if (!recoveryMs.isEmpty()) {
@@ -472,7 +515,7 @@ public final class Churn implements Callable<Integer> {
         System.out.println("parity: " + checked + " revisions reported by two or more peers, "
                 + (failures.stream().anyMatch(f -> f.startsWith("parity")) ? "NOT all bit-identical"
                 : "all bit-identical"));
-        System.out.println("clean exits after stop: " + clean);
+        System.out.println("clean exits when asked to stop (leaves and the end): " + clean);
         if (r.passed()) {
             System.out.println("CHURN PASSED");
         } else {
