@@ -24,7 +24,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The churn harness: an embedded master and a changing set of peer JVMs ({@link TrainingPeer}) that train
- * continuously while the harness, at seeded random intervals, SIGKILLs peers and starts new ones. Kills land in
+ * continuously while the harness, at seeded random intervals, SIGKILLs peers, asks some to leave and starts new
+ * ones, and every {@code --master-restart-every} seconds restarts the master on its port. Kills land in
  * whatever the victim is doing: an all-reduce, a shared-state transfer, a topology update, or, for a peer that has
  * not completed a step yet, its JVM start, registration or join. A peer that has stepped is killed only while more
  * than {@code --min-peers} have, so that the group's state always survives. The run passes when
@@ -66,8 +67,9 @@ public final class Churn implements Callable<Integer> {
     @Option(names = "--kill-weight", description = "probability that an action is a kill when both a kill and "
             + "a spawn are possible (default ${DEFAULT-VALUE})")
     double killWeight = 0.4;
-    @Option(names = "--starting-kill-share", description = "when a kill could hit a peer that has stepped or one "
-            + "that has not stepped yet, the probability that it hits the latter (default ${DEFAULT-VALUE})")
+    @Option(names = "--starting-kill-share", description = "the probability that a kill is aimed at a peer that has "
+            + "not completed a step yet rather than one that has; without a candidate of the drawn kind a peer is "
+            + "started instead (default ${DEFAULT-VALUE})")
     double startingKillShare = 0.25;
     @Option(names = "--leave-share", description = "the probability that removing a peer that has stepped is a "
             + "graceful leave (it finishes its step, closes its communicator and must exit 0 within "
@@ -87,7 +89,11 @@ public final class Churn implements Callable<Integer> {
     @Option(names = "--exit-timeout", description = "seconds the peers get to exit after stop "
             + "(default ${DEFAULT-VALUE})")
     int exitTimeoutS = 60;
-    @Option(names = "--verbose", description = "echo every peer output line")
+    @Option(names = "--master-restart-every", description = "seconds between restarts of the master on its port; "
+            + "0 never restarts it (default ${DEFAULT-VALUE})")
+    int masterRestartEveryS = 120;
+    @Option(names = "--verbose", description = "echo every peer output line, and keep the master's INFO log (by "
+            + "default this JVM logs warnings only, unless org.slf4j.simpleLogger.defaultLogLevel is set)")
     boolean verbose;
 
     /** Lines kept per peer for the report of a failure. */
@@ -104,12 +110,18 @@ public final class Churn implements Callable<Integer> {
     /** Per peer that completed a step: milliseconds from its JVM's start to that step. */
     private final List<Long> firstStepMs = new ArrayList<>();
     private final List<String> failures = new ArrayList<>();
+    private final List<Long> masterRestarts = new ArrayList<>();
+    /** Per master restart: nanoseconds until some peer completed a step; -1 until one did. */
+    private final List<Long> masterRecoveryNs = new ArrayList<>();
+    private Master master;
+    private int masterPort;
     private long t0;
     private long lastStepNs;
     private long longestGapNs;
     private long steps;
     private long maxRevision;
     private int retries;
+    private int reconnects;
     private int skippedSteps;
     /** SIGKILLs of peers that had not completed a step yet. */
     private int startingKills;
@@ -119,7 +131,8 @@ public final class Churn implements Callable<Integer> {
     private boolean stopping;
 
     /** What one run did; {@link #passed()} is the verdict. */
-    record Result(int spawns, int kills, int startingKills, int leaves, long steps, long maxRevision,
+    record Result(int spawns, int kills, int startingKills, int leaves, int masterRestarts, int reconnects,
+                  long steps, long maxRevision,
                   int revisionsChecked, int retries, int skippedSteps, long longestGapMs, List<Long> recoveryMs,
                   int cleanExits, List<String> failures) {
         boolean passed() {
@@ -137,7 +150,8 @@ public final class Churn implements Callable<Integer> {
         boolean killed;
         boolean exited;
         boolean exitedCleanly;
-        /** When it was asked to leave (stop) during the churn; 0 if never. */
+        /** Whether it was asked to leave (stop) during the churn, and when. */
+        boolean leaving;
         long leavingSinceNs;
 
         Peer(final String name, final ChildJvm jvm, final long startedNs) {
@@ -168,27 +182,57 @@ public final class Churn implements Callable<Integer> {
      */
     Result run() throws InterruptedException {
         validate();
+        if (!verbose && System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+            // Read when the first logger is made: the master's round-by-round INFO lines would bury the report.
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        }
         System.out.printf(Locale.ROOT, "pccl-java churn: %d s, seed %d, %d-%d peers, actions every %d-%d ms "
                 + "(kill weight %.2f), %d float32 weights in %d all-reduce(s) per step%n", durationS, seed,
                 minPeers, maxPeers, intervalMs[0], intervalMs[1], killWeight, elements, ops);
         final SplittableRandom random = new SplittableRandom(seed);
-        try (Master master = Master.builder().host("127.0.0.1").port(0).heartbeatTimeout(Duration.ofSeconds(3))
-                .build().start()) {
+        master = startMaster(0);
+        masterPort = master.port();
+        try {
             t0 = System.nanoTime();
             lastStepNs = t0;
-            try {
-                for (int i = 0; i < initialPeers; i++) {
-                    spawn(master, t0);
-                }
-                churn(master, random);
-                stopAll();
-            } finally {
-                for (Peer p : peers) {
-                    p.jvm.close();
-                }
+            for (int i = 0; i < initialPeers; i++) {
+                spawn(t0);
+            }
+            churn(random);
+            stopAll();
+        } finally {
+            for (Peer p : peers) {
+                p.jvm.close();
+            }
+            if (master != null) {
+                master.close();
             }
         }
         return report();
+    }
+
+    private static Master startMaster(final int port) {
+        return Master.builder().host("127.0.0.1").port(port).heartbeatTimeout(Duration.ofSeconds(3)).build().start();
+    }
+
+    /**
+     * Closes the master and starts a new one on its port, as an operator restarting the daemon would: every peer
+     * loses the master, closes its communicator and connects to the new one with its state (a new group elects
+     * the highest revision present).
+     */
+    private void restartMaster(final long now) {
+        log(now, "restart the master on port %d (running: %s)", masterPort, describeAlive());
+        master.close();
+        master = null;
+        try {
+            master = startMaster(masterPort);
+        } catch (java.io.UncheckedIOException e) {
+            failures.add("the master could not bind its port " + masterPort + " again right after closing: "
+                    + e.getMessage());
+            return;
+        }
+        masterRestarts.add(now);
+        masterRecoveryNs.add(-1L);
     }
 
     private void validate() {
@@ -201,6 +245,10 @@ public final class Churn implements Callable<Integer> {
             throw new CommandLine.ParameterException(cl, "--interval-ms needs min,max with 1 <= min <= max, got "
                     + java.util.Arrays.toString(intervalMs));
         }
+        if (masterRestartEveryS < 0) {
+            throw new CommandLine.ParameterException(cl, "--master-restart-every must be >= 0, got "
+                    + masterRestartEveryS);
+        }
         if (durationS < 1 || stallTimeoutS < 1 || exitTimeoutS < 1 || killWeight < 0 || killWeight > 1
                 || startingKillShare < 0 || startingKillShare > 1 || leaveShare < 0 || leaveShare > 1) {
             throw new CommandLine.ParameterException(cl, "--duration, --stall-timeout and --exit-timeout must be "
@@ -210,25 +258,31 @@ public final class Churn implements Callable<Integer> {
         }
     }
 
-    private void churn(final Master master, final SplittableRandom random) throws InterruptedException {
+    private void churn(final SplittableRandom random) throws InterruptedException {
         final long end = t0 + TimeUnit.SECONDS.toNanos(durationS);
         final long stallNs = TimeUnit.SECONDS.toNanos(stallTimeoutS);
         long nextAction = t0 + delay(random);
+        final long restartNs = TimeUnit.SECONDS.toNanos(masterRestartEveryS);
+        long nextRestart = t0 + restartNs;
         long now = System.nanoTime();
         while (now < end && failures.isEmpty()) {
-            final Event e = events.poll(Math.min(nextAction, end) - now, TimeUnit.NANOSECONDS);
+            final long wake = Math.min(Math.min(nextAction, end), restartNs > 0 ? nextRestart : end);
+            final Event e = events.poll(wake - now, TimeUnit.NANOSECONDS);
             if (e != null) {
                 handle(e);
             }
             now = System.nanoTime();
+            final Peer overdue = leaverOverdue(now);
             if (now - lastStepNs > stallNs) {
                 failures.add(String.format(Locale.ROOT, "no peer completed a step for %.1f s (limit %d s); "
                         + "running: %s", (now - lastStepNs) / 1e9, stallTimeoutS, describeAlive()));
-            } else if (leaverOverdue(now) != null) {
-                failures.add(leaverOverdue(now).name + " was asked to leave " + exitTimeoutS + " s ago and still "
-                        + "runs");
+            } else if (overdue != null) {
+                failures.add(overdue.name + " was asked to leave " + exitTimeoutS + " s ago and still runs");
+            } else if (restartNs > 0 && now >= nextRestart && now < end) {
+                restartMaster(now);
+                nextRestart = now + restartNs;
             } else if (now >= nextAction && now < end) {
-                act(master, random, now);
+                act(random, now);
                 nextAction = now + delay(random);
             }
         }
@@ -236,7 +290,7 @@ public final class Churn implements Callable<Integer> {
 
     private Peer leaverOverdue(final long now) {
         for (Peer p : peers) {
-            if (p.alive() && p.leavingSinceNs != 0
+            if (p.alive() && p.leaving
                     && now - p.leavingSinceNs > TimeUnit.SECONDS.toNanos(exitTimeoutS)) {
                 return p;
             }
@@ -249,12 +303,12 @@ public final class Churn implements Callable<Integer> {
     }
 
     /** One scheduled action: a spawn or a SIGKILL, within the peer-count bounds. */
-    private void act(final Master master, final SplittableRandom random, final long now) {
+    private void act(final SplittableRandom random, final long now) {
         final List<Peer> alive = new ArrayList<>();
         final List<Peer> established = new ArrayList<>();
         for (Peer p : peers) {
             // A peer asked to leave is on its way out: neither counted nor chosen again.
-            if (p.alive() && p.leavingSinceNs == 0) {
+            if (p.alive() && !p.leaving) {
                 alive.add(p);
                 if (p.established) {
                     established.add(p);
@@ -281,6 +335,7 @@ public final class Churn implements Callable<Integer> {
             if (victim.established && leave) {
                 log(now, "stop %s (leaves gracefully; %d running, %d of them stepping)", victim.name, alive.size(),
                         established.size());
+                victim.leaving = true;
                 victim.leavingSinceNs = now;
                 tell(victim, "stop");
                 leaves++;
@@ -297,13 +352,13 @@ public final class Churn implements Callable<Integer> {
                 startingKills++;
             }
         } else if (canSpawn) {
-            spawn(master, now);
+            spawn(now);
         }
     }
 
-    private void spawn(final Master master, final long now) {
+    private void spawn(final long now) {
         final String name = "peer" + spawned++;
-        final ChildJvm jvm = TrainingPeer.start(name, List.of("--master=127.0.0.1:" + master.port(), "--steps=0",
+        final ChildJvm jvm = TrainingPeer.start(name, List.of("--master=127.0.0.1:" + masterPort, "--steps=0",
                 "--elements=" + elements, "--ops=" + ops, "--max-in-flight=" + maxInFlight,
                 "--connections=" + connections));
         final Peer p = new Peer(name, jvm, now);
@@ -333,7 +388,7 @@ public final class Churn implements Callable<Integer> {
         if (e.line == null) {
             p.exited = true;
             final int rc = p.jvm.waitFor(10_000);
-            final boolean asked = stopping || p.leavingSinceNs != 0;
+            final boolean asked = stopping || p.leaving;
             p.exitedCleanly = asked && !p.killed && rc == 0;
             if (!p.killed && !p.exitedCleanly) {
                 failures.add(p.name + " exited with status " + rc + (asked ? " after it was asked to stop"
@@ -360,9 +415,11 @@ public final class Churn implements Callable<Integer> {
         } else {
             if (e.line.startsWith("RETRY ")) {
                 retries++;
+            } else if (e.line.startsWith("RECONNECT ")) {
+                reconnects++;
             }
-            if (!verbose && (e.line.startsWith("RETRY ") || e.line.startsWith("SKIPPED ")
-                    || e.line.startsWith("FAILED "))) {
+            if (!verbose && (e.line.startsWith("RETRY ") || e.line.startsWith("RECONNECT ")
+                    || e.line.startsWith("SKIPPED ") || e.line.startsWith("FAILED "))) {
                 log(e.atNs, "[%s] %s", p.name, e.line);
             }
         }
@@ -406,6 +463,11 @@ public final class Churn implements Callable<Integer> {
         if (!p.established) {
             p.established = true;
             firstStepMs.add(TimeUnit.NANOSECONDS.toMillis(atNs - p.startedNs));
+        }
+        for (int i = 0; i < masterRestarts.size(); i++) {
+            if (masterRecoveryNs.get(i) < 0 && atNs > masterRestarts.get(i)) {
+                masterRecoveryNs.set(i, atNs - masterRestarts.get(i));
+            }
         }
         for (int i = 0; i < killTimes.size(); i++) {
             // The first step after a kill by a peer that was running when the kill happened.
@@ -487,19 +549,29 @@ public final class Churn implements Callable<Integer> {
                 clean++;
             }
         }
-        final Result r = new Result(spawned, killTimes.size(), startingKills, leaves, steps, maxRevision, checked,
-                retries, skippedSteps, TimeUnit.NANOSECONDS.toMillis(longestGapNs), recoveryMs, clean,
-                List.copyOf(failures));
+        final Result r = new Result(spawned, killTimes.size(), startingKills, leaves, masterRestarts.size(),
+                reconnects, steps, maxRevision, checked, retries, skippedSteps,
+                TimeUnit.NANOSECONDS.toMillis(longestGapNs), recoveryMs, clean, List.copyOf(failures));
         System.out.printf(Locale.ROOT, "churn: %d peers started; SIGKILLed %d while stepping and %d before their "
-                + "first step; %d left gracefully; %d steps reported, revision %d; %d steps retried, %d skipped "
-                + "(group below two peers)%n", r.spawns(), r.kills(), r.startingKills(), r.leaves(), r.steps(),
-                r.maxRevision(), r.retries(), r.skippedSteps());
+                + "first step; %d left gracefully; master restarted %d times (%d reconnects); %d steps reported, "
+                + "revision %d; %d steps retried, %d skipped (group below two peers)%n", r.spawns(), r.kills(),
+                r.startingKills(), r.leaves(), r.masterRestarts(), r.reconnects(), r.steps(), r.maxRevision(),
+                r.retries(), r.skippedSteps());
         System.out.printf(Locale.ROOT, "longest gap between completed steps: %.2f s (limit %d s)%n",
                 r.longestGapMs() / 1e3, stallTimeoutS);
         if (!recoveryMs.isEmpty()) {
             System.out.printf(Locale.ROOT, "after a SIGKILL, the survivors' next completed step: median %d ms, "
                     + "max %d ms (%d kills)%n", recoveryMs.get(recoveryMs.size() / 2),
                     recoveryMs.get(recoveryMs.size() - 1), recoveryMs.size());
+        }
+        final List<Long> restartMs = new ArrayList<>();
+        for (long ns : masterRecoveryNs) {
+            if (ns >= 0) {
+                restartMs.add(TimeUnit.NANOSECONDS.toMillis(ns));
+            }
+        }
+        if (!restartMs.isEmpty()) {
+            System.out.println("after each master restart, the next completed step (ms): " + restartMs);
         }
         Collections.sort(firstStepMs);
         if (!firstStepMs.isEmpty()) {

@@ -2,6 +2,7 @@ package io.pccl.bench;
 
 import io.pccl.Communicator;
 import io.pccl.DataType;
+import io.pccl.MasterLostException;
 import io.pccl.PcclException;
 import io.pccl.ReduceDescriptor;
 import io.pccl.ReduceInfo;
@@ -41,20 +42,27 @@ import java.util.concurrent.CountDownLatch;
  * so results are reproducible for a given membership; the weights start random and differ per peer until the
  * first sync.
  *
- * <p>Output, one line each: {@code STEP rev=… world=… hash=… rx=… reduceMBps=…} after every step,
- * {@code RETRY …} when a step failed retryably and starts again, {@code SKIPPED …} when the group fell below two
- * peers during the all-reduce (the step is skipped and the revision still advances, as
- * {@code docs/fault-tolerance.md} §8 recommends; its {@code STEP} line says {@code world=1}), {@code DONE} at the
- * end (exit status 0). A
- * failure that is not retryable ends the JVM with status 1 after printing {@code FAILED …}.
+ * <p>Output, one line each:
+ * <ul>
+ *   <li>{@code STEP rev=… world=… hash=… rx=… reduceMBps=…} after every step;</li>
+ *   <li>{@code RETRY …} when a step failed retryably and starts again;</li>
+ *   <li>{@code RECONNECT …} when the master was lost or a membership call timed out: the communicator is closed
+ *       and a new one connects, keeping the state and its revision ({@code docs/fault-tolerance.md} §8);</li>
+ *   <li>{@code SKIPPED …} when the group fell below two peers during the all-reduce: the step is skipped and the
+ *       revision still advances, as §8 recommends, and its {@code STEP} line says {@code world=1};</li>
+ *   <li>{@code DONE} at the end (exit status 0), or {@code FAILED …} for a failure that is not retryable (exit
+ *       status 1).</li>
+ * </ul>
  *
  * <p>Standard input: {@code go} starts a peer launched with {@code --wait-for-go} (lets the demo start the JVM
  * early and join at a chosen step); {@code stop}, or the end of input (the orchestrator is gone), makes the peer
- * finish its current step, close its communicator and exit.
+ * finish its current step, close its communicator and exit. A peer still in {@code connect()} closes its
+ * communicator at once, since no peer may be left to accept it.
  *
- * <p>Not thread-safe; the loop runs on the main thread, one daemon thread reads standard input.
+ * <p>Not thread-safe; the loop runs on the main thread, one daemon thread reads standard input (and closes the
+ * communicator of a {@code connect()} in progress on {@code stop}).
  */
-@Command(name = "training-peer", mixinStandardHelpOptions = true, hidden = true,
+@Command(name = "training-peer", mixinStandardHelpOptions = true,
         description = "one peer of the demo and the churn harness (started by them in its own JVM)")
 public final class TrainingPeer implements Callable<Integer> {
     private static final float LEARNING_RATE = 0.01f;
@@ -78,8 +86,21 @@ public final class TrainingPeer implements Callable<Integer> {
     @Option(names = "--wait-for-go", description = "read a 'go' line from standard input before connecting")
     boolean waitForGo;
 
+    private static final int FINISHED = 0;
+    private static final int RETRY = 1;
+    private static final int RECONNECT = 2;
+    private static final int FAILED = 3;
+    private static final long RECONNECT_BACKOFF_MS = 200;
+
     private final CountDownLatch go = new CountDownLatch(1);
     private volatile boolean stop;
+    /** The communicator while it runs {@code connect()}: a stop closes it, since acceptance may never come. */
+    private volatile Communicator connecting;
+    private ByteBuffer weights;
+    private ByteBuffer grad;
+    private List<ReduceOperation> operations;
+    private SharedState state;
+    private int lastWorld;
 
     private TrainingPeer() {
     }
@@ -107,23 +128,55 @@ public final class TrainingPeer implements Callable<Integer> {
                 return 0;
             }
         }
-        final ByteBuffer weights = ByteBuffer.allocateDirect(elements * 4).order(ByteOrder.LITTLE_ENDIAN);
-        final ByteBuffer grad = ByteBuffer.allocateDirect(elements * 4).order(ByteOrder.LITTLE_ENDIAN);
+        weights = ByteBuffer.allocateDirect(elements * 4).order(ByteOrder.LITTLE_ENDIAN);
+        grad = ByteBuffer.allocateDirect(elements * 4).order(ByteOrder.LITTLE_ENDIAN);
         final SplittableRandom init = new SplittableRandom(ProcessHandle.current().pid());
         for (int i = 0; i < elements; i++) {
             weights.putFloat(i * 4, (float) init.nextDouble(-1, 1));
         }
-        final List<ReduceOperation> operations = operations(grad);
-        final SharedState state = SharedState.builder().revision(0)
-                .entry("weights", weights, DataType.FLOAT32, elements).build();
+        operations = operations(grad);
+        state = SharedState.builder().revision(0).entry("weights", weights, DataType.FLOAT32, elements).build();
+        while (!finished()) {
+            final int rc = session();
+            if (rc == FAILED) {
+                return 1;
+            }
+            if (rc == RECONNECT && !stop) {
+                Thread.sleep(RECONNECT_BACKOFF_MS);
+            }
+        }
+        System.out.println("DONE");
+        return 0;
+    }
+
+    private boolean finished() {
+        return stop || steps != 0 && state.revision() >= steps
+                && (lastWorld >= finalWorld || state.revision() >= 10L * steps);
+    }
+
+    /**
+     * One communicator's life: connect, then train until finished, a failure, or the loss of the master (a new
+     * communicator then reconnects, keeping the state and its revision: docs/fault-tolerance.md §8).
+     *
+     * @return {@link #FINISHED}, {@link #RECONNECT} or {@link #FAILED}
+     */
+    private int session() throws InterruptedException {
         try (Communicator comm = Communicator.builder().masterAddress(master).peerBasePort(0)
                 .connectionsPerPeer(connections).connectTimeout(Duration.ofSeconds(120))
                 .topologyTimeout(Duration.ofSeconds(60)).heartbeatTimeout(Duration.ofSeconds(3)).build()) {
-            comm.connect();
+            connecting = comm;
+            try {
+                if (stop) {
+                    return FINISHED;
+                }
+                comm.connect();
+            } catch (PcclException e) {
+                return stop ? FINISHED : afterFailure(e);
+            } finally {
+                connecting = null;
+            }
             boolean joined = comm.peerGroupWorldSize() > 1;
-            int lastWorld = 0;
-            while (!stop && (steps == 0 || state.revision() < steps
-                    || lastWorld < finalWorld && state.revision() < 10L * steps)) {
+            while (!finished()) {
                 try {
                     if (!joined) {
                         if (comm.arePeersPending()) {
@@ -135,44 +188,62 @@ public final class TrainingPeer implements Callable<Integer> {
                         }
                     }
                     joined = false;
-                    final SyncInfo sync = comm.syncSharedState(state, SyncStrategy.ENFORCE_POPULAR);
-                    fillGradient(grad, elements, comm.peerId(), state.revision());
-                    int world = 1;
-                    double mbps = 0;
-                    try {
-                        final long t0 = System.nanoTime();
-                        final ReduceInfo info = comm.allReduceMultipleWithRetry(operations, maxInFlight);
-                        final long t1 = System.nanoTime();
-                        for (int i = 0; i < elements; i++) {
-                            weights.putFloat(i * 4, weights.getFloat(i * 4) - LEARNING_RATE * grad.getFloat(i * 4));
-                        }
-                        world = info.worldSize();
-                        mbps = (info.txBytes() + info.rxBytes()) / ((t1 - t0) / 1e3);
-                    } catch (TooFewPeersException e) {
-                        // The group fell below two peers during the step: skip it (docs/fault-tolerance.md §8).
-                        System.out.println("SKIPPED " + e.getMessage());
-                    }
-                    // Exactly once per successful sync, whether the step ran or not.
-                    state.incrementRevision();
-                    lastWorld = world;
-                    // One println per line: a line written in pieces could be cut by a SIGKILL or interleaved.
-                    System.out.println(String.format(Locale.ROOT, "STEP rev=%d world=%d hash=%08x rx=%d "
-                            + "reduceMBps=%.1f", state.revision(), world, SimpleHash.hash(weights), sync.rxBytes(),
-                            mbps));
+                    step(comm);
                 } catch (PcclException e) {
-                    if (!e.isRetryable() && !stop) {
-                        System.out.println("FAILED " + e);
-                        return 1;
+                    if (stop) {
+                        return FINISHED;
                     }
-                    if (!stop) {
-                        System.out.println("RETRY " + e);
+                    final int next = afterFailure(e);
+                    if (next != RETRY) {
+                        return next;
                     }
                     joined = false;
                 }
             }
         }
-        System.out.println("DONE");
-        return 0;
+        return FINISHED;
+    }
+
+    /** Says what a failure means for the loop, on one line of output. */
+    private static int afterFailure(final PcclException e) {
+        if (e instanceof MasterLostException || e.code() == PcclException.Code.TIMEOUT) {
+            // Close the communicator and start again with a new one (docs/fault-tolerance.md §8).
+            System.out.println("RECONNECT " + e);
+            return RECONNECT;
+        }
+        if (!e.isRetryable()) {
+            System.out.println("FAILED " + e);
+            return FAILED;
+        }
+        System.out.println("RETRY " + e);
+        return RETRY;
+    }
+
+    /** One training step: sync, all-reduce the gradient, apply it, advance the revision, print the step. */
+    private void step(final Communicator comm) {
+        final SyncInfo sync = comm.syncSharedState(state, SyncStrategy.ENFORCE_POPULAR);
+        fillGradient(grad, elements, comm.peerId(), state.revision());
+        int world = 1;
+        double mbps = 0;
+        try {
+            final long t0 = System.nanoTime();
+            final ReduceInfo info = comm.allReduceMultipleWithRetry(operations, maxInFlight);
+            final long t1 = System.nanoTime();
+            for (int i = 0; i < elements; i++) {
+                weights.putFloat(i * 4, weights.getFloat(i * 4) - LEARNING_RATE * grad.getFloat(i * 4));
+            }
+            world = info.worldSize();
+            mbps = (info.txBytes() + info.rxBytes()) / ((t1 - t0) / 1e3);
+        } catch (TooFewPeersException e) {
+            // The group fell below two peers during the step: skip it (docs/fault-tolerance.md §8).
+            System.out.println("SKIPPED " + e.getMessage());
+        }
+        // Exactly once per successful sync, whether the step ran or not.
+        state.incrementRevision();
+        lastWorld = world;
+        // One println per line: a line written in pieces could be cut by a SIGKILL or interleaved.
+        System.out.println(String.format(Locale.ROOT, "STEP rev=%d world=%d hash=%08x rx=%d reduceMBps=%.1f",
+                state.revision(), world, SimpleHash.hash(weights), sync.rxBytes(), mbps));
     }
 
     /** Splits the gradient into {@code ops} contiguous in-place AVG operations with tags 0, 1, .... */
@@ -205,6 +276,10 @@ public final class TrainingPeer implements Callable<Integer> {
             }
             stop = true;
             go.countDown();
+            final Communicator c = connecting;
+            if (c != null) {
+                c.close();
+            }
         }, "stdin");
         t.setDaemon(true);
         t.start();

@@ -8,9 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A short run of the churn harness: peer JVMs train while the harness SIGKILLs some and starts others, with a
- * fixed seed. The run must pass (parity at every revision, liveness, no peer failing on its own, every peer still
- * running exits 0 after stop), and churn must really have happened.
+ * A short run of the churn harness with a fixed seed: peer JVMs train while the harness SIGKILLs some, asks some
+ * to leave, starts others and restarts the master twice. The run must pass (parity at every revision, liveness, no
+ * peer failing on its own, every peer asked to stop exits 0), and churn must really have happened.
  */
 @Tag("slow")
 @Timeout(value = 240, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
@@ -32,6 +32,7 @@ class ChurnHarnessTest {
         churn.ops = 2;
         churn.stallTimeoutS = 60;
         churn.exitTimeoutS = 60;
+        churn.masterRestartEveryS = 8;
 
         final Churn.Result r = churn.run();
 
@@ -41,6 +42,8 @@ class ChurnHarnessTest {
         assertTrue(r.spawns() >= churn.initialPeers + 3, () -> "expected at least 3 peers started mid-run, got " + r);
         assertTrue(r.revisionsChecked() >= 10, () -> "expected at least 10 revisions reported by two or more peers, "
                 + "got " + r);
+        assertEquals(2, r.masterRestarts(), () -> "the master restarts at 8 s and 16 s: " + r);
+        assertTrue(r.reconnects() >= r.masterRestarts(), () -> "peers reconnect after each restart: " + r);
         // Every kill but possibly one in the last moments is followed by a step of the survivors.
         assertTrue(r.recoveryMs().size() >= r.kills() - 1, () -> "survivors did not step after each kill: " + r);
         assertEquals(r.spawns() - r.kills() - r.startingKills(), r.cleanExits(),

@@ -57,6 +57,28 @@ class MasterTest {
     }
 
     @Test
+    void shouldBindItsPortAgainRightAfterClosingWithPeersConnected() throws IOException {
+        // An operator restarts the daemon on its fixed port. The old master closed its peers' connections first,
+        // so their server-side ends sit in TIME_WAIT on that port for a minute.
+        final int port;
+        try (Master first = Master.builder().host("127.0.0.1").port(0).build().start();
+             TestPeerClient a = new TestPeerClient(first.port());
+             TestPeerClient b = new TestPeerClient(first.port())) {
+            a.joinAlone(0);
+            b.hello();
+            port = first.port();
+            first.close();
+            a.awaitErrorOrClose();
+            b.awaitErrorOrClose();
+        }
+        try (Master second = Master.builder().host("127.0.0.1").port(port).build().start();
+             TestPeerClient c = new TestPeerClient(port)) {
+            assertEquals(port, second.port());
+            c.joinAlone(0);
+        }
+    }
+
+    @Test
     void shouldRejectTimeoutNotAboveInterval() {
         final IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Master.builder()
                 .heartbeatInterval(Duration.ofSeconds(2)).heartbeatTimeout(Duration.ofSeconds(2)).build());
