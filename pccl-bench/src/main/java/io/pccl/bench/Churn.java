@@ -89,8 +89,8 @@ public final class Churn implements Callable<Integer> {
     @Option(names = "--exit-timeout", description = "seconds the peers get to exit after stop "
             + "(default ${DEFAULT-VALUE})")
     int exitTimeoutS = 60;
-    @Option(names = "--master-restart-every", description = "seconds between restarts of the master on its port; "
-            + "0 never restarts it (default ${DEFAULT-VALUE})")
+    @Option(names = "--master-restart-every", description = "seconds between restarts of the master on its port, "
+            + "alternately graceful and a crash; 0 never restarts it (default ${DEFAULT-VALUE})")
     int masterRestartEveryS = 120;
     @Option(names = "--verbose", description = "echo every peer output line, and keep the master's INFO log (by "
             + "default this JVM logs warnings only, unless org.slf4j.simpleLogger.defaultLogLevel is set)")
@@ -216,13 +216,20 @@ public final class Churn implements Callable<Integer> {
     }
 
     /**
-     * Closes the master and starts a new one on its port, as an operator restarting the daemon would: every peer
+     * Stops the master and starts a new one on its port, as an operator restarting the daemon would: every peer
      * loses the master, closes its communicator and connects to the new one with its state (a new group elects
-     * the highest revision present).
+     * the highest revision present). Restarts alternate between a graceful stop (peers are told it is shutting
+     * down) and a crash (their connections just close).
      */
     private void restartMaster(final long now) {
-        log(now, "restart the master on port %d (running: %s)", masterPort, describeAlive());
-        master.close();
+        final boolean crash = masterRestarts.size() % 2 == 1;
+        log(now, "%s the master on port %d and start a new one (running: %s)", crash ? "crash" : "stop",
+                masterPort, describeAlive());
+        if (crash) {
+            master.shutdownNow();
+        } else {
+            master.close();
+        }
         master = null;
         try {
             master = startMaster(masterPort);
