@@ -49,12 +49,15 @@ final class TcpRingLink extends ChannelDuplexHandler implements RingLink {
     // @GuardedBy("lock")
     private PcclException failure;
     private volatile ChannelHandlerContext ctx;
-    private boolean loggedFailure;
+    /** Shared by the links of one pool: the first connection to fail gets the WARN line, the others DEBUG. */
+    private final AtomicBoolean poolFailureLogged;
 
-    TcpRingLink(final Channel channel, final String peer, final long maxQueuedBytes) {
+    TcpRingLink(final Channel channel, final String peer, final long maxQueuedBytes,
+                final AtomicBoolean poolFailureLogged) {
         this.channel = channel;
         this.peer = peer;
         this.maxQueuedBytes = maxQueuedBytes;
+        this.poolFailureLogged = poolFailureLogged;
     }
 
     /** Installs the link handler first in the channel's pipeline and watches the channel's close. */
@@ -209,9 +212,19 @@ final class TcpRingLink extends ChannelDuplexHandler implements RingLink {
 
     @Override
     public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause) {
-        if (!loggedFailure) {
-            loggedFailure = true;
-            LOG.warn("{}: data connection to successor failed, closing {}", peer, ctx.channel(), cause);
+        // A neighbour's death fails every connection of the pool at once: one WARN line says it. An I/O error (a
+        // reset, a broken pipe) is named, anything else is traced.
+        if (poolFailureLogged.compareAndSet(false, true)) {
+            if (cause instanceof java.io.IOException) {
+                LOG.warn("{}: data connection to successor failed, closing the pool's connections: {} ({})", peer,
+                        cause.toString(), ctx.channel());
+            } else {
+                LOG.warn("{}: data connection to successor failed, closing the pool's connections ({})", peer,
+                        ctx.channel(), cause);
+            }
+        } else {
+            LOG.debug("{}: data connection to successor failed, closing: {} ({})", peer, cause.toString(),
+                    ctx.channel());
         }
         ctx.close();
     }

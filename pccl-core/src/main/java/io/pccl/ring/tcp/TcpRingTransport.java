@@ -7,6 +7,7 @@ import io.pccl.ring.RingLink;
 import io.pccl.ring.RingTransport;
 
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * {@link RingTransport} over Netty channels. Outbound: one {@link TcpRingLink} per connection to the successor
@@ -54,10 +55,11 @@ public final class TcpRingTransport implements RingTransport {
         }
         this.router = Objects.requireNonNull(router, "router");
         this.links = new TcpRingLink[successors.length];
+        final AtomicBoolean failureLogged = new AtomicBoolean();
         for (int i = 0; i < successors.length; i++) {
             final Channel ch = Objects.requireNonNull(successors[i], "successors[" + i + "]");
             ch.config().setWriteBufferWaterMark(new WriteBufferWaterMark(highWaterBytes / 2, highWaterBytes));
-            links[i] = new TcpRingLink(ch, successorId + "#" + i, highWaterBytes);
+            links[i] = new TcpRingLink(ch, successorId + "#" + i, highWaterBytes, failureLogged);
             links[i].install();
         }
     }
