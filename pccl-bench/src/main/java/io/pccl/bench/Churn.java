@@ -50,6 +50,9 @@ import java.util.concurrent.TimeUnit;
         description = "churn harness: peers training while peers are SIGKILLed and started at random; "
                 + "checks parity, liveness and clean exits")
 public final class Churn implements Callable<Integer> {
+    /** Lines kept per peer for the report of a failure. */
+    private static final int TAIL_LINES = 20;
+
     @Option(names = "--duration", description = "seconds of churn (default ${DEFAULT-VALUE})")
     int durationS = 60;
     @Option(names = "--seed", description = "seed of the kill/spawn schedule (default ${DEFAULT-VALUE})")
@@ -95,9 +98,6 @@ public final class Churn implements Callable<Integer> {
     @Option(names = "--verbose", description = "echo every peer output line, and keep the master's INFO log (by "
             + "default this JVM logs warnings only, unless org.slf4j.simpleLogger.defaultLogLevel is set)")
     boolean verbose;
-
-    /** Lines kept per peer for the report of a failure. */
-    private static final int TAIL_LINES = 20;
 
     private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
     private final List<Peer> peers = new ArrayList<>();
@@ -309,7 +309,7 @@ public final class Churn implements Callable<Integer> {
         return TimeUnit.MILLISECONDS.toNanos(random.nextLong(intervalMs[0], intervalMs[1] + 1));
     }
 
-    /** One scheduled action: a spawn or a SIGKILL, within the peer-count bounds. */
+    /** One scheduled action: a start, a SIGKILL or a graceful leave, within the peer-count bounds. */
     private void act(final SplittableRandom random, final long now) {
         final List<Peer> alive = new ArrayList<>();
         final List<Peer> established = new ArrayList<>();

@@ -66,6 +66,12 @@ import java.util.concurrent.CountDownLatch;
         description = "one peer of the demo and the churn harness (started by them in its own JVM)")
 public final class TrainingPeer implements Callable<Integer> {
     private static final float LEARNING_RATE = 0.01f;
+    /** What {@link #session()} asks of the loop around it. */
+    private static final int FINISHED = 0;
+    private static final int RETRY = 1;
+    private static final int RECONNECT = 2;
+    private static final int FAILED = 3;
+    private static final long RECONNECT_BACKOFF_MS = 200;
 
     @Option(names = "--master", required = true, description = "master host:port")
     String master;
@@ -85,12 +91,6 @@ public final class TrainingPeer implements Callable<Integer> {
     int connections = 4;
     @Option(names = "--wait-for-go", description = "read a 'go' line from standard input before connecting")
     boolean waitForGo;
-
-    private static final int FINISHED = 0;
-    private static final int RETRY = 1;
-    private static final int RECONNECT = 2;
-    private static final int FAILED = 3;
-    private static final long RECONNECT_BACKOFF_MS = 200;
 
     private final CountDownLatch go = new CountDownLatch(1);
     private volatile boolean stop;
@@ -116,9 +116,9 @@ public final class TrainingPeer implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        if (ops < 1 || ops > elements && elements > 0) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--ops must be in [1, --elements = "
-                    + elements + "], got " + ops);
+        if (elements < 1 || elements > Integer.MAX_VALUE / 4 || ops < 1 || ops > elements) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "need 1 <= --elements <= "
+                    + Integer.MAX_VALUE / 4 + " and 1 <= --ops <= --elements, got " + elements + " and " + ops);
         }
         startInputReader();
         if (waitForGo) {
