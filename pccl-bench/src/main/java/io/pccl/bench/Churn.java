@@ -25,7 +25,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The churn harness: an embedded master and a changing set of peer JVMs ({@link TrainingPeer}) that train
  * continuously while the harness, at seeded random intervals, SIGKILLs peers, asks some to leave and starts new
- * ones, and every {@code --master-restart-every} seconds restarts the master on its port. Kills land in
+ * ones, freezes some (SIGSTOP, then SIGCONT: a peer that goes silent without closing its connections), and every
+ * {@code --master-restart-every} seconds restarts the master on its port. Kills land in
  * whatever the victim is doing: an all-reduce, a shared-state transfer, a topology update, or, for a peer that has
  * not completed a step yet, its JVM start, registration or join. A peer that has stepped is killed only while more
  * than {@code --min-peers} have, so that the group's state always survives. The run passes when
@@ -78,6 +79,13 @@ public final class Churn implements Callable<Integer> {
             + "graceful leave (it finishes its step, closes its communicator and must exit 0 within "
             + "--exit-timeout) instead of a SIGKILL (default ${DEFAULT-VALUE})")
     double leaveShare = 0.2;
+    @Option(names = "--freeze-share", description = "the probability that removing a peer that has stepped "
+            + "freezes it (SIGSTOP: its connections stay open and silent, like a vanished host) for --freeze-for "
+            + "seconds, then resumes it (SIGCONT), instead of a SIGKILL (default ${DEFAULT-VALUE})")
+    double freezeShare = 0.1;
+    @Option(names = "--freeze-for", description = "seconds a frozen peer stays stopped (default ${DEFAULT-VALUE}; "
+            + "the master's heartbeat timeout is 3 s)")
+    int freezeForS = 5;
     @Option(names = "--elements", description = "float32 weights per peer (default ${DEFAULT-VALUE})")
     int elements = 1 << 18;
     @Option(names = "--ops", description = "all-reduce operations per step (default ${DEFAULT-VALUE})")
@@ -111,6 +119,11 @@ public final class Churn implements Callable<Integer> {
     private final List<Long> firstStepMs = new ArrayList<>();
     private final List<String> failures = new ArrayList<>();
     private final List<Long> masterRestarts = new ArrayList<>();
+    private final List<Long> freezeTimes = new ArrayList<>();
+    private final List<Peer> freezeVictims = new ArrayList<>();
+    /** Per freeze: nanoseconds until another peer completed a step; -1 until one did. */
+    private final List<Long> freezeRecoveryNs = new ArrayList<>();
+    private int kicks;
     /** Per master restart: nanoseconds until some peer completed a step; -1 until one did. */
     private final List<Long> masterRecoveryNs = new ArrayList<>();
     private Master master;
@@ -131,8 +144,8 @@ public final class Churn implements Callable<Integer> {
     private boolean stopping;
 
     /** What one run did; {@link #passed()} is the verdict. */
-    record Result(int spawns, int kills, int startingKills, int leaves, int masterRestarts, int reconnects,
-                  long steps, long maxRevision,
+    record Result(int spawns, int kills, int startingKills, int leaves, int freezes, int kicks, int masterRestarts,
+                  int reconnects, long steps, long maxRevision,
                   int revisionsChecked, int retries, int skippedSteps, long longestGapMs, List<Long> recoveryMs,
                   int cleanExits, List<String> failures) {
         boolean passed() {
@@ -153,6 +166,13 @@ public final class Churn implements Callable<Integer> {
         /** Whether it was asked to leave (stop) during the churn, and when. */
         boolean leaving;
         long leavingSinceNs;
+        /** Whether it is stopped by SIGSTOP now, and until when. */
+        boolean frozen;
+        long frozenUntilNs;
+        /** Frozen past the heartbeat timeout and not yet reconnected: the one time a kick is expected. */
+        boolean removalExpected;
+        /** Whether it ever completed a step (established may be reset by a freeze). */
+        boolean everStepped;
 
         Peer(final String name, final ChildJvm jvm, final long startedNs) {
             this.name = name;
@@ -252,6 +272,10 @@ public final class Churn implements Callable<Integer> {
             throw new CommandLine.ParameterException(cl, "--interval-ms needs min,max with 1 <= min <= max, got "
                     + java.util.Arrays.toString(intervalMs));
         }
+        if (freezeShare < 0 || freezeShare > 1 || freezeForS < 1) {
+            throw new CommandLine.ParameterException(cl, "--freeze-share must be in [0, 1] and --freeze-for >= 1, "
+                    + "got " + freezeShare + " and " + freezeForS);
+        }
         if (masterRestartEveryS < 0) {
             throw new CommandLine.ParameterException(cl, "--master-restart-every must be >= 0, got "
                     + masterRestartEveryS);
@@ -273,7 +297,8 @@ public final class Churn implements Callable<Integer> {
         long nextRestart = t0 + restartNs;
         long now = System.nanoTime();
         while (now < end && failures.isEmpty()) {
-            final long wake = Math.min(Math.min(nextAction, end), restartNs > 0 ? nextRestart : end);
+            final long wake = Math.min(Math.min(Math.min(nextAction, end), restartNs > 0 ? nextRestart : end),
+                    nextThaw(end));
             final Event e = events.poll(wake - now, TimeUnit.NANOSECONDS);
             if (e != null) {
                 handle(e);
@@ -285,6 +310,10 @@ public final class Churn implements Callable<Integer> {
                         + "running: %s", (now - lastStepNs) / 1e9, stallTimeoutS, describeAlive()));
             } else if (overdue != null) {
                 failures.add(overdue.name + " was asked to leave " + exitTimeoutS + " s ago and still runs");
+            } else if (thawDue(now) != null) {
+                final Peer p = thawDue(now);
+                log(now, "SIGCONT %s (pid %d)", p.name, p.jvm.pid());
+                thaw(p);
             } else if (restartNs > 0 && now >= nextRestart && now < end) {
                 restartMaster(now);
                 nextRestart = now + restartNs;
@@ -293,6 +322,54 @@ public final class Churn implements Callable<Integer> {
                 nextAction = now + delay(random);
             }
         }
+    }
+
+    private long nextThaw(final long otherwise) {
+        long t = otherwise;
+        for (Peer p : peers) {
+            if (p.frozen) {
+                t = Math.min(t, p.frozenUntilNs);
+            }
+        }
+        return t;
+    }
+
+    private Peer thawDue(final long now) {
+        for (Peer p : peers) {
+            if (p.frozen && now >= p.frozenUntilNs) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    private void thaw(final Peer p) {
+        p.frozen = false;
+        if (p.alive()) {
+            signal(p, "CONT");
+        }
+    }
+
+    /**
+     * Sends a signal with the system's {@code kill} command (Java can only send SIGTERM and SIGKILL).
+     *
+     * @return whether it was delivered; a failure is recorded
+     */
+    private boolean signal(final Peer p, final String sig) {
+        try {
+            final Process k = new ProcessBuilder("kill", "-" + sig, String.valueOf(p.jvm.pid()))
+                    .redirectErrorStream(true).start();
+            final String out = new String(k.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (k.waitFor(10, TimeUnit.SECONDS) && k.exitValue() == 0) {
+                return true;
+            }
+            failures.add("kill -" + sig + " " + p.jvm.pid() + " (" + p.name + ") failed: " + out.trim());
+        } catch (java.io.IOException e) {
+            failures.add("cannot run kill -" + sig + " for " + p.name + ": " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return false;
     }
 
     private Peer leaverOverdue(final long now) {
@@ -309,13 +386,14 @@ public final class Churn implements Callable<Integer> {
         return TimeUnit.MILLISECONDS.toNanos(random.nextLong(intervalMs[0], intervalMs[1] + 1));
     }
 
-    /** One scheduled action: a start, a SIGKILL or a graceful leave, within the peer-count bounds. */
+    /** One scheduled action: a start, a SIGKILL, a graceful leave or a freeze, within the peer-count bounds. */
     private void act(final SplittableRandom random, final long now) {
         final List<Peer> alive = new ArrayList<>();
         final List<Peer> established = new ArrayList<>();
         for (Peer p : peers) {
-            // A peer asked to leave is on its way out: neither counted nor chosen again.
-            if (p.alive() && !p.leaving) {
+            // A peer asked to leave is on its way out, and a frozen one is about to be removed: neither is counted
+            // or chosen. A thawed one rejoins as a new member and counts as stepping again after its next step.
+            if (p.alive() && !p.leaving && !p.frozen) {
                 alive.add(p);
                 if (p.established) {
                     established.add(p);
@@ -333,6 +411,7 @@ public final class Churn implements Callable<Integer> {
         final boolean hitStarting = random.nextDouble() < startingKillShare;
         final double which = random.nextDouble();
         final boolean leave = random.nextDouble() < leaveShare;
+        final boolean freeze = random.nextDouble() < freezeShare;
         final List<Peer> victims = hitStarting ? starting : stepping;
         final boolean canKill = alive.size() > minPeers && !victims.isEmpty();
         final boolean canSpawn = alive.size() < maxPeers;
@@ -348,8 +427,23 @@ public final class Churn implements Callable<Integer> {
                 leaves++;
                 return;
             }
+            if (victim.established && freeze) {
+                log(now, "SIGSTOP %s (pid %d) for %d s (%d running, %d of them stepping)", victim.name,
+                        victim.jvm.pid(), freezeForS, alive.size(), established.size());
+                if (signal(victim, "STOP")) {
+                    victim.frozen = true;
+                    victim.removalExpected = true;
+                    victim.established = false;
+                    victim.frozenUntilNs = now + TimeUnit.SECONDS.toNanos(freezeForS);
+                    freezeTimes.add(now);
+                    freezeVictims.add(victim);
+                    freezeRecoveryNs.add(-1L);
+                }
+                return;
+            }
             log(now, "SIGKILL %s (pid %d, %s; %d running, %d of them stepping)", victim.name, victim.jvm.pid(),
-                    victim.established ? "stepping" : "not stepped yet", alive.size(), established.size());
+                    victim.established ? "stepping" : victim.everStepped ? "rejoining after a freeze"
+                    : "not stepped yet", alive.size(), established.size());
             victim.killed = true;
             victim.jvm.kill();
             if (victim.established) {
@@ -424,6 +518,16 @@ public final class Churn implements Callable<Integer> {
                 retries++;
             } else if (e.line.startsWith("RECONNECT ")) {
                 reconnects++;
+                if (e.line.contains("[KICKED]")) {
+                    kicks++;
+                    if (!p.removalExpected) {
+                        // Only a peer that went silent past the heartbeat timeout has a reason to be removed.
+                        failures.add(p.name + " was kicked without having been frozen: " + e.line);
+                    }
+                }
+                if (!p.frozen) {
+                    p.removalExpected = false;
+                }
             }
             if (!verbose && (e.line.startsWith("RETRY ") || e.line.startsWith("RECONNECT ")
                     || e.line.startsWith("SKIPPED ") || e.line.startsWith("FAILED "))) {
@@ -467,9 +571,15 @@ public final class Churn implements Callable<Integer> {
             longestGapNs = Math.max(longestGapNs, atNs - lastStepNs);
         }
         lastStepNs = Math.max(lastStepNs, atNs);
-        if (!p.established) {
-            p.established = true;
+        p.established = true;
+        if (!p.everStepped) {
+            p.everStepped = true;
             firstStepMs.add(TimeUnit.NANOSECONDS.toMillis(atNs - p.startedNs));
+        }
+        for (int i = 0; i < freezeTimes.size(); i++) {
+            if (freezeRecoveryNs.get(i) < 0 && atNs > freezeTimes.get(i) && p != freezeVictims.get(i)) {
+                freezeRecoveryNs.set(i, atNs - freezeTimes.get(i));
+            }
         }
         for (int i = 0; i < masterRestarts.size(); i++) {
             if (masterRecoveryNs.get(i) < 0 && atNs > masterRestarts.get(i)) {
@@ -488,6 +598,12 @@ public final class Churn implements Callable<Integer> {
     private void stopAll() throws InterruptedException {
         stopping = true;
         final long now = System.nanoTime();
+        for (Peer p : peers) {
+            if (p.frozen) {
+                log(now, "SIGCONT %s (pid %d) before the stop", p.name, p.jvm.pid());
+                thaw(p);
+            }
+        }
         log(now, "stop: asking %s to finish their step and exit", describeAlive());
         for (Peer p : peers) {
             if (p.alive()) {
@@ -528,7 +644,7 @@ public final class Churn implements Callable<Integer> {
         final List<String> names = new ArrayList<>();
         for (Peer p : peers) {
             if (p.alive()) {
-                names.add(p.name + (p.established ? "" : " (no step yet)"));
+                names.add(p.name + (p.established ? "" : p.frozen ? " (frozen)" : " (not stepping yet)"));
             }
         }
         return names.toString();
@@ -556,14 +672,14 @@ public final class Churn implements Callable<Integer> {
                 clean++;
             }
         }
-        final Result r = new Result(spawned, killTimes.size(), startingKills, leaves, masterRestarts.size(),
-                reconnects, steps, maxRevision, checked, retries, skippedSteps,
+        final Result r = new Result(spawned, killTimes.size(), startingKills, leaves, freezeTimes.size(), kicks,
+                masterRestarts.size(), reconnects, steps, maxRevision, checked, retries, skippedSteps,
                 TimeUnit.NANOSECONDS.toMillis(longestGapNs), recoveryMs, clean, List.copyOf(failures));
         System.out.printf(Locale.ROOT, "churn: %d peers started; SIGKILLed %d while stepping and %d before their "
-                + "first step; %d left gracefully; master restarted %d times (%d reconnects); %d steps reported, "
-                + "revision %d; %d steps retried, %d skipped (group below two peers)%n", r.spawns(), r.kills(),
-                r.startingKills(), r.leaves(), r.masterRestarts(), r.reconnects(), r.steps(), r.maxRevision(),
-                r.retries(), r.skippedSteps());
+                + "first step; %d left gracefully; %d frozen (%d kicks); master restarted %d times (%d reconnects in "
+                + "all); %d steps reported, revision %d; %d steps retried, %d skipped (group below two peers)%n",
+                r.spawns(), r.kills(), r.startingKills(), r.leaves(), r.freezes(), r.kicks(), r.masterRestarts(),
+                r.reconnects(), r.steps(), r.maxRevision(), r.retries(), r.skippedSteps());
         System.out.printf(Locale.ROOT, "longest gap between completed steps: %.2f s (limit %d s)%n",
                 r.longestGapMs() / 1e3, stallTimeoutS);
         if (!recoveryMs.isEmpty()) {
@@ -576,6 +692,15 @@ public final class Churn implements Callable<Integer> {
             if (ns >= 0) {
                 restartMs.add(TimeUnit.NANOSECONDS.toMillis(ns));
             }
+        }
+        final List<Long> freezeMs = new ArrayList<>();
+        for (long ns : freezeRecoveryNs) {
+            if (ns >= 0) {
+                freezeMs.add(TimeUnit.NANOSECONDS.toMillis(ns));
+            }
+        }
+        if (!freezeMs.isEmpty()) {
+            System.out.println("after each SIGSTOP, the next step completed by another peer (ms): " + freezeMs);
         }
         if (!restartMs.isEmpty()) {
             System.out.println("after each master restart, the next completed step (ms): " + restartMs);

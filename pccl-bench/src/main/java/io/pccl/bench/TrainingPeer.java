@@ -46,7 +46,8 @@ import java.util.concurrent.CountDownLatch;
  * <ul>
  *   <li>{@code STEP rev=… world=… hash=… rx=… reduceMBps=…} after every step;</li>
  *   <li>{@code RETRY …} when a step failed retryably and starts again;</li>
- *   <li>{@code RECONNECT …} when the master was lost or a membership call timed out: the communicator is closed
+ *   <li>{@code RECONNECT …} when the master was lost, this peer was kicked (say, after it was frozen past the
+ *       heartbeat timeout) or a membership call timed out: the communicator is closed
  *       and a new one connects, keeping the state and its revision ({@code docs/fault-tolerance.md} §8);</li>
  *   <li>{@code SKIPPED …} when the group fell below two peers during the all-reduce: the step is skipped and the
  *       revision still advances, as §8 recommends, and its {@code STEP} line says {@code world=1};</li>
@@ -206,7 +207,8 @@ public final class TrainingPeer implements Callable<Integer> {
 
     /** Says what a failure means for the loop, on one line of output. */
     private static int afterFailure(final PcclException e) {
-        if (e instanceof MasterLostException || e.code() == PcclException.Code.TIMEOUT) {
+        if (e instanceof MasterLostException || e.code() == PcclException.Code.KICKED
+                || e.code() == PcclException.Code.TIMEOUT) {
             // Close the communicator and start again with a new one (docs/fault-tolerance.md §8).
             System.out.println("RECONNECT " + e);
             return RECONNECT;

@@ -9,8 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A short run of the churn harness with a fixed seed: peer JVMs train while the harness SIGKILLs some, asks some
- * to leave, starts others and restarts the master twice. The run must pass (parity at every revision, liveness, no
- * peer failing on its own, every peer asked to stop exits 0), and churn must really have happened.
+ * to leave, freezes some past the heartbeat timeout, starts others and restarts the master twice. The run must
+ * pass (parity at every revision, liveness, no peer failing on its own, every peer asked to stop exits 0), and
+ * churn must really have happened.
  */
 @Tag("slow")
 @Timeout(value = 240, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
@@ -33,11 +34,15 @@ class ChurnHarnessTest {
         churn.stallTimeoutS = 60;
         churn.exitTimeoutS = 60;
         churn.masterRestartEveryS = 8;
+        churn.leaveShare = 0.15;
+        churn.freezeShare = 0.25;
+        churn.freezeForS = 4;
 
         final Churn.Result r = churn.run();
 
         assertTrue(r.failures().isEmpty(), () -> "churn failed: " + r.failures());
-        assertTrue(r.kills() >= 3, () -> "expected at least 3 SIGKILLs of stepping peers in 20 s, got " + r);
+        assertTrue(r.kills() >= 2 && r.kills() + r.freezes() + r.leaves() >= 4, () -> "expected at least 4 "
+                + "removals of stepping peers in 20 s, at least 2 of them SIGKILLs, got " + r);
         assertTrue(r.startingKills() >= 1, () -> "expected a SIGKILL of a peer before its first step, got " + r);
         assertTrue(r.spawns() >= churn.initialPeers + 3, () -> "expected at least 3 peers started mid-run, got " + r);
         assertTrue(r.revisionsChecked() >= 10, () -> "expected at least 10 revisions reported by two or more peers, "
