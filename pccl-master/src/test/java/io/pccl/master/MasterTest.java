@@ -59,7 +59,7 @@ class MasterTest {
     @Test
     void shouldBindItsPortAgainRightAfterClosingWithPeersConnected() throws IOException {
         // An operator restarts the daemon on its fixed port. The old master closed its peers' connections first,
-        // so their server-side ends sit in TIME_WAIT on that port for a minute.
+        // so their server-side ends can still be in TIME_WAIT on that port; the new master must bind it anyway.
         final int port;
         try (Master first = Master.builder().host("127.0.0.1").port(0).build().start();
              TestPeerClient a = new TestPeerClient(first.port());

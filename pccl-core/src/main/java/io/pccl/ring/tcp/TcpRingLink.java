@@ -16,6 +16,7 @@ import io.pccl.transport.data.DataFrameFlyweight;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -215,7 +216,7 @@ final class TcpRingLink extends ChannelDuplexHandler implements RingLink {
         // A neighbour's death fails every connection of the pool at once: one WARN line says it. An I/O error (a
         // reset, a broken pipe) is named, anything else is traced.
         if (poolFailureLogged.compareAndSet(false, true)) {
-            if (cause instanceof java.io.IOException) {
+            if (cause instanceof IOException) {
                 LOG.warn("{}: data connection to successor failed, closing the pool's connections: {} ({})", peer,
                         cause.toString(), ctx.channel());
             } else {
