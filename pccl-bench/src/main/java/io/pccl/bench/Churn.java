@@ -48,8 +48,8 @@ import java.util.concurrent.TimeUnit;
  * only forwards that peer's output lines into a queue.
  */
 @Command(name = "churn", mixinStandardHelpOptions = true,
-        description = "churn harness: peers training while peers are SIGKILLed and started at random; "
-                + "checks parity, liveness and clean exits")
+        description = "churn harness: peers train while others are SIGKILLed, frozen, told to leave and started at "
+                + "random and the master restarts; checks parity, liveness, failures and clean exits")
 public final class Churn implements Callable<Integer> {
     /** Lines kept per peer for the report of a failure. */
     private static final int TAIL_LINES = 20;
@@ -68,8 +68,8 @@ public final class Churn implements Callable<Integer> {
     @Option(names = "--interval-ms", split = ",", description = "each action follows the previous one after a "
             + "uniformly random delay in [min,max] ms (default ${DEFAULT-VALUE})")
     long[] intervalMs = {500, 2000};
-    @Option(names = "--kill-weight", description = "probability that an action is a kill when both a kill and "
-            + "a spawn are possible (default ${DEFAULT-VALUE})")
+    @Option(names = "--kill-weight", description = "probability that an action removes a peer (SIGKILL, leave or "
+            + "freeze) rather than starting one, when both are possible (default ${DEFAULT-VALUE})")
     double killWeight = 0.4;
     @Option(names = "--starting-kill-share", description = "the probability that a kill is aimed at a peer that has "
             + "not completed a step yet rather than one that has; without a candidate of the drawn kind a peer is "
