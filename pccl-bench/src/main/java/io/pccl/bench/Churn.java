@@ -21,6 +21,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * The churn harness: an embedded master and a changing set of peer JVMs ({@link TrainingPeer}) that train
@@ -113,19 +114,16 @@ public final class Churn implements Callable<Integer> {
     private final Map<Long, Map<String, String>> hashes = new HashMap<>();
     /** world size -> all-reduce throughputs reported with it. */
     private final Map<Integer, List<Double>> throughput = new TreeMap<>();
-    private final List<Long> killTimes = new ArrayList<>();
-    private final List<Long> recoveryNs = new ArrayList<>();
+    /** SIGKILLs of stepping peers; a survivor's step (a peer started before the kill) ends each. */
+    private final Disruptions kills = new Disruptions();
     /** Per peer that completed a step: milliseconds from its JVM's start to that step. */
     private final List<Long> firstStepMs = new ArrayList<>();
     private final List<String> failures = new ArrayList<>();
-    private final List<Long> masterRestarts = new ArrayList<>();
-    private final List<Long> freezeTimes = new ArrayList<>();
-    private final List<Peer> freezeVictims = new ArrayList<>();
-    /** Per freeze: nanoseconds until another peer completed a step; -1 until one did. */
-    private final List<Long> freezeRecoveryNs = new ArrayList<>();
+    /** Master restarts; any peer's step ends each. */
+    private final Disruptions masterRestarts = new Disruptions();
+    /** Freezes; a step of any other peer ends each. */
+    private final Disruptions freezes = new Disruptions();
     private int kicks;
-    /** Per master restart: nanoseconds until some peer completed a step; -1 until one did. */
-    private final List<Long> masterRecoveryNs = new ArrayList<>();
     private Master master;
     private int masterPort;
     private long t0;
@@ -182,6 +180,46 @@ public final class Churn implements Callable<Integer> {
 
         boolean alive() {
             return !killed && !exited;
+        }
+    }
+
+    /**
+     * Disruptions of one kind (kills, freezes, master restarts) and, for each, how long until a step that counts
+     * for it completed. Confined to the harness thread.
+     */
+    private static final class Disruptions {
+        private final List<Long> atNs = new ArrayList<>();
+        private final List<Predicate<Peer>> counts = new ArrayList<>();
+        /** Nanoseconds from the disruption to the first step that counts; -1 until there is one. */
+        private final List<Long> untilStepNs = new ArrayList<>();
+
+        void add(final long at, final Predicate<Peer> stepCounts) {
+            atNs.add(at);
+            counts.add(stepCounts);
+            untilStepNs.add(-1L);
+        }
+
+        void onStep(final Peer p, final long at) {
+            for (int i = 0; i < atNs.size(); i++) {
+                if (untilStepNs.get(i) < 0 && at > atNs.get(i) && counts.get(i).test(p)) {
+                    untilStepNs.set(i, at - atNs.get(i));
+                }
+            }
+        }
+
+        int size() {
+            return atNs.size();
+        }
+
+        /** The times to the next step in milliseconds, in order, for the disruptions a step followed. */
+        List<Long> recoveryMs() {
+            final List<Long> ms = new ArrayList<>();
+            for (long ns : untilStepNs) {
+                if (ns >= 0) {
+                    ms.add(TimeUnit.NANOSECONDS.toMillis(ns));
+                }
+            }
+            return ms;
         }
     }
 
@@ -258,8 +296,7 @@ public final class Churn implements Callable<Integer> {
                     + e.getMessage());
             return;
         }
-        masterRestarts.add(now);
-        masterRecoveryNs.add(-1L);
+        masterRestarts.add(now, p -> true);
     }
 
     private void validate() {
@@ -435,9 +472,7 @@ public final class Churn implements Callable<Integer> {
                     victim.removalExpected = true;
                     victim.established = false;
                     victim.frozenUntilNs = now + TimeUnit.SECONDS.toNanos(freezeForS);
-                    freezeTimes.add(now);
-                    freezeVictims.add(victim);
-                    freezeRecoveryNs.add(-1L);
+                    freezes.add(now, p -> p != victim);
                 }
                 return;
             }
@@ -447,8 +482,7 @@ public final class Churn implements Callable<Integer> {
             victim.killed = true;
             victim.jvm.kill();
             if (victim.established) {
-                killTimes.add(now);
-                recoveryNs.add(-1L);
+                kills.add(now, p -> p.startedNs <= now);
             } else {
                 startingKills++;
             }
@@ -576,22 +610,9 @@ public final class Churn implements Callable<Integer> {
             p.everStepped = true;
             firstStepMs.add(TimeUnit.NANOSECONDS.toMillis(atNs - p.startedNs));
         }
-        for (int i = 0; i < freezeTimes.size(); i++) {
-            if (freezeRecoveryNs.get(i) < 0 && atNs > freezeTimes.get(i) && p != freezeVictims.get(i)) {
-                freezeRecoveryNs.set(i, atNs - freezeTimes.get(i));
-            }
-        }
-        for (int i = 0; i < masterRestarts.size(); i++) {
-            if (masterRecoveryNs.get(i) < 0 && atNs > masterRestarts.get(i)) {
-                masterRecoveryNs.set(i, atNs - masterRestarts.get(i));
-            }
-        }
-        for (int i = 0; i < killTimes.size(); i++) {
-            // The first step after a kill by a peer that was running when the kill happened.
-            if (recoveryNs.get(i) < 0 && atNs > killTimes.get(i) && p.startedNs <= killTimes.get(i)) {
-                recoveryNs.set(i, atNs - killTimes.get(i));
-            }
-        }
+        kills.onStep(p, atNs);
+        freezes.onStep(p, atNs);
+        masterRestarts.onStep(p, atNs);
     }
 
     /** Asks every running peer to stop and waits, bounded, until each has exited. */
@@ -659,12 +680,7 @@ public final class Churn implements Callable<Integer> {
                 checked++;
             }
         }
-        final List<Long> recoveryMs = new ArrayList<>();
-        for (long ns : recoveryNs) {
-            if (ns >= 0) {
-                recoveryMs.add(TimeUnit.NANOSECONDS.toMillis(ns));
-            }
-        }
+        final List<Long> recoveryMs = kills.recoveryMs();
         Collections.sort(recoveryMs);
         int clean = 0;
         for (Peer p : peers) {
@@ -672,7 +688,7 @@ public final class Churn implements Callable<Integer> {
                 clean++;
             }
         }
-        final Result r = new Result(spawned, killTimes.size(), startingKills, leaves, freezeTimes.size(), kicks,
+        final Result r = new Result(spawned, kills.size(), startingKills, leaves, freezes.size(), kicks,
                 masterRestarts.size(), reconnects, steps, maxRevision, checked, retries, skippedSteps,
                 TimeUnit.NANOSECONDS.toMillis(longestGapNs), recoveryMs, clean, List.copyOf(failures));
         System.out.printf(Locale.ROOT, "churn: %d peers started; SIGKILLed %d while stepping and %d before their "
@@ -687,18 +703,8 @@ public final class Churn implements Callable<Integer> {
                     + "max %d ms (%d kills)%n", recoveryMs.get(recoveryMs.size() / 2),
                     recoveryMs.get(recoveryMs.size() - 1), recoveryMs.size());
         }
-        final List<Long> restartMs = new ArrayList<>();
-        for (long ns : masterRecoveryNs) {
-            if (ns >= 0) {
-                restartMs.add(TimeUnit.NANOSECONDS.toMillis(ns));
-            }
-        }
-        final List<Long> freezeMs = new ArrayList<>();
-        for (long ns : freezeRecoveryNs) {
-            if (ns >= 0) {
-                freezeMs.add(TimeUnit.NANOSECONDS.toMillis(ns));
-            }
-        }
+        final List<Long> restartMs = masterRestarts.recoveryMs();
+        final List<Long> freezeMs = freezes.recoveryMs();
         if (!freezeMs.isEmpty()) {
             System.out.println("after each SIGSTOP, the next step completed by another peer (ms): " + freezeMs);
         }
