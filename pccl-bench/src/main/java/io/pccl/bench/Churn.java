@@ -245,8 +245,10 @@ public final class Churn implements Callable<Integer> {
             System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
         }
         System.out.printf(Locale.ROOT, "pccl-java churn: %d s, seed %d, %d-%d peers, actions every %d-%d ms "
-                + "(kill weight %.2f), %d float32 weights in %d all-reduce(s) per step%n", durationS, seed,
-                minPeers, maxPeers, intervalMs[0], intervalMs[1], killWeight, elements, ops);
+                + "(kill weight %.2f; of removals of stepping peers, leaves %.2f and freezes %.2f for %d s), master "
+                + "restart every %d s (0: never), %d float32 weights in %d all-reduce(s) per step%n", durationS,
+                seed, minPeers, maxPeers, intervalMs[0], intervalMs[1], killWeight, leaveShare, freezeShare,
+                freezeForS, masterRestartEveryS, elements, ops);
         final SplittableRandom random = new SplittableRandom(seed);
         master = startMaster(0);
         masterPort = master.port();
