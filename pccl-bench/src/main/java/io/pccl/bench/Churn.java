@@ -344,15 +344,15 @@ public final class Churn implements Callable<Integer> {
             }
             now = System.nanoTime();
             final Peer overdue = leaverOverdue(now);
+            final Peer thawing = thawDue(now);
             if (now - lastStepNs > stallNs) {
                 failures.add(String.format(Locale.ROOT, "no peer completed a step for %.1f s (limit %d s); "
                         + "running: %s", (now - lastStepNs) / 1e9, stallTimeoutS, describeAlive()));
             } else if (overdue != null) {
                 failures.add(overdue.name + " was asked to leave " + exitTimeoutS + " s ago and still runs");
-            } else if (thawDue(now) != null) {
-                final Peer p = thawDue(now);
-                log(now, "SIGCONT %s (pid %d)", p.name, p.jvm.pid());
-                thaw(p);
+            } else if (thawing != null) {
+                log(now, "SIGCONT %s (pid %d)", thawing.name, thawing.jvm.pid());
+                thaw(thawing);
             } else if (restartNs > 0 && now >= nextRestart && now < end) {
                 restartMaster(now);
                 nextRestart = now + restartNs;
@@ -398,11 +398,17 @@ public final class Churn implements Callable<Integer> {
         try {
             final Process k = new ProcessBuilder("kill", "-" + sig, String.valueOf(p.jvm.pid()))
                     .redirectErrorStream(true).start();
-            final String out = new String(k.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-            if (k.waitFor(10, TimeUnit.SECONDS) && k.exitValue() == 0) {
+            // Bounded first; what `kill` says (a line at most) is read only once it has exited.
+            if (!k.waitFor(10, TimeUnit.SECONDS)) {
+                k.destroyForcibly();
+                failures.add("kill -" + sig + " " + p.jvm.pid() + " (" + p.name + ") did not return within 10 s");
+                return false;
+            }
+            if (k.exitValue() == 0) {
                 return true;
             }
-            failures.add("kill -" + sig + " " + p.jvm.pid() + " (" + p.name + ") failed: " + out.trim());
+            failures.add("kill -" + sig + " " + p.jvm.pid() + " (" + p.name + ") failed: "
+                    + new String(k.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim());
         } catch (java.io.IOException e) {
             failures.add("cannot run kill -" + sig + " for " + p.name + ": " + e);
         } catch (InterruptedException e) {

@@ -295,11 +295,7 @@ final class MasterChannelHandler extends ChannelInboundHandlerAdapter {
 
     private void fail(final ChannelHandlerContext ctx, final String reason, final MasterError code) {
         if (!failed) {
-            if (conn.peerId != 0) {
-                LOG.warn("master: closing {}: {}", conn, reason);
-            } else {
-                conductor.logStrangerFailure("closing " + conn, reason);
-            }
+            conductor.logClosing(conn, reason);
         }
         close(ctx, reason, code);
     }

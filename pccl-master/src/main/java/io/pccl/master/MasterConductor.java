@@ -215,16 +215,27 @@ final class MasterConductor implements MasterOutbox {
         }
     }
 
-    /** Sends an error to a connection that is not (or no longer) a peer, then closes it. */
-    void reject(final MasterConnection conn, final MasterError code, final String reason) {
-        if (conn.state == MasterConnection.State.CLOSING) {
-            return;
-        }
+    /**
+     * Logs that a connection is being closed for {@code reason}: at WARN for a registered peer (operators need every
+     * such line), throttled ({@link #logStrangerFailure}) for a connection that is not one. Any thread.
+     *
+     * @param conn the connection
+     * @param reason why
+     */
+    void logClosing(final MasterConnection conn, final String reason) {
         if (conn.peerId != 0) {
             LOG.warn("master: closing {}: {}", conn, reason);
         } else {
             logStrangerFailure("closing " + conn, reason);
         }
+    }
+
+    /** Sends an error to a connection that is not (or no longer) a peer, then closes it. */
+    void reject(final MasterConnection conn, final MasterError code, final String reason) {
+        if (conn.state == MasterConnection.State.CLOSING) {
+            return;
+        }
+        logClosing(conn, reason);
         conn.state = MasterConnection.State.CLOSING;
         unregistered.remove(conn.id);
         if (conn.peerId != 0) {
