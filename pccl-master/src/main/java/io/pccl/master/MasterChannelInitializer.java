@@ -2,6 +2,7 @@ package io.pccl.master;
 
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -34,18 +35,23 @@ final class MasterChannelInitializer extends ChannelInitializer<SocketChannel> {
     static final String MASTER = "master";
 
     private final MasterConductor conductor;
+    private final ChannelGroup connections;
     private final ConnectionLimits limits;
 
-    MasterChannelInitializer(final MasterConductor conductor, final ConnectionLimits limits) {
+    MasterChannelInitializer(final MasterConductor conductor, final ChannelGroup connections,
+                             final ConnectionLimits limits) {
         this.conductor = conductor;
+        this.connections = connections;
         this.limits = limits;
     }
 
     @Override
     protected void initChannel(final SocketChannel ch) {
+        connections.add(ch);
         install(ch.pipeline(), conductor, limits);
     }
 
+    /** Installs the master's handlers (also used by tests on embedded channels). */
     static void install(final ChannelPipeline p, final MasterConductor conductor, final ConnectionLimits limits) {
         p.addLast(FLUSH, new FlushConsolidationHandler(
                 FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true));

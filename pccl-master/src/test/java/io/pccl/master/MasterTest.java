@@ -2,6 +2,7 @@ package io.pccl.master;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -23,8 +24,10 @@ import io.pccl.proto.SyncSharedStateResponse;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -33,6 +36,9 @@ import org.junit.jupiter.api.Timeout;
 /** Lifecycle of the embeddable {@link Master}: binding, port 0, bind failure, close, heartbeats. */
 @Timeout(value = 30, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class MasterTest {
+    /** Threads that keep the conductor's loop running tasks while the master crashes. */
+    private static final int BUSY_THREADS = 3;
+
     @Test
     void shouldBindPortZeroAndCloseIdempotently() {
         final Master master = Master.builder().host("127.0.0.1").port(0).build();
@@ -75,6 +81,45 @@ class MasterTest {
              TestPeerClient c = new TestPeerClient(port)) {
             assertEquals(port, second.port());
             c.joinAlone(0);
+        }
+    }
+
+    @Test
+    @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void shouldCloseEveryConnectionAtOnceWhenShutDownNowWhileItsLoopRunsTasks() throws Exception {
+        // A crash must close the peers' connections, so that they see the master gone at once and not after their
+        // heartbeat timeout. An event loop stopped without a quiet period while it ran tasks could terminate
+        // without closing its channels; another thread keeps the conductor's loop busy with tasks here, which
+        // made the old shutdownNow() leave connections open in most rounds.
+        final int rounds = 60;
+        for (int round = 0; round < rounds; round++) {
+            final Master master = Master.builder().host("127.0.0.1").port(0).build().start();
+            try (TestPeerClient a = new TestPeerClient(master.port());
+                 TestPeerClient b = new TestPeerClient(master.port())) {
+                a.joinAlone(0);
+                b.hello();
+                final AtomicBoolean crashed = new AtomicBoolean();
+                final List<Thread> busy = new ArrayList<>();
+                for (int t = 0; t < BUSY_THREADS; t++) {
+                    busy.add(new Thread(() -> {
+                        while (!crashed.get()) {
+                            try {
+                                master.phaseOf(1);
+                            } catch (final RuntimeException e) {
+                                return; // the conductor stopped
+                            }
+                        }
+                    }, "keeps-the-conductor-busy-" + t));
+                    busy.get(t).start();
+                }
+                master.shutdownNow();
+                crashed.set(true);
+                for (final Thread t : busy) {
+                    t.join(TimeUnit.SECONDS.toMillis(10));
+                }
+                assertNull(a.awaitErrorOrClose(), "round " + round + ": a crash says nothing, it closes");
+                assertNull(b.awaitErrorOrClose(), "round " + round + ": a crash says nothing, it closes");
+            }
         }
     }
 
