@@ -195,12 +195,13 @@ public final class Communicator implements AutoCloseable {
      * }</pre>
      *
      * @param state the local shared state; outdated entries are overwritten, its revision is set to the group's
-     * @param strategy {@code ENFORCE_POPULAR} (all peers), or a mix of {@code SEND_ONLY} / {@code RECEIVE_ONLY}
+     * @param strategy {@code ENFORCE_POPULAR} (all peers, possibly with {@code RECEIVE_ONLY} joiners), or a mix
+     *        of {@code SEND_ONLY} / {@code RECEIVE_ONLY}
      * @return entry bytes served and received, the revision after the sync, the keys received
      * @throws SharedStateSyncException {@code SHARED_STATE_FAILED}, retryable: the master refused this peer's vote
-     *         (key-set mismatch, strategy mix, SEND_ONLY would receive, no candidate; the message carries the
-     *         master's code and reason), the fetch failed (distributor lost, hash mismatch, ...), or the group's
-     *         sync failed; update the topology, then retry with the same revision
+     *         (key-set mismatch, SEND_ONLY mixed with ENFORCE_POPULAR, SEND_ONLY would receive, no candidate;
+     *         the message carries the master's code and reason), the fetch failed (distributor lost, hash
+     *         mismatch, ...), or the group's sync failed; update the topology, then retry with the same revision
      * @throws KickedException the master removed this peer (e.g. its revision skipped ahead)
      * @throws MasterLostException the master connection was lost
      * @throws PcclException {@code FAILED_PRECONDITION} if not connected, while collectives are in flight or while

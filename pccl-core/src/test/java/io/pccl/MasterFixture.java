@@ -22,7 +22,12 @@ final class MasterFixture {
 
     /** An embedded master on loopback, ephemeral port, 3 s heartbeat timeout. */
     static Master start() {
-        return Master.builder().host(InetAddress.getLoopbackAddress().getHostAddress()).port(0)
+        return start(0);
+    }
+
+    /** An embedded master on loopback {@code port} (0: ephemeral), 3 s heartbeat timeout. */
+    static Master start(final int port) {
+        return Master.builder().host(InetAddress.getLoopbackAddress().getHostAddress()).port(port)
                 .heartbeatInterval(Duration.ofMillis(200)).heartbeatTimeout(Duration.ofSeconds(3)).build().start();
     }
 

@@ -283,7 +283,7 @@ class SharedStateLargeSystemTest {
         final String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
         final List<String> cmd = List.of(System.getProperty("java.home") + "/bin/java", "-Xmx256m",
                 "-XX:MaxDirectMemorySize=512m", "-XX:TieredStopAtLevel=1", "-cp", cp,
-                SharedStateHolderMain.class.getName(), SyncCluster.LOOPBACK + ":" + cluster.master.port(),
+                SharedStateHolderMain.class.getName(), SyncCluster.LOOPBACK + ":" + cluster.master().port(),
                 SyncCluster.LOOPBACK, Integer.toString(SIZE), Long.toString(SEED));
         final File log = new File("target", "holder-" + name + ".log");
         final ChildProcess child = new ChildProcess(name, cmd, log);

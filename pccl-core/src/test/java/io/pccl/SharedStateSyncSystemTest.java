@@ -391,7 +391,7 @@ class SharedStateSyncSystemTest {
     }
 
     @Test
-    void enforcePopularDoesNotMixWithOtherStrategies() throws Exception {
+    void enforcePopularMixesWithReceiveOnlyButNotWithSendOnly() throws Exception {
         final List<Communicator> g = cluster.group(0, 3);
         final List<List<SyncStrategy>> mixes = List.of(List.of(EP, RX), List.of(EP, TX), List.of(EP, TX, TX),
                 List.of(EP, TX, RX));
@@ -412,13 +412,68 @@ class SharedStateSyncSystemTest {
             }
             final List<Outcome> r = cluster.syncAll(voters, states, strategies);
             for (int i = 0; i < voters.size(); i++) {
-                if (strategies.get(i) == EP) {
-                    r.get(i).assertBytes(mix + " peer " + i, 0, 0);
+                if (strategies.get(i) == TX) {
+                    assertRefused(r.get(i).failed(mix + " peer " + i),
+                            "use ENFORCE_POPULAR; a group cannot mix ENFORCE_POPULAR with SEND_ONLY");
                 } else {
-                    assertRefused(r.get(i).failed(mix + " peer " + i), "use ENFORCE_POPULAR; a group cannot mix");
+                    r.get(i).assertBytes(mix + " peer " + i, 0, 0);
                 }
             }
             revision++;
+        }
+    }
+
+    @Test
+    void receiveOnlyJoinerFetchesTheEnforcedRevisionAndContent() throws Exception {
+        final List<Communicator> g = cluster.group(0, 3);
+        final byte[] joiner = filled(SIZE, 9);
+        final List<Outcome> r = cluster.syncAll(g, List.of(state(5, "key1", filled(SIZE, 4)),
+                state(5, "key1", filled(SIZE, 4)), state(0, "key1", joiner)), List.of(EP, EP, RX));
+        final long served = r.get(0).ok("peer 1").txBytes() + r.get(1).ok("peer 2").txBytes();
+        assertEquals(SIZE, served, "one holder serves the joiner");
+        r.get(2).assertBytes("joiner", 0, SIZE);
+        assertEquals(5, r.get(2).info().revision());
+        assertArrayEquals(filled(SIZE, 4), joiner);
+    }
+
+    /**
+     * The hazard of a master restart (docs/fault-tolerance.md §10): peers that never held the run's state reach the
+     * new master first. As RECEIVE_ONLY joiners they cannot seed it: their sync fails (retryably) until a holder
+     * rejoins, and then they receive the holder's revision and content instead of starting a lineage of their own.
+     */
+    @Test
+    void joinersThatReachARestartedMasterFirstWaitForAHolderInsteadOfSeedingIt() throws Exception {
+        final List<Communicator> holders = cluster.group(0, 2);
+        final SharedState h1 = state(5, "key1", filled(SIZE, 50));
+        final SharedState h2 = state(5, "key1", filled(SIZE, 50));
+        final List<Outcome> before = cluster.syncAll(holders, List.of(h1, h2));
+        assertEquals(5, before.get(0).ok("holder 1").revision());
+        h1.incrementRevision();
+        h2.incrementRevision();
+        cluster.restartMasterAbruptly();
+        for (final Communicator c : holders) {
+            assertThrows(MasterLostException.class, () -> cluster.awaitMasterLoss(c));
+        }
+        final List<Communicator> joiners = cluster.group(0, 2);
+        final byte[] j1 = filled(SIZE, 1);
+        final byte[] j2 = filled(SIZE, 2);
+        final List<SharedState> joinerStates = List.of(state(0, "key1", j1), state(0, "key1", j2));
+        final List<Outcome> alone = cluster.syncAll(joiners, joinerStates, List.of(RX, RX));
+        assertRefused(alone.get(0).failed("joiner 1"), "every remaining voter is RECEIVE_ONLY");
+        assertRefused(alone.get(1).failed("joiner 2"), "every remaining voter is RECEIVE_ONLY");
+        assertEquals(0, joinerStates.get(0).revision(), "a refused sync leaves the revision alone");
+
+        final List<Communicator> group = new ArrayList<>(joiners);
+        cluster.join(group, cluster.newPeer(0));
+        final List<Outcome> after = cluster.syncAll(group, List.of(joinerStates.get(0), joinerStates.get(1), h1),
+                List.of(RX, RX, EP));
+        after.get(0).assertBytes("joiner 1", 0, SIZE);
+        after.get(1).assertBytes("joiner 2", 0, SIZE);
+        after.get(2).assertBytes("holder 1", 2L * SIZE, 0);
+        assertArrayEquals(filled(SIZE, 50), j1);
+        assertArrayEquals(filled(SIZE, 50), j2);
+        for (final SharedState s : List.of(joinerStates.get(0), joinerStates.get(1), h1)) {
+            assertEquals(6, s.revision());
         }
     }
 
@@ -432,7 +487,7 @@ class SharedStateSyncSystemTest {
         }
         final List<Outcome> r = cluster.syncAll(all, states, List.of(EP, TX, TX, TX));
         r.get(0).assertBytes("group 0 EP", 0, 0);
-        assertRefused(r.get(1).failed("group 0 SEND_ONLY"), "a group cannot mix");
+        assertRefused(r.get(1).failed("group 0 SEND_ONLY"), "a group cannot mix ENFORCE_POPULAR with SEND_ONLY");
         r.get(2).assertBytes("group 1 SEND_ONLY a", 0, 0);
         r.get(3).assertBytes("group 1 SEND_ONLY b", 0, 0);
     }

@@ -13,6 +13,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.LockSupport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -28,12 +29,40 @@ final class SyncCluster implements AutoCloseable {
     static final String LOOPBACK = InetAddress.getLoopbackAddress().getHostAddress();
     static final long BOUND_S = 30;
 
-    final Master master;
+    private Master master;
     private final List<Communicator> peers = new ArrayList<>();
     private final ExecutorService pool = Executors.newCachedThreadPool();
 
     SyncCluster() {
         master = MasterFixture.start();
+    }
+
+    /**
+     * Crashes the master ({@link Master#shutdownNow()}: connections closed, nothing said) and starts a new one on
+     * the same port, as an operator's supervisor would.
+     */
+    void restartMasterAbruptly() {
+        final int port = master.port();
+        master.shutdownNow();
+        master = MasterFixture.start(port);
+    }
+
+    /**
+     * Blocks until {@code c} noticed the loss of its master (it then throws {@link MasterLostException}), within
+     * {@link #BOUND_S} seconds. {@code arePeersPending()} returns normally while the master connection lives.
+     */
+    void awaitMasterLoss(final Communicator c) {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_S);
+        while (System.nanoTime() < deadline) {
+            c.arePeersPending();
+            LockSupport.parkNanos(200_000); // a bounded poll: the API has no loss event to wait on
+        }
+        throw new AssertionError("the master's loss was not noticed within " + BOUND_S + " s");
+    }
+
+    /** The master now running. */
+    Master master() {
+        return master;
     }
 
     /** An unconnected peer of {@code group} with bounded timeouts. */

@@ -30,7 +30,9 @@ import java.util.function.Predicate;
  * {@code --master-restart-every} seconds restarts the master on its port. Kills land in
  * whatever the victim is doing: an all-reduce, a shared-state transfer, a topology update, or, for a peer that has
  * not completed a step yet, its JVM start, registration or join. A peer that has stepped is killed only while more
- * than {@code --min-peers} have, so that the group's state always survives. The run passes when
+ * than {@code --min-peers} have, so that the group's state always survives. A peer started once some peer has
+ * stepped is a joiner ({@code TrainingPeer --joiner}): it never seeds the group, so a master restart cannot
+ * start a second lineage from peers that never held the run's state. The run passes when
  * <ul>
  *   <li>every peer that reported a revision held bit-identical weights at it (parity);</li>
  *   <li>some peer completed a step at least every {@code --stall-timeout} (liveness);</li>
@@ -501,12 +503,18 @@ public final class Churn implements Callable<Integer> {
 
     private void spawn(final long now) {
         final String name = "peer" + spawned++;
-        final ChildJvm jvm = TrainingPeer.start(name, List.of("--master=127.0.0.1:" + masterPort, "--steps=0",
+        final List<String> args = new ArrayList<>(List.of("--master=127.0.0.1:" + masterPort, "--steps=0",
                 "--elements=" + elements, "--ops=" + ops, "--max-in-flight=" + maxInFlight,
                 "--connections=" + connections));
+        // Once the run has state, a new peer joins it and must never seed it (docs/fault-tolerance.md §8).
+        final boolean joiner = steps > 0;
+        if (joiner) {
+            args.add("--joiner");
+        }
+        final ChildJvm jvm = TrainingPeer.start(name, args);
         final Peer p = new Peer(name, jvm, now);
         peers.add(p);
-        log(now, "start %s (pid %d)", name, jvm.pid());
+        log(now, "start %s (pid %d%s)", name, jvm.pid(), joiner ? ", joiner" : "");
         final Thread reader = new Thread(() -> forward(p), "churn-" + name);
         reader.setDaemon(true);
         reader.start();

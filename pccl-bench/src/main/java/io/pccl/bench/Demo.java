@@ -108,7 +108,9 @@ public final class Demo implements Callable<Integer> {
         final List<String> args = new ArrayList<>(List.of("--master=127.0.0.1:" + master.port(), "--steps=" + steps,
                 "--final-world=" + peers, "--elements=" + elements, "--connections=" + connections));
         if (wait) {
+            // The late peer joins a run that has state: it must never seed the group.
             args.add("--wait-for-go");
+            args.add("--joiner");
         }
         final ChildJvm c = TrainingPeer.start(name, args);
         final Thread t = new Thread(() -> {

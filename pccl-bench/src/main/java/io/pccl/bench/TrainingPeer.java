@@ -9,6 +9,7 @@ import io.pccl.ReduceInfo;
 import io.pccl.ReduceOp;
 import io.pccl.ReduceOperation;
 import io.pccl.SharedState;
+import io.pccl.SharedStateSyncException;
 import io.pccl.SyncInfo;
 import io.pccl.SyncStrategy;
 import io.pccl.TooFewPeersException;
@@ -40,12 +41,16 @@ import java.util.concurrent.CountDownLatch;
  * average of the peers' gradients with the retry helper (split into {@code --ops} operations with distinct tags),
  * apply {@code w -= lr · g}, advance the revision. The gradient of peer p at step s is a fixed function of (p, s),
  * so results are reproducible for a given membership; the weights start random and differ per peer until the
- * first sync.
+ * first sync. A peer started with {@code --joiner} (it joins a run that already has state) votes
+ * {@code RECEIVE_ONLY} until its first successful sync, so its random weights can never seed the group, not even
+ * a group that a restarted master formed before any holder of the run's state came back
+ * ({@code docs/fault-tolerance.md} §8).
  *
  * <p>Output, one line each:
  * <ul>
  *   <li>{@code STEP rev=… world=… hash=… rx=… reduceMBps=…} after every step;</li>
- *   <li>{@code RETRY …} when a step failed retryably and starts again;</li>
+ *   <li>{@code RETRY …} when a step failed retryably and starts again (after a pause if the master refused the
+ *       sync, e.g. a joiner that found no holder of the state to fetch from);</li>
  *   <li>{@code RECONNECT …} when the master was lost, this peer was kicked (say, after it was frozen past the
  *       heartbeat timeout) or a membership call timed out: the communicator is closed
  *       and a new one connects, keeping the state and its revision ({@code docs/fault-tolerance.md} §8);</li>
@@ -73,6 +78,8 @@ public final class TrainingPeer implements Callable<Integer> {
     private static final int RECONNECT = 2;
     private static final int FAILED = 3;
     private static final long RECONNECT_BACKOFF_MS = 200;
+    /** Pause after a refused sync: whatever was missing (a holder of the state) needs a topology change. */
+    private static final long REFUSED_SYNC_BACKOFF_MS = 50;
 
     @Option(names = "--master", required = true, description = "master host:port")
     String master;
@@ -92,6 +99,9 @@ public final class TrainingPeer implements Callable<Integer> {
     int connections = 4;
     @Option(names = "--wait-for-go", description = "read a 'go' line from standard input before connecting")
     boolean waitForGo;
+    @Option(names = "--joiner", description = "join a run that already has state: vote RECEIVE_ONLY until the "
+            + "first successful sync, so this peer's initial weights never seed the group")
+    boolean joiner;
 
     private final CountDownLatch go = new CountDownLatch(1);
     private volatile boolean stop;
@@ -102,6 +112,8 @@ public final class TrainingPeer implements Callable<Integer> {
     private List<ReduceOperation> operations;
     private SharedState state;
     private int lastWorld;
+    /** Whether this peer's weights came through a successful sync (always, unless {@code --joiner}). */
+    private boolean holdsState;
 
     private TrainingPeer() {
     }
@@ -136,6 +148,7 @@ public final class TrainingPeer implements Callable<Integer> {
             weights.putFloat(i * 4, (float) init.nextDouble(-1, 1));
         }
         operations = operations(grad);
+        holdsState = !joiner;
         state = SharedState.builder().revision(0).entry("weights", weights, DataType.FLOAT32, elements).build();
         while (!finished()) {
             final int rc = session();
@@ -198,6 +211,9 @@ public final class TrainingPeer implements Callable<Integer> {
                     if (next != RETRY) {
                         return next;
                     }
+                    if (e instanceof SharedStateSyncException) {
+                        Thread.sleep(REFUSED_SYNC_BACKOFF_MS);
+                    }
                     joined = false;
                 }
             }
@@ -223,7 +239,9 @@ public final class TrainingPeer implements Callable<Integer> {
 
     /** One training step: sync, all-reduce the gradient, apply it, advance the revision, print the step. */
     private void step(final Communicator comm) {
-        final SyncInfo sync = comm.syncSharedState(state, SyncStrategy.ENFORCE_POPULAR);
+        final SyncInfo sync = comm.syncSharedState(state,
+                holdsState ? SyncStrategy.ENFORCE_POPULAR : SyncStrategy.RECEIVE_ONLY);
+        holdsState = true;
         fillGradient(grad, elements, comm.peerId(), state.revision());
         int world = 1;
         double mbps = 0;

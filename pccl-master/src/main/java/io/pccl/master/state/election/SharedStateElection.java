@@ -15,7 +15,8 @@ import java.util.TreeMap;
  * <p>Rules, applied in this order (differences from the reference, §2.5/§2.6/§11, are marked *):
  * <ol>
  *   <li>A vote with no entries or with a duplicate key fails that voter (INVALID_VOTE)*.</li>
- *   <li>If the group mixes ENFORCE_POPULAR with other strategies, every non-ENFORCE_POPULAR voter fails.</li>
+ *   <li>If the group mixes ENFORCE_POPULAR with SEND_ONLY, every SEND_ONLY voter fails. RECEIVE_ONLY voters mix
+ *       with ENFORCE_POPULAR ones*: that is how a joiner takes the group's state without ever seeding it.</li>
  *   <li>Unless this is the group's first sync, a voter whose revision is ahead of the expected revision fails
  *       (REVISION_AHEAD); a voter behind is outdated and will receive content and revision.</li>
  *   <li>Candidates are the remaining non-RECEIVE_ONLY voters. None → everyone fails (NO_CANDIDATE). The target
@@ -144,10 +145,10 @@ public final class SharedStateElection {
             return;
         }
         for (final SyncVote v : sorted) {
-            if (v.strategy() != VoteStrategy.ENFORCE_POPULAR && !out.containsKey(v.peerId())) {
+            if (v.strategy() == VoteStrategy.SEND_ONLY && !out.containsKey(v.peerId())) {
                 out.put(v.peerId(), new PeerOutcome.Failed(FailureCode.STRATEGY_MIX, "peer " + v.peerId()
-                        + " uses " + v.strategy() + " but peers " + names(enforcing)
-                        + " use ENFORCE_POPULAR; a group cannot mix ENFORCE_POPULAR with other strategies"));
+                        + " uses SEND_ONLY but peers " + names(enforcing) + " use ENFORCE_POPULAR; a group cannot "
+                        + "mix ENFORCE_POPULAR with SEND_ONLY (RECEIVE_ONLY joiners are allowed)"));
             }
         }
     }

@@ -237,10 +237,7 @@ class SharedStateElectionTest {
     }
 
     @Test
-    void enforcePopularCannotBeMixed() {
-        final ElectionResult rx = elect(0, true, v(1, 0, EP, e("key1", 1)), v(2, 0, RX, e("key1", 1)));
-        distributes(rx, 1, true);
-        failed(rx, 2, FailureCode.STRATEGY_MIX);
+    void enforcePopularCannotBeMixedWithSendOnly() {
         final ElectionResult tx = elect(0, true, v(1, 0, EP, e("key1", 1)), v(2, 0, TX, e("key1", 1)),
                 v(3, 0, TX, e("key1", 1)));
         distributes(tx, 1, true);
@@ -250,10 +247,37 @@ class SharedStateElectionTest {
                 v(3, 0, RX, e("key1", 1)));
         distributes(all, 1, true);
         failed(all, 2, FailureCode.STRATEGY_MIX);
-        failed(all, 3, FailureCode.STRATEGY_MIX);
+        distributes(all, 3, false);
         final ElectionResult otherGroup = elect(0, true, v(4, 0, TX, e("key1", 3)), v(5, 0, TX, e("key1", 3)));
         distributes(otherGroup, 4, true);
         distributes(otherGroup, 5, true);
+    }
+
+    @Test
+    void receiveOnlyJoinerTakesTheEnforcedStateAndNeverSeedsIt() {
+        // A joiner at revision 0 with its own content beside a holder of revision 7: it receives, never serves.
+        final ElectionResult joined = elect(0, true, v(1, 7, EP, e("key1", 70)), v(2, 0, RX, e("key1", 99)));
+        assertEquals(7, joined.revision());
+        distributes(joined, 1, true);
+        final PeerOutcome.Request q = request(joined, 2);
+        assertEquals(List.of(new KeyToFetch("key1", 70, SIMPLE, false)), q.keys());
+        assertEquals(List.of(1L), q.distributors());
+        // The joiner's content would be the most popular one; ENFORCE_POPULAR voters still win, RX is no candidate.
+        final ElectionResult outvoted = elect(0, true, v(1, 3, EP, e("key1", 30)), v(2, 3, RX, e("key1", 31)),
+                v(3, 3, RX, e("key1", 31)));
+        assertEquals(30, request(outvoted, 2).keys().get(0).expectedHash());
+        assertEquals(30, request(outvoted, 3).keys().get(0).expectedHash());
+        // Joiners alone (say, the first to reach a restarted master) cannot start a lineage of their own.
+        final ElectionResult alone = elect(0, true, v(2, 0, RX, e("key1", 1)), v(3, 0, RX, e("key1", 2)));
+        assertFalse(alone.advanced());
+        failed(alone, 2, FailureCode.NO_CANDIDATE);
+        failed(alone, 3, FailureCode.NO_CANDIDATE);
+        // Once a holder is there, the same joiners receive its revision and content.
+        final ElectionResult later = elect(0, true, v(1, 12, EP, e("key1", 5)), v(2, 0, RX, e("key1", 1)),
+                v(3, 0, RX, e("key1", 2)));
+        assertEquals(12, later.revision());
+        assertEquals(List.of(1L), request(later, 2).distributors());
+        assertEquals(List.of(1L), request(later, 3).distributors());
     }
 
     @Test
