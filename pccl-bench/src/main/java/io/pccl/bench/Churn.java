@@ -1,12 +1,10 @@
 package io.pccl.bench;
 
 import io.pccl.bench.internal.ChildJvm;
-import io.pccl.master.Master;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -103,9 +101,16 @@ public final class Churn implements Callable<Integer> {
     @Option(names = "--exit-timeout", description = "seconds the peers get to exit after stop "
             + "(default ${DEFAULT-VALUE})")
     int exitTimeoutS = 60;
-    @Option(names = "--master-restart-every", description = "seconds between restarts of the master on its port, "
-            + "alternately graceful and a crash; 0 never restarts it (default ${DEFAULT-VALUE})")
+    @Option(names = "--master-restart-every", description = "seconds between removals of the master, cycling "
+            + "a graceful stop and a crash (each followed by a new master on the same port) and, with "
+            + "--master-process, a freeze; 0 never removes it (default ${DEFAULT-VALUE})")
     int masterRestartEveryS = 120;
+    @Option(names = "--master-process", description = "run the master daemon (pccl-master's MasterMain) in its own "
+            + "JVM: its stop is a SIGTERM, its crash a SIGKILL, and it can be frozen")
+    boolean masterProcess;
+    @Option(names = "--master-freeze-for", description = "with --master-process: seconds the master stays SIGSTOPped "
+            + "before its SIGCONT; the peers' heartbeat timeout is 3 s (default ${DEFAULT-VALUE})")
+    int masterFreezeForS = 5;
     @Option(names = "--verbose", description = "echo every peer output line, and keep the master's INFO log (by "
             + "default this JVM logs warnings only, unless org.slf4j.simpleLogger.defaultLogLevel is set)")
     boolean verbose;
@@ -121,13 +126,17 @@ public final class Churn implements Callable<Integer> {
     /** Per peer that completed a step: milliseconds from its JVM's start to that step. */
     private final List<Long> firstStepMs = new ArrayList<>();
     private final List<String> failures = new ArrayList<>();
-    /** Master restarts; any peer's step ends each. */
+    /** Removals of the master; a step of a peer that connected again (or for the first time) since ends each. */
     private final Disruptions masterRestarts = new Disruptions();
     /** Freezes; a step of any other peer ends each. */
     private final Disruptions freezes = new Disruptions();
     private int kicks;
-    private Master master;
+    private ChurnMaster master;
     private int masterPort;
+    /** Kinds of the master's removals, in order (stop, crash, freeze). */
+    private final List<String> masterRemovals = new ArrayList<>();
+    /** When a frozen master is resumed; 0 when it is not frozen. */
+    private long masterThawNs;
     private long t0;
     private long lastStepNs;
     private long longestGapNs;
@@ -147,7 +156,7 @@ public final class Churn implements Callable<Integer> {
     record Result(int spawns, int kills, int startingKills, int leaves, int freezes, int kicks, int masterRestarts,
                   int reconnects, long steps, long maxRevision,
                   int revisionsChecked, int retries, int skippedSteps, long longestGapMs, List<Long> recoveryMs,
-                  int cleanExits, List<String> failures) {
+                  List<Long> masterRecoveryMs, int cleanExits, List<String> failures) {
         boolean passed() {
             return failures.isEmpty() && steps > 0;
         }
@@ -173,6 +182,8 @@ public final class Churn implements Callable<Integer> {
         boolean removalExpected;
         /** Whether it ever completed a step (established may be reset by a freeze). */
         boolean everStepped;
+        /** When it last reported a new communicator (RECONNECT); 0 if never. */
+        long reconnectedNs;
 
         Peer(final String name, final ChildJvm jvm, final long startedNs) {
             this.name = name;
@@ -247,10 +258,11 @@ public final class Churn implements Callable<Integer> {
             System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
         }
         System.out.printf(Locale.ROOT, "pccl-java churn: %d s, seed %d, %d-%d peers, actions every %d-%d ms "
-                + "(kill weight %.2f; of removals of stepping peers, leaves %.2f and freezes %.2f for %d s), master "
-                + "restart every %d s (0: never), %d float32 weights in %d all-reduce(s) per step%n", durationS,
-                seed, minPeers, maxPeers, intervalMs[0], intervalMs[1], killWeight, leaveShare, freezeShare,
-                freezeForS, masterRestartEveryS, elements, ops);
+                + "(kill weight %.2f; of removals of stepping peers, leaves %.2f and freezes %.2f for %d s), %s "
+                + "master removed every %d s (0: never), %d float32 weights in %d all-reduce(s) per step%n",
+                durationS, seed, minPeers, maxPeers, intervalMs[0], intervalMs[1], killWeight, leaveShare,
+                freezeShare, freezeForS, masterProcess ? "a daemon" : "an embedded", masterRestartEveryS, elements,
+                ops);
         final SplittableRandom random = new SplittableRandom(seed);
         master = startMaster(0);
         masterPort = master.port();
@@ -273,34 +285,51 @@ public final class Churn implements Callable<Integer> {
         return report();
     }
 
-    private static Master startMaster(final int port) {
-        return Master.builder().host("127.0.0.1").port(port).heartbeatTimeout(Duration.ofSeconds(3)).build().start();
+    private ChurnMaster startMaster(final int port) throws InterruptedException {
+        return masterProcess ? ChurnMaster.process(port, verbose) : ChurnMaster.embedded(port);
     }
 
     /**
-     * Stops the master and starts a new one on its port, as an operator restarting the daemon would: every peer
-     * loses the master, closes its communicator and connects to the new one with its state (a new group elects
-     * the highest revision present). Restarts alternate between a graceful stop (peers are told it is shutting
-     * down) and a crash (their connections just close).
+     * Takes the master away, as an operator restarting the daemon would or as a crash or a vanished host would:
+     * every peer loses the master, closes its communicator and connects again, keeping its state (a new group
+     * elects the highest revision among the holders; joiners wait for one). The kinds cycle: a graceful stop (peers
+     * are told it is shutting down) and a crash (their connections just close), each followed at once by a new
+     * master on the same port; with {@code --master-process} also a freeze (SIGSTOP: the peers find it silent after
+     * their heartbeat timeout; it resumes after {@code --master-freeze-for} seconds, and their new connections,
+     * accepted by its kernel meanwhile, are served then).
      */
-    private void restartMaster(final long now) {
-        final boolean crash = masterRestarts.size() % 2 == 1;
-        log(now, "%s the master on port %d and start a new one (running: %s)", crash ? "crash" : "stop",
-                masterPort, describeAlive());
-        if (crash) {
-            master.shutdownNow();
-        } else {
-            master.close();
+    private void restartMaster(final long now) throws InterruptedException {
+        final String kind = master.kind(masterRemovals.size());
+        masterRemovals.add(kind);
+        // Counts a step of a peer that connected since (so not one that was already finishing).
+        masterRestarts.add(now, p -> p.startedNs > now || p.reconnectedNs > now);
+        if (kind.equals("freeze")) {
+            log(now, "SIGSTOP the master for %d s (running: %s)", masterFreezeForS, describeAlive());
+            master.freeze();
+            masterThawNs = now + TimeUnit.SECONDS.toNanos(masterFreezeForS);
+            return;
         }
+        log(now, "%s the master on port %d and start a new one (running: %s)", kind, masterPort, describeAlive());
+        if (kind.equals("crash")) {
+            master.crash();
+        } else {
+            master.stop();
+        }
+        noteMasterFailure();
         master = null;
         try {
             master = startMaster(masterPort);
-        } catch (java.io.UncheckedIOException e) {
+        } catch (java.io.UncheckedIOException | IllegalStateException e) {
             failures.add("the master could not bind its port " + masterPort + " again right after closing: "
                     + e.getMessage());
-            return;
         }
-        masterRestarts.add(now, p -> true);
+    }
+
+    private void noteMasterFailure() {
+        final String f = master.failure();
+        if (f != null) {
+            failures.add(f);
+        }
     }
 
     private void validate() {
@@ -316,6 +345,11 @@ public final class Churn implements Callable<Integer> {
         if (freezeShare < 0 || freezeShare > 1 || freezeForS < 1) {
             throw new CommandLine.ParameterException(cl, "--freeze-share must be in [0, 1] and --freeze-for >= 1, "
                     + "got " + freezeShare + " and " + freezeForS);
+        }
+        if (masterProcess && masterRestartEveryS > 0 && (masterFreezeForS < 1
+                || masterFreezeForS >= masterRestartEveryS)) {
+            throw new CommandLine.ParameterException(cl, "--master-freeze-for must be >= 1 and below "
+                    + "--master-restart-every, got " + masterFreezeForS + " and " + masterRestartEveryS);
         }
         if (masterRestartEveryS < 0) {
             throw new CommandLine.ParameterException(cl, "--master-restart-every must be >= 0, got "
@@ -339,12 +373,15 @@ public final class Churn implements Callable<Integer> {
         long now = System.nanoTime();
         while (now < end && failures.isEmpty()) {
             final long wake = Math.min(Math.min(Math.min(nextAction, end), restartNs > 0 ? nextRestart : end),
-                    nextThaw(end));
+                    Math.min(nextThaw(end), masterThawNs > 0 ? masterThawNs : end));
             final Event e = events.poll(wake - now, TimeUnit.NANOSECONDS);
             if (e != null) {
                 handle(e);
             }
             now = System.nanoTime();
+            if (master != null) {
+                noteMasterFailure();
+            }
             final Peer overdue = leaverOverdue(now);
             final Peer thawing = thawDue(now);
             if (now - lastStepNs > stallNs) {
@@ -355,6 +392,10 @@ public final class Churn implements Callable<Integer> {
             } else if (thawing != null) {
                 log(now, "SIGCONT %s (pid %d)", thawing.name, thawing.jvm.pid());
                 thaw(thawing);
+            } else if (masterThawNs > 0 && now >= masterThawNs) {
+                log(now, "SIGCONT the master");
+                master.thaw();
+                masterThawNs = 0;
             } else if (restartNs > 0 && now >= nextRestart && now < end) {
                 restartMaster(now);
                 nextRestart = now + restartNs;
@@ -362,6 +403,12 @@ public final class Churn implements Callable<Integer> {
                 act(random, now);
                 nextAction = now + delay(random);
             }
+        }
+        if (masterThawNs > 0) {
+            // The peers asked to stop next finish their step, which needs a master.
+            log(now, "SIGCONT the master (end of the run)");
+            master.thaw();
+            masterThawNs = 0;
         }
     }
 
@@ -392,31 +439,16 @@ public final class Churn implements Callable<Integer> {
     }
 
     /**
-     * Sends a signal with the system's {@code kill} command (Java can only send SIGTERM and SIGKILL).
+     * Sends a signal to a peer.
      *
      * @return whether it was delivered; a failure is recorded
      */
     private boolean signal(final Peer p, final String sig) {
-        try {
-            final Process k = new ProcessBuilder("kill", "-" + sig, String.valueOf(p.jvm.pid()))
-                    .redirectErrorStream(true).start();
-            // Bounded first; what `kill` says (a line at most) is read only once it has exited.
-            if (!k.waitFor(10, TimeUnit.SECONDS)) {
-                k.destroyForcibly();
-                failures.add("kill -" + sig + " " + p.jvm.pid() + " (" + p.name + ") did not return within 10 s");
-                return false;
-            }
-            if (k.exitValue() == 0) {
-                return true;
-            }
-            failures.add("kill -" + sig + " " + p.jvm.pid() + " (" + p.name + ") failed: "
-                    + new String(k.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim());
-        } catch (java.io.IOException e) {
-            failures.add("cannot run kill -" + sig + " for " + p.name + ": " + e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        final String problem = Signals.send(p.jvm.pid(), sig);
+        if (problem != null) {
+            failures.add(p.name + ": " + problem);
         }
-        return false;
+        return problem == null;
     }
 
     private Peer leaverOverdue(final long now) {
@@ -568,6 +600,7 @@ public final class Churn implements Callable<Integer> {
                 retries++;
             } else if (e.line.startsWith("RECONNECT ")) {
                 reconnects++;
+                p.reconnectedNs = e.atNs;
                 if (e.line.contains("[KICKED]")) {
                     kicks++;
                     if (!p.removalExpected) {
@@ -706,9 +739,10 @@ public final class Churn implements Callable<Integer> {
         }
         final Result r = new Result(spawned, kills.size(), startingKills, leaves, freezes.size(), kicks,
                 masterRestarts.size(), reconnects, steps, maxRevision, checked, retries, skippedSteps,
-                TimeUnit.NANOSECONDS.toMillis(longestGapNs), recoveryMs, clean, List.copyOf(failures));
+                TimeUnit.NANOSECONDS.toMillis(longestGapNs), recoveryMs, masterRestarts.recoveryMs(), clean,
+                List.copyOf(failures));
         System.out.printf(Locale.ROOT, "churn: %d peers started; SIGKILLed %d while stepping and %d before their "
-                + "first step; %d left gracefully; %d frozen (%d kicks); master restarted %d times (%d reconnects in "
+                + "first step; %d left gracefully; %d frozen (%d kicks); master removed %d times (%d reconnects in "
                 + "all); %d steps reported, revision %d; %d steps retried, %d skipped (group below two peers)%n",
                 r.spawns(), r.kills(), r.startingKills(), r.leaves(), r.freezes(), r.kicks(), r.masterRestarts(),
                 r.reconnects(), r.steps(), r.maxRevision(), r.retries(), r.skippedSteps());
@@ -725,7 +759,8 @@ public final class Churn implements Callable<Integer> {
             System.out.println("after each SIGSTOP, the next step completed by another peer (ms): " + freezeMs);
         }
         if (!restartMs.isEmpty()) {
-            System.out.println("after each master restart, the next completed step (ms): " + restartMs);
+            System.out.println("after each removal of the master " + masterRemovals
+                    + ", the next completed step (ms): " + restartMs);
         }
         Collections.sort(firstStepMs);
         if (!firstStepMs.isEmpty()) {

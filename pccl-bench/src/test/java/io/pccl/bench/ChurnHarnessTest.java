@@ -11,7 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * A short run of the churn harness with a fixed seed: peer JVMs train while the harness SIGKILLs some, asks some
  * to leave, freezes some past the heartbeat timeout, starts others and restarts the master twice. The run must
  * pass (parity at every revision, liveness, no peer failing on its own, every peer asked to stop exits 0), and
- * churn must really have happened.
+ * churn must really have happened. A second run does the same with the master daemon in its own JVM, which it
+ * stops, SIGKILLs and freezes.
  */
 @Tag("slow")
 @Timeout(value = 240, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
@@ -51,6 +52,47 @@ class ChurnHarnessTest {
         assertTrue(r.reconnects() >= r.masterRestarts(), () -> "peers reconnect after each restart: " + r);
         // Every kill but possibly one in the last moments is followed by a step of the survivors.
         assertTrue(r.recoveryMs().size() >= r.kills() - 1, () -> "survivors did not step after each kill: " + r);
+        assertEquals(r.spawns() - r.kills() - r.startingKills(), r.cleanExits(),
+                () -> "every peer not killed exits 0 after stop: " + r);
+    }
+
+    /**
+     * The master daemon in its own JVM is stopped (SIGTERM) at 6 s, SIGKILLed at 12 s and frozen (SIGSTOP) at 18 s
+     * for 4 s, past the peers' 3 s heartbeat timeout, while peers come and go. After each, the peers must find a
+     * master again and step, keeping one lineage.
+     */
+    @Test
+    void aMasterDaemonStoppedKilledAndFrozenCostsNoStateAndNoPeer() throws Exception {
+        final long seed = SEED + 1;
+        System.out.println("ChurnHarnessTest (master daemon) seed " + seed);
+        final Churn churn = new Churn();
+        churn.seed = seed;
+        churn.durationS = 24;
+        churn.initialPeers = 3;
+        churn.minPeers = 2;
+        churn.maxPeers = 4;
+        churn.intervalMs = new long[] {400, 1200};
+        churn.killWeight = 0.4;
+        churn.elements = 1 << 16;
+        churn.ops = 2;
+        churn.stallTimeoutS = 60;
+        churn.exitTimeoutS = 60;
+        churn.masterProcess = true;
+        churn.masterRestartEveryS = 6;
+        churn.masterFreezeForS = 4;
+        churn.leaveShare = 0.15;
+        churn.freezeShare = 0.1;
+        churn.freezeForS = 4;
+
+        final Churn.Result r = churn.run();
+
+        assertTrue(r.failures().isEmpty(), () -> "churn failed: " + r.failures());
+        assertEquals(3, r.masterRestarts(), () -> "the master is stopped, killed and frozen: " + r);
+        assertEquals(3, r.masterRecoveryMs().size(), () -> "a step follows each removal of the master: " + r);
+        assertTrue(r.reconnects() >= 3, () -> "peers reconnect after each removal: " + r);
+        assertTrue(r.revisionsChecked() >= 10, () -> "expected at least 10 revisions reported by two or more peers, "
+                + "got " + r);
+        assertTrue(r.spawns() >= churn.initialPeers + 2, () -> "expected at least 2 peers started mid-run, got " + r);
         assertEquals(r.spawns() - r.kills() - r.startingKills(), r.cleanExits(),
                 () -> "every peer not killed exits 0 after stop: " + r);
     }

@@ -129,6 +129,11 @@ public final class ChildJvm implements AutoCloseable {
         }
     }
 
+    /** Sends SIGTERM (the JVM runs its shutdown hooks). */
+    public void terminate() {
+        process.destroy();
+    }
+
     /** Sends SIGKILL. */
     public void kill() {
         process.destroyForcibly();
