@@ -170,19 +170,23 @@ abstract class ChurnMaster implements AutoCloseable {
 
         @Override
         void stop() {
-            ending = true;
-            jvm.terminate();
-            awaitExit("SIGTERM");
+            end(false);
         }
 
         @Override
         void crash() {
-            ending = true;
-            jvm.kill();
-            awaitExit("SIGKILL");
+            end(true);
         }
 
-        private void awaitExit(final String how) {
+        /** SIGKILL or SIGTERM (its shutdown hook closes the master gracefully), then waits, bounded, for the exit. */
+        private void end(final boolean kill) {
+            ending = true;
+            final String how = kill ? "SIGKILL" : "SIGTERM";
+            if (kill) {
+                jvm.kill();
+            } else {
+                jvm.terminate();
+            }
             try {
                 if (jvm.waitFor(10_000) == -1) {
                     failure = "the master daemon did not exit within 10 s of " + how;
@@ -224,10 +228,8 @@ abstract class ChurnMaster implements AutoCloseable {
 
         @Override
         public void close() {
-            ending = true;
             signal("CONT"); // a frozen process would not run its shutdown hook
-            jvm.terminate();
-            awaitExit("SIGTERM");
+            end(false);
         }
     }
 }

@@ -19,25 +19,31 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ChurnHarnessTest {
     private static final long SEED = 20261129L;
 
-    @Test
-    void peersKilledAndStartedAtRandomKeepTrainingBitIdentical() throws Exception {
-        System.out.println("ChurnHarnessTest seed " + SEED);
+    /** 3 to 4 peers with 64 Ki weights in 2 operations; leaves 0.15 and 4 s freezes of the stepping peers' removals. */
+    private static Churn smallChurn(final long seed, final int durationS) {
         final Churn churn = new Churn();
-        churn.seed = SEED;
-        churn.durationS = 20;
+        churn.seed = seed;
+        churn.durationS = durationS;
         churn.initialPeers = 3;
         churn.minPeers = 2;
         churn.maxPeers = 4;
-        churn.intervalMs = new long[] {300, 900};
-        churn.killWeight = 0.5;
         churn.elements = 1 << 16;
         churn.ops = 2;
         churn.stallTimeoutS = 60;
         churn.exitTimeoutS = 60;
-        churn.masterRestartEveryS = 8;
         churn.leaveShare = 0.15;
-        churn.freezeShare = 0.25;
         churn.freezeForS = 4;
+        return churn;
+    }
+
+    @Test
+    void peersKilledAndStartedAtRandomKeepTrainingBitIdentical() throws Exception {
+        System.out.println("ChurnHarnessTest seed " + SEED);
+        final Churn churn = smallChurn(SEED, 20);
+        churn.intervalMs = new long[] {300, 900};
+        churn.killWeight = 0.5;
+        churn.masterRestartEveryS = 8;
+        churn.freezeShare = 0.25;
 
         final Churn.Result r = churn.run();
 
@@ -65,24 +71,13 @@ class ChurnHarnessTest {
     void aMasterDaemonStoppedKilledAndFrozenCostsNoStateAndNoPeer() throws Exception {
         final long seed = SEED + 1;
         System.out.println("ChurnHarnessTest (master daemon) seed " + seed);
-        final Churn churn = new Churn();
-        churn.seed = seed;
-        churn.durationS = 24;
-        churn.initialPeers = 3;
-        churn.minPeers = 2;
-        churn.maxPeers = 4;
+        final Churn churn = smallChurn(seed, 24);
         churn.intervalMs = new long[] {400, 1200};
         churn.killWeight = 0.4;
-        churn.elements = 1 << 16;
-        churn.ops = 2;
-        churn.stallTimeoutS = 60;
-        churn.exitTimeoutS = 60;
         churn.masterProcess = true;
         churn.masterRestartEveryS = 6;
         churn.masterFreezeForS = 4;
-        churn.leaveShare = 0.15;
         churn.freezeShare = 0.1;
-        churn.freezeForS = 4;
 
         final Churn.Result r = churn.run();
 

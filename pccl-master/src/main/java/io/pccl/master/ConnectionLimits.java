@@ -8,8 +8,9 @@ import io.pccl.transport.ConnectionSlots;
  * <p>Thread-safe (immutable; {@link ConnectionSlots} is thread-safe).
  *
  * @param maxFrameBytes largest control frame accepted
- * @param readerIdleMs a connection silent this long is closed, and one whose message backlog over its rate limit
- *     would take longer than this to drain is kicked; 0 turns both off
+ * @param readerIdleMs a connection whose reads were paused this long (it does not read the master's answers, or
+ *     its backlog over its rate limit would take longer than this to drain) is closed or kicked; 0 turns it off.
+ *     Plain silence is not judged here but by the master's pause-tolerant clock ({@link PauseTolerantClock})
  * @param messagesPerSecond messages a second a connection may send, and as many at once, before its reads pause
  * @param slots the master-wide limit on open connections, shared by all connections
  */

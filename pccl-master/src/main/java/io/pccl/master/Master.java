@@ -103,8 +103,15 @@ public final class Master implements AutoCloseable {
         // The conductor runs on an I/O event loop: handlers of the channels served by that loop call it inline
         // and its writes to them need no wake-up (with one I/O thread, that is every channel).
         conductorExecutor = workerGroup.next();
-        conductor = new MasterConductor(conductorExecutor, System::nanoTime, config.heartbeatTimeout.toNanos(),
-                config.registrationTimeout().toNanos());
+        final long shorterTimeoutMs = Math.min(config.heartbeatTimeout.toMillis(),
+                config.registrationTimeout().toMillis());
+        final long workMs = Math.max(1, Math.min(100, shorterTimeoutMs / 4));
+        // Timeouts count only the time the master ran: after a pause it must not remove peers whose messages
+        // wait unread in its sockets. One gap between reads counts at most this much.
+        final long maxClockStepMs = Math.max(4 * workMs, Math.min(1_000, shorterTimeoutMs / 4));
+        conductor = new MasterConductor(conductorExecutor,
+                new PauseTolerantClock(System::nanoTime, TimeUnit.MILLISECONDS.toNanos(maxClockStepMs)),
+                config.heartbeatTimeout.toNanos(), config.registrationTimeout().toNanos());
         conductor.machine().collectiveVoteTimeoutNs(config.collectiveVoteTimeout.toNanos())
                 .establishRoundTimeoutNs(config.establishRoundTimeout.toNanos());
         final ServerBootstrap bootstrap = new ServerBootstrap()
@@ -130,8 +137,6 @@ public final class Master implements AutoCloseable {
         }
         serverChannel = bind.channel();
         boundAddress = (InetSocketAddress) serverChannel.localAddress();
-        final long workMs = Math.max(1, Math.min(100,
-                Math.min(config.heartbeatTimeout.toMillis(), config.registrationTimeout().toMillis()) / 4));
         conductorExecutor.scheduleWithFixedDelay(this::doWorkSafely, workMs, workMs, TimeUnit.MILLISECONDS);
         final long hbMs = Math.max(1, config.heartbeatInterval.toMillis());
         conductorExecutor.scheduleWithFixedDelay(this::heartbeatSafely, hbMs, hbMs, TimeUnit.MILLISECONDS);

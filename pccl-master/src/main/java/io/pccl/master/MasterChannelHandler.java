@@ -250,17 +250,16 @@ final class MasterChannelHandler extends ChannelInboundHandlerAdapter {
                 ctx.close();
                 return;
             }
-            final String reason;
             if (backlogged) {
-                reason = "sent messages faster than the master handles them (" + handedOver.get() + " waiting, limit "
-                        + MAX_HANDED_OVER + ") for the heartbeat timeout";
+                fail(ctx, "sent messages faster than the master handles them (" + handedOver.get() + " waiting, "
+                        + "limit " + MAX_HANDED_OVER + ") for the heartbeat timeout", MasterError.KICKED);
             } else if (throttled) {
-                reason = "over its message rate limit of " + rateLimit.perSecond() + " per second for the heartbeat"
-                        + " timeout";
-            } else {
-                reason = "no message received within the heartbeat timeout";
+                fail(ctx, "over its message rate limit of " + rateLimit.perSecond() + " per second for the "
+                        + "heartbeat timeout", MasterError.KICKED);
             }
-            fail(ctx, reason, MasterError.KICKED);
+            // Plain silence is judged by the conductor (registration deadline) and the state machine (heartbeat
+            // timeout) on the master's pause-tolerant clock: after the master was paused, this idle event can
+            // come before the messages waiting in the socket are read, and must not remove a live peer.
             return;
         }
         ctx.fireUserEventTriggered(evt);
