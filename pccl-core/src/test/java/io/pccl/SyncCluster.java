@@ -48,8 +48,9 @@ final class SyncCluster implements AutoCloseable {
     }
 
     /**
-     * Blocks until {@code c} noticed the loss of its master (it then throws {@link MasterLostException}), within
-     * {@link #BOUND_S} seconds. {@code arePeersPending()} returns normally while the master connection lives.
+     * Blocks until {@code c} noticed the loss of its master: polls {@code arePeersPending()}, which throws
+     * {@link MasterLostException} from then on. For use after the master is gone; with a live master the call is
+     * a joint one and may block for the topology timeout. Fails after {@link #BOUND_S} seconds.
      */
     void awaitMasterLoss(final Communicator c) {
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_S);
