@@ -469,10 +469,14 @@ public final class Churn implements Callable<Integer> {
     private void act(final SplittableRandom random, final long now) {
         final List<Peer> alive = new ArrayList<>();
         final List<Peer> established = new ArrayList<>();
+        int frozen = 0;
         for (Peer p : peers) {
-            // A peer asked to leave is on its way out, and a frozen one is about to be removed: neither is counted
-            // or chosen. A thawed one rejoins as a new member and counts as stepping again after its next step.
-            if (p.alive() && !p.leaving && !p.frozen) {
+            // A peer asked to leave is on its way out, and a frozen one is about to be removed: neither is chosen,
+            // and only the frozen one still occupies a place under --max-peers (it comes back when thawed). A thawed
+            // one rejoins as a new member and counts as stepping again after its next step.
+            if (p.alive() && !p.leaving && p.frozen) {
+                frozen++;
+            } else if (p.alive() && !p.leaving) {
                 alive.add(p);
                 if (p.established) {
                     established.add(p);
@@ -493,7 +497,7 @@ public final class Churn implements Callable<Integer> {
         final boolean freeze = random.nextDouble() < freezeShare;
         final List<Peer> victims = hitStarting ? starting : stepping;
         final boolean canKill = alive.size() > minPeers && !victims.isEmpty();
-        final boolean canSpawn = alive.size() < maxPeers;
+        final boolean canSpawn = alive.size() + frozen < maxPeers;
         final int victimIndex = (int) (which * victims.size());
         if (canKill && (preferKill || !canSpawn)) {
             final Peer victim = victims.get(victimIndex);
