@@ -10,7 +10,8 @@ import io.pccl.transport.ConnectionSlots;
  * @param maxFrameBytes largest control frame accepted
  * @param readerIdleMs a connection whose reads were paused this long (it does not read the master's answers, or
  *     its backlog over its rate limit would take longer than this to drain) is closed or kicked; 0 turns it off.
- *     Plain silence is not judged here but by the master's pause-tolerant clock ({@link PauseTolerantClock})
+ *     Plain silence is not judged here but on the master's pause-tolerant clock
+ *     ({@code io.pccl.transport.PauseTolerantClock})
  * @param messagesPerSecond messages a second a connection may send, and as many at once, before its reads pause
  * @param slots the master-wide limit on open connections, shared by all connections
  */

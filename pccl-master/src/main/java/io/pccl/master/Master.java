@@ -14,6 +14,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.pccl.master.state.PeerPhase;
 import io.pccl.master.state.MasterStateMachine;
 import io.pccl.transport.ConnectionSlots;
+import io.pccl.transport.PauseTolerantClock;
 import io.pccl.transport.ProtocolConstants;
 import io.pccl.transport.netty.NettyTransport;
 import java.io.IOException;
@@ -107,10 +108,10 @@ public final class Master implements AutoCloseable {
                 config.registrationTimeout().toMillis());
         final long workMs = Math.max(1, Math.min(100, shorterTimeoutMs / 4));
         // Timeouts count only the time the master ran: after a pause it must not remove peers whose messages
-        // wait unread in its sockets. One gap between reads counts at most this much.
-        final long maxClockStepMs = Math.max(4 * workMs, Math.min(1_000, shorterTimeoutMs / 4));
-        conductor = new MasterConductor(conductorExecutor,
-                new PauseTolerantClock(System::nanoTime, TimeUnit.MILLISECONDS.toNanos(maxClockStepMs)),
+        // wait unread in its sockets. The conductor reads the clock at least every work period.
+        conductor = new MasterConductor(conductorExecutor, new PauseTolerantClock(System::nanoTime,
+                PauseTolerantClock.maxStepNs(TimeUnit.MILLISECONDS.toNanos(workMs),
+                        TimeUnit.MILLISECONDS.toNanos(shorterTimeoutMs))),
                 config.heartbeatTimeout.toNanos(), config.registrationTimeout().toNanos());
         conductor.machine().collectiveVoteTimeoutNs(config.collectiveVoteTimeout.toNanos())
                 .establishRoundTimeoutNs(config.establishRoundTimeout.toNanos());

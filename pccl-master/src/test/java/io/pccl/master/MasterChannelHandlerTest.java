@@ -34,6 +34,7 @@ import io.pccl.proto.SyncSharedStateResponse;
 import io.pccl.proto.SyncStrategyProto;
 import io.pccl.transport.ConnectionSlots;
 import io.pccl.transport.Envelopes;
+import io.pccl.transport.PauseTolerantClock;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;

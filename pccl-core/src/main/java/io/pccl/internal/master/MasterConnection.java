@@ -18,6 +18,7 @@ import io.pccl.proto.Heartbeat;
 import io.pccl.proto.RegisterRequest;
 import io.pccl.proto.RegisterResponse;
 import io.pccl.transport.Envelopes;
+import io.pccl.transport.PauseTolerantClock;
 import io.pccl.transport.netty.ControlPipeline;
 import io.pccl.transport.netty.NettyTransport;
 import org.slf4j.Logger;
@@ -50,6 +51,11 @@ public final class MasterConnection implements AutoCloseable {
     private final long heartbeatTimeoutNs;
     private final MasterDispatcher dispatcher = new MasterDispatcher();
     private volatile Channel channel;
+    /**
+     * Judges the master's silence. Confined to the channel's event loop: a peer paused (a long GC pause) must not
+     * declare the master lost before it read the heartbeats waiting in its socket.
+     */
+    private final PauseTolerantClock clock;
     private volatile long lastHeardNs;
     private volatile long peerId;
     private volatile boolean closed;
@@ -71,6 +77,9 @@ public final class MasterConnection implements AutoCloseable {
         this.addressText = address.getHostString() + ":" + address.getPort();
         this.heartbeatIntervalNs = heartbeatIntervalNs;
         this.heartbeatTimeoutNs = heartbeatTimeoutNs;
+        // Read on every message and every heartbeat interval.
+        this.clock = new PauseTolerantClock(System::nanoTime,
+                PauseTolerantClock.maxStepNs(heartbeatIntervalNs, heartbeatTimeoutNs));
     }
 
     /**
@@ -229,7 +238,7 @@ public final class MasterConnection implements AutoCloseable {
 
     /** Runs on the event loop every heartbeat interval. */
     private void onHeartbeatTick() {
-        final long silentNs = System.nanoTime() - lastHeardNs;
+        final long silentNs = clock.getAsLong() - lastHeardNs;
         if (silentNs > heartbeatTimeoutNs) {
             lost("heard nothing from master at " + addressText + " for " + TimeUnit.NANOSECONDS.toMillis(silentNs)
                     + " ms (heartbeatTimeout " + TimeUnit.NANOSECONDS.toMillis(heartbeatTimeoutNs) + " ms)", null);
@@ -273,13 +282,13 @@ public final class MasterConnection implements AutoCloseable {
     private final class Handler extends SimpleChannelInboundHandler<Envelope> {
         @Override
         public void channelActive(final ChannelHandlerContext ctx) {
-            lastHeardNs = System.nanoTime();
+            lastHeardNs = clock.getAsLong();
             ctx.fireChannelActive();
         }
 
         @Override
         protected void channelRead0(final ChannelHandlerContext ctx, final Envelope envelope) {
-            lastHeardNs = System.nanoTime();
+            lastHeardNs = clock.getAsLong();
             switch (envelope.getBodyCase()) {
                 case HEARTBEAT:
                     return;

@@ -1,4 +1,4 @@
-package io.pccl.master;
+package io.pccl.transport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -35,6 +35,13 @@ class PauseTolerantClockTest {
         assertEquals(before + 850 * MS, clock.getAsLong(), "after the pause it follows the source again");
         sourceNs += 2_000 * MS;
         assertEquals(before + 1_600 * MS, clock.getAsLong(), "pauses add up");
+    }
+
+    @Test
+    void shouldStepAQuarterOfTheTimeoutCappedAtASecondButNeverUnderTwoReadPeriods() {
+        assertEquals(750 * MS, PauseTolerantClock.maxStepNs(100 * MS, 3_000 * MS));
+        assertEquals(1_000 * MS, PauseTolerantClock.maxStepNs(100 * MS, 60_000 * MS));
+        assertEquals(2_000 * MS, PauseTolerantClock.maxStepNs(1_000 * MS, 5_000 * MS));
     }
 
     @Test
