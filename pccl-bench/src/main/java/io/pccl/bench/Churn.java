@@ -9,12 +9,10 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Deque;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.TreeMap;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -117,10 +115,8 @@ public final class Churn implements Callable<Integer> {
 
     private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
     private final List<Peer> peers = new ArrayList<>();
-    /** revision -> (peer name -> weights hash). */
-    private final Map<Long, Map<String, String>> hashes = new HashMap<>();
-    /** world size -> all-reduce throughputs reported with it. */
-    private final Map<Integer, List<Double>> throughput = new TreeMap<>();
+    /** The peers' steps: hashes per revision, and throughputs of the steps that ran with two or more peers. */
+    private final StepLedger ledger = new StepLedger();
     /** SIGKILLs of stepping peers; a survivor's step (a peer started before the kill) ends each. */
     private final Disruptions kills = new Disruptions();
     /** Per peer that completed a step: milliseconds from its JVM's start to that step. */
@@ -645,10 +641,10 @@ public final class Churn implements Callable<Integer> {
 
     private void onStep(final Peer p, final Map<String, String> kv, final long atNs) {
         final long rev = Long.parseLong(kv.get("rev"));
-        hashes.computeIfAbsent(rev, k -> new TreeMap<>()).put(p.name, kv.get("hash"));
+        ledger.hash(p.name, rev, kv.get("hash"));
         final int world = Integer.parseInt(kv.get("world"));
         if (world > 1) {
-            throughput.computeIfAbsent(world, k -> new ArrayList<>()).add(parseOrNaN(kv.get("reduceMBps")));
+            ledger.throughput(world, parseOrNaN(kv.get("reduceMBps")));
         } else {
             skippedSteps++;
         }
@@ -725,14 +721,10 @@ public final class Churn implements Callable<Integer> {
     }
 
     private Result report() {
-        int checked = 0;
-        for (Map.Entry<Long, Map<String, String>> e : new TreeMap<>(hashes).entrySet()) {
-            if (e.getValue().values().stream().distinct().count() != 1) {
-                failures.add("parity: peers disagree at revision " + e.getKey() + ": " + e.getValue());
-            } else if (e.getValue().size() > 1) {
-                checked++;
-            }
+        for (Map.Entry<Long, Map<String, String>> e : ledger.disagreements().entrySet()) {
+            failures.add("parity: peers disagree at revision " + e.getKey() + ": " + e.getValue());
         }
+        final int checked = ledger.revisionsAgreedByTwoOrMore();
         final List<Long> recoveryMs = kills.recoveryMs();
         Collections.sort(recoveryMs);
         int clean = 0;
@@ -772,8 +764,8 @@ public final class Churn implements Callable<Integer> {
                     + "max %d ms (%d peers)%n", firstStepMs.get(firstStepMs.size() / 2),
                     firstStepMs.get(firstStepMs.size() - 1), firstStepMs.size());
         }
-        for (Map.Entry<Integer, List<Double>> e : throughput.entrySet()) {
-            final double[] v = e.getValue().stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        for (Map.Entry<Integer, double[]> e : ledger.throughputByWorld().entrySet()) {
+            final double[] v = e.getValue();
             System.out.printf(Locale.ROOT, "all-reduce throughput at %d peers: median %.0f MB/s (%d steps)%n",
                     e.getKey(), v[v.length / 2], v.length);
         }

@@ -8,9 +8,7 @@ import picocli.CommandLine.Option;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -43,10 +41,8 @@ public final class Demo implements Callable<Integer> {
     @Option(names = "--join-at", description = "step at which a new peer is started (default ${DEFAULT-VALUE})")
     int joinAt = 20;
 
-    /** revision -> (peer name -> weights hash). */
-    private final Map<Long, Map<String, String>> hashes = new ConcurrentHashMap<>();
-    /** world size -> all-reduce throughputs (MB/s, payload in + out per second) reported by the peers. */
-    private final Map<Integer, List<Double>> throughput = new ConcurrentHashMap<>();
+    /** The peers' steps (hashes per revision, throughputs); the reader threads record into it. */
+    private final StepLedger ledger = new StepLedger();
 
     @Override
     public Integer call() throws Exception {
@@ -121,10 +117,8 @@ public final class Demo implements Callable<Integer> {
                     if (line.startsWith("STEP ")) {
                         final Map<String, String> kv = TrainingPeer.parse(line);
                         final long rev = Long.parseLong(kv.get("rev"));
-                        hashes.computeIfAbsent(rev, k -> new TreeMap<>()).put(name, kv.get("hash"));
-                        throughput.computeIfAbsent(Integer.parseInt(kv.get("world")),
-                                k -> java.util.Collections.synchronizedList(new ArrayList<>()))
-                                .add(Double.parseDouble(kv.get("reduceMBps")));
+                        ledger.hash(name, rev, kv.get("hash"));
+                        ledger.throughput(Integer.parseInt(kv.get("world")), Double.parseDouble(kv.get("reduceMBps")));
                         if (rev >= killAt) {
                             killPoint.countDown();
                         }
@@ -149,11 +143,8 @@ public final class Demo implements Callable<Integer> {
     }
 
     private void printThroughput() {
-        for (Map.Entry<Integer, List<Double>> e : new TreeMap<>(throughput).entrySet()) {
-            final double[] v;
-            synchronized (e.getValue()) {
-                v = e.getValue().stream().mapToDouble(Double::doubleValue).sorted().toArray();
-            }
+        for (Map.Entry<Integer, double[]> e : ledger.throughputByWorld().entrySet()) {
+            final double[] v = e.getValue();
             System.out.printf(java.util.Locale.ROOT, "all-reduce throughput at %d peers: median %.0f MB/s "
                     + "(payload sent + received per second, %d samples, %.1f MiB float32 AVG)%n", e.getKey(),
                     v[v.length / 2], v.length, elements * 4 / 1048576.0);
@@ -161,16 +152,12 @@ public final class Demo implements Callable<Integer> {
     }
 
     private boolean checkParity() {
-        int checked = 0;
-        boolean ok = true;
-        for (Map.Entry<Long, Map<String, String>> e : new TreeMap<>(hashes).entrySet()) {
-            final long distinct = e.getValue().values().stream().distinct().count();
-            if (distinct != 1) {
-                System.out.println("PARITY FAILURE at step " + e.getKey() + ": " + e.getValue());
-                ok = false;
-            }
-            checked++;
+        final int checked = ledger.revisions();
+        final Map<Long, Map<String, String>> disagreements = ledger.disagreements();
+        for (Map.Entry<Long, Map<String, String>> e : disagreements.entrySet()) {
+            System.out.println("PARITY FAILURE at step " + e.getKey() + ": " + e.getValue());
         }
+        final boolean ok = disagreements.isEmpty();
         System.out.println(ok ? "parity check: OK — all peers held bit-identical weights at each of " + checked
                 + " steps" : "parity check: FAILED");
         return ok && checked >= steps;
