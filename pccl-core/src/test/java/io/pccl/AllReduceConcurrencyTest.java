@@ -1,5 +1,7 @@
 package io.pccl;
 
+import io.pccl.ring.RingAllReduce;
+import io.pccl.ring.RingTestAccess;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -216,6 +218,46 @@ class AllReduceConcurrencyTest {
     }
 
     @Test
+    void quantizedOperationsMatchTheModelOnEveryPeerAndAWireTypeMismatchFailsThemAll() throws Exception {
+        // Chunks of ~1.3 MB: two 1 MiB slices each, so every hop quantizes more than one range per chunk.
+        final int count = 1_000_003;
+        final ByteBuffer[] in = RingTestAccess.quantizedInputs(DataType.FLOAT32, count, W, -1, 1, SEED + 21);
+        final ByteBuffer expected = RingTestAccess.quantizedExpected(DataType.FLOAT32, DataType.UINT8, ReduceOp.AVG,
+                in, count, RingAllReduce.DEFAULT_SLICE_BYTES);
+        final ReduceDescriptor d = ReduceDescriptor.of(count, DataType.FLOAT32, ReduceOp.AVG).tag(31)
+                .quantization(Quantization.MIN_MAX, DataType.UINT8);
+        final float[][] send = new float[W][count];
+        final float[][] recv = new float[W][count];
+        final List<CompletableFuture<ReduceInfo>> futures = new ArrayList<>();
+        for (int r = 0; r < W; r++) {
+            in[r].duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(send[r]);
+            futures.add(peers.get(r).allReduceAsync(send[r], recv[r], d));
+        }
+        final float[] model = new float[count];
+        expected.asFloatBuffer().get(model);
+        for (int r = 0; r < W; r++) {
+            final ReduceInfo info = futures.get(r).get(30, TimeUnit.SECONDS);
+            // Four steps of a third of the operand each, one byte a value: about 4/3 of count, not 16/3 of it.
+            assertTrue(info.txBytes() < 4L * (count / W + 1) + 4 * 2 * 8, "bytes sent by rank " + r + ": "
+                    + info.txBytes());
+            assertArrayEquals(model, recv[r], "rank " + r + " differs from the quantized ring model");
+        }
+        // The master compares the wire type too: one peer asking for UINT16 fails the operation everywhere.
+        final List<CompletableFuture<ReduceInfo>> mismatched = new ArrayList<>();
+        for (int r = 0; r < W; r++) {
+            mismatched.add(peers.get(r).allReduceAsync(send[r], recv[r], r == 1
+                    ? d.tag(32).quantization(Quantization.MIN_MAX, DataType.UINT16) : d.tag(32)));
+        }
+        for (int r = 0; r < W; r++) {
+            final CompletableFuture<ReduceInfo> f = mismatched.get(r);
+            final Exception e = assertThrows(Exception.class, () -> f.get(30, TimeUnit.SECONDS));
+            final PcclException p = (PcclException) e.getCause();
+            assertEquals(PcclException.Code.INVALID_ARGUMENT, p.code(), p.getMessage());
+            assertTrue(p.getMessage().contains("UINT16") && p.getMessage().contains("UINT8"), p.getMessage());
+        }
+    }
+
+    @Test
     void blockingCallsGiveExactResultsAndAMismatchKeepsTheInPlaceInput() throws Exception {
         // The blocking calls' private futures complete where the outcome is learnt (no collective thread), except
         // for a failure that restores an in-place input.
@@ -307,10 +349,21 @@ class AllReduceConcurrencyTest {
         final PcclException shortArray = assertThrows(PcclException.class,
                 () -> c.allReduce(new float[99], new float[100], d));
         assertTrue(shortArray.getMessage().contains("count 100"), shortArray.getMessage());
-        final PcclException quantized = assertThrows(PcclException.class, () -> c.allReduce(
-                ByteBuffer.allocate(400), ByteBuffer.allocate(400), d.quantization(Quantization.MIN_MAX,
+        final PcclException zeroPoint = assertThrows(PcclException.class, () -> c.allReduce(
+                ByteBuffer.allocate(400), ByteBuffer.allocate(400), d.quantization(Quantization.ZERO_POINT_SCALE,
                         DataType.UINT8)));
-        assertEquals(PcclException.Code.FAILED_PRECONDITION, quantized.code());
+        assertEquals(PcclException.Code.FAILED_PRECONDITION, zeroPoint.code());
+        assertTrue(zeroPoint.getMessage().contains("ZERO_POINT_SCALE"), zeroPoint.getMessage());
+        final PcclException signedWire = assertThrows(PcclException.class, () -> c.allReduce(
+                ByteBuffer.allocate(400), ByteBuffer.allocate(400), d.quantization(Quantization.MIN_MAX,
+                        DataType.INT8)));
+        assertEquals(PcclException.Code.INVALID_ARGUMENT, signedWire.code());
+        assertTrue(signedWire.getMessage().contains("INT8"), signedWire.getMessage());
+        final PcclException integerSource = assertThrows(PcclException.class, () -> c.allReduce(
+                new int[100], new int[100], ReduceDescriptor.of(100, DataType.INT32, ReduceOp.SUM)
+                        .quantization(Quantization.MIN_MAX, DataType.UINT8)));
+        assertEquals(PcclException.Code.INVALID_ARGUMENT, integerSource.code());
+        assertTrue(integerSource.getMessage().contains("INT32"), integerSource.getMessage());
         assertThrows(PcclException.class, () -> c.allReduceMultipleWithRetry(List.of(), 0));
     }
 

@@ -402,7 +402,7 @@ class RingAllReduceTest {
         return tx;
     }
 
-    private static void assertClean(final LocalRingNetwork net, final int w) {
+    static void assertClean(final LocalRingNetwork net, final int w) {
         for (int r = 0; r < w; r++) {
             assertEquals(0, net.transport(r).inbound().registeredOperations(), "rank " + r + " registrations");
         }

@@ -24,6 +24,21 @@ public final class RingTestAccess {
         return RingReference.expected(type, op, in, count);
     }
 
+    public static ByteBuffer[] quantizedInputs(final DataType type, final long count, final int w, final double lo,
+                                               final double hi, final long seed) {
+        return QuantizedRingReference.inputs(type, count, w, lo, hi, seed);
+    }
+
+    public static ByteBuffer quantizedExpected(final DataType type, final DataType wire, final ReduceOp op,
+                                               final ByteBuffer[] in, final long count, final int sliceBytes) {
+        return QuantizedRingReference.expected(type, wire, op, in, count, sliceBytes);
+    }
+
+    public static long quantizedTxBytes(final DataType type, final DataType wire, final long count, final int w,
+                                        final int rank, final int sliceBytes) {
+        return QuantizedRingReference.txBytes(type, wire, count, w, rank, sliceBytes);
+    }
+
     public static ByteBuffer copyOf(final ByteBuffer src) {
         return RingAllReduceTest.copyOf(src);
     }

@@ -5,9 +5,10 @@ import io.netty.buffer.Unpooled;
 import io.pccl.DataType;
 import io.pccl.PcclException;
 import io.pccl.PeerLostException;
-import io.pccl.Quantization;
+import io.pccl.ReduceDescriptor;
 import io.pccl.ReduceInfo;
 import io.pccl.ReduceOp;
+import io.pccl.quant.MinMaxQuantizer;
 import io.pccl.reduce.ReduceKernels;
 import io.pccl.ring.FrameCredit;
 import io.pccl.ring.FrameSink;
@@ -40,6 +41,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *       as the same byte range of step {@code t - 1} was received. Payloads are zero-copy slices of {@code send}
  *       (step 0) or {@code recv} (later steps), produced only while the link is writable.</li>
  * </ul>
+ * A quantized operation ({@code MIN_MAX}) sends every slice as its own range and quantized values
+ * ({@link QuantizedSlices}): reduce-scatter quantizes each slice of the partial sum afresh and the receiver folds
+ * the decoded values into its full-precision copy; at the first all-gather step the owner of a final chunk
+ * quantizes it once and overwrites its own copy with the decoded payload, and every later step forwards the
+ * received payloads verbatim, so every peer decodes the same bytes and ends bit-identical. Quantized payloads are
+ * decoded on engine threads, never placed.
  * When every step was sent and received, a {@link RingLink#fence} waits until the last payload left
  * {@code recv}; then {@code AVG} is divided locally and the future completes. Any failure (link or predecessor
  * lost, abort, no progress within the timeout, a frame off the schedule) restores an in-place input and completes
@@ -106,6 +113,8 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
      * (half types at ~1 GB/s) stay on engine threads so a fold never holds up a fast link's reads.
      */
     private final boolean foldOnReader;
+    /** The wire form of a quantized operation, or null: values travel as they are. */
+    private final QuantizedSlices quantized;
     private final CompletableFuture<ReduceInfo> future = new CompletableFuture<>();
     private final AtomicBoolean scheduled = new AtomicBoolean();
 
@@ -170,12 +179,9 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     public RingOpRunner(final RingOpContext ctx, final int sliceBytes, final long progressTimeoutNs,
                         final Executor executor, final BufferCache backups, final Owner owner,
                         final boolean completeOnFence) {
-        if (ctx.descriptor().quantization() != Quantization.NONE) {
-            throw new PcclException(PcclException.Code.FAILED_PRECONDITION, "quantized ring all-reduce ("
-                    + ctx.descriptor() + ") is not implemented yet");
-        }
         this.ctx = ctx;
         this.type = ctx.descriptor().dataType();
+        this.quantized = quantizedSlices(ctx);
         this.elementBytes = type.sizeBytes();
         this.schedule = new RingSchedule(ctx.descriptor().count(), elementBytes, ctx.worldSize(), ctx.rank());
         this.average = ctx.descriptor().op() == ReduceOp.AVG;
@@ -192,14 +198,16 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         this.sizeBytes = (int) ctx.descriptor().sizeBytes();
         this.recv.clear();
         this.inPlace = RingOpContext.sameMemory(ctx.send(), ctx.recv());
-        this.placeable = ctx.recv().isDirect();
+        // A quantized payload is not the operand's bytes: it is decoded, never placed.
+        this.placeable = ctx.recv().isDirect() && quantized == null;
+        this.placeOff = quantized != null;
         this.link = ctx.transport().successor(seq);
         this.router = ctx.transport().inbound();
         this.executor = executor;
         this.backups = backups;
         this.owner = owner;
         this.completeOnFence = completeOnFence && !average;
-        this.foldOnReader = this.completeOnFence && elementBytes >= 4;
+        this.foldOnReader = this.completeOnFence && elementBytes >= 4 && quantized == null;
         // The engine's periodic progress check may see this operation before start().
         this.lastProgressNs = System.nanoTime();
     }
@@ -612,6 +620,10 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         final int len = DataFrameFlyweight.payloadLength(frame);
         final int stage = DataFrameFlyweight.stage(frame);
         final boolean placed = (DataFrameFlyweight.flags(frame) & DataFrameFlyweight.FLAG_PLACED) != 0;
+        if (quantized != null) {
+            receiveQuantized(frame, step, chunk, stage, offset, len);
+            return;
+        }
         if (!isNextFrame(recvStep, recvOffset, step, chunk, stage, offset, len)
                 || frame.readableBytes() != DataFrameFlyweight.HEADER_LENGTH + (placed ? 0 : len)) {
             throw violation(step, chunk, stage, offset, len);
@@ -652,8 +664,64 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
             copyTarget.clear().position(dst).limit(dst + len);
             frame.getBytes(payload, copyTarget);
         }
-        recvOffset += len;
-        rxBytes += len;
+        advanceReceive(chunk, len, len);
+    }
+
+    /**
+     * A quantized frame: its payload is the slice's range and quantized values ({@link QuantizedSlices}), standing
+     * for {@code elements x elementBytes} bytes of the chunk at {@code offset}. Reduce-scatter folds the decoded
+     * values into {@code recv}; all-gather overwrites {@code recv} with them and keeps the payload to forward it
+     * verbatim at the next step, so every peer decodes the same bytes.
+     */
+    private void receiveQuantized(final ByteBuf frame, final int step, final int chunk, final int stage,
+                                  final long offset, final int len) {
+        final int elements = quantized.elementsOf(len);
+        final long sourceLen = (long) elements * elementBytes;
+        if (elements < 0 || sourceLen > Integer.MAX_VALUE
+                || !isNextFrame(recvStep, recvOffset, step, chunk, stage, offset, (int) sourceLen)
+                || frame.readableBytes() != DataFrameFlyweight.HEADER_LENGTH + len) {
+            throw new PcclException(PcclException.Code.PROTOCOL_VIOLATION, "ring all-reduce seq " + seq + " tag "
+                    + tag + ": predecessor sent a quantized payload of " + len + " bytes (" + Math.max(elements, 0)
+                    + " values) for step " + step + " chunk " + chunk + " stage " + stage + " offset " + offset
+                    + ", expected step " + recvStep + (recvStep >= schedule.totalSteps() ? " (all steps done)"
+                    : " chunk " + schedule.recvChunk(recvStep) + " stage " + schedule.stage(recvStep) + " offset "
+                    + recvOffset + " with at most " + (schedule.chunkBytes(schedule.recvChunk(recvStep)) - recvOffset)
+                    / elementBytes + " values in " + quantized.encodedBytes(1) + "-byte range + values"));
+        }
+        final int dst = base + schedule.chunkStartBytes(chunk) + recvOffset;
+        final ByteBuf encoded = quantized.copyOf(frame, DataFrameFlyweight.payloadIndex(frame), len);
+        boolean kept = false;
+        try {
+            if (stage == DataFrameFlyweight.STAGE_REDUCE_SCATTER) {
+                if (!inPlace) {
+                    // First touch of these bytes of recv: bring in our own input, then fold into it.
+                    copyTarget.clear().position(dst).limit(dst + (int) sourceLen);
+                    copyTarget.put(region(sendView, sendBase + schedule.chunkStartBytes(chunk) + recvOffset,
+                            (int) sourceLen));
+                }
+                quantized.accumulate(accumulateOp, recv, dst, encoded);
+            } else {
+                quantized.decodeInto(encoded, recv, dst);
+                if (step + 1 < schedule.totalSteps()) {
+                    quantized.addForward(encoded);
+                    kept = true;
+                }
+            }
+        } catch (final PcclException e) {
+            throw new PcclException(e.code(), "ring all-reduce seq " + seq + " tag " + tag + ", step " + step
+                    + " chunk " + chunk + " offset " + offset + ": " + e.getMessage(), e);
+        } finally {
+            if (!kept) {
+                encoded.release();
+            }
+        }
+        advanceReceive(chunk, (int) sourceLen, len);
+    }
+
+    /** Moves the receive position past {@code sourceLen} bytes of {@code chunk} that arrived in {@code wireLen}. */
+    private void advanceReceive(final int chunk, final int sourceLen, final int wireLen) {
+        recvOffset += sourceLen;
+        rxBytes += wireLen;
         if (recvOffset == schedule.chunkBytes(chunk)) {
             recvStep++;
             recvOffset = 0;
@@ -676,7 +744,13 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
                 sendOffset = 0;
                 continue;
             }
-            final int len = Math.min(sliceBytes, chunkBytes - sendOffset);
+            // A quantized all-gather step after the first forwards the payloads received at the step before.
+            final boolean forward = quantized != null && sendStep >= schedule.worldSize();
+            final ByteBuf waiting = forward ? quantized.peekForward() : null;
+            if (forward && waiting == null) {
+                return;
+            }
+            final int len = forward ? quantized.sourceBytesOf(waiting) : Math.min(sliceBytes, chunkBytes - sendOffset);
             // Step t > 0 forwards what step t - 1 received: wait until that byte range is final.
             if (sendStep > 0 && recvStep <= sendStep - 1
                     && !(recvStep == sendStep - 1 && recvOffset >= sendOffset + len)) {
@@ -685,17 +759,59 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
             if (!l.isWritable()) {
                 return;
             }
-            // Step 0 sends our own input; later steps forward what was received into recv.
-            final ByteBuf payload = (sendStep == 0 ? sendWrapper : wrapper)
-                    .retainedSlice(schedule.chunkStartBytes(chunk) + sendOffset, len);
+            final ByteBuf payload;
+            if (quantized == null) {
+                // Step 0 sends our own input; later steps forward what was received into recv.
+                payload = (sendStep == 0 ? sendWrapper : wrapper)
+                        .retainedSlice(schedule.chunkStartBytes(chunk) + sendOffset, len);
+            } else if (forward) {
+                payload = quantized.pollForward();
+            } else {
+                payload = encodeSlice(chunk, len);
+            }
+            final int wireLen = payload.readableBytes();
             if (l.trySend(seq, tag, schedule.stage(sendStep), sendStep, chunk, sendOffset, payload)
                     != RingLink.SEND_OK) {
                 throw new PeerLostException("successor link of ring all-reduce seq " + seq + " tag " + tag
                         + " is closed (successor " + ctx.ring()[(ctx.rank() + 1) % ctx.worldSize()] + ")");
             }
             sendOffset += len;
-            txBytes += len;
+            txBytes += wireLen;
             lastProgressNs = System.nanoTime();
+        }
+    }
+
+    /**
+     * Quantizes the slice this peer sends at {@code sendStep}: its own input at step 0, later a partial sum, or, at
+     * the first all-gather step, its final chunk, whose copy in {@code recv} it then overwrites with the decoded
+     * payload so that it holds exactly what every other peer will decode.
+     */
+    private ByteBuf encodeSlice(final int chunk, final int len) {
+        final int at = schedule.chunkStartBytes(chunk) + sendOffset;
+        // The copies narrow sendView with region(); the quantizer checks absolute indexes against the limit.
+        final ByteBuf payload = sendStep == 0 ? quantized.encode(sendView.clear(), sendBase + at, len / elementBytes)
+                : quantized.encode(recv, base + at, len / elementBytes);
+        if (sendStep == schedule.worldSize() - 1) {
+            try {
+                quantized.decodeInto(payload, recv, base + at);
+            } catch (final RuntimeException e) {
+                payload.release();
+                throw e;
+            }
+        }
+        return payload;
+    }
+
+    private static QuantizedSlices quantizedSlices(final RingOpContext ctx) {
+        final ReduceDescriptor d = ctx.descriptor();
+        switch (d.quantization()) {
+            case NONE:
+                return null;
+            case MIN_MAX:
+                return new QuantizedSlices(MinMaxQuantizer.of(d.dataType(), d.quantizedType()));
+            default:
+                throw new PcclException(PcclException.Code.FAILED_PRECONDITION, "ring all-reduce (" + d
+                        + "): quantization " + d.quantization() + " is not implemented; use MIN_MAX or NONE");
         }
     }
 
@@ -776,6 +892,9 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
         if (backup != null) {
             backups.release(backup);
             backup = null;
+        }
+        if (quantized != null) {
+            quantized.releaseForwards();
         }
     }
 
