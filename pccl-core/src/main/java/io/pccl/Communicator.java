@@ -236,20 +236,23 @@ public final class Communicator implements AutoCloseable {
      * Heap and direct buffers both work; direct ones avoid a copy on the socket path. {@code send == recv} (or the
      * same memory) runs in place. After a failure an in-place input is restored to its original content (so the
      * same call can be retried), out of place {@code send} is untouched and {@code recv} is undefined. The result
-     * is bit-identical on every peer, floating-point results included.
+     * is bit-identical on every peer, floating-point results included, also when the descriptor quantizes the
+     * transfers ({@link Quantization#MIN_MAX}: a {@code FLOAT32} or {@code FLOAT64} operand travels as
+     * {@code UINT8}..{@code UINT64} with a range per slice; the sums are rounded, not the accumulation).
      *
      * @param send input
      * @param recv output; {@code send} for in place
-     * @param descriptor count, type, op, tag ({@link Quantization#NONE} only, for now)
+     * @param descriptor count, type, op, tag and quantization
      * @return world size and bytes sent/received by this peer
      * @throws PeerLostException (retryable) a ring neighbour or member was lost, stalled beyond
      *         {@code progressTimeout}, or the master aborted the operation: call {@link #updateTopology()} (joint
      *         call of the survivors), then retry
      * @throws TooFewPeersException the group has fewer than two accepted peers
      * @throws PcclException {@code INVALID_ARGUMENT} for a buffer that is too small or read-only, a tag already
-     *         running on this peer, or peers that launched the tag with different parameters (the message carries
-     *         the master's reason); {@code FAILED_PRECONDITION} if not connected, during a membership call on
-     *         another thread, or for a quantized descriptor; {@link MasterLostException}; {@code CLOSED}
+     *         running on this peer, a type pair {@code MIN_MAX} cannot quantize, or peers that launched the tag
+     *         with different parameters (the message carries the master's reason); {@code FAILED_PRECONDITION} if
+     *         not connected, during a membership call on another thread, or for {@code ZERO_POINT_SCALE}
+     *         quantization (not implemented); {@link MasterLostException}; {@code CLOSED}
      */
     public ReduceInfo allReduce(final ByteBuffer send, final ByteBuffer recv, final ReduceDescriptor descriptor) {
         return collectives.allReduce(send, recv, descriptor, true);

@@ -10,8 +10,14 @@ package io.pccl;
 public enum Quantization {
     /** Values travel in the operand's own type. */
     NONE,
-    /** Each chunk is scaled into [0, max] of an unsigned integer type using the chunk's min and max. */
+    /**
+     * Each slice is scaled into {@code [0, Tmax]} of an unsigned integer type ({@code UINT8}..{@code UINT64}) using
+     * the slice's min and max; the operand must be {@code FLOAT32} or {@code FLOAT64}.
+     */
     MIN_MAX,
-    /** Each chunk is mapped with a zero point and a scale derived from its mean and standard deviation. */
+    /**
+     * Each chunk is mapped with a zero point and a scale derived from its mean and standard deviation. Not
+     * implemented: an all-reduce with it fails with {@code FAILED_PRECONDITION}.
+     */
     ZERO_POINT_SCALE
 }

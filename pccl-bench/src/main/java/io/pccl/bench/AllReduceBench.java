@@ -2,6 +2,7 @@ package io.pccl.bench;
 
 import io.pccl.Communicator;
 import io.pccl.DataType;
+import io.pccl.Quantization;
 import io.pccl.ReduceDescriptor;
 import io.pccl.ReduceOp;
 import io.pccl.bench.internal.ChildJvm;
@@ -57,6 +58,9 @@ public final class AllReduceBench implements Callable<Integer> {
     DataType type = DataType.FLOAT32;
     @Option(names = "--op", description = "reduction (default ${DEFAULT-VALUE})")
     ReduceOp op = ReduceOp.SUM;
+    @Option(names = "--quantize", description = "MinMax-quantize transfers to this type (UINT8, UINT16, UINT32,"
+            + " UINT64; default: values travel as they are)")
+    DataType quantize;
     @Option(names = "--iters", description = "timed iterations per size (default ${DEFAULT-VALUE})")
     int iters = 5;
     @Option(names = "--warmup", description = "untimed iterations per size (default ${DEFAULT-VALUE})")
@@ -101,6 +105,9 @@ public final class AllReduceBench implements Callable<Integer> {
                             "--prewarm-large-ops", String.valueOf(prewarmLargeOps),
                             "--settle-max", String.valueOf(settleMax),
                             "--sizes-mib", joinSizes()));
+                    if (quantize != null) {
+                        args.addAll(List.of("--quantize", quantize.name()));
+                    }
                     children.add(ChildJvm.start("peer" + i, List.of("-Xmx" + peerHeap,
                             "-XX:MaxDirectMemorySize=" + (2 * sumBytes + 2 * maxBytes + (512L << 20)),
                             "-Dio.netty.leakDetection.level=disabled"), BenchMain.class.getName(), args));
@@ -132,9 +139,10 @@ public final class AllReduceBench implements Callable<Integer> {
     }
 
     private int collect(final List<ChildJvm> children) throws InterruptedException {
-        System.out.printf(Locale.ROOT, "# pccl-java ring all-reduce: W=%d type=%s op=%s connections=%d concurrent=%d"
+        System.out.printf(Locale.ROOT, "# pccl-java ring all-reduce: W=%d type=%s op=%s%s connections=%d concurrent=%d"
                         + " iters=%d warmup=%d prewarm-ops=%d prewarm-large-ops=%d settle-max=%d%n", peers, type, op,
-                connections, concurrent, iters, warmup, prewarmOps, prewarmLargeOps, settleMax);
+                quantize == null ? "" : " quantized=MIN_MAX/" + quantize, connections, concurrent, iters, warmup,
+                prewarmOps, prewarmLargeOps, settleMax);
         System.out.printf(Locale.ROOT, "%14s %12s %12s %12s %12s %10s %12s %7s%n", "size(B)", "count", "time(us)",
                 "algbw(GB/s)", "busbw(GB/s)", "min(us)", "peakMem(MiB)", "settle");
         final long[] peakMem = new long[sizesMib.length];
@@ -222,6 +230,8 @@ public final class AllReduceBench implements Callable<Integer> {
         DataType type = DataType.FLOAT32;
         @Option(names = "--op")
         ReduceOp op = ReduceOp.SUM;
+        @Option(names = "--quantize")
+        DataType quantize;
         @Option(names = "--iters")
         int iters = 5;
         @Option(names = "--warmup")
@@ -294,7 +304,8 @@ public final class AllReduceBench implements Callable<Integer> {
         private ReduceDescriptor[] descriptors(final int perOpBytes) {
             final ReduceDescriptor[] ops = new ReduceDescriptor[concurrent];
             for (int k = 0; k < concurrent; k++) {
-                ops[k] = ReduceDescriptor.of(perOpBytes / type.sizeBytes(), type, op).tag(k);
+                final ReduceDescriptor d = ReduceDescriptor.of(perOpBytes / type.sizeBytes(), type, op).tag(k);
+                ops[k] = quantize == null ? d : d.quantization(Quantization.MIN_MAX, quantize);
             }
             return ops;
         }

@@ -86,6 +86,54 @@ class QuantizedRingAllReduceTest {
     }
 
     @Test
+    void shouldFailEverySurvivorRestoreItsInputAndMatchTheModelOnRetryWhenAPeerIsKilled() throws Exception {
+        final int w = 4;
+        final int count = 203_530;
+        final ByteBuffer[] in = QuantizedRingReference.inputs(DataType.FLOAT32, count, w, -1, 1, SEED + 77);
+        final ByteBuffer[] bufs = new ByteBuffer[w];
+        final LocalRingNetwork net = new LocalRingNetwork(w, 2);
+        final RingOperation[] ops = new RingOperation[w];
+        final ReduceDescriptor d = ReduceDescriptor.of(count, DataType.FLOAT32, ReduceOp.SUM).tag(5)
+                .quantization(Quantization.MIN_MAX, DataType.UINT8);
+        // Rank 0's link stalls, so the operation cannot finish before the kill.
+        net.stall(0, true);
+        final long seq = nextSeq++;
+        for (int r = 0; r < w; r++) {
+            bufs[r] = RingAllReduceTest.copyOf(in[r]);
+            ops[r] = bigSlices.start(new RingOpContext(RingAllReduceTest.ring(w), r, seq, d, bufs[r], bufs[r],
+                    net.transport(r)));
+        }
+        RingAllReduceTest.awaitUntil(() -> ops[2].rxBytes() > 0 && ops[3].rxBytes() > 0,
+                "ranks 2 and 3 received data");
+        final long killNs = System.nanoTime();
+        net.kill(2);
+        for (final int r : new int[] {0, 1, 3}) {
+            final Throwable cause = RingAllReduceTest.failureOf(ops[r], 1000);
+            assertTrue(cause instanceof PcclException && ((PcclException) cause).isRetryable(), "rank " + r + ": "
+                    + cause);
+            assertEquals(in[r], bufs[r].duplicate().clear(), "rank " + r + " input restored");
+        }
+        final long elapsedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killNs);
+        assertTrue(elapsedMs < 1000, "survivors failed after " + elapsedMs + " ms");
+        net.close();
+        final ByteBuffer[] survivors = {bufs[0], bufs[1], bufs[3]};
+        final ByteBuffer expected = QuantizedRingReference.expected(DataType.FLOAT32, DataType.UINT8, ReduceOp.SUM,
+                new ByteBuffer[] {in[0], in[1], in[3]}, count, BIG_SLICE);
+        final LocalRingNetwork retryNet = new LocalRingNetwork(3, 2);
+        final RingOperation[] retry = new RingOperation[3];
+        final long retrySeq = nextSeq++;
+        for (int r = 0; r < 3; r++) {
+            retry[r] = bigSlices.start(new RingOpContext(new long[] {100, 101, 103}, r, retrySeq, d, survivors[r],
+                    survivors[r], retryNet.transport(r)));
+        }
+        for (int r = 0; r < 3; r++) {
+            assertEquals(3, retry[r].future().get(30, TimeUnit.SECONDS).worldSize());
+            assertEquals(expected, survivors[r].duplicate().clear(), "retry rank " + r);
+        }
+        RingAllReduceTest.assertClean(retryNet, 3);
+    }
+
+    @Test
     void shouldStayWithinTheQuantizationErrorOfTheExactSum() throws Exception {
         // Inputs in [-1, 1): a partial sum of k inputs spans at most 2k, so the k-th hop's rounding costs at most
         // k / Tmax, and the final one W / Tmax: W (W + 1) / (2 Tmax) in all.
