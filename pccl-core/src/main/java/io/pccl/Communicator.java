@@ -5,6 +5,10 @@ import io.pccl.internal.client.PeerSession;
 import io.pccl.internal.collective.ArrayOperands;
 import io.pccl.internal.collective.Collectives;
 import io.pccl.internal.collective.RetryLoop;
+import io.pccl.internal.topology.BandwidthProbe;
+import io.pccl.internal.topology.BandwidthServer;
+import io.pccl.proto.ConnectionRole;
+import io.pccl.proto.PeerEndpoint;
 import io.pccl.ring.RingAllReduce;
 import io.pccl.state.internal.SharedStateSync;
 import io.pccl.transport.ProtocolConstants;
@@ -47,14 +51,28 @@ import java.util.concurrent.CompletableFuture;
  * @since 0.1
  */
 public final class Communicator implements AutoCloseable {
+    /** Pause before measuring a target again that was busy with another peer's measurement. */
+    private static final long BUSY_RETRY_NS = 50_000_000L;
+
     private final PeerSession session;
     private final Collectives collectives;
     private final SharedStateSync sharedStateSync;
+    private final Duration benchmarkDuration;
 
-    private Communicator(final ClientConfig config, final Duration progressTimeout) {
+    private Communicator(final ClientConfig config, final Duration progressTimeout, final Duration benchmarkDuration) {
         this.session = new PeerSession(config);
         this.collectives = new Collectives(session, progressTimeout, RingAllReduce.DEFAULT_SLICE_BYTES);
         this.sharedStateSync = new SharedStateSync(session, collectives::inFlight);
+        this.benchmarkDuration = benchmarkDuration;
+        session.roleHandler(ConnectionRole.ROLE_BENCHMARK, new BandwidthServer(this::selfIdOrZero)::onAccepted);
+    }
+
+    private long selfIdOrZero() {
+        try {
+            return session.peerId();
+        } catch (final PcclException e) {
+            return 0L;
+        }
     }
 
     /**
@@ -99,6 +117,43 @@ public final class Communicator implements AutoCloseable {
         collectives.beginMembershipCall("updateTopology()");
         try {
             session.updateTopology();
+        } finally {
+            collectives.endMembershipCall();
+        }
+    }
+
+    /**
+     * Optimizes the ring order of this peer's group from measured bandwidth, and adopts it. Joint call: every
+     * accepted peer of the group must call it. Each peer measures its send bandwidth to the group members the master
+     * names (only edges not measured before: after the first call, just those of peers that joined since), over
+     * {@code connectionsPerPeer} parallel connections for {@code benchmarkDuration} each; the master then picks the
+     * ring whose slowest link is fastest, and this call re-establishes the ring connections in that order (an
+     * {@link #updateTopology()} round without new peers) before it returns. Pending peers are not accepted by it.
+     *
+     * @throws TopologyUpdateFailedException code {@code FAILED_PRECONDITION} when the master refused the vote
+     *         (another kind of group vote runs; the message names it) or found no usable ring, {@code TIMEOUT}
+     *         when the other peers did not vote or finish in time, {@code KICKED} when the master removed this peer
+     * @throws MasterLostException the master connection was lost
+     * @throws PcclException {@code FAILED_PRECONDITION} if not connected or while all-reduce operations are in
+     *         flight; {@code CLOSED} if closed
+     */
+    public void optimizeTopology() {
+        collectives.beginMembershipCall("optimizeTopology()");
+        try {
+            final ClientConfig c = session.config();
+            final Duration handshake = Duration.ofNanos(c.p2pHandshakeTimeoutNs());
+            session.optimizeTopology(new PeerSession.BandwidthMeasure() {
+                @Override
+                public CompletableFuture<Double> measure(final PeerEndpoint target) {
+                    return BandwidthProbe.measure(session.eventLoops(), target.getHost(), target.getPort(),
+                            session.peerId(), c.connectionsPerPeer(), benchmarkDuration, handshake);
+                }
+
+                @Override
+                public boolean isBusy(final Throwable failure) {
+                    return BandwidthProbe.isBusy(failure);
+                }
+            }, BUSY_RETRY_NS, 2 * benchmarkDuration.toNanos() + 2 * c.p2pHandshakeTimeoutNs());
         } finally {
             collectives.endMembershipCall();
         }
@@ -522,6 +577,7 @@ public final class Communicator implements AutoCloseable {
         private Duration heartbeatTimeout = Duration.ofSeconds(5);
         private int ioThreads = Math.min(4, Math.max(2, Runtime.getRuntime().availableProcessors() / 2));
         private Duration progressTimeout = RingAllReduce.DEFAULT_PROGRESS_TIMEOUT;
+        private Duration benchmarkDuration = Duration.ofSeconds(2);
 
         private Builder() {
         }
@@ -678,6 +734,18 @@ public final class Communicator implements AutoCloseable {
         }
 
         /**
+         * How long {@link Communicator#optimizeTopology()} sends to each peer it measures (default 2 s). Longer
+         * measurements settle TCP's congestion window on long fat links; shorter ones finish sooner.
+         *
+         * @param duration positive
+         * @return this builder
+         */
+        public Builder benchmarkDuration(final Duration duration) {
+            this.benchmarkDuration = requirePositive("benchmarkDuration", duration);
+            return this;
+        }
+
+        /**
          * Validates the settings and creates an unconnected communicator.
          *
          * @return the communicator
@@ -694,7 +762,7 @@ public final class Communicator implements AutoCloseable {
             return new Communicator(new ClientConfig(parseAddress(masterAddress), peerGroup, connectionsPerPeer,
                     peerBasePort, peerPortAttempts, bindHost, connectTimeout.toNanos(), topologyTimeout.toNanos(),
                     p2pHandshakeTimeout.toNanos(), heartbeatInterval.toNanos(), heartbeatTimeout.toNanos(),
-                    ioThreads), progressTimeout);
+                    ioThreads), progressTimeout, benchmarkDuration);
         }
 
         static InetSocketAddress parseAddress(final String hostPort) {

@@ -114,7 +114,8 @@ public final class Master implements AutoCloseable {
                         TimeUnit.MILLISECONDS.toNanos(shorterTimeoutMs))),
                 config.heartbeatTimeout.toNanos(), config.registrationTimeout().toNanos());
         conductor.machine().collectiveVoteTimeoutNs(config.collectiveVoteTimeout.toNanos())
-                .establishRoundTimeoutNs(config.establishRoundTimeout.toNanos());
+                .establishRoundTimeoutNs(config.establishRoundTimeout.toNanos())
+                .optimizeTimeoutNs(config.optimizeTimeout.toNanos());
         final ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
                 .channel(NettyTransport.serverChannelClass())
@@ -294,6 +295,7 @@ public final class Master implements AutoCloseable {
                 Duration.ofNanos(MasterStateMachine.DEFAULT_COLLECTIVE_VOTE_TIMEOUT_NS);
         private Duration establishRoundTimeout =
                 Duration.ofNanos(MasterStateMachine.DEFAULT_ESTABLISH_ROUND_TIMEOUT_NS);
+        private Duration optimizeTimeout = Duration.ofNanos(MasterStateMachine.DEFAULT_OPTIMIZE_TIMEOUT_NS);
         private int ioThreads = 1;
         private int maxFrameBytes = ProtocolConstants.MAX_CONTROL_FRAME_BYTES;
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;
@@ -395,6 +397,19 @@ public final class Master implements AutoCloseable {
         }
 
         /**
+         * How long the measurement stage of a topology optimization may run, from the work the master hands out to
+         * the last participant's completion. When it passes, the participants that have not completed are kicked
+         * ({@code ERROR_KICKED} naming their remaining targets and the limit) and the others finish without them.
+         *
+         * @param timeout positive; default 10 minutes (each peer measures its unmeasured edges one at a time)
+         * @return this
+         */
+        public Builder optimizeTimeout(final Duration timeout) {
+            this.optimizeTimeout = positive(timeout, "optimizeTimeout");
+            return this;
+        }
+
+        /**
          * Number of I/O event loops serving peer connections. One of them also runs the conductor (all master
          * state): messages on its connections reach the state machine without a thread hand-off, while every
          * message on another loop's connection costs a hand-off each way (tens to hundreds of microseconds on a
@@ -466,6 +481,7 @@ public final class Master implements AutoCloseable {
             copy.registrationTimeout = registrationTimeout;
             copy.collectiveVoteTimeout = collectiveVoteTimeout;
             copy.establishRoundTimeout = establishRoundTimeout;
+            copy.optimizeTimeout = optimizeTimeout;
             copy.ioThreads = ioThreads;
             copy.maxFrameBytes = maxFrameBytes;
             copy.maxConnections = maxConnections;

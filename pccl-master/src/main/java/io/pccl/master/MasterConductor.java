@@ -189,6 +189,10 @@ final class MasterConductor implements MasterOutbox {
             }
             case SYNC_SHARED_STATE_COMPLETE -> machine.onSyncComplete(peer,
                     envelope.getSyncSharedStateComplete().getSuccess());
+            case OPTIMIZE_TOPOLOGY_REQUEST -> machine.onOptimizeVote(peer);
+            case BANDWIDTH_REPORT -> machine.onBandwidthReport(peer, envelope.getBandwidthReport().getToPeer(),
+                    envelope.getBandwidthReport().getMbitPerS());
+            case OPTIMIZE_TOPOLOGY_WORK_COMPLETE -> machine.onOptimizeWorkComplete(peer);
             default -> machine.onProtocolViolation(peer, MasterError.PROTOCOL_VIOLATION,
                     "unexpected message " + bodyName(envelope) + " from peer " + peer + " on the master connection");
         }
@@ -383,6 +387,18 @@ final class MasterConductor implements MasterOutbox {
     public void collectiveDone(final long peerId, final long tag, final long seq, final boolean success,
                                final MasterError code, final String reason) {
         send(peerId, MasterProtoUtils.done(tag, seq, success, code, reason));
+    }
+
+    @Override
+    public void optimizeWork(final long peerId, final List<PeerEndpoint> targets) {
+        send(peerId, MasterProtoUtils.optimizeWork(targets));
+    }
+
+    @Override
+    public void optimizeDone(final long peerId, final boolean success, final List<Long> ring,
+                             final double bottleneckMbps, final boolean exact, final MasterError code,
+                             final String reason) {
+        send(peerId, MasterProtoUtils.optimizeDone(success, ring, bottleneckMbps, exact, code, reason));
     }
 
     @Override

@@ -15,6 +15,8 @@ import io.pccl.proto.Envelope;
 import io.pccl.proto.ErrorCode;
 import io.pccl.proto.Heartbeat;
 import io.pccl.proto.KeyFetch;
+import io.pccl.proto.OptimizeTopologyDone;
+import io.pccl.proto.OptimizeTopologyWork;
 import io.pccl.proto.P2PConnectionInfo;
 import io.pccl.proto.P2PEstablishResult;
 import io.pccl.proto.PeersPendingResponse;
@@ -93,6 +95,21 @@ final class MasterProtoUtils {
     static Envelope establishRefused(final MasterError code, final String reason) {
         return Envelope.newBuilder().setP2PEstablishResult(P2PEstablishResult.newBuilder().setRound(0)
                 .setSuccess(false).setCode(toProto(code)).setReason(reason)).build();
+    }
+
+    static Envelope optimizeWork(final List<PeerEndpoint> targets) {
+        final OptimizeTopologyWork.Builder b = OptimizeTopologyWork.newBuilder();
+        for (final PeerEndpoint e : targets) {
+            b.addTargets(endpoint(e));
+        }
+        return Envelope.newBuilder().setOptimizeTopologyWork(b).build();
+    }
+
+    static Envelope optimizeDone(final boolean success, final List<Long> ring, final double bottleneckMbps,
+                                 final boolean exact, final MasterError code, final String reason) {
+        return Envelope.newBuilder().setOptimizeTopologyDone(OptimizeTopologyDone.newBuilder().setSuccess(success)
+                .addAllRing(ring).setBottleneckMbitPerS(bottleneckMbps).setExact(exact).setCode(toProto(code))
+                .setReason(reason)).build();
     }
 
     static Envelope pendingQueryRefused(final MasterError code, final String reason) {

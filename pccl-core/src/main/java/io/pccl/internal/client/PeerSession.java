@@ -12,13 +12,18 @@ import io.pccl.internal.p2p.P2PConnections;
 import io.pccl.internal.p2p.P2PPools;
 import io.pccl.internal.p2p.PeerListener;
 import io.pccl.internal.p2p.RoleHandler;
+import io.pccl.proto.BandwidthReport;
 import io.pccl.proto.ConnectionRole;
 import io.pccl.proto.Envelope;
 import io.pccl.proto.ErrorCode;
 import io.pccl.proto.EstablishP2PRequest;
+import io.pccl.proto.OptimizeTopologyDone;
+import io.pccl.proto.OptimizeTopologyRequest;
+import io.pccl.proto.OptimizeTopologyWorkComplete;
 import io.pccl.proto.P2PConnectionInfo;
 import io.pccl.proto.P2PConnectionsEstablished;
 import io.pccl.proto.P2PEstablishResult;
+import io.pccl.proto.PeerEndpoint;
 import io.pccl.proto.PeersPendingQuery;
 import io.pccl.proto.PeersPendingResponse;
 import io.pccl.proto.WorldSizes;
@@ -28,11 +33,16 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * One communicator's connection to a run: it owns the event-loop group, the {@link MasterConnection}, the
@@ -387,6 +397,149 @@ public final class PeerSession implements AutoCloseable {
                     result.getRound(), ring, config.peerGroup(), w.getPeerGroup(), w.getGlobal(),
                     w.getNumPeerGroups());
         }
+    }
+
+    /** Measures this peer's send bandwidth to one target; see {@link #optimizeTopology}. */
+    public interface BandwidthMeasure {
+        /**
+         * @param target the peer to send to
+         * @return completes with Mbit/s, or exceptionally
+         */
+        CompletableFuture<Double> measure(PeerEndpoint target);
+
+        /**
+         * @param failure how a measurement failed
+         * @return whether the target was busy measuring another peer (retried later) rather than failing
+         */
+        boolean isBusy(Throwable failure);
+    }
+
+    /**
+     * What an optimization chose.
+     *
+     * @param ring the ring the group adopted
+     * @param bottleneckMbps its slowest measured edge (0 when an edge is unmeasured)
+     * @param exact whether the master proved it optimal
+     * @param measured edges this peer measured in this call
+     */
+    public record OptimizedRing(List<Long> ring, double bottleneckMbps, boolean exact, int measured) {
+    }
+
+    /**
+     * Votes to optimize the group's ring, measures this peer's unmeasured edges as the master assigns them
+     * (sequentially, targets in ring order after this peer, retrying busy targets), reports them, waits for the
+     * master's choice and adopts it with an establishment round without new peers.
+     *
+     * @param measure how one edge is measured
+     * @param retryBackoffNs pause before retrying a busy target
+     * @param perTargetNs upper bound on one edge's measurement, for this call's own bound
+     * @return the adopted ring
+     * @throws PcclException see {@code Communicator#optimizeTopology()}
+     */
+    public OptimizedRing optimizeTopology(final BandwidthMeasure measure, final long retryBackoffNs,
+                                         final long perTargetNs) {
+        synchronized (callLock) {
+            final MasterConnection m = requireMaster("optimizeTopology");
+            final MasterDispatcher d = m.dispatcher();
+            final Envelope.BodyCase[] workOrDone = {Envelope.BodyCase.OPTIMIZE_TOPOLOGY_WORK,
+                Envelope.BodyCase.OPTIMIZE_TOPOLOGY_DONE};
+            d.clear(workOrDone);
+            m.send(Envelope.newBuilder().setOptimizeTopologyRequest(OptimizeTopologyRequest.getDefaultInstance())
+                    .build());
+            final Envelope first;
+            try {
+                first = d.awaitAny(workOrDone, config.topologyTimeoutNs(), "topology optimization work from master "
+                        + m.addressText() + " (all accepted peers of group " + config.peerGroup() + " must call"
+                        + " optimizeTopology())");
+            } catch (PcclException e) {
+                throw topologyFailure(e, 0, "no optimization consensus");
+            }
+            if (first.getBodyCase() == Envelope.BodyCase.OPTIMIZE_TOPOLOGY_DONE) {
+                throw optimizeFailure(m, first.getOptimizeTopologyDone());
+            }
+            final List<PeerEndpoint> targets = ringOrderAfterSelf(
+                    first.getOptimizeTopologyWork().getTargetsList());
+            final int peers = Math.max(membership.peerGroupWorldSize(), targets.size() + 1);
+            // Every participant measures up to (peers - 1) edges one after another; busy targets wait their turn.
+            final long stageNs = config.topologyTimeoutNs() + (long) peers * perTargetNs;
+            final long deadline = System.nanoTime() + stageNs;
+            int measured = 0;
+            for (final PeerEndpoint t : targets) {
+                final Double mbps = measureWithRetry(measure, t, deadline, retryBackoffNs);
+                if (mbps != null) {
+                    m.send(Envelope.newBuilder().setBandwidthReport(BandwidthReport.newBuilder()
+                            .setToPeer(t.getPeerId()).setMbitPerS(mbps)).build());
+                    measured++;
+                }
+            }
+            m.send(Envelope.newBuilder().setOptimizeTopologyWorkComplete(
+                    OptimizeTopologyWorkComplete.getDefaultInstance()).build());
+            final OptimizeTopologyDone done;
+            try {
+                done = d.await(Envelope.BodyCase.OPTIMIZE_TOPOLOGY_DONE, left(deadline) + config.topologyTimeoutNs(),
+                        "end of the topology optimization from master " + m.addressText()).getOptimizeTopologyDone();
+            } catch (PcclException e) {
+                throw topologyFailure(e, 0, "the other peers did not finish measuring");
+            }
+            if (!done.getSuccess()) {
+                throw optimizeFailure(m, done);
+            }
+            LOG.info("peer {}: topology optimized by master: ring {}, bottleneck {} Mbit/s ({}), {} edge(s) measured"
+                    + " here", peerId, done.getRingList(), done.getBottleneckMbitPerS(),
+                    done.getExact() ? "optimal" : "heuristic", measured);
+            updateTopology(false);
+            return new OptimizedRing(List.copyOf(done.getRingList()), done.getBottleneckMbitPerS(), done.getExact(),
+                    measured);
+        }
+    }
+
+    /** Targets in ring order starting after this peer (ids ascending, wrapping), so peers measure in rotation. */
+    private List<PeerEndpoint> ringOrderAfterSelf(final List<PeerEndpoint> targets) {
+        final List<PeerEndpoint> sorted = new ArrayList<>(targets);
+        final long self = peerId;
+        sorted.sort(Comparator.comparing((PeerEndpoint e) -> e.getPeerId() < self)
+                .thenComparingLong(PeerEndpoint::getPeerId));
+        return sorted;
+    }
+
+    /** One edge; null when it could not be measured (logged), retrying while the target is busy. */
+    private Double measureWithRetry(final BandwidthMeasure measure, final PeerEndpoint target, final long deadline,
+                                    final long retryBackoffNs) {
+        while (true) {
+            if (state == State.CLOSED) {
+                throw closed("optimizeTopology");
+            }
+            final PcclException lost = master.dispatcher().failure();
+            if (lost != null) {
+                throw lost;
+            }
+            try {
+                return measure.measure(target).get(Math.max(1, left(deadline)), TimeUnit.NANOSECONDS);
+            } catch (final ExecutionException e) {
+                final Throwable cause = e.getCause();
+                if (!measure.isBusy(cause) || left(deadline) <= retryBackoffNs) {
+                    LOG.info("peer {}: bandwidth to peer {} at {}:{} not measured: {}", peerId, target.getPeerId(),
+                            target.getHost(), target.getPort(), cause.toString());
+                    return null;
+                }
+            } catch (final TimeoutException e) {
+                LOG.info("peer {}: bandwidth to peer {} not measured within this call's bound", peerId,
+                        target.getPeerId());
+                return null;
+            } catch (final InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new PcclException(PcclException.Code.CLOSED, "optimizeTopology(): interrupted", e);
+            }
+            // A retry backoff, not synchronization: the busy target finishes another peer's measurement meanwhile.
+            LockSupport.parkNanos(retryBackoffNs);
+        }
+    }
+
+    private TopologyUpdateFailedException optimizeFailure(final MasterConnection m, final OptimizeTopologyDone done) {
+        final PcclException.Code code = done.getCode() == ErrorCode.ERROR_FAILED_PRECONDITION
+                ? PcclException.Code.FAILED_PRECONDITION : PcclException.Code.INTERNAL;
+        return new TopologyUpdateFailedException(code, "optimizeTopology(): master " + m.addressText() + " ("
+                + done.getCode() + "): " + done.getReason(), null);
     }
 
     /**

@@ -36,6 +36,7 @@ final class GroupState {
     final TreeMap<Long, Peer> members = new TreeMap<>();
     final GroupCollectives collectives;
     final GroupSync sync;
+    final GroupTopology topology;
     /** Dialer id to the ids it reported unreachable; only ids of current members. */
     final TreeMap<Long, TreeSet<Long>> unreachable = new TreeMap<>();
     private final MasterStateMachine machine;
@@ -50,6 +51,7 @@ final class GroupState {
         this.outbox = outbox;
         this.collectives = new GroupCollectives(this, machine, outbox);
         this.sync = new GroupSync(this, machine, outbox);
+        this.topology = new GroupTopology(this, machine, outbox);
     }
 
     int acceptedCount() {
@@ -153,7 +155,7 @@ final class GroupState {
 
     private void startRound(final TreeMap<Long, Peer> participants, final boolean includesPending,
                             final long nowNs) {
-        List<Long> order = RingBuilder.build(new ArrayList<>(participants.keySet()), unreachable);
+        List<Long> order = ringFor(participants);
         while (order == null) {
             // No ring avoids the reported edges: drop the highest-id participant that reported any edge to
             // another participant, and kick it (deferred) with the reason.
@@ -162,7 +164,7 @@ final class GroupState {
             machine.deferKick(offender.id, MasterError.KICKED, "no ring over group " + label + " peers "
                     + participants.keySet() + " plus you avoids the unreachable peers you reported "
                     + unreachable.get(offender.id));
-            order = RingBuilder.build(new ArrayList<>(participants.keySet()), unreachable);
+            order = ringFor(participants);
         }
         if (participants.isEmpty()) {
             return;
@@ -189,6 +191,16 @@ final class GroupState {
             p.transitionTo(PeerPhase.CONNECTING, nowNs, "round " + r.id + " started");
             outbox.p2pConnectionInfo(p.id, r.id, ringInfo, world);
         }
+    }
+
+    /**
+     * The ring of a round: the order of the last topology optimization when it avoids every reported edge,
+     * otherwise the first ring {@link RingBuilder} finds (null when none exists).
+     */
+    private List<Long> ringFor(final TreeMap<Long, Peer> participants) {
+        final List<Long> ids = new ArrayList<>(participants.keySet());
+        final List<Long> preferred = topology.preferredOrder(ids);
+        return RingBuilder.usable(preferred, unreachable) ? preferred : RingBuilder.build(ids, unreachable);
     }
 
     private Peer highestReporter(final TreeMap<Long, Peer> participants) {
@@ -380,6 +392,7 @@ final class GroupState {
                 case VOTED_ESTABLISH -> GroupVoteKind.ESTABLISH;
                 case QUERYING_PENDING -> GroupVoteKind.PENDING_QUERY;
                 case VOTED_SYNC -> GroupVoteKind.SYNC;
+                case VOTED_OPTIMIZE -> GroupVoteKind.OPTIMIZE;
                 default -> null;
             };
             if (k != null && k != kind && p.id != voter.id) {
@@ -433,6 +446,7 @@ final class GroupState {
         }
         collectives.onPeerLost(peer, why);
         sync.onPeerLost(peer, nowNs);
+        topology.onPeerLost(peer, nowNs);
         checkEstablishConsensus(nowNs);
         checkPendingConsensus(nowNs);
         maybeAcceptFirstPeer(nowNs);

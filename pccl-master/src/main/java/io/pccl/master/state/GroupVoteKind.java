@@ -14,6 +14,8 @@ enum GroupVoteKind {
     PENDING_QUERY("pending-peers query"),
     /** {@code SyncSharedStateRequest}: peers in {@link PeerPhase#VOTED_SYNC}. */
     SYNC("shared-state sync"),
+    /** {@code OptimizeTopologyRequest}: peers in {@link PeerPhase#VOTED_OPTIMIZE}. */
+    OPTIMIZE("topology optimization"),
     /** {@code CollectiveInitiate}: initiate votes of collectives that have not commenced. */
     COLLECTIVE("collective");
 

@@ -147,6 +147,28 @@ public interface MasterOutbox {
     void syncDone(long peerId, boolean success, String reason);
 
     /**
+     * A topology optimization reached consensus: the edges this peer measures.
+     *
+     * @param peerId receiver
+     * @param targets the peers it measures its send bandwidth to, possibly none
+     */
+    void optimizeWork(long peerId, List<PeerEndpoint> targets);
+
+    /**
+     * End of a topology optimization for a participant, or the refusal of its vote.
+     *
+     * @param peerId receiver
+     * @param success whether a ring was chosen
+     * @param ring the chosen ring (empty when not)
+     * @param bottleneckMbps the slowest edge of that ring in Mbit/s (0 when an edge is unmeasured)
+     * @param exact whether the ring is provably optimal
+     * @param code why it failed ({@link MasterError#UNSPECIFIED} on success)
+     * @param reason human-readable reason, empty on success
+     */
+    void optimizeDone(long peerId, boolean success, List<Long> ring, double bottleneckMbps, boolean exact,
+                      MasterError code, String reason);
+
+    /**
      * Remove a peer: send {@code Error{code, reason}} and close its connection. The state machine has
      * already forgotten the peer when this is called.
      *

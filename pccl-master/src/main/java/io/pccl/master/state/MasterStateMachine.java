@@ -43,7 +43,8 @@ import org.slf4j.LoggerFactory;
  *    any phase -- onDisconnected / heartbeat timeout in doWork / kick --&gt; LEFT (peer forgotten)
  * </pre>
  * Collectives run per (group, tag) beside the phase, only while the peer is accepted and IDLE
- * ({@link GroupCollectives}); shared-state syncs are described in {@link GroupSync}. A group votes on one kind
+ * ({@link GroupCollectives}); shared-state syncs are described in {@link GroupSync}, topology optimizations
+ * (IDLE, VOTED_OPTIMIZE, BENCHMARKING, BENCHMARKED, IDLE) in {@link GroupTopology}. A group votes on one kind
  * of operation at a time; a vote of another kind is refused at once with {@link MasterError#FAILED_PRECONDITION}
  * in that kind's answer ({@link GroupState#conflictingVote}).
  *
@@ -65,9 +66,16 @@ public final class MasterStateMachine {
      */
     public static final long DEFAULT_ESTABLISH_ROUND_TIMEOUT_NS = 120_000_000_000L;
 
+    /**
+     * Default bound on a topology optimization's measurement stage: 10 minutes (each peer measures its
+     * unmeasured edges one after another, a few seconds each, retrying targets that are busy).
+     */
+    public static final long DEFAULT_OPTIMIZE_TIMEOUT_NS = 600_000_000_000L;
+
     private final long heartbeatTimeoutNs;
     private long collectiveVoteTimeoutNs;
     private long establishRoundTimeoutNs = DEFAULT_ESTABLISH_ROUND_TIMEOUT_NS;
+    private long optimizeTimeoutNs = DEFAULT_OPTIMIZE_TIMEOUT_NS;
     private final TreeMap<Long, Peer> peers = new TreeMap<>();
     private final TreeMap<Long, Long> peerByConnection = new TreeMap<>();
     private final TreeMap<Integer, GroupState> groups = new TreeMap<>();
@@ -120,6 +128,21 @@ public final class MasterStateMachine {
             throw new IllegalArgumentException("establishRoundTimeoutNs must be positive, got " + timeoutNs);
         }
         this.establishRoundTimeoutNs = timeoutNs;
+        return this;
+    }
+
+    /**
+     * Sets how long the measurement stage of a topology optimization may run before the participants that have
+     * not completed are kicked ({@code KICKED}, naming their remaining targets and the limit).
+     *
+     * @param timeoutNs positive
+     * @return this
+     */
+    public MasterStateMachine optimizeTimeoutNs(final long timeoutNs) {
+        if (timeoutNs <= 0) {
+            throw new IllegalArgumentException("optimizeTimeoutNs must be positive, got " + timeoutNs);
+        }
+        this.optimizeTimeoutNs = timeoutNs;
         return this;
     }
 
@@ -293,6 +316,44 @@ public final class MasterStateMachine {
     }
 
     /**
+     * Vote to optimize the ring of the sender's group.
+     *
+     * @param peerId the sender
+     */
+    public void onOptimizeVote(final long peerId) {
+        final Peer peer = peers.get(peerId);
+        if (peer != null) {
+            guard(peer, () -> groups.get(peer.group).topology.onVote(peer, lastNowNs));
+        }
+    }
+
+    /**
+     * One measured edge of the running topology optimization.
+     *
+     * @param peerId the sender (the edge's sending side)
+     * @param toPeer the receiving side
+     * @param mbps the measured Mbit/s
+     */
+    public void onBandwidthReport(final long peerId, final long toPeer, final double mbps) {
+        final Peer peer = peers.get(peerId);
+        if (peer != null) {
+            guard(peer, () -> groups.get(peer.group).topology.onReport(peer, toPeer, mbps));
+        }
+    }
+
+    /**
+     * The sender finished its measurements of the running topology optimization.
+     *
+     * @param peerId the sender
+     */
+    public void onOptimizeWorkComplete(final long peerId) {
+        final Peer peer = peers.get(peerId);
+        if (peer != null) {
+            guard(peer, () -> groups.get(peer.group).topology.onWorkComplete(peer, lastNowNs));
+        }
+    }
+
+    /**
      * The sender did something the adapter judged illegal (e.g. a message kind the master does not
      * handle): kick it.
      *
@@ -342,6 +403,7 @@ public final class MasterStateMachine {
         for (final GroupState g : groups.values()) {
             work += g.collectives.expireVotes(nowNs, collectiveVoteTimeoutNs);
             work += g.expireRound(nowNs, establishRoundTimeoutNs);
+            work += g.topology.expire(nowNs, optimizeTimeoutNs);
         }
         drainKicks();
         return work;
@@ -390,6 +452,12 @@ public final class MasterStateMachine {
     public OptionalLong expectedSyncRevision(final int group) {
         final GroupState g = groups.get(group);
         return g == null || g.sync.fresh() ? OptionalLong.empty() : OptionalLong.of(g.sync.nextRevision());
+    }
+
+    /** The group of a peer, or null; for tests in this package. */
+    GroupState groupOf(final long peerId) {
+        final Peer p = peers.get(peerId);
+        return p == null ? null : groups.get(p.group);
     }
 
     /** The record of a peer, or null; for tests in this package. */

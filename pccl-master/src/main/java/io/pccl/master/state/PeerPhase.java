@@ -29,6 +29,9 @@ import java.util.Set;
  *                   QUERYING_PENDING           v
  *                                           SYNCING --sync complete--&gt; SYNC_COMPLETED --all done--&gt; IDLE
  *
+ *   IDLE --optimize vote--&gt; VOTED_OPTIMIZE --all voted: work--&gt; BENCHMARKING --work complete--&gt; BENCHMARKED
+ *                                                                       all completed: ring chosen, Done --&gt; IDLE
+ *
  *   every state --(disconnect, heartbeat timeout, kick)--&gt; LEFT
  * </pre>
  *
@@ -49,6 +52,12 @@ public enum PeerPhase {
     SYNCING,
     /** Participant of a shared-state sync that sent its completion; waits for the other participants. */
     SYNC_COMPLETED,
+    /** Accepted and voted to optimize the group's ring; waits for the rest of its group. */
+    VOTED_OPTIMIZE,
+    /** Participant of a topology optimization: got its measurement work, has not completed it. */
+    BENCHMARKING,
+    /** Participant of a topology optimization that completed its work; waits for the other participants. */
+    BENCHMARKED,
     /** Participant of an establishment round: got the connection info, has not reported yet. */
     CONNECTING,
     /** Participant of an establishment round that reported; waits for the other participants. */
@@ -60,12 +69,15 @@ public enum PeerPhase {
 
     static {
         REGISTERED.successors = EnumSet.of(CONNECTING, LEFT);
-        IDLE.successors = EnumSet.of(VOTED_ESTABLISH, QUERYING_PENDING, VOTED_SYNC, LEFT);
+        IDLE.successors = EnumSet.of(VOTED_ESTABLISH, QUERYING_PENDING, VOTED_SYNC, VOTED_OPTIMIZE, LEFT);
         VOTED_ESTABLISH.successors = EnumSet.of(CONNECTING, LEFT);
         QUERYING_PENDING.successors = EnumSet.of(IDLE, LEFT);
         VOTED_SYNC.successors = EnumSet.of(SYNCING, IDLE, LEFT);
         SYNCING.successors = EnumSet.of(SYNC_COMPLETED, LEFT);
         SYNC_COMPLETED.successors = EnumSet.of(IDLE, LEFT);
+        VOTED_OPTIMIZE.successors = EnumSet.of(BENCHMARKING, LEFT);
+        BENCHMARKING.successors = EnumSet.of(BENCHMARKED, LEFT);
+        BENCHMARKED.successors = EnumSet.of(IDLE, LEFT);
         CONNECTING.successors = EnumSet.of(CONNECTED, IDLE, REGISTERED, LEFT);
         CONNECTED.successors = EnumSet.of(IDLE, REGISTERED, LEFT);
         LEFT.successors = EnumSet.noneOf(PeerPhase.class);

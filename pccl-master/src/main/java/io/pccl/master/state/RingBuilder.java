@@ -63,6 +63,27 @@ final class RingBuilder {
         return ring;
     }
 
+    /**
+     * Whether a given order is a ring that uses no unreachable successor edge.
+     *
+     * @param ring peer ids in ring order
+     * @param unreachable dialer id to the ids it cannot reach
+     * @return true if every edge, the closing one included, is usable
+     */
+    static boolean usable(final List<Long> ring, final Map<Long, ? extends Set<Long>> unreachable) {
+        final int n = ring.size();
+        if (n <= 1) {
+            return true;
+        }
+        for (int i = 0; i < n; i++) {
+            final Set<Long> blocked = unreachable.get(ring.get(i));
+            if (blocked != null && blocked.contains(ring.get((i + 1) % n))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static boolean extend(final boolean[][] edge, final int[] path, final boolean[] used, final int depth,
                                   final int[] steps) {
         final int n = path.length;

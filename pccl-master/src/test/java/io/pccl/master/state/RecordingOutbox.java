@@ -51,6 +51,23 @@ final class RecordingOutbox implements MasterOutbox {
     }
 
     @Override
+    public void optimizeWork(final long peerId, final List<PeerEndpoint> targets) {
+        final List<Long> ids = new ArrayList<>();
+        for (final PeerEndpoint e : targets) {
+            ids.add(e.peerId());
+        }
+        events.add("work " + peerId + " " + ids);
+    }
+
+    @Override
+    public void optimizeDone(final long peerId, final boolean success, final List<Long> ring,
+                             final double bottleneckMbps, final boolean exact, final MasterError code,
+                             final String reason) {
+        events.add("optimized " + peerId + (success ? " ok " + ring + " " + bottleneckMbps + (exact ? " exact" : "")
+                : " failed " + code + " " + reason));
+    }
+
+    @Override
     public void peersPending(final long peerId, final boolean pending) {
         events.add("pending " + peerId + " " + pending);
     }
