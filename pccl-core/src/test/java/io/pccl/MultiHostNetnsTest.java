@@ -1,8 +1,8 @@
 package io.pccl;
 
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -12,10 +12,12 @@ import org.slf4j.LoggerFactory;
 import java.io.File;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -30,13 +32,18 @@ class MultiHostNetnsTest {
     private static final Logger LOG = LoggerFactory.getLogger(MultiHostNetnsTest.class);
     private static final long MASTER_HEARTBEAT_TIMEOUT_MS = 2_000;
     private static final long STEP_MS = 60_000;
+    /** Every peer listens on this port (each in its own namespace). */
+    private static final int PEER_PORT = 47_000;
     private static final Pattern WORLD = Pattern.compile("global=(\\d+) group=(\\d+)");
 
-    private static NetnsNetwork network;
-    private static final List<ChildProcess> children = new ArrayList<>();
+    private static final Pattern ID = Pattern.compile(" id=(\\d+)");
+    private static final Pattern RING = Pattern.compile(" ring=\\[([0-9, ]*)]");
 
-    @BeforeAll
-    static void createNetwork() {
+    private NetnsNetwork network;
+    private final List<ChildProcess> children = new ArrayList<>();
+
+    @BeforeEach
+    void createNetwork() {
         final String prefix = "pccl" + (ProcessHandle.current().pid() % 100_000) + "x";
         try {
             network = new NetnsNetwork(prefix, 4);
@@ -46,8 +53,8 @@ class MultiHostNetnsTest {
         }
     }
 
-    @AfterAll
-    static void cleanUp() {
+    @AfterEach
+    void cleanUp() {
         for (ChildProcess c : children) {
             c.close();
         }
@@ -61,7 +68,7 @@ class MultiHostNetnsTest {
         return surefire != null && !surefire.isEmpty() ? surefire : System.getProperty("java.class.path");
     }
 
-    private static ChildProcess java(final int node, final String name, final String... mainAndArgs)
+    private ChildProcess java(final int node, final String name, final String... mainAndArgs)
             throws IOException {
         final List<String> cmd = new ArrayList<>(List.of(System.getProperty("java.home") + "/bin/java",
                 "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", classpath()));
@@ -88,8 +95,8 @@ class MultiHostNetnsTest {
                 "expected global=" + global + " group=" + group + " in: " + line);
     }
 
-    @Test
-    void threeHostsJoinAndAnUnpluggedHostIsDroppedWithinTheHeartbeatTimeout() throws Exception {
+    /** Starts the master in node 0 and peers 1..3 in nodes 1..3, joined one by one; returns the peers. */
+    private List<ChildProcess> masterAndThreePeers() throws Exception {
         final String masterHost = NetnsNetwork.address(0);
         final ChildProcess masterProc = java(0, "master",
                 MasterFixture.mainArgs(masterHost, MASTER_HEARTBEAT_TIMEOUT_MS));
@@ -100,7 +107,7 @@ class MultiHostNetnsTest {
         final List<ChildProcess> peers = new ArrayList<>();
         for (int i = 1; i <= 3; i++) {
             final ChildProcess p = java(i, "peer" + i, ScriptedPeerMain.class.getName(), masterAddress,
-                    NetnsNetwork.address(i));
+                    NetnsNetwork.address(i), "0", String.valueOf(PEER_PORT));
             p.await("READY"::equals, STEP_MS, "READY");
             p.send("connect");
             if (i > 1) {
@@ -124,7 +131,12 @@ class MultiHostNetnsTest {
             assertWorld(ok(p, "connect", "peer" + i), i, i);
             peers.add(p);
         }
+        return peers;
+    }
 
+    @Test
+    void threeHostsJoinAndAnUnpluggedHostIsDroppedWithinTheHeartbeatTimeout() throws Exception {
+        final List<ChildProcess> peers = masterAndThreePeers();
         network.unplug(3);
         final long unpluggedAt = System.nanoTime();
         peers.get(0).send("update");
@@ -137,5 +149,35 @@ class MultiHostNetnsTest {
         assertWorld(second, 2, 2);
         assertTrue(tookMs <= MASTER_HEARTBEAT_TIMEOUT_MS + 2_000, "survivors' update took " + tookMs
                 + " ms, bound is heartbeat timeout " + MASTER_HEARTBEAT_TIMEOUT_MS + " ms + 2000 ms");
+    }
+
+    /**
+     * Node 1 can send to node 2's peer port at only 20 Mbit/s; every other direction is unlimited. Ascending order
+     * (1, 2, 3) would run the ring over that link, so the optimized ring must be 1 -> 3 -> 2 -> 1, on every peer.
+     */
+    @Test
+    void anOptimizedRingAvoidsAThrottledLink() throws Exception {
+        final List<ChildProcess> peers = masterAndThreePeers();
+        final long[] ids = new long[4];
+        for (int i = 1; i <= 3; i++) {
+            peers.get(i - 1).send("update");
+        }
+        for (int i = 1; i <= 3; i++) {
+            final Matcher m = ID.matcher(ok(peers.get(i - 1), "update", "peer" + i));
+            assertTrue(m.find());
+            ids[i] = Long.parseLong(m.group(1));
+        }
+        network.throttle(1, 2, PEER_PORT, "20mbit");
+        for (final ChildProcess p : peers) {
+            p.send("optimize");
+        }
+        final String expected = ids[1] + ", " + ids[3] + ", " + ids[2];
+        for (int i = 1; i <= 3; i++) {
+            final String line = ok(peers.get(i - 1), "optimize", "peer" + i);
+            LOG.info("peer{}: {}", i, line);
+            final Matcher ring = RING.matcher(line);
+            assertTrue(ring.find(), line);
+            assertEquals(expected, ring.group(1), "peer" + i + " (ids " + Arrays.toString(ids) + "): " + line);
+        }
     }
 }

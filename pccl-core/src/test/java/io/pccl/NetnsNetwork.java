@@ -81,6 +81,31 @@ final class NetnsNetwork implements AutoCloseable {
     }
 
     /**
+     * Limits what node {@code from} sends to port {@code toPort} of node {@code to} (and only that) to
+     * {@code rate}: an htb qdisc on {@code from}'s {@code eth0} whose default class is unlimited and whose second
+     * class, selected by destination address and port, is capped. Matching the port keeps the acknowledgements of
+     * {@code to}'s own connections to {@code from} (which go to ephemeral ports) out of the capped class.
+     *
+     * @param from sending node
+     * @param to receiving node
+     * @param toPort destination TCP port
+     * @param rate tc rate, e.g. {@code 20mbit}
+     * @throws IOException if a tc command fails
+     */
+    void throttle(final int from, final int to, final int toPort, final String rate) throws IOException {
+        final String ns = namespace(from);
+        run("ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", "eth0", "root", "handle", "1:", "htb",
+                "default", "10");
+        run("ip", "netns", "exec", ns, "tc", "class", "add", "dev", "eth0", "parent", "1:", "classid", "1:10", "htb",
+                "rate", "10gbit");
+        run("ip", "netns", "exec", ns, "tc", "class", "add", "dev", "eth0", "parent", "1:", "classid", "1:20", "htb",
+                "rate", rate, "ceil", rate);
+        run("ip", "netns", "exec", ns, "tc", "filter", "add", "dev", "eth0", "parent", "1:", "protocol", "ip",
+                "prio", "1", "u32", "match", "ip", "dst", address(to) + "/32", "match", "ip", "dport",
+                String.valueOf(toPort), "0xffff", "flowid", "1:20");
+    }
+
+    /**
      * Builds a command that runs inside node {@code i}'s namespace.
      *
      * @param node the node

@@ -13,8 +13,8 @@ import java.time.Duration;
  * {@code FAIL <command> <code> <message>}.
  *
  * <pre>
- *   java -cp ... io.pccl.ScriptedPeerMain MASTER_HOST:PORT BIND_HOST [GROUP]
- *   stdin: connect | update | pending | quit
+ *   java -cp ... io.pccl.ScriptedPeerMain MASTER_HOST:PORT BIND_HOST [GROUP [PEER_PORT]]
+ *   stdin: connect | update | pending | optimize | quit
  * </pre>
  *
  * <p>Not thread-safe: runs on its main thread.
@@ -26,16 +26,17 @@ public final class ScriptedPeerMain {
     /**
      * Runs the peer.
      *
-     * @param args master address, bind host, optional peer group
+     * @param args master address, bind host, optional peer group and peer port (default: ephemeral)
      * @throws IOException if stdin fails
      */
     public static void main(final String[] args) throws IOException {
         final PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         final int group = args.length > 2 ? Integer.parseInt(args[2]) : 0;
-        try (Communicator comm = Communicator.builder().masterAddress(args[0]).bindHost(args[1]).peerBasePort(0)
+        final int peerPort = args.length > 3 ? Integer.parseInt(args[3]) : 0;
+        try (Communicator comm = Communicator.builder().masterAddress(args[0]).bindHost(args[1]).peerBasePort(peerPort)
                 .peerGroup(group).connectionsPerPeer(2).connectTimeout(Duration.ofSeconds(60))
                 .topologyTimeout(Duration.ofSeconds(60)).heartbeatInterval(Duration.ofMillis(250))
-                .heartbeatTimeout(Duration.ofSeconds(2)).build()) {
+                .heartbeatTimeout(Duration.ofSeconds(2)).benchmarkDuration(Duration.ofMillis(500)).build()) {
             final BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
             out.println("READY");
             String line;
@@ -56,6 +57,9 @@ public final class ScriptedPeerMain {
                             break;
                         case "pending":
                             extra = " pending=" + comm.arePeersPending();
+                            break;
+                        case "optimize":
+                            comm.optimizeTopology();
                             break;
                         default:
                             out.println("FAIL " + command + " INVALID_ARGUMENT unknown command");

@@ -35,6 +35,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -467,6 +468,8 @@ public final class PeerSession implements AutoCloseable {
             for (final PeerEndpoint t : targets) {
                 final Double mbps = measureWithRetry(measure, t, deadline, retryBackoffNs);
                 if (mbps != null) {
+                    LOG.info("peer {}: measured {} Mbit/s to peer {} at {}:{}", peerId, String.format(Locale.ROOT,
+                            "%.1f", mbps), t.getPeerId(), t.getHost(), t.getPort());
                     m.send(Envelope.newBuilder().setBandwidthReport(BandwidthReport.newBuilder()
                             .setToPeer(t.getPeerId()).setMbitPerS(mbps)).build());
                     measured++;
