@@ -1,5 +1,6 @@
 package io.pccl.bench;
 
+import io.pccl.DataType;
 import io.pccl.bench.internal.ChildJvm;
 import io.pccl.master.Master;
 import picocli.CommandLine.Command;
@@ -40,14 +41,25 @@ public final class Demo implements Callable<Integer> {
     int killAt = 10;
     @Option(names = "--join-at", description = "step at which a new peer is started (default ${DEFAULT-VALUE})")
     int joinAt = 20;
+    @Option(names = "--no-optimize", description = "do not optimize the ring order (by default the peers measure "
+            + "their links and reorder the ring after each step in which the group grew: at the start and after the "
+            + "join)")
+    boolean noOptimize;
+    @Option(names = "--quantize", description = "MinMax-quantize the gradient all-reduce to this type (UINT8, UINT16,"
+            + " UINT32, UINT64; default: float32 as it is)")
+    DataType quantize;
 
     /** The peers' steps (hashes per revision, throughputs); the reader threads record into it. */
     private final StepLedger ledger = new StepLedger();
 
     @Override
     public Integer call() throws Exception {
-        System.out.printf("pccl-java demo: %d peers, %d steps, %d float32 parameters (%.1f MiB)%n", peers, steps,
-                elements, elements * 4 / 1048576.0);
+        if (joinAt <= killAt || steps <= joinAt + 5) {
+            throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+                    "need --kill-at < --join-at < --steps - 5, got " + killAt + ", " + joinAt + ", " + steps);
+        }
+        System.out.printf("pccl-java demo: %d peers, %d steps, %d float32 parameters (%.1f MiB)%s%n", peers, steps,
+                elements, elements * 4 / 1048576.0, quantize == null ? "" : ", gradients quantized to " + quantize);
         try (Master master = Master.builder().host("127.0.0.1").port(0).heartbeatTimeout(
                 java.time.Duration.ofSeconds(3)).build().start()) {
             System.out.println("master listening on 127.0.0.1:" + master.port());
@@ -61,10 +73,6 @@ public final class Demo implements Callable<Integer> {
                 }
                 // started now so that its JVM is warm; it joins when told to
                 final ChildJvm joiner = startPeer(master, "joiner", readers, killPoint, joinPoint, true);
-                if (joinAt <= killAt || steps <= joinAt + 5) {
-                    throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
-                            "need --kill-at < --join-at < --steps - 5, got " + killAt + ", " + joinAt + ", " + steps);
-                }
                 if (!killPoint.await(300, TimeUnit.SECONDS)) {
                     throw new IllegalStateException("peers did not reach step " + killAt + " within 300 s");
                 }
@@ -103,6 +111,12 @@ public final class Demo implements Callable<Integer> {
                                final CountDownLatch killPoint, final CountDownLatch joinPoint, final boolean wait) {
         final List<String> args = new ArrayList<>(List.of("--master=127.0.0.1:" + master.port(), "--steps=" + steps,
                 "--final-world=" + peers, "--elements=" + elements, "--connections=" + connections));
+        if (!noOptimize) {
+            args.add("--optimize-on-growth");
+        }
+        if (quantize != null) {
+            args.add("--quantize=" + quantize);
+        }
         if (wait) {
             // The late peer joins a run that has state: it must never seed the group.
             args.add("--wait-for-go");

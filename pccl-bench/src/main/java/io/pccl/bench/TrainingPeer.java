@@ -4,6 +4,7 @@ import io.pccl.Communicator;
 import io.pccl.DataType;
 import io.pccl.MasterLostException;
 import io.pccl.PcclException;
+import io.pccl.Quantization;
 import io.pccl.ReduceDescriptor;
 import io.pccl.ReduceInfo;
 import io.pccl.ReduceOp;
@@ -102,6 +103,13 @@ public final class TrainingPeer implements Callable<Integer> {
     @Option(names = "--joiner", description = "join a run that already has state: vote RECEIVE_ONLY until the "
             + "first successful sync, so this peer's initial weights never seed the group")
     boolean joiner;
+    @Option(names = "--quantize", description = "MinMax-quantize the gradient all-reduce to this type (UINT8, UINT16,"
+            + " UINT32, UINT64; default: float32 as it is)")
+    DataType quantize;
+    @Option(names = "--optimize-on-growth", description = "after a step that ran with more peers than this peer's "
+            + "previous step (its first included), call optimizeTopology(): a joint call, so use it only where every "
+            + "peer of such a step saw the same growth (no churn beyond joins and single kills)")
+    boolean optimizeOnGrowth;
 
     private final CountDownLatch go = new CountDownLatch(1);
     private volatile boolean stop;
@@ -177,7 +185,8 @@ public final class TrainingPeer implements Callable<Integer> {
     private int session() throws InterruptedException {
         try (Communicator comm = Communicator.builder().masterAddress(master).peerBasePort(0)
                 .connectionsPerPeer(connections).connectTimeout(Duration.ofSeconds(120))
-                .topologyTimeout(Duration.ofSeconds(60)).heartbeatTimeout(Duration.ofSeconds(3)).build()) {
+                .topologyTimeout(Duration.ofSeconds(60)).heartbeatTimeout(Duration.ofSeconds(3))
+                .benchmarkDuration(Duration.ofMillis(300)).build()) {
             connecting = comm;
             try {
                 if (stop) {
@@ -202,7 +211,14 @@ public final class TrainingPeer implements Callable<Integer> {
                         }
                     }
                     joined = false;
+                    final int before = lastWorld;
                     step(comm);
+                    if (optimizeOnGrowth && lastWorld > before && lastWorld > 1) {
+                        final long t0 = System.nanoTime();
+                        comm.optimizeTopology();
+                        System.out.println(String.format(Locale.ROOT, "OPTIMIZED rev=%d world=%d ring=%s ms=%d",
+                                state.revision(), lastWorld, comm.ring(), (System.nanoTime() - t0) / 1_000_000L));
+                    }
                 } catch (PcclException e) {
                     if (stop) {
                         return FINISHED;
@@ -274,8 +290,9 @@ public final class TrainingPeer implements Callable<Integer> {
             final int to = (int) ((long) elements * (k + 1) / ops);
             final ByteBuffer part = grad.duplicate().position(from * 4).limit(to * 4).slice()
                     .order(ByteOrder.LITTLE_ENDIAN);
+            final ReduceDescriptor d = ReduceDescriptor.of(to - from, DataType.FLOAT32, ReduceOp.AVG).tag(k);
             list.add(new ReduceOperation(part, part,
-                    ReduceDescriptor.of(to - from, DataType.FLOAT32, ReduceOp.AVG).tag(k)));
+                    quantize == null ? d : d.quantization(Quantization.MIN_MAX, quantize)));
         }
         return list;
     }
