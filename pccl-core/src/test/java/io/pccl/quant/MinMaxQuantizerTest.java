@@ -264,6 +264,60 @@ class MinMaxQuantizerTest {
         }
     }
 
+    @ParameterizedTest(name = "{0} -> {1}")
+    @MethodSource("typePairs")
+    void shouldQuantizeAndDecodeInOnePassExactlyAsInTwo(final DataType source, final DataType wire) {
+        final long seed = SEED * 37 + source.ordinal() * 16L + wire.ordinal();
+        System.out.println("MinMaxQuantizerTest fused " + source + " -> " + wire + " seed " + seed);
+        final SplittableRandom random = new SplittableRandom(seed);
+        final MinMaxQuantizer quantizer = MinMaxQuantizer.of(source, wire);
+        final double big = source == DataType.FLOAT32 ? Float.MAX_VALUE : Double.MAX_VALUE;
+        // Ordinary data, a constant chunk, non-finite values, and (float64) a range that overflows double.
+        final double[][] cases = {null, {2.5, 2.5, 2.5}, {Double.NaN, 1, Double.POSITIVE_INFINITY, -3,
+            Double.NEGATIVE_INFINITY}, {-big, big, 0, big / 3}};
+        for (final double[] fixed : cases) {
+            final int count = fixed == null ? 777 : fixed.length;
+            final ByteBuffer src = fixed == null ? randomValues(random, source, count, -40, 9)
+                    : le(count * source.sizeBytes(), random.nextBoolean());
+            for (int i = 0; fixed != null && i < count; i++) {
+                put(source, src, i, fixed[i]);
+            }
+            final MinMaxMeta meta = new MinMaxMeta(source);
+            quantizer.computeMeta(src, 0, count, meta);
+            final ByteBuffer q2 = le(count * wire.sizeBytes(), false);
+            final ByteBuffer twoPasses = le(src.capacity(), false);
+            quantizer.quantize(src, 0, q2, 0, count, meta);
+            quantizer.dequantizeInto(q2, 0, twoPasses, 0, count, meta);
+            // In place, as the owner of a chunk does it.
+            final ByteBuffer q1 = le(count * wire.sizeBytes(), true);
+            quantizer.quantizeAndDecode(src, 0, q1, 0, count, meta, src, 0);
+            for (int i = 0; i < q1.capacity(); i++) {
+                assertEquals(q2.get(i), q1.get(i), meta + ": quantized byte " + i);
+            }
+            for (int i = 0; i < src.capacity(); i++) {
+                assertEquals(twoPasses.get(i), src.get(i), meta + ": decoded byte " + i);
+            }
+        }
+    }
+
+    @Test
+    void shouldFindTheRangeWithAndWithoutInfinitiesInTheChunk() {
+        final MinMaxQuantizer quantizer = MinMaxQuantizer.of(DataType.FLOAT32, DataType.UINT8);
+        final float[][] chunks = {{3, -2, 7, Float.NaN}, {Float.POSITIVE_INFINITY, 1, -1}, {Float.NEGATIVE_INFINITY,
+            5}, {Float.NaN, Float.POSITIVE_INFINITY}, {-0.5f}};
+        final double[][] ranges = {{-2, 7}, {-1, 1}, {5, 5}, {0, 0}, {-0.5, -0.5}};
+        for (int c = 0; c < chunks.length; c++) {
+            final ByteBuffer buf = le(chunks[c].length * 4, c % 2 == 0);
+            for (int i = 0; i < chunks[c].length; i++) {
+                buf.putFloat(i * 4, chunks[c][i]);
+            }
+            final MinMaxMeta meta = new MinMaxMeta(DataType.FLOAT32);
+            quantizer.computeMeta(buf, 0, chunks[c].length, meta);
+            assertEquals(ranges[c][0], meta.min(), "min of chunk " + c);
+            assertEquals(ranges[c][1], meta.max(), "max of chunk " + c);
+        }
+    }
+
     @Test
     void shouldWidenFloat32BoundsOutward() {
         final MinMaxMeta meta = new MinMaxMeta(DataType.FLOAT32).set(0.1, 0.3);

@@ -79,9 +79,11 @@ final class QuantizedSlices {
      * @param src little-endian source values
      * @param srcOffset absolute byte index of the first value
      * @param count elements, {@code > 0}
+     * @param keepDecoded whether to overwrite the source values with what the payload decodes to, in the same
+     *                    pass (the owner of a final chunk: it must hold exactly what every receiver decodes)
      * @return the payload (the caller owns it)
      */
-    ByteBuf encode(final ByteBuffer src, final int srcOffset, final int count) {
+    ByteBuf encode(final ByteBuffer src, final int srcOffset, final int count, final boolean keepDecoded) {
         final int bytes = encodedBytes(count);
         final ByteBuf out = PooledByteBufAllocator.DEFAULT.directBuffer(bytes, bytes);
         try {
@@ -89,7 +91,11 @@ final class QuantizedSlices {
             final int at = view.position();
             quantizer.computeMeta(src, srcOffset, count, meta);
             meta.writeTo(view, at);
-            quantizer.quantize(src, srcOffset, view, at + metaBytes, count, meta);
+            if (keepDecoded) {
+                quantizer.quantizeAndDecode(src, srcOffset, view, at + metaBytes, count, meta, src, srcOffset);
+            } else {
+                quantizer.quantize(src, srcOffset, view, at + metaBytes, count, meta);
+            }
             return out;
         } catch (final RuntimeException e) {
             out.release();
@@ -112,8 +118,7 @@ final class QuantizedSlices {
     }
 
     /**
-     * Overwrites values with the decoded payload (all-gather; also the owner's own copy of the slice it sends, so
-     * that it holds exactly what every receiver decodes).
+     * Overwrites values with the decoded payload (all-gather).
      *
      * @param encoded an encoded payload, not consumed
      * @param dst little-endian destination

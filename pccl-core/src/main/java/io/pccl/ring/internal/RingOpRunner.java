@@ -789,17 +789,8 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     private ByteBuf encodeSlice(final int chunk, final int len) {
         final int at = schedule.chunkStartBytes(chunk) + sendOffset;
         // The copies narrow sendView with region(); the quantizer checks absolute indexes against the limit.
-        final ByteBuf payload = sendStep == 0 ? quantized.encode(sendView.clear(), sendBase + at, len / elementBytes)
-                : quantized.encode(recv, base + at, len / elementBytes);
-        if (sendStep == schedule.worldSize() - 1) {
-            try {
-                quantized.decodeInto(payload, recv, base + at);
-            } catch (final RuntimeException e) {
-                payload.release();
-                throw e;
-            }
-        }
-        return payload;
+        return sendStep == 0 ? quantized.encode(sendView.clear(), sendBase + at, len / elementBytes, false)
+                : quantized.encode(recv, base + at, len / elementBytes, sendStep == schedule.worldSize() - 1);
     }
 
     private static QuantizedSlices quantizedSlices(final RingOpContext ctx) {
