@@ -3,17 +3,16 @@ package io.pccl.ring.internal;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.pccl.ReduceOp;
-import io.pccl.quant.MinMaxMeta;
-import io.pccl.quant.MinMaxQuantizer;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayDeque;
 
 /**
- * The wire form of one quantized ring all-reduce: every slice travels as its own MinMax range followed by its
- * quantized values ({@code [min, max][q0, q1, ...]}, little-endian), so a slice can be sent as soon as its values
- * are final and decoded as soon as it arrives, without a metadata frame per stage.
+ * The wire form of one quantized ring all-reduce: every slice travels as its own metadata (for {@code MIN_MAX} its
+ * range) followed by its quantized values ({@code [meta][q0, q1, ...]}, little-endian; {@link SliceCodec}), so a
+ * slice can be sent as soon as its values are final and decoded as soon as it arrives, without a metadata frame per
+ * stage.
  *
  * <p>Encoded slices live in pooled direct buffers: {@link #encode} fills a fresh one for each slice this peer
  * quantizes, {@link #copyOf} copies a received payload into one (contiguous, and detached from the connection's
@@ -22,8 +21,7 @@ import java.util.ArrayDeque;
  * <p>Not thread-safe: confined to the operation's active runner, like the rest of its step state.
  */
 final class QuantizedSlices {
-    private final MinMaxQuantizer quantizer;
-    private final MinMaxMeta meta;
+    private final SliceCodec codec;
     private final int metaBytes;
     private final int quantBytes;
     private final int elementBytes;
@@ -31,14 +29,14 @@ final class QuantizedSlices {
     private final ArrayDeque<ByteBuf> forwards = new ArrayDeque<>();
 
     /**
-     * @param quantizer the source and wire types of the operation
+     * @param codec the operation's algorithm
+     * @param elementBytes bytes per source value
      */
-    QuantizedSlices(final MinMaxQuantizer quantizer) {
-        this.quantizer = quantizer;
-        this.meta = new MinMaxMeta(quantizer.sourceType());
-        this.metaBytes = meta.sizeBytes();
-        this.quantBytes = quantizer.quantizedType().sizeBytes();
-        this.elementBytes = quantizer.sourceType().sizeBytes();
+    QuantizedSlices(final SliceCodec codec, final int elementBytes) {
+        this.codec = codec;
+        this.metaBytes = codec.metaBytes();
+        this.quantBytes = codec.quantBytes();
+        this.elementBytes = elementBytes;
     }
 
     /**
@@ -88,14 +86,7 @@ final class QuantizedSlices {
         final ByteBuf out = PooledByteBufAllocator.DEFAULT.directBuffer(bytes, bytes);
         try {
             final ByteBuffer view = out.writerIndex(bytes).internalNioBuffer(0, bytes).order(ByteOrder.LITTLE_ENDIAN);
-            final int at = view.position();
-            quantizer.computeMeta(src, srcOffset, count, meta);
-            meta.writeTo(view, at);
-            if (keepDecoded) {
-                quantizer.quantizeAndDecode(src, srcOffset, view, at + metaBytes, count, meta, src, srcOffset);
-            } else {
-                quantizer.quantize(src, srcOffset, view, at + metaBytes, count, meta);
-            }
+            codec.encode(src, srcOffset, count, view, view.position(), keepDecoded);
             return out;
         } catch (final RuntimeException e) {
             out.release();
@@ -123,15 +114,13 @@ final class QuantizedSlices {
      * @param encoded an encoded payload, not consumed
      * @param dst little-endian destination
      * @param dstOffset absolute byte index of the first value
-     * @throws io.pccl.PcclException {@code PROTOCOL_VIOLATION} if the range is not finite or reversed
+     * @throws io.pccl.PcclException {@code PROTOCOL_VIOLATION} for metadata no peer could have sent
      */
     void decodeInto(final ByteBuf encoded, final ByteBuffer dst, final int dstOffset) {
         final int bytes = encoded.readableBytes();
         final ByteBuffer view = encoded.internalNioBuffer(encoded.readerIndex(), bytes)
                 .order(ByteOrder.LITTLE_ENDIAN);
-        final int at = view.position();
-        meta.readFrom(view, at);
-        quantizer.dequantizeInto(view, at + metaBytes, dst, dstOffset, elementsOf(bytes), meta);
+        codec.decodeInto(view, view.position(), elementsOf(bytes), dst, dstOffset);
     }
 
     /**
@@ -141,15 +130,13 @@ final class QuantizedSlices {
      * @param acc little-endian accumulator
      * @param accOffset absolute byte index of the first value
      * @param encoded an encoded payload, not consumed
-     * @throws io.pccl.PcclException {@code PROTOCOL_VIOLATION} if the range is not finite or reversed
+     * @throws io.pccl.PcclException {@code PROTOCOL_VIOLATION} for metadata no peer could have sent
      */
     void accumulate(final ReduceOp op, final ByteBuffer acc, final int accOffset, final ByteBuf encoded) {
         final int bytes = encoded.readableBytes();
         final ByteBuffer view = encoded.internalNioBuffer(encoded.readerIndex(), bytes)
                 .order(ByteOrder.LITTLE_ENDIAN);
-        final int at = view.position();
-        meta.readFrom(view, at);
-        quantizer.dequantizeAccumulate(op, acc, accOffset, view, at + metaBytes, elementsOf(bytes), meta);
+        codec.accumulate(op, acc, accOffset, view, view.position(), elementsOf(bytes));
     }
 
     /**

@@ -5,10 +5,8 @@ import io.netty.buffer.Unpooled;
 import io.pccl.DataType;
 import io.pccl.PcclException;
 import io.pccl.PeerLostException;
-import io.pccl.ReduceDescriptor;
 import io.pccl.ReduceInfo;
 import io.pccl.ReduceOp;
-import io.pccl.quant.MinMaxQuantizer;
 import io.pccl.reduce.ReduceKernels;
 import io.pccl.ring.FrameCredit;
 import io.pccl.ring.FrameSink;
@@ -794,16 +792,8 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     }
 
     private static QuantizedSlices quantizedSlices(final RingOpContext ctx) {
-        final ReduceDescriptor d = ctx.descriptor();
-        switch (d.quantization()) {
-            case NONE:
-                return null;
-            case MIN_MAX:
-                return new QuantizedSlices(MinMaxQuantizer.of(d.dataType(), d.quantizedType()));
-            default:
-                throw new PcclException(PcclException.Code.FAILED_PRECONDITION, "ring all-reduce (" + d
-                        + "): quantization " + d.quantization() + " is not implemented; use MIN_MAX or NONE");
-        }
+        final SliceCodec codec = SliceCodec.of(ctx.descriptor());
+        return codec == null ? null : new QuantizedSlices(codec, ctx.descriptor().dataType().sizeBytes());
     }
 
     private void succeed() {
