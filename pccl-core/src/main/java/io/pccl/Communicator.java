@@ -293,7 +293,9 @@ public final class Communicator implements AutoCloseable {
      * same call can be retried), out of place {@code send} is untouched and {@code recv} is undefined. The result
      * is bit-identical on every peer, floating-point results included, also when the descriptor quantizes the
      * transfers ({@link Quantization#MIN_MAX}: a {@code FLOAT32} or {@code FLOAT64} operand travels as
-     * {@code UINT8}..{@code UINT64} with a range per slice; the sums are rounded, not the accumulation).
+     * {@code UINT8}..{@code UINT64} with a range per slice; {@link Quantization#ZERO_POINT_SCALE}: as any integer
+     * type with a scale and zero point per slice, {@code SUM} and {@code AVG} only; the transfers are rounded, not
+     * the accumulation).
      *
      * @param send input
      * @param recv output; {@code send} for in place
@@ -304,10 +306,10 @@ public final class Communicator implements AutoCloseable {
      *         call of the survivors), then retry
      * @throws TooFewPeersException the group has fewer than two accepted peers
      * @throws PcclException {@code INVALID_ARGUMENT} for a buffer that is too small or read-only, a tag already
-     *         running on this peer, a type pair {@code MIN_MAX} cannot quantize, or peers that launched the tag
-     *         with different parameters (the message carries the master's reason); {@code FAILED_PRECONDITION} if
-     *         not connected, during a membership call on another thread, or for {@code ZERO_POINT_SCALE}
-     *         quantization (not implemented); {@link MasterLostException}; {@code CLOSED}
+     *         running on this peer, a type pair (or for {@code ZERO_POINT_SCALE} an op) the quantization does not
+     *         take, or peers that launched the tag with different parameters (the message carries the master's
+     *         reason); {@code FAILED_PRECONDITION} if not connected or during a membership call on another thread;
+     *         {@link MasterLostException}; {@code CLOSED}
      */
     public ReduceInfo allReduce(final ByteBuffer send, final ByteBuffer recv, final ReduceDescriptor descriptor) {
         return collectives.allReduce(send, recv, descriptor, true);

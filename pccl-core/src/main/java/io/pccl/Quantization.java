@@ -16,8 +16,8 @@ public enum Quantization {
      */
     MIN_MAX,
     /**
-     * Each chunk is mapped with a zero point and a scale derived from its mean and standard deviation. Not
-     * implemented: an all-reduce with it fails with {@code FAILED_PRECONDITION}.
+     * Each slice is mapped with a zero point and a scale derived from its mean and standard deviation, to any
+     * integer type; the operand must be {@code FLOAT32} or {@code FLOAT64} and the op {@code SUM} or {@code AVG}.
      */
     ZERO_POINT_SCALE
 }

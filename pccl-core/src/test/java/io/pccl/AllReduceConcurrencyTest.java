@@ -350,10 +350,10 @@ class AllReduceConcurrencyTest {
                 () -> c.allReduce(new float[99], new float[100], d));
         assertTrue(shortArray.getMessage().contains("count 100"), shortArray.getMessage());
         final PcclException zeroPoint = assertThrows(PcclException.class, () -> c.allReduce(
-                ByteBuffer.allocate(400), ByteBuffer.allocate(400), d.quantization(Quantization.ZERO_POINT_SCALE,
-                        DataType.UINT8)));
-        assertEquals(PcclException.Code.FAILED_PRECONDITION, zeroPoint.code());
-        assertTrue(zeroPoint.getMessage().contains("ZERO_POINT_SCALE"), zeroPoint.getMessage());
+                ByteBuffer.allocate(400), ByteBuffer.allocate(400), ReduceDescriptor.of(100, DataType.FLOAT32,
+                        ReduceOp.MAX).quantization(Quantization.ZERO_POINT_SCALE, DataType.UINT8)));
+        assertEquals(PcclException.Code.INVALID_ARGUMENT, zeroPoint.code());
+        assertTrue(zeroPoint.getMessage().contains("MAX"), zeroPoint.getMessage());
         final PcclException signedWire = assertThrows(PcclException.class, () -> c.allReduce(
                 ByteBuffer.allocate(400), ByteBuffer.allocate(400), d.quantization(Quantization.MIN_MAX,
                         DataType.INT8)));

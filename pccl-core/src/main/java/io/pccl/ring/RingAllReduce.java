@@ -82,9 +82,9 @@ public final class RingAllReduce implements AutoCloseable {
      *
      * @param ctx the operation's inputs
      * @return the running operation
-     * @throws PcclException {@code CLOSED} after {@link #close()}; {@code FAILED_PRECONDITION} for
-     *                       {@code ZERO_POINT_SCALE} quantization or a (seq, tag) already running on the transport;
-     *                       {@code INVALID_ARGUMENT} for a {@code MIN_MAX} type pair the quantizer does not support
+     * @throws PcclException {@code CLOSED} after {@link #close()}; {@code FAILED_PRECONDITION} for a (seq, tag)
+     *                       already running on the transport; {@code INVALID_ARGUMENT} for a type pair (or, with
+     *                       {@code ZERO_POINT_SCALE}, an op) the descriptor's quantization does not take
      */
     public RingOperation start(final RingOpContext ctx) {
         Objects.requireNonNull(ctx, "ctx");

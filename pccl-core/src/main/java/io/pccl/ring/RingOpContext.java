@@ -21,7 +21,7 @@ import java.util.Objects;
  * @param ring peer ids in ring order (this peer's successor follows it), length = world size
  * @param rank this peer's index in {@code ring}
  * @param seq master-assigned operation sequence number (selects the pool connection)
- * @param descriptor count, type, op, tag and quantization ({@code NONE} or {@code MIN_MAX})
+ * @param descriptor count, type, op, tag and quantization
  * @param send input
  * @param recv output (may be {@code send})
  * @param transport the ring's transport

@@ -8,6 +8,7 @@ import io.pccl.Quantization;
 import io.pccl.ReduceDescriptor;
 import io.pccl.ReduceInfo;
 import io.pccl.ReduceOp;
+import io.pccl.quant.ZeroPointScaleMeta;
 import io.pccl.ring.local.LocalRingNetwork;
 import io.pccl.transport.data.DataFrameFlyweight;
 import org.junit.jupiter.api.AfterAll;
@@ -77,11 +78,36 @@ class QuantizedRingAllReduceTest {
     @MethodSource("typesAndOps")
     void shouldMatchTheQuantizedRingModelBitForBitOnEveryPeer(final DataType source, final DataType wire,
                                                               final ReduceOp op) throws Exception {
+        matrix(Quantization.MIN_MAX, source, wire, op);
+    }
+
+    static Stream<Arguments> zeroPointScaleCases() {
+        final List<Arguments> args = new ArrayList<>();
+        for (final DataType source : new DataType[] {DataType.FLOAT32, DataType.FLOAT64}) {
+            for (final DataType wire : new DataType[] {DataType.UINT8, DataType.INT8, DataType.UINT16, DataType.INT16,
+                DataType.UINT32, DataType.INT32, DataType.UINT64, DataType.INT64}) {
+                for (final ReduceOp op : new ReduceOp[] {ReduceOp.SUM, ReduceOp.AVG}) {
+                    args.add(Arguments.of(source, wire, op));
+                }
+            }
+        }
+        return args.stream();
+    }
+
+    @ParameterizedTest(name = "ZPS {0} as {1} {2}")
+    @MethodSource("zeroPointScaleCases")
+    void shouldMatchTheZeroPointScaleRingModelBitForBitOnEveryPeer(final DataType source, final DataType wire,
+                                                                   final ReduceOp op) throws Exception {
+        matrix(Quantization.ZERO_POINT_SCALE, source, wire, op);
+    }
+
+    private static void matrix(final Quantization algorithm, final DataType source, final DataType wire,
+                               final ReduceOp op) throws Exception {
         for (int w = 2; w <= 4; w++) {
             for (final long count : new long[] {0, 1, w - 1, 1025}) {
-                runAndVerify(smallSlices, SMALL_SLICE, source, wire, op, count, w, count % 2 == 0);
+                runAndVerify(smallSlices, SMALL_SLICE, algorithm, source, wire, op, count, w, count % 2 == 0);
             }
-            runAndVerify(bigSlices, BIG_SLICE, source, wire, op, 203_530, w, w % 2 == 1);
+            runAndVerify(bigSlices, BIG_SLICE, algorithm, source, wire, op, 203_530, w, w % 2 == 1);
         }
     }
 
@@ -175,10 +201,10 @@ class QuantizedRingAllReduceTest {
         assertTrue(sameType.getMessage().contains("INT8") && sameType.getMessage().contains("UINT8"),
                 sameType.getMessage());
         final PcclException zps = assertThrows(PcclException.class, () -> smallSlices.start(new RingOpContext(
-                RingAllReduceTest.ring(2), 0, nextSeq++, ReduceDescriptor.of(100, DataType.FLOAT32, ReduceOp.SUM)
+                RingAllReduceTest.ring(2), 0, nextSeq++, ReduceDescriptor.of(100, DataType.FLOAT32, ReduceOp.MAX)
                 .quantization(Quantization.ZERO_POINT_SCALE, DataType.UINT8), buf, buf, net.transport(0))));
-        assertEquals(PcclException.Code.FAILED_PRECONDITION, zps.code());
-        assertTrue(zps.getMessage().contains("ZERO_POINT_SCALE"), zps.getMessage());
+        assertEquals(PcclException.Code.INVALID_ARGUMENT, zps.code());
+        assertTrue(zps.getMessage().contains("MAX"), zps.getMessage());
         assertEquals(0, net.transport(0).inbound().registeredOperations());
         net.close();
     }
@@ -214,18 +240,19 @@ class QuantizedRingAllReduceTest {
         }
     }
 
-    private static void runAndVerify(final RingAllReduce engine, final int sliceBytes, final DataType source,
-                                     final DataType wire, final ReduceOp op, final long count, final int w,
-                                     final boolean inPlace) throws Exception {
+    private static void runAndVerify(final RingAllReduce engine, final int sliceBytes, final Quantization algorithm,
+                                     final DataType source, final DataType wire, final ReduceOp op, final long count,
+                                     final int w, final boolean inPlace) throws Exception {
         final long seed = SEED ^ (source.ordinal() * 131L + wire.ordinal() * 31L + op.ordinal()) ^ (count << 8) ^ w;
         // PROD stays near 1 so that products neither vanish nor overflow; the others span both signs.
         final ByteBuffer[] in = op == ReduceOp.PROD
                 ? QuantizedRingReference.inputs(source, count, w, 0.5, 1.5, seed)
                 : QuantizedRingReference.inputs(source, count, w, -3, 2, seed);
-        final ByteBuffer expected = QuantizedRingReference.expected(source, wire, op, in, count, sliceBytes);
-        final String what = source + " as " + wire + " " + op + " W=" + w + " count=" + count
+        final ByteBuffer expected = QuantizedRingReference.expected(algorithm, source, wire, op, in, count,
+                sliceBytes);
+        final String what = algorithm + " " + source + " as " + wire + " " + op + " W=" + w + " count=" + count
                 + (inPlace ? " in place" : "");
-        final ByteBuffer[] out = run(engine, source, wire, op, count, in, inPlace, sliceBytes, what);
+        final ByteBuffer[] out = run(engine, algorithm, source, wire, op, count, in, inPlace, sliceBytes, what);
         for (int r = 0; r < w; r++) {
             assertEquals(out[0], out[r], what + ": rank " + r + " not bit-identical to rank 0");
             if (!expected.equals(out[r])) {
@@ -238,12 +265,13 @@ class QuantizedRingAllReduceTest {
     private static ByteBuffer[] run(final RingAllReduce engine, final DataType source, final DataType wire,
                                     final ReduceOp op, final long count, final ByteBuffer[] in, final boolean inPlace)
             throws Exception {
-        return run(engine, source, wire, op, count, in, inPlace, SMALL_SLICE, source + " as " + wire);
+        return run(engine, Quantization.MIN_MAX, source, wire, op, count, in, inPlace, SMALL_SLICE,
+                source + " as " + wire);
     }
 
     /** Runs one operation on every rank; returns each rank's result (positioned on the operand). */
-    private static ByteBuffer[] run(final RingAllReduce engine, final DataType source, final DataType wire,
-                                    final ReduceOp op, final long count, final ByteBuffer[] in,
+    private static ByteBuffer[] run(final RingAllReduce engine, final Quantization algorithm, final DataType source,
+                                    final DataType wire, final ReduceOp op, final long count, final ByteBuffer[] in,
                                     final boolean inPlace, final int sliceBytes, final String what)
             throws Exception {
         final int w = in.length;
@@ -259,15 +287,17 @@ class QuantizedRingAllReduceTest {
             recv[r] = inPlace ? send[r] : (send[r].isDirect() ? ByteBuffer.allocate(bytes + 16)
                     : ByteBuffer.allocateDirect(bytes + 16)).order(ByteOrder.LITTLE_ENDIAN).position(16);
             ops[r] = engine.start(new RingOpContext(RingAllReduceTest.ring(w), r, seq,
-                    ReduceDescriptor.of(count, source, op).tag(7).quantization(Quantization.MIN_MAX, wire),
+                    ReduceDescriptor.of(count, source, op).tag(7).quantization(algorithm, wire),
                     send[r], recv[r], net.transport(r)));
         }
         final ByteBuffer[] out = new ByteBuffer[w];
         for (int r = 0; r < w; r++) {
             final ReduceInfo info = ops[r].future().get(30, TimeUnit.SECONDS);
             assertEquals(w, info.worldSize(), what);
-            assertEquals(QuantizedRingReference.txBytes(source, wire, count, w, r, sliceBytes), info.txBytes(),
-                    what + ": bytes sent by rank " + r);
+            final int metaBytes = algorithm == Quantization.MIN_MAX ? 2 * source.sizeBytes()
+                    : ZeroPointScaleMeta.SIZE_BYTES;
+            assertEquals(QuantizedRingReference.txBytes(metaBytes, source, wire, count, w, r, sliceBytes),
+                    info.txBytes(), what + ": bytes sent by rank " + r);
             out[r] = recv[r].duplicate().order(ByteOrder.LITTLE_ENDIAN);
             out[r].position(inPlace ? 0 : 16).limit(out[r].position() + bytes);
             out[r] = out[r].slice().order(ByteOrder.LITTLE_ENDIAN);

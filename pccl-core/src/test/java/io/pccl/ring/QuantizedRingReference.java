@@ -1,9 +1,12 @@
 package io.pccl.ring;
 
 import io.pccl.DataType;
+import io.pccl.Quantization;
 import io.pccl.ReduceOp;
 import io.pccl.quant.MinMaxMeta;
 import io.pccl.quant.MinMaxQuantizer;
+import io.pccl.quant.ZeroPointScaleMeta;
+import io.pccl.quant.ZeroPointScaleQuantizer;
 import io.pccl.ring.internal.RingSchedule;
 
 import java.nio.ByteBuffer;
@@ -11,10 +14,10 @@ import java.nio.ByteOrder;
 import java.util.Random;
 
 /**
- * Scalar model of a MinMax-quantized ring all-reduce, for tests: per chunk and per slice of {@code sliceBytes}
- * (slices start at the chunk's start), the partial sum is quantized and decoded at every reduce-scatter hop and
- * folded with the next rank's input in ring order, and the final sum is quantized once and decoded (what every
- * peer ends with), then {@code AVG} divides. The engine must match it bit for bit.
+ * Scalar model of a quantized ring all-reduce ({@code MIN_MAX} or {@code ZERO_POINT_SCALE}), for tests: per chunk
+ * and per slice of {@code sliceBytes} (slices start at the chunk's start), the partial sum is quantized and decoded
+ * at every reduce-scatter hop and folded with the next rank's input in ring order, and the final sum is quantized
+ * once and decoded (what every peer ends with), then {@code AVG} divides. The engine must match it bit for bit.
  *
  * <p>Thread-safe (stateless).
  */
@@ -66,8 +69,24 @@ final class QuantizedRingReference {
      */
     static ByteBuffer expected(final DataType type, final DataType wire, final ReduceOp op, final ByteBuffer[] in,
                                final long count, final int sliceBytes) {
-        final MinMaxQuantizer quantizer = MinMaxQuantizer.of(type, wire);
-        final MinMaxMeta meta = new MinMaxMeta(type);
+        return expected(Quantization.MIN_MAX, type, wire, op, in, count, sliceBytes);
+    }
+
+    /**
+     * The result every peer must hold, for either algorithm.
+     *
+     * @param algorithm {@code MIN_MAX} or {@code ZERO_POINT_SCALE}
+     * @param type source type
+     * @param wire quantized type
+     * @param op reduction
+     * @param in one input per rank
+     * @param count elements
+     * @param sliceBytes the engine's slice size (a multiple of the element size)
+     * @return the expected result
+     */
+    static ByteBuffer expected(final Quantization algorithm, final DataType type, final DataType wire,
+                               final ReduceOp op, final ByteBuffer[] in, final long count, final int sliceBytes) {
+        final RoundTrip trip = roundTrip(algorithm, type, wire);
         final int size = type.sizeBytes();
         final int w = in.length;
         final ReduceOp fold = op == ReduceOp.AVG ? ReduceOp.SUM : op;
@@ -85,14 +104,14 @@ final class QuantizedRingReference {
                     RingReference.put(type, acc, i, RingReference.get(type, in[c], start + s + i));
                 }
                 for (int k = 1; k < w; k++) {
-                    roundTrip(quantizer, meta, acc, q, decoded, len);
+                    trip.apply(acc, q, decoded, len);
                     for (int i = 0; i < len; i++) {
                         final long own = RingReference.get(type, in[(c + k) % w], start + s + i);
                         RingReference.put(type, acc, i,
                                 RingReference.combine(type, fold, own, RingReference.get(type, decoded, i)));
                     }
                 }
-                roundTrip(quantizer, meta, acc, q, decoded, len);
+                trip.apply(acc, q, decoded, len);
                 for (int i = 0; i < len; i++) {
                     long v = RingReference.get(type, decoded, i);
                     if (op == ReduceOp.AVG) {
@@ -105,11 +124,29 @@ final class QuantizedRingReference {
         return out;
     }
 
-    private static void roundTrip(final MinMaxQuantizer quantizer, final MinMaxMeta meta, final ByteBuffer src,
-                                  final ByteBuffer q, final ByteBuffer decoded, final int len) {
-        quantizer.computeMeta(src, 0, len, meta);
-        quantizer.quantize(src, 0, q, 0, len, meta);
-        quantizer.dequantizeInto(q, 0, decoded, 0, len, meta);
+    /** Quantizes {@code len} values of {@code src} with fresh metadata and decodes them into {@code decoded}. */
+    @FunctionalInterface
+    private interface RoundTrip {
+        void apply(ByteBuffer src, ByteBuffer q, ByteBuffer decoded, int len);
+    }
+
+    private static RoundTrip roundTrip(final Quantization algorithm, final DataType type, final DataType wire) {
+        if (algorithm == Quantization.ZERO_POINT_SCALE) {
+            final ZeroPointScaleQuantizer quantizer = ZeroPointScaleQuantizer.of(type, wire);
+            final ZeroPointScaleMeta meta = new ZeroPointScaleMeta(type);
+            return (src, q, decoded, len) -> {
+                quantizer.computeMeta(src, 0, len, meta);
+                quantizer.quantize(src, 0, q, 0, len, meta);
+                quantizer.dequantizeInto(q, 0, decoded, 0, len, meta);
+            };
+        }
+        final MinMaxQuantizer quantizer = MinMaxQuantizer.of(type, wire);
+        final MinMaxMeta meta = new MinMaxMeta(type);
+        return (src, q, decoded, len) -> {
+            quantizer.computeMeta(src, 0, len, meta);
+            quantizer.quantize(src, 0, q, 0, len, meta);
+            quantizer.dequantizeInto(q, 0, decoded, 0, len, meta);
+        };
     }
 
     /**
@@ -125,12 +162,29 @@ final class QuantizedRingReference {
      */
     static long txBytes(final DataType type, final DataType wire, final long count, final int w, final int rank,
                         final int sliceBytes) {
+        return txBytes(2 * type.sizeBytes(), type, wire, count, w, rank, sliceBytes);
+    }
+
+    /**
+     * Bytes a rank sends with {@code metaBytes} of metadata per slice.
+     *
+     * @param metaBytes metadata per slice
+     * @param type source type
+     * @param wire quantized type
+     * @param count elements
+     * @param w ranks
+     * @param rank the sender
+     * @param sliceBytes the engine's slice size
+     * @return wire bytes
+     */
+    static long txBytes(final int metaBytes, final DataType type, final DataType wire, final long count, final int w,
+                        final int rank, final int sliceBytes) {
         final int sliceElements = sliceBytes / type.sizeBytes();
         long tx = 0;
         for (int t = 0; t < 2 * (w - 1); t++) {
             final long n = RingSchedule.chunkElements(count, w, Math.floorMod(rank - t, w));
             final long slices = (n + sliceElements - 1) / sliceElements;
-            tx += slices * 2L * type.sizeBytes() + n * wire.sizeBytes();
+            tx += slices * metaBytes + n * wire.sizeBytes();
         }
         return tx;
     }

@@ -17,6 +17,7 @@ import io.pccl.proto.Envelope;
 import io.pccl.proto.QuantizationProto;
 import io.pccl.proto.ReduceOpProto;
 import io.pccl.quant.MinMaxQuantizer;
+import io.pccl.quant.ZeroPointScaleQuantizer;
 import io.pccl.ring.RingOpContext;
 import io.pccl.ring.RingAllReduce;
 import io.pccl.ring.internal.BufferCache;
@@ -219,15 +220,15 @@ public final class Collectives implements AutoCloseable {
 
     private static void validate(final ByteBuffer send, final ByteBuffer recv, final ReduceDescriptor d,
                                  final String what) {
-        if (d.quantization() == Quantization.MIN_MAX) {
-            try {
+        try {
+            if (d.quantization() == Quantization.MIN_MAX) {
                 MinMaxQuantizer.of(d.dataType(), d.quantizedType());
-            } catch (final PcclException e) {
-                throw new PcclException(e.code(), what + ": " + e.getMessage(), e);
+            } else if (d.quantization() == Quantization.ZERO_POINT_SCALE) {
+                ZeroPointScaleQuantizer.of(d.dataType(), d.quantizedType());
+                ZeroPointScaleQuantizer.checkOp(d.op());
             }
-        } else if (d.quantization() != Quantization.NONE) {
-            throw new PcclException(PcclException.Code.FAILED_PRECONDITION, what + ": quantization "
-                    + d.quantization() + " is not implemented; use Quantization.MIN_MAX or Quantization.NONE");
+        } catch (final PcclException e) {
+            throw new PcclException(e.code(), what + ": " + e.getMessage(), e);
         }
         final long bytes = d.sizeBytes();
         if (bytes > Integer.MAX_VALUE) {

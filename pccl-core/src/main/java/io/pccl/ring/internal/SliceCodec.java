@@ -5,6 +5,8 @@ import io.pccl.ReduceDescriptor;
 import io.pccl.ReduceOp;
 import io.pccl.quant.MinMaxMeta;
 import io.pccl.quant.MinMaxQuantizer;
+import io.pccl.quant.ZeroPointScaleMeta;
+import io.pccl.quant.ZeroPointScaleQuantizer;
 
 import java.nio.ByteBuffer;
 
@@ -22,6 +24,7 @@ interface SliceCodec {
      * @param d the descriptor
      * @return a new codec, or null for {@code Quantization.NONE}
      * @throws PcclException {@code INVALID_ARGUMENT} for a type pair or op the algorithm does not take
+     *                       ({@code ZERO_POINT_SCALE} folds only {@code SUM} and {@code AVG})
      */
     static SliceCodec of(final ReduceDescriptor d) {
         switch (d.quantization()) {
@@ -29,9 +32,12 @@ interface SliceCodec {
                 return null;
             case MIN_MAX:
                 return new MinMax(MinMaxQuantizer.of(d.dataType(), d.quantizedType()));
+            case ZERO_POINT_SCALE:
+                ZeroPointScaleQuantizer.checkOp(d.op());
+                return new ZeroPointScale(ZeroPointScaleQuantizer.of(d.dataType(), d.quantizedType()));
             default:
                 throw new PcclException(PcclException.Code.FAILED_PRECONDITION, "ring all-reduce (" + d
-                        + "): quantization " + d.quantization() + " is not implemented; use MIN_MAX or NONE");
+                        + "): quantization " + d.quantization() + " is not implemented");
         }
     }
 
@@ -86,6 +92,53 @@ interface SliceCodec {
         MinMax(final MinMaxQuantizer quantizer) {
             this.quantizer = quantizer;
             this.meta = new MinMaxMeta(quantizer.sourceType());
+        }
+
+        @Override
+        public int metaBytes() {
+            return meta.sizeBytes();
+        }
+
+        @Override
+        public int quantBytes() {
+            return quantizer.quantizedType().sizeBytes();
+        }
+
+        @Override
+        public void encode(final ByteBuffer src, final int srcOffset, final int count, final ByteBuffer out,
+                           final int at, final boolean keepDecoded) {
+            quantizer.computeMeta(src, srcOffset, count, meta);
+            meta.writeTo(out, at);
+            if (keepDecoded) {
+                quantizer.quantizeAndDecode(src, srcOffset, out, at + metaBytes(), count, meta, src, srcOffset);
+            } else {
+                quantizer.quantize(src, srcOffset, out, at + metaBytes(), count, meta);
+            }
+        }
+
+        @Override
+        public void decodeInto(final ByteBuffer in, final int at, final int count, final ByteBuffer dst,
+                               final int dstOffset) {
+            meta.readFrom(in, at);
+            quantizer.dequantizeInto(in, at + metaBytes(), dst, dstOffset, count, meta);
+        }
+
+        @Override
+        public void accumulate(final ReduceOp op, final ByteBuffer acc, final int accOffset, final ByteBuffer in,
+                               final int at, final int count) {
+            meta.readFrom(in, at);
+            quantizer.dequantizeAccumulate(op, acc, accOffset, in, at + metaBytes(), count, meta);
+        }
+    }
+
+    /** {@code ZERO_POINT_SCALE}: the slice's scale and zero point (from its mean and deviation), then values. */
+    final class ZeroPointScale implements SliceCodec {
+        private final ZeroPointScaleQuantizer quantizer;
+        private final ZeroPointScaleMeta meta;
+
+        ZeroPointScale(final ZeroPointScaleQuantizer quantizer) {
+            this.quantizer = quantizer;
+            this.meta = new ZeroPointScaleMeta(quantizer.sourceType());
         }
 
         @Override
