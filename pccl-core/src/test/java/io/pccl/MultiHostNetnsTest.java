@@ -167,7 +167,12 @@ class MultiHostNetnsTest {
             assertTrue(m.find());
             ids[i] = Long.parseLong(m.group(1));
         }
-        network.throttle(1, 2, PEER_PORT, "20mbit");
+        try {
+            network.throttle(1, 2, PEER_PORT, "20mbit");
+        } catch (IOException e) {
+            LOG.warn("skipping the throttled-link test: tc htb unavailable: {}", e.getMessage());
+            Assumptions.abort("tc htb unavailable: " + e.getMessage());
+        }
         for (final ChildProcess p : peers) {
             p.send("optimize");
         }
