@@ -146,7 +146,8 @@ public final class Communicator implements AutoCloseable {
                 @Override
                 public CompletableFuture<Double> measure(final PeerEndpoint target) {
                     return BandwidthProbe.measure(session.eventLoops(), target.getHost(), target.getPort(),
-                            session.peerId(), c.connectionsPerPeer(), benchmarkDuration, handshake);
+                            session.peerId(), Math.min(c.connectionsPerPeer(), BandwidthProbe.MAX_STREAMS),
+                            benchmarkDuration, handshake);
                 }
 
                 @Override

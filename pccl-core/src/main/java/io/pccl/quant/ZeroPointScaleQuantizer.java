@@ -33,8 +33,10 @@ import java.nio.ByteOrder;
  *       stays within 2^52 of the middle (exact in double, no int64 overflow), and makes a constant chunk (sigma = 0)
  *       decode to its value (exactly for float32 sources, within 2^-50 relative for float64) where the reference
  *       falls back to scale 1 and zero point (Tmax + 1) / 2, which rounds it to an integer and clamps it beyond
- *       +-middle. The floor only takes over where sigma is below about 2^-17 |mu| (64-bit types) or far less
- *       (narrower types), i.e. for constant or nearly constant chunks.</li>
+ *       +-middle. For types up to 32 bits the floor only takes over for constant or nearly constant chunks (sigma
+ *       below 2^-21 |mu| for 32 bits, far less for 8 and 16); for 64-bit types it does whenever sigma is below
+ *       about 1400 |mu|, where a step of |mu| 2^-50 is still finer than float32 and within about two ulps of
+ *       float64 (what the double arithmetic of the 64-bit codes can resolve anyway).</li>
  *   <li>A chunk without nonzero finite values (empty, all zero, all NaN or infinite) gets scale 1 and the middle as
  *       zero point; a scale that overflows float becomes {@code Float.MAX_VALUE}, one that underflows to 0 becomes
  *       {@code Float.MIN_VALUE}.</li>

@@ -382,6 +382,22 @@ class ZeroPointScaleQuantizerTest {
     }
 
     @Test
+    void shouldUseTheLargestScaleWhenTheFloat64SumsOverflow() {
+        final ZeroPointScaleQuantizer quantizer = ZeroPointScaleQuantizer.of(DataType.FLOAT64, DataType.INT16);
+        final ByteBuffer src = values(DataType.FLOAT64, false, -Double.MAX_VALUE, Double.MAX_VALUE, 0, 1e300);
+        final ZeroPointScaleMeta meta = new ZeroPointScaleMeta(DataType.FLOAT64);
+        quantizer.computeMeta(src, 0, 4, meta);
+        assertEquals(Float.MAX_VALUE, meta.scale(), meta.toString());
+        final ByteBuffer q = le(8, false);
+        quantizer.quantize(src, 0, q, 0, 4, meta);
+        assertEquals(Short.MIN_VALUE, q.getShort(0));
+        assertEquals(Short.MAX_VALUE, q.getShort(2));
+        final ByteBuffer back = le(32, false);
+        quantizer.dequantizeInto(q, 0, back, 0, 4, meta);
+        assertEquals((Short.MAX_VALUE - meta.zeroPoint()) * (double) Float.MAX_VALUE, back.getDouble(8));
+    }
+
+    @Test
     void shouldComputeSixtyFourBitDifferencesWithoutOverflow() {
         final ByteBuffer q = le(16, false);
         final ByteBuffer out = le(16, false);

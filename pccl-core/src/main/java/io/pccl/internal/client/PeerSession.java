@@ -56,8 +56,9 @@ import java.util.concurrent.locks.LockSupport;
  *    +-- connect() failed -+  (resources released, connect() may be retried)
  * </pre>
  *
- * <p>Thread-safe: membership calls ({@link #connect}, {@link #updateTopology}, {@link #arePeersPending}) are
- * serialized by a lock; {@link #close()} may be called from any thread at any time and wakes a blocked call.
+ * <p>Thread-safe: membership calls ({@link #connect}, {@link #updateTopology}, {@link #arePeersPending},
+ * {@link #optimizeTopology}) are serialized by a lock; {@link #close()} may be called from any thread at any time
+ * and wakes a blocked call.
  * Accessors read a volatile snapshot.
  */
 public final class PeerSession implements AutoCloseable {

@@ -39,12 +39,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *       as the same byte range of step {@code t - 1} was received. Payloads are zero-copy slices of {@code send}
  *       (step 0) or {@code recv} (later steps), produced only while the link is writable.</li>
  * </ul>
- * A quantized operation ({@code MIN_MAX}) sends every slice as its own range and quantized values
- * ({@link QuantizedSlices}): reduce-scatter quantizes each slice of the partial sum afresh and the receiver folds
- * the decoded values into its full-precision copy; at the first all-gather step the owner of a final chunk
- * quantizes it once and overwrites its own copy with the decoded payload, and every later step forwards the
- * received payloads verbatim, so every peer decodes the same bytes and ends bit-identical. Quantized payloads are
- * decoded on engine threads, never placed.
+ * A quantized operation ({@code MIN_MAX} or {@code ZERO_POINT_SCALE}) sends every slice as its own metadata and
+ * quantized values ({@link QuantizedSlices}): reduce-scatter quantizes each slice of the partial sum afresh and the
+ * receiver folds the decoded values into its full-precision copy; at the first all-gather step the owner of a final
+ * chunk quantizes it once and overwrites its own copy with the decoded values in the same pass, and every later
+ * step forwards the received payloads verbatim, so every peer decodes the same bytes and ends bit-identical.
+ * Quantized payloads are decoded on engine threads, never placed.
  * When every step was sent and received, a {@link RingLink#fence} waits until the last payload left
  * {@code recv}; then {@code AVG} is divided locally and the future completes. Any failure (link or predecessor
  * lost, abort, no progress within the timeout, a frame off the schedule) restores an in-place input and completes
@@ -666,7 +666,7 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
     }
 
     /**
-     * A quantized frame: its payload is the slice's range and quantized values ({@link QuantizedSlices}), standing
+     * A quantized frame: its payload is the slice's metadata and quantized values ({@link QuantizedSlices}), standing
      * for {@code elements x elementBytes} bytes of the chunk at {@code offset}. Reduce-scatter folds the decoded
      * values into {@code recv}; all-gather overwrites {@code recv} with them and keeps the payload to forward it
      * verbatim at the next step, so every peer decodes the same bytes.
@@ -684,7 +684,8 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
                     + ", expected step " + recvStep + (recvStep >= schedule.totalSteps() ? " (all steps done)"
                     : " chunk " + schedule.recvChunk(recvStep) + " stage " + schedule.stage(recvStep) + " offset "
                     + recvOffset + " with at most " + (schedule.chunkBytes(schedule.recvChunk(recvStep)) - recvOffset)
-                    / elementBytes + " values in " + quantized.encodedBytes(1) + "-byte range + values"));
+                    / elementBytes + " values (a payload is " + quantized.encodedBytes(0) + " bytes of metadata, then "
+                    + (quantized.encodedBytes(1) - quantized.encodedBytes(0)) + " bytes per value)"));
         }
         final int dst = base + schedule.chunkStartBytes(chunk) + recvOffset;
         final ByteBuf encoded = quantized.copyOf(frame, DataFrameFlyweight.payloadIndex(frame), len);
@@ -781,8 +782,8 @@ public final class RingOpRunner implements RingOperation, Runnable, FrameSink, R
 
     /**
      * Quantizes the slice this peer sends at {@code sendStep}: its own input at step 0, later a partial sum, or, at
-     * the first all-gather step, its final chunk, whose copy in {@code recv} it then overwrites with the decoded
-     * payload so that it holds exactly what every other peer will decode.
+     * the first all-gather step, its final chunk, whose copy in {@code recv} it overwrites with the decoded values
+     * in the same pass, so that it holds exactly what every other peer will decode.
      */
     private ByteBuf encodeSlice(final int chunk, final int len) {
         final int at = schedule.chunkStartBytes(chunk) + sendOffset;
