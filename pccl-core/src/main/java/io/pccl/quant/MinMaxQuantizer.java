@@ -5,7 +5,6 @@ import io.pccl.PcclException;
 import io.pccl.ReduceOp;
 
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 
 /**
  * MinMax quantization of a chunk of {@code FLOAT32}/{@code FLOAT64} values to {@code UINT8}/{@code UINT16}/
@@ -32,7 +31,7 @@ import java.nio.ByteOrder;
  *
  * <p>Thread-safe (immutable); instances are shared constants obtained from {@link #of}.
  */
-public final class MinMaxQuantizer {
+public final class MinMaxQuantizer implements SliceQuantizer<MinMaxMeta> {
     private static final double TWO_63 = 0x1p63;
     private static final int OP_SUM = 0;
     private static final int OP_PROD = 1;
@@ -92,11 +91,13 @@ public final class MinMaxQuantizer {
     }
 
     /** @return the type of the values being quantized */
+    @Override
     public DataType sourceType() {
         return sourceType;
     }
 
     /** @return the type the values travel in */
+    @Override
     public DataType quantizedType() {
         return quantizedType;
     }
@@ -110,9 +111,10 @@ public final class MinMaxQuantizer {
      * @param count number of values, {@code >= 0}
      * @param meta receives the range; its source type must match
      */
+    @Override
     public void computeMeta(final ByteBuffer src, final int srcOffsetBytes, final int count, final MinMaxMeta meta) {
         checkMeta(meta);
-        checkRange("src", src, srcOffsetBytes, count, sourceType.sizeBytes(), false);
+        QuantArgs.checkRange("src", src, srcOffsetBytes, count, sourceType.sizeBytes(), false);
         double min = Double.POSITIVE_INFINITY;
         double max = Double.NEGATIVE_INFINITY;
         if (float32) {
@@ -153,11 +155,12 @@ public final class MinMaxQuantizer {
      * @param count number of values, {@code >= 0}
      * @param meta the chunk's range (from {@link #computeMeta} or {@link MinMaxMeta#set})
      */
+    @Override
     public void quantize(final ByteBuffer src, final int srcOffsetBytes, final ByteBuffer dst,
                          final int dstOffsetBytes, final int count, final MinMaxMeta meta) {
         checkMeta(meta);
-        checkRange("src", src, srcOffsetBytes, count, sourceType.sizeBytes(), false);
-        checkRange("dst", dst, dstOffsetBytes, count, qBytes, true);
+        QuantArgs.checkRange("src", src, srcOffsetBytes, count, sourceType.sizeBytes(), false);
+        QuantArgs.checkRange("dst", dst, dstOffsetBytes, count, qBytes, true);
         final double factor = scaleOf(meta);
         final double range = rangeOf(meta);
         final double minScaled = meta.min() * factor;
@@ -189,13 +192,14 @@ public final class MinMaxQuantizer {
      *                before it is overwritten)
      * @param decodedOffsetBytes absolute byte index of the first dequantized value
      */
+    @Override
     public void quantizeAndDecode(final ByteBuffer src, final int srcOffsetBytes, final ByteBuffer dst,
                                   final int dstOffsetBytes, final int count, final MinMaxMeta meta,
                                   final ByteBuffer decoded, final int decodedOffsetBytes) {
         checkMeta(meta);
-        checkRange("src", src, srcOffsetBytes, count, sourceType.sizeBytes(), false);
-        checkRange("dst", dst, dstOffsetBytes, count, qBytes, true);
-        checkRange("decoded", decoded, decodedOffsetBytes, count, sourceType.sizeBytes(), true);
+        QuantArgs.checkRange("src", src, srcOffsetBytes, count, sourceType.sizeBytes(), false);
+        QuantArgs.checkRange("dst", dst, dstOffsetBytes, count, qBytes, true);
+        QuantArgs.checkRange("decoded", decoded, decodedOffsetBytes, count, sourceType.sizeBytes(), true);
         final double factor = scaleOf(meta);
         final double range = rangeOf(meta);
         final double minScaled = meta.min() * factor;
@@ -234,11 +238,12 @@ public final class MinMaxQuantizer {
      * @param count number of values, {@code >= 0}
      * @param meta the range {@code q} was quantized with
      */
+    @Override
     public void dequantizeInto(final ByteBuffer q, final int qOffsetBytes, final ByteBuffer dst,
                                final int dstOffsetBytes, final int count, final MinMaxMeta meta) {
         checkMeta(meta);
-        checkRange("q", q, qOffsetBytes, count, qBytes, false);
-        checkRange("dst", dst, dstOffsetBytes, count, sourceType.sizeBytes(), true);
+        QuantArgs.checkRange("q", q, qOffsetBytes, count, qBytes, false);
+        QuantArgs.checkRange("dst", dst, dstOffsetBytes, count, sourceType.sizeBytes(), true);
         final double scale = scaleOf(meta);
         final double unscale = scale == 1.0 ? 1.0 : 2.0;
         final double minScaled = meta.min() * scale;
@@ -270,15 +275,16 @@ public final class MinMaxQuantizer {
      * @param count number of values, {@code >= 0}
      * @param meta the range {@code q} was quantized with
      */
+    @Override
     public void dequantizeAccumulate(final ReduceOp op, final ByteBuffer acc, final int accOffsetBytes,
                                      final ByteBuffer q, final int qOffsetBytes, final int count,
                                      final MinMaxMeta meta) {
         if (op == null) {
-            throw invalid("op is null");
+            throw QuantArgs.invalid("op is null");
         }
         checkMeta(meta);
-        checkRange("q", q, qOffsetBytes, count, qBytes, false);
-        checkRange("acc", acc, accOffsetBytes, count, sourceType.sizeBytes(), true);
+        QuantArgs.checkRange("q", q, qOffsetBytes, count, qBytes, false);
+        QuantArgs.checkRange("acc", acc, accOffsetBytes, count, sourceType.sizeBytes(), true);
         final double scale = scaleOf(meta);
         final double unscale = scale == 1.0 ? 1.0 : 2.0;
         final double minScaled = meta.min() * scale;
@@ -314,7 +320,7 @@ public final class MinMaxQuantizer {
             case MIN:
                 return OP_MIN;
             default:
-                throw invalid("unsupported op " + op);
+                throw QuantArgs.invalid("unsupported op " + op);
         }
     }
 
@@ -385,37 +391,32 @@ public final class MinMaxQuantizer {
 
     private void checkMeta(final MinMaxMeta meta) {
         if (meta == null) {
-            throw invalid("meta is null");
+            throw QuantArgs.invalid("meta is null");
         }
         if (meta.sourceType() != sourceType) {
-            throw invalid("meta holds " + meta.sourceType() + " bounds, this quantizer's source type is "
+            throw QuantArgs.invalid("meta holds " + meta.sourceType() + " bounds, this quantizer's source type is "
                     + sourceType);
         }
     }
 
-    private static void checkRange(final String name, final ByteBuffer buf, final int offsetBytes, final int count,
-                                   final int elementBytes, final boolean writable) {
-        if (buf == null) {
-            throw invalid(name + " buffer is null");
-        }
-        if (buf.order() != ByteOrder.LITTLE_ENDIAN) {
-            throw invalid(name + " buffer order is " + buf.order() + ", must be LITTLE_ENDIAN");
-        }
-        if (writable && buf.isReadOnly()) {
-            throw invalid(name + " buffer is read-only");
-        }
-        if (offsetBytes < 0 || count < 0) {
-            throw invalid(name + " offset " + offsetBytes + " and count " + count + " must be >= 0");
-        }
-        final long endBytes = offsetBytes + (long) count * elementBytes;
-        if (endBytes > buf.limit()) {
-            throw invalid(name + " range [" + offsetBytes + ", " + endBytes + ") of " + count + " elements of "
-                    + elementBytes + " bytes exceeds the buffer limit " + buf.limit());
-        }
+    @Override
+    public MinMaxMeta newMeta() {
+        return new MinMaxMeta(sourceType);
     }
 
-    private static PcclException invalid(final String message) {
-        return new PcclException(PcclException.Code.INVALID_ARGUMENT, message);
+    @Override
+    public int metaBytes() {
+        return 2 * sourceType.sizeBytes();
+    }
+
+    @Override
+    public void writeMeta(final MinMaxMeta meta, final ByteBuffer dst, final int offsetBytes) {
+        meta.writeTo(dst, offsetBytes);
+    }
+
+    @Override
+    public void readMeta(final MinMaxMeta meta, final ByteBuffer src, final int offsetBytes) {
+        meta.readFrom(src, offsetBytes);
     }
 
     @Override

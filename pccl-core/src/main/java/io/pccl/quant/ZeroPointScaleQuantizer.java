@@ -5,7 +5,6 @@ import io.pccl.PcclException;
 import io.pccl.ReduceOp;
 
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 
 /**
  * ZeroPointScale ("ZPS") quantization of a chunk of {@code FLOAT32}/{@code FLOAT64} values to any integer type
@@ -69,7 +68,7 @@ import java.nio.ByteOrder;
  *
  * <p>Thread-safe (immutable); instances are shared constants obtained from {@link #of}.
  */
-public final class ZeroPointScaleQuantizer {
+public final class ZeroPointScaleQuantizer implements SliceQuantizer<ZeroPointScaleMeta> {
     /** The scale is at least |mean| times this, so that |mean / scale| <= 2^50. */
     private static final double SCALE_FLOOR_OF_MEAN = 0x1p-50;
     /** Bound on rint(mean / scale), reached only by a mean that overflowed double. */
@@ -140,14 +139,14 @@ public final class ZeroPointScaleQuantizer {
                 }
             }
         }
-        throw invalid("ZeroPointScale quantization of " + sourceType + " to " + quantizedType
+        throw QuantArgs.invalid("ZeroPointScale quantization of " + sourceType + " to " + quantizedType
                 + " is not supported; the source type must be FLOAT32 or FLOAT64 and the quantized type one of "
                 + "UINT8, INT8, UINT16, INT16, UINT32, INT32, UINT64, INT64");
     }
 
     static void checkSourceType(final DataType sourceType) {
         if (sourceType != DataType.FLOAT32 && sourceType != DataType.FLOAT64) {
-            throw invalid("ZeroPointScale quantization of " + sourceType
+            throw QuantArgs.invalid("ZeroPointScale quantization of " + sourceType
                     + " is not supported; the source type must be FLOAT32 or FLOAT64");
         }
     }
@@ -160,17 +159,19 @@ public final class ZeroPointScaleQuantizer {
      */
     public static void checkOp(final ReduceOp op) {
         if (op != ReduceOp.SUM && op != ReduceOp.AVG) {
-            throw invalid("reduce op " + op + " cannot run over ZeroPointScale (ZPS) quantization; "
+            throw QuantArgs.invalid("reduce op " + op + " cannot run over ZeroPointScale (ZPS) quantization; "
                     + "ZPS supports SUM and AVG");
         }
     }
 
     /** @return the type of the values being quantized */
+    @Override
     public DataType sourceType() {
         return sourceType;
     }
 
     /** @return the type the values travel in */
+    @Override
     public DataType quantizedType() {
         return quantizedType;
     }
@@ -185,10 +186,11 @@ public final class ZeroPointScaleQuantizer {
      * @param meta receives the scale and zero point; its source type must match
      * @throws PcclException {@code INVALID_ARGUMENT} for a mismatched meta or a bad buffer or range
      */
+    @Override
     public void computeMeta(final ByteBuffer src, final int srcOffsetBytes, final int count,
                             final ZeroPointScaleMeta meta) {
         checkMeta(meta);
-        checkRange("src", src, srcOffsetBytes, count, sourceType.sizeBytes(), false);
+        QuantArgs.checkRange("src", src, srcOffsetBytes, count, sourceType.sizeBytes(), false);
         // Sums of e = x - shift and e^2, with shift = the first finite value: the reference's sum and sum of squares,
         // shifted so that a chunk whose spread is small against its magnitude does not cancel to a variance of 0.
         int n = 0;
@@ -273,11 +275,12 @@ public final class ZeroPointScaleQuantizer {
      * @param meta the chunk's scale and zero point (from {@link #computeMeta} or {@link ZeroPointScaleMeta#set})
      * @throws PcclException {@code INVALID_ARGUMENT} for a mismatched meta or a bad buffer or range
      */
+    @Override
     public void quantize(final ByteBuffer src, final int srcOffsetBytes, final ByteBuffer dst,
                          final int dstOffsetBytes, final int count, final ZeroPointScaleMeta meta) {
         checkMeta(meta);
-        checkRange("src", src, srcOffsetBytes, count, sourceType.sizeBytes(), false);
-        checkRange("dst", dst, dstOffsetBytes, count, qBytes, true);
+        QuantArgs.checkRange("src", src, srcOffsetBytes, count, sourceType.sizeBytes(), false);
+        QuantArgs.checkRange("dst", dst, dstOffsetBytes, count, qBytes, true);
         final double inv = 1.0 / meta.scale();
         final long zs = meta.zeroPoint() - middle; // the zero point in the signed domain
         final double zpd = zs;
@@ -314,13 +317,14 @@ public final class ZeroPointScaleQuantizer {
      * @param decodedOffsetBytes absolute byte index of the first dequantized value
      * @throws PcclException {@code INVALID_ARGUMENT} for a mismatched meta or a bad buffer or range
      */
+    @Override
     public void quantizeAndDecode(final ByteBuffer src, final int srcOffsetBytes, final ByteBuffer dst,
                                   final int dstOffsetBytes, final int count, final ZeroPointScaleMeta meta,
                                   final ByteBuffer decoded, final int decodedOffsetBytes) {
         checkMeta(meta);
-        checkRange("src", src, srcOffsetBytes, count, sourceType.sizeBytes(), false);
-        checkRange("dst", dst, dstOffsetBytes, count, qBytes, true);
-        checkRange("decoded", decoded, decodedOffsetBytes, count, sourceType.sizeBytes(), true);
+        QuantArgs.checkRange("src", src, srcOffsetBytes, count, sourceType.sizeBytes(), false);
+        QuantArgs.checkRange("dst", dst, dstOffsetBytes, count, qBytes, true);
+        QuantArgs.checkRange("decoded", decoded, decodedOffsetBytes, count, sourceType.sizeBytes(), true);
         final double scale = meta.scale();
         final double inv = 1.0 / scale;
         final long zs = meta.zeroPoint() - middle;
@@ -358,11 +362,12 @@ public final class ZeroPointScaleQuantizer {
      * @param meta the scale and zero point {@code q} was quantized with
      * @throws PcclException {@code INVALID_ARGUMENT} for a mismatched meta or a bad buffer or range
      */
+    @Override
     public void dequantizeInto(final ByteBuffer q, final int qOffsetBytes, final ByteBuffer dst,
                                final int dstOffsetBytes, final int count, final ZeroPointScaleMeta meta) {
         checkMeta(meta);
-        checkRange("q", q, qOffsetBytes, count, qBytes, false);
-        checkRange("dst", dst, dstOffsetBytes, count, sourceType.sizeBytes(), true);
+        QuantArgs.checkRange("q", q, qOffsetBytes, count, qBytes, false);
+        QuantArgs.checkRange("dst", dst, dstOffsetBytes, count, sourceType.sizeBytes(), true);
         final double scale = meta.scale();
         final long zs = meta.zeroPoint() - middle;
         final long flip = middle;
@@ -405,13 +410,14 @@ public final class ZeroPointScaleQuantizer {
      * @param meta the scale and zero point {@code q} was quantized with
      * @throws PcclException {@code INVALID_ARGUMENT} for another op, a mismatched meta or a bad buffer or range
      */
+    @Override
     public void dequantizeAccumulate(final ReduceOp op, final ByteBuffer acc, final int accOffsetBytes,
                                      final ByteBuffer q, final int qOffsetBytes, final int count,
                                      final ZeroPointScaleMeta meta) {
         checkOp(op);
         checkMeta(meta);
-        checkRange("q", q, qOffsetBytes, count, qBytes, false);
-        checkRange("acc", acc, accOffsetBytes, count, sourceType.sizeBytes(), true);
+        QuantArgs.checkRange("q", q, qOffsetBytes, count, qBytes, false);
+        QuantArgs.checkRange("acc", acc, accOffsetBytes, count, sourceType.sizeBytes(), true);
         final double scale = meta.scale();
         final long zs = meta.zeroPoint() - middle;
         final long flip = middle;
@@ -504,37 +510,32 @@ public final class ZeroPointScaleQuantizer {
 
     private void checkMeta(final ZeroPointScaleMeta meta) {
         if (meta == null) {
-            throw invalid("meta is null");
+            throw QuantArgs.invalid("meta is null");
         }
         if (meta.sourceType() != sourceType) {
-            throw invalid("meta belongs to " + meta.sourceType() + " values, this quantizer's source type is "
+            throw QuantArgs.invalid("meta belongs to " + meta.sourceType() + " values, this quantizer's source type is "
                     + sourceType);
         }
     }
 
-    private static void checkRange(final String name, final ByteBuffer buf, final int offsetBytes, final int count,
-                                   final int elementBytes, final boolean writable) {
-        if (buf == null) {
-            throw invalid(name + " buffer is null");
-        }
-        if (buf.order() != ByteOrder.LITTLE_ENDIAN) {
-            throw invalid(name + " buffer order is " + buf.order() + ", must be LITTLE_ENDIAN");
-        }
-        if (writable && buf.isReadOnly()) {
-            throw invalid(name + " buffer is read-only");
-        }
-        if (offsetBytes < 0 || count < 0) {
-            throw invalid(name + " offset " + offsetBytes + " and count " + count + " must be >= 0");
-        }
-        final long endBytes = offsetBytes + (long) count * elementBytes;
-        if (endBytes > buf.limit()) {
-            throw invalid(name + " range [" + offsetBytes + ", " + endBytes + ") of " + count + " elements of "
-                    + elementBytes + " bytes exceeds the buffer limit " + buf.limit());
-        }
+    @Override
+    public ZeroPointScaleMeta newMeta() {
+        return new ZeroPointScaleMeta(sourceType);
     }
 
-    private static PcclException invalid(final String message) {
-        return new PcclException(PcclException.Code.INVALID_ARGUMENT, message);
+    @Override
+    public int metaBytes() {
+        return ZeroPointScaleMeta.SIZE_BYTES;
+    }
+
+    @Override
+    public void writeMeta(final ZeroPointScaleMeta meta, final ByteBuffer dst, final int offsetBytes) {
+        meta.writeTo(dst, offsetBytes);
+    }
+
+    @Override
+    public void readMeta(final ZeroPointScaleMeta meta, final ByteBuffer src, final int offsetBytes) {
+        meta.readFrom(src, offsetBytes);
     }
 
     @Override

@@ -3,9 +3,8 @@ package io.pccl.ring;
 import io.pccl.DataType;
 import io.pccl.Quantization;
 import io.pccl.ReduceOp;
-import io.pccl.quant.MinMaxMeta;
 import io.pccl.quant.MinMaxQuantizer;
-import io.pccl.quant.ZeroPointScaleMeta;
+import io.pccl.quant.SliceQuantizer;
 import io.pccl.quant.ZeroPointScaleQuantizer;
 import io.pccl.ring.internal.RingSchedule;
 
@@ -132,16 +131,13 @@ final class QuantizedRingReference {
 
     private static RoundTrip roundTrip(final Quantization algorithm, final DataType type, final DataType wire) {
         if (algorithm == Quantization.ZERO_POINT_SCALE) {
-            final ZeroPointScaleQuantizer quantizer = ZeroPointScaleQuantizer.of(type, wire);
-            final ZeroPointScaleMeta meta = new ZeroPointScaleMeta(type);
-            return (src, q, decoded, len) -> {
-                quantizer.computeMeta(src, 0, len, meta);
-                quantizer.quantize(src, 0, q, 0, len, meta);
-                quantizer.dequantizeInto(q, 0, decoded, 0, len, meta);
-            };
+            return roundTrip(ZeroPointScaleQuantizer.of(type, wire));
         }
-        final MinMaxQuantizer quantizer = MinMaxQuantizer.of(type, wire);
-        final MinMaxMeta meta = new MinMaxMeta(type);
+        return roundTrip(MinMaxQuantizer.of(type, wire));
+    }
+
+    private static <M> RoundTrip roundTrip(final SliceQuantizer<M> quantizer) {
+        final M meta = quantizer.newMeta();
         return (src, q, decoded, len) -> {
             quantizer.computeMeta(src, 0, len, meta);
             quantizer.quantize(src, 0, q, 0, len, meta);

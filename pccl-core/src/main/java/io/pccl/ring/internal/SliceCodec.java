@@ -3,9 +3,8 @@ package io.pccl.ring.internal;
 import io.pccl.PcclException;
 import io.pccl.ReduceDescriptor;
 import io.pccl.ReduceOp;
-import io.pccl.quant.MinMaxMeta;
 import io.pccl.quant.MinMaxQuantizer;
-import io.pccl.quant.ZeroPointScaleMeta;
+import io.pccl.quant.SliceQuantizer;
 import io.pccl.quant.ZeroPointScaleQuantizer;
 
 import java.nio.ByteBuffer;
@@ -31,10 +30,10 @@ interface SliceCodec {
             case NONE:
                 return null;
             case MIN_MAX:
-                return new MinMax(MinMaxQuantizer.of(d.dataType(), d.quantizedType()));
+                return new Quantized<>(MinMaxQuantizer.of(d.dataType(), d.quantizedType()));
             case ZERO_POINT_SCALE:
                 ZeroPointScaleQuantizer.checkOp(d.op());
-                return new ZeroPointScale(ZeroPointScaleQuantizer.of(d.dataType(), d.quantizedType()));
+                return new Quantized<>(ZeroPointScaleQuantizer.of(d.dataType(), d.quantizedType()));
             default:
                 throw new PcclException(PcclException.Code.FAILED_PRECONDITION, "ring all-reduce (" + d
                         + "): quantization " + d.quantization() + " is not implemented");
@@ -84,19 +83,25 @@ interface SliceCodec {
      */
     void accumulate(ReduceOp op, ByteBuffer acc, int accOffset, ByteBuffer in, int at, int count);
 
-    /** {@code MIN_MAX}: the slice's min and max, then values scaled into {@code [0, Tmax]}. */
-    final class MinMax implements SliceCodec {
-        private final MinMaxQuantizer quantizer;
-        private final MinMaxMeta meta;
+    /**
+     * The codec of any {@link SliceQuantizer}: its metadata at the start of the payload, its values after it.
+     *
+     * @param <M> the quantizer's metadata holder
+     */
+    final class Quantized<M> implements SliceCodec {
+        private final SliceQuantizer<M> quantizer;
+        private final M meta;
+        private final int metaBytes;
 
-        MinMax(final MinMaxQuantizer quantizer) {
+        Quantized(final SliceQuantizer<M> quantizer) {
             this.quantizer = quantizer;
-            this.meta = new MinMaxMeta(quantizer.sourceType());
+            this.meta = quantizer.newMeta();
+            this.metaBytes = quantizer.metaBytes();
         }
 
         @Override
         public int metaBytes() {
-            return meta.sizeBytes();
+            return metaBytes;
         }
 
         @Override
@@ -108,73 +113,26 @@ interface SliceCodec {
         public void encode(final ByteBuffer src, final int srcOffset, final int count, final ByteBuffer out,
                            final int at, final boolean keepDecoded) {
             quantizer.computeMeta(src, srcOffset, count, meta);
-            meta.writeTo(out, at);
+            quantizer.writeMeta(meta, out, at);
             if (keepDecoded) {
-                quantizer.quantizeAndDecode(src, srcOffset, out, at + metaBytes(), count, meta, src, srcOffset);
+                quantizer.quantizeAndDecode(src, srcOffset, out, at + metaBytes, count, meta, src, srcOffset);
             } else {
-                quantizer.quantize(src, srcOffset, out, at + metaBytes(), count, meta);
+                quantizer.quantize(src, srcOffset, out, at + metaBytes, count, meta);
             }
         }
 
         @Override
         public void decodeInto(final ByteBuffer in, final int at, final int count, final ByteBuffer dst,
                                final int dstOffset) {
-            meta.readFrom(in, at);
-            quantizer.dequantizeInto(in, at + metaBytes(), dst, dstOffset, count, meta);
+            quantizer.readMeta(meta, in, at);
+            quantizer.dequantizeInto(in, at + metaBytes, dst, dstOffset, count, meta);
         }
 
         @Override
         public void accumulate(final ReduceOp op, final ByteBuffer acc, final int accOffset, final ByteBuffer in,
                                final int at, final int count) {
-            meta.readFrom(in, at);
-            quantizer.dequantizeAccumulate(op, acc, accOffset, in, at + metaBytes(), count, meta);
-        }
-    }
-
-    /** {@code ZERO_POINT_SCALE}: the slice's scale and zero point (from its mean and deviation), then values. */
-    final class ZeroPointScale implements SliceCodec {
-        private final ZeroPointScaleQuantizer quantizer;
-        private final ZeroPointScaleMeta meta;
-
-        ZeroPointScale(final ZeroPointScaleQuantizer quantizer) {
-            this.quantizer = quantizer;
-            this.meta = new ZeroPointScaleMeta(quantizer.sourceType());
-        }
-
-        @Override
-        public int metaBytes() {
-            return meta.sizeBytes();
-        }
-
-        @Override
-        public int quantBytes() {
-            return quantizer.quantizedType().sizeBytes();
-        }
-
-        @Override
-        public void encode(final ByteBuffer src, final int srcOffset, final int count, final ByteBuffer out,
-                           final int at, final boolean keepDecoded) {
-            quantizer.computeMeta(src, srcOffset, count, meta);
-            meta.writeTo(out, at);
-            if (keepDecoded) {
-                quantizer.quantizeAndDecode(src, srcOffset, out, at + metaBytes(), count, meta, src, srcOffset);
-            } else {
-                quantizer.quantize(src, srcOffset, out, at + metaBytes(), count, meta);
-            }
-        }
-
-        @Override
-        public void decodeInto(final ByteBuffer in, final int at, final int count, final ByteBuffer dst,
-                               final int dstOffset) {
-            meta.readFrom(in, at);
-            quantizer.dequantizeInto(in, at + metaBytes(), dst, dstOffset, count, meta);
-        }
-
-        @Override
-        public void accumulate(final ReduceOp op, final ByteBuffer acc, final int accOffset, final ByteBuffer in,
-                               final int at, final int count) {
-            meta.readFrom(in, at);
-            quantizer.dequantizeAccumulate(op, acc, accOffset, in, at + metaBytes(), count, meta);
+            quantizer.readMeta(meta, in, at);
+            quantizer.dequantizeAccumulate(op, acc, accOffset, in, at + metaBytes, count, meta);
         }
     }
 }
