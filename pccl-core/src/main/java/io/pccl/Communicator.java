@@ -36,8 +36,9 @@ import java.util.concurrent.CompletableFuture;
  * }
  * }</pre>
  *
- * <p>Lifecycle: {@link #connect()} once (it may be retried after it failed); then {@link #updateTopology()} and
- * {@link #arePeersPending()} as joint calls of the group's accepted peers; {@link #close()} at the end. After the
+ * <p>Lifecycle: {@link #connect()} once (it may be retried after it failed); then {@link #updateTopology()},
+ * {@link #arePeersPending()} and {@link #optimizeTopology()} as joint calls of the group's accepted peers;
+ * {@link #close()} at the end. After the
  * master was lost or this peer was kicked every call fails; close the communicator and create a new one.
  *
  * <p>Threading: thread-safe. Membership calls block the calling thread (never longer than their configured
