@@ -10,12 +10,13 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
+import static io.pccl.quant.QuantTestBuffers.get;
+import static io.pccl.quant.QuantTestBuffers.le;
+import static io.pccl.quant.QuantTestBuffers.put;
+import static io.pccl.quant.QuantTestBuffers.randomValues;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -24,46 +25,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Round-trip bounds, rounding, edge cases and two-peer bit identity of {@link MinMaxQuantizer}. */
 class MinMaxQuantizerTest {
     private static final long SEED = 0xC0FFEEL;
-    private static final DataType[] SOURCES = {DataType.FLOAT32, DataType.FLOAT64};
     private static final DataType[] WIRE = {DataType.UINT8, DataType.UINT16, DataType.UINT32, DataType.UINT64};
 
     static Stream<Arguments> typePairs() {
-        final List<Arguments> all = new ArrayList<>();
-        for (final DataType source : SOURCES) {
-            for (final DataType wire : WIRE) {
-                all.add(Arguments.of(source, wire));
-            }
-        }
-        return all.stream();
-    }
-
-    private static ByteBuffer le(final int bytes, final boolean direct) {
-        return (direct ? ByteBuffer.allocateDirect(bytes) : ByteBuffer.allocate(bytes)).order(ByteOrder.LITTLE_ENDIAN);
+        return QuantTestBuffers.typePairs(WIRE);
     }
 
     private static double tmax(final DataType wire) {
         return wire == DataType.UINT64 ? 0x1p64 : Math.pow(2, 8 * wire.sizeBytes()) - 1;
-    }
-
-    private static double get(final DataType source, final ByteBuffer buf, final int i) {
-        return source == DataType.FLOAT32 ? buf.getFloat(i * 4) : buf.getDouble(i * 8);
-    }
-
-    private static void put(final DataType source, final ByteBuffer buf, final int i, final double v) {
-        if (source == DataType.FLOAT32) {
-            buf.putFloat(i * 4, (float) v);
-        } else {
-            buf.putDouble(i * 8, v);
-        }
-    }
-
-    private static ByteBuffer randomValues(final SplittableRandom random, final DataType source, final int count,
-                                           final double lo, final double hi) {
-        final ByteBuffer buf = le(count * source.sizeBytes(), random.nextBoolean());
-        for (int i = 0; i < count; i++) {
-            put(source, buf, i, random.nextDouble(lo, hi));
-        }
-        return buf;
     }
 
     @ParameterizedTest(name = "{0} -> {1}")
