@@ -91,6 +91,12 @@ public final class Churn implements Callable<Integer> {
     int ops = 4;
     @Option(names = "--max-in-flight", description = "operations in flight per step (default ${DEFAULT-VALUE})")
     int maxInFlight = 2;
+    @Option(names = "--algorithm", description = "what the peers' steps compute: ${COMPLETION-CANDIDATES} (default "
+            + "${DEFAULT-VALUE}; docs/diloco.md)")
+    TrainingPeer.Algorithm algorithm = TrainingPeer.Algorithm.DDP;
+    @Option(names = "--inner-steps", description = "with DILOCO and ASYNC_DILOCO: inner steps per outer step "
+            + "(default ${DEFAULT-VALUE})")
+    int innerSteps = 10;
     @Option(names = "--connections", description = "connections per peer (default ${DEFAULT-VALUE})")
     int connections = 2;
     @Option(names = "--stall-timeout", description = "seconds without a completed step that fail the run "
@@ -255,10 +261,11 @@ public final class Churn implements Callable<Integer> {
         }
         System.out.printf(Locale.ROOT, "pccl-java churn: %d s, seed %d, %d-%d peers, actions every %d-%d ms "
                 + "(kill weight %.2f; of removals of stepping peers, leaves %.2f and freezes %.2f for %d s), %s "
-                + "master removed every %d s (0: never), %d float32 weights in %d all-reduce(s) per step%n",
+                + "master removed every %d s (0: never), %d float32 weights in %d all-reduce(s) per step, %s%n",
                 durationS, seed, minPeers, maxPeers, intervalMs[0], intervalMs[1], killWeight, leaveShare,
                 freezeShare, freezeForS, masterProcess ? "a daemon" : "an embedded", masterRestartEveryS, elements,
-                ops);
+                ops, algorithm == TrainingPeer.Algorithm.DDP ? "DDP"
+                        : algorithm + " with " + innerSteps + " inner steps per outer step");
         final SplittableRandom random = new SplittableRandom(seed);
         master = startMaster(0);
         masterPort = master.port();
@@ -537,7 +544,7 @@ public final class Churn implements Callable<Integer> {
         final String name = "peer" + spawned++;
         final List<String> args = new ArrayList<>(List.of("--master=127.0.0.1:" + masterPort, "--steps=0",
                 "--elements=" + elements, "--ops=" + ops, "--max-in-flight=" + maxInFlight,
-                "--connections=" + connections));
+                "--connections=" + connections, "--algorithm=" + algorithm, "--inner-steps=" + innerSteps));
         // Once the run has state, a new peer joins it and must never seed it (docs/fault-tolerance.md §8).
         final boolean joiner = steps > 0;
         if (joiner) {

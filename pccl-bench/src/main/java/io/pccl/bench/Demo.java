@@ -48,6 +48,12 @@ public final class Demo implements Callable<Integer> {
     @Option(names = "--quantize", description = "MinMax-quantize the gradient all-reduce to this type (UINT8, UINT16,"
             + " UINT32, UINT64; default: float32 as it is)")
     DataType quantize;
+    @Option(names = "--algorithm", description = "what a step computes: ${COMPLETION-CANDIDATES} (default "
+            + "${DEFAULT-VALUE}; docs/diloco.md)")
+    TrainingPeer.Algorithm algorithm = TrainingPeer.Algorithm.DDP;
+    @Option(names = "--inner-steps", description = "with DILOCO and ASYNC_DILOCO: inner steps per outer step "
+            + "(default ${DEFAULT-VALUE})")
+    int innerSteps = 10;
 
     /** The peers' steps (hashes per revision, throughputs); the reader threads record into it. */
     private final StepLedger ledger = new StepLedger();
@@ -58,8 +64,10 @@ public final class Demo implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
                     "need --kill-at < --join-at < --steps - 5, got " + killAt + ", " + joinAt + ", " + steps);
         }
-        System.out.printf("pccl-java demo: %d peers, %d steps, %d float32 parameters (%.1f MiB)%s%n", peers, steps,
-                elements, elements * 4 / 1048576.0, quantize == null ? "" : ", gradients quantized to " + quantize);
+        System.out.printf("pccl-java demo: %d peers, %d steps, %d float32 parameters (%.1f MiB)%s%s%n", peers, steps,
+                elements, elements * 4 / 1048576.0, algorithm == TrainingPeer.Algorithm.DDP ? ""
+                        : ", " + algorithm + " with " + innerSteps + " inner steps per outer step",
+                quantize == null ? "" : ", all-reduces quantized to " + quantize);
         try (Master master = Master.builder().host("127.0.0.1").port(0).heartbeatTimeout(
                 java.time.Duration.ofSeconds(3)).build().start()) {
             System.out.println("master listening on 127.0.0.1:" + master.port());
@@ -104,6 +112,7 @@ public final class Demo implements Callable<Integer> {
             }
         }
         printThroughput();
+        printDiLoCo();
         return checkParity() ? 0 : 1;
     }
 
@@ -117,6 +126,8 @@ public final class Demo implements Callable<Integer> {
         if (quantize != null) {
             args.add("--quantize=" + quantize);
         }
+        args.add("--algorithm=" + algorithm);
+        args.add("--inner-steps=" + innerSteps);
         if (wait) {
             // The late peer joins a run that has state: it must never seed the group.
             args.add("--wait-for-go");
@@ -133,6 +144,11 @@ public final class Demo implements Callable<Integer> {
                         final long rev = Long.parseLong(kv.get("rev"));
                         ledger.hash(name, rev, kv.get("hash"));
                         ledger.throughput(Integer.parseInt(kv.get("world")), Double.parseDouble(kv.get("reduceMBps")));
+                        if (kv.containsKey("loss")) {
+                            ledger.loss(rev, Double.parseDouble(kv.get("loss")));
+                            ledger.figure("innerMs", Double.parseDouble(kv.get("innerMs")));
+                            ledger.figure("waitMs", Double.parseDouble(kv.get("waitMs")));
+                        }
                         if (rev >= killAt) {
                             killPoint.countDown();
                         }
@@ -160,9 +176,24 @@ public final class Demo implements Callable<Integer> {
         for (Map.Entry<Integer, double[]> e : ledger.throughputByWorld().entrySet()) {
             final double[] v = e.getValue();
             System.out.printf(java.util.Locale.ROOT, "all-reduce throughput at %d peers: median %.0f MB/s "
-                    + "(payload sent + received per second, %d samples, %.1f MiB float32 AVG)%n", e.getKey(),
-                    v[v.length / 2], v.length, elements * 4 / 1048576.0);
+                    + "(payload sent + received per second, %d samples, %.1f MiB float32 %s)%n", e.getKey(),
+                    v[v.length / 2], v.length, elements * 4 / 1048576.0,
+                    algorithm == TrainingPeer.Algorithm.DDP ? "AVG" : "SUM of pseudo-gradients");
         }
+    }
+
+    /** DiLoCo only: the loss over the run and how long the steps waited for their all-reduce after the inner steps. */
+    private void printDiLoCo() {
+        final java.util.SortedMap<Long, Double> losses = ledger.losses();
+        if (losses.isEmpty()) {
+            return;
+        }
+        final double[] inner = ledger.figure("innerMs");
+        final double[] wait = ledger.figure("waitMs");
+        System.out.printf(java.util.Locale.ROOT, "%s: loss %.4g after revision %d, %.4g after revision %d; per outer "
+                + "step (median over peers and steps): inner steps %.1f ms, then waiting for the all-reduce %.1f ms%n",
+                algorithm, losses.get(losses.firstKey()), losses.firstKey(), losses.get(losses.lastKey()),
+                losses.lastKey(), inner[inner.length / 2], wait[wait.length / 2]);
     }
 
     private boolean checkParity() {

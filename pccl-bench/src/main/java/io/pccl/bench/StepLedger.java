@@ -9,7 +9,8 @@ import java.util.TreeMap;
 
 /**
  * What the {@code STEP} lines of a run's {@link TrainingPeer}s reported: each peer's weight hash per revision, for
- * the parity check, and the all-reduce throughputs per world size. The demo and the churn harness both keep one.
+ * the parity check, the all-reduce throughputs per world size, and for DiLoCo the loss per revision and the
+ * per-step timings. The demo and the churn harness both keep one.
  *
  * <p>Thread-safe: the demo's reader threads record into it concurrently; reports are copies.
  */
@@ -18,6 +19,10 @@ final class StepLedger {
     private final Map<Long, Map<String, String>> hashes = new TreeMap<>();
     /** world size -> throughputs (MB/s, payload sent + received per second). */
     private final Map<Integer, List<Double>> throughput = new TreeMap<>();
+    /** Name of a per-step figure (say {@code waitMs}) -> its samples over all peers and steps. */
+    private final Map<String, List<Double>> figures = new TreeMap<>();
+    /** Revision -> the loss some peer reported after the step to it (the same on every peer with the same state). */
+    private final Map<Long, Double> losses = new TreeMap<>();
 
     /** Records {@code peer}'s weight hash after the step to {@code revision}. */
     synchronized void hash(final String peer, final long revision, final String hash) {
@@ -27,6 +32,28 @@ final class StepLedger {
     /** Records one all-reduce throughput measured with {@code world} peers. */
     synchronized void throughput(final int world, final double mbps) {
         throughput.computeIfAbsent(world, k -> new ArrayList<>()).add(mbps);
+    }
+
+    /** Records one sample of the per-step figure {@code name}. */
+    synchronized void figure(final String name, final double value) {
+        figures.computeIfAbsent(name, k -> new ArrayList<>()).add(value);
+    }
+
+    /** Records the loss after the step to {@code revision}. */
+    synchronized void loss(final long revision, final double loss) {
+        losses.put(revision, loss);
+    }
+
+    /** The samples of the figure {@code name}, sorted ascending (the median is at {@code length / 2}); may be empty. */
+    synchronized double[] figure(final String name) {
+        final double[] v = figures.getOrDefault(name, List.of()).stream().mapToDouble(Double::doubleValue).toArray();
+        Arrays.sort(v);
+        return v;
+    }
+
+    /** Revision -> loss, ascending by revision. */
+    synchronized SortedMap<Long, Double> losses() {
+        return new TreeMap<>(losses);
     }
 
     /** The revisions whose peers reported different hashes, each with its peers' hashes; empty when all agree. */

@@ -45,7 +45,10 @@ import java.util.concurrent.CountDownLatch;
  * first sync. A peer started with {@code --joiner} (it joins a run that already has state) votes
  * {@code RECEIVE_ONLY} until its first successful sync, so its random weights can never seed the group, not even
  * a group that a restarted master formed before any holder of the run's state came back
- * ({@code docs/fault-tolerance.md} §8).
+ * ({@code docs/fault-tolerance.md} §8). With {@code --algorithm DILOCO} or {@code ASYNC_DILOCO} a step is an
+ * outer step of DiLoCo instead ({@link DiLoCoTraining}): the shared state is the outer parameters and momentum,
+ * and the {@code STEP} line adds the loss, the peers that contributed a pseudo-gradient, and the milliseconds
+ * spent in the inner steps and waiting for the all-reduce after them.
  *
  * <p>Output, one line each:
  * <ul>
@@ -110,6 +113,13 @@ public final class TrainingPeer implements Callable<Integer> {
             + "previous step (its first included), call optimizeTopology(): a joint call, so use it only where every "
             + "peer of such a step saw the same growth (no churn beyond joins and single kills)")
     boolean optimizeOnGrowth;
+    @Option(names = "--algorithm", description = "DDP: all-reduce a gradient every step; DILOCO: inner steps, then "
+            + "all-reduce the pseudo-gradient and take an outer Nesterov step; ASYNC_DILOCO: the same, one step "
+            + "delayed, the all-reduce overlapping the next inner steps (docs/diloco.md). Default ${DEFAULT-VALUE}")
+    Algorithm algorithm = Algorithm.DDP;
+    @Option(names = "--inner-steps", description = "with DILOCO and ASYNC_DILOCO: inner steps per outer step "
+            + "(default ${DEFAULT-VALUE})")
+    int innerSteps = 10;
 
     private final CountDownLatch go = new CountDownLatch(1);
     private volatile boolean stop;
@@ -122,6 +132,18 @@ public final class TrainingPeer implements Callable<Integer> {
     private int lastWorld;
     /** Whether this peer's weights came through a successful sync (always, unless {@code --joiner}). */
     private boolean holdsState;
+    /** With {@code --algorithm DILOCO} or {@code ASYNC_DILOCO}: the steps; null for DDP. */
+    private DiLoCoTraining diloco;
+
+    /** What a step computes. */
+    enum Algorithm {
+        /** Data-parallel: every step all-reduces (averages) a gradient and applies it. */
+        DDP,
+        /** DiLoCo: inner steps, then the all-reduce of the pseudo-gradients and an outer step. */
+        DILOCO,
+        /** Async DiLoCo: the all-reduce of one step's pseudo-gradients overlaps the next step's inner steps. */
+        ASYNC_DILOCO
+    }
 
     private TrainingPeer() {
     }
@@ -137,9 +159,10 @@ public final class TrainingPeer implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        if (elements < 1 || elements > Integer.MAX_VALUE / 4 || ops < 1 || ops > elements) {
+        if (elements < 1 || elements > Integer.MAX_VALUE / 4 - 1 || ops < 1 || ops > elements || innerSteps < 1) {
             throw new CommandLine.ParameterException(new CommandLine(this), "need 1 <= --elements <= "
-                    + Integer.MAX_VALUE / 4 + " and 1 <= --ops <= --elements, got " + elements + " and " + ops);
+                    + (Integer.MAX_VALUE / 4 - 1) + ", 1 <= --ops <= --elements and --inner-steps >= 1, got "
+                    + elements + ", " + ops + " and " + innerSteps);
         }
         startInputReader();
         if (waitForGo) {
@@ -149,22 +172,35 @@ public final class TrainingPeer implements Callable<Integer> {
                 return 0;
             }
         }
-        weights = ByteBuffer.allocateDirect(elements * 4).order(ByteOrder.LITTLE_ENDIAN);
-        grad = ByteBuffer.allocateDirect(elements * 4).order(ByteOrder.LITTLE_ENDIAN);
-        final SplittableRandom init = new SplittableRandom(ProcessHandle.current().pid());
-        for (int i = 0; i < elements; i++) {
-            weights.putFloat(i * 4, (float) init.nextDouble(-1, 1));
-        }
-        operations = operations(grad);
-        holdsState = !joiner;
-        state = SharedState.builder().revision(0).entry("weights", weights, DataType.FLOAT32, elements).build();
-        while (!finished()) {
-            final int rc = session();
-            if (rc == FAILED) {
-                return 1;
+        final long pid = ProcessHandle.current().pid();
+        if (algorithm == Algorithm.DDP) {
+            weights = ByteBuffer.allocateDirect(elements * 4).order(ByteOrder.LITTLE_ENDIAN);
+            grad = ByteBuffer.allocateDirect(elements * 4).order(ByteOrder.LITTLE_ENDIAN);
+            final SplittableRandom init = new SplittableRandom(pid);
+            for (int i = 0; i < elements; i++) {
+                weights.putFloat(i * 4, (float) init.nextDouble(-1, 1));
             }
-            if (rc == RECONNECT && !stop) {
-                Thread.sleep(RECONNECT_BACKOFF_MS);
+            operations = contiguousOperations(grad, elements, ops, ReduceOp.AVG, quantize);
+            holdsState = !joiner;
+            state = SharedState.builder().revision(0).entry("weights", weights, DataType.FLOAT32, elements).build();
+        } else {
+            diloco = new DiLoCoTraining(new DiLoCoModel(elements, pid, pid * 1_000_003L + 17),
+                    algorithm == Algorithm.ASYNC_DILOCO, innerSteps, ops, maxInFlight, quantize, joiner);
+            state = diloco.state();
+        }
+        try {
+            while (!finished()) {
+                final int rc = session();
+                if (rc == FAILED) {
+                    return 1;
+                }
+                if (rc == RECONNECT && !stop) {
+                    Thread.sleep(RECONNECT_BACKOFF_MS);
+                }
+            }
+        } finally {
+            if (diloco != null) {
+                diloco.close();
             }
         }
         System.out.println("DONE");
@@ -253,8 +289,24 @@ public final class TrainingPeer implements Callable<Integer> {
         return RETRY;
     }
 
-    /** One training step: sync, all-reduce the gradient, apply it, advance the revision, print the step. */
+    /** One training step of the chosen algorithm; prints its {@code STEP} line. */
     private void step(final Communicator comm) {
+        if (diloco == null) {
+            dataParallelStep(comm);
+            return;
+        }
+        final DiLoCoTraining.Step s = diloco.step(comm);
+        if (s.world() == 1) {
+            System.out.println("SKIPPED the group fell below two peers during the all-reduce");
+        }
+        lastWorld = s.world();
+        System.out.println(String.format(Locale.ROOT, "STEP rev=%d world=%d hash=%s rx=%d reduceMBps=%.1f loss=%.6g"
+                + " contributors=%d innerMs=%.1f waitMs=%.1f", s.revision(), s.world(), s.hash(), s.syncRxBytes(),
+                s.reduceMBps(), s.loss(), s.contributors(), s.innerMs(), s.waitMs()));
+    }
+
+    /** One data-parallel step: sync, all-reduce the gradient, apply it, advance the revision, print the step. */
+    private void dataParallelStep(final Communicator comm) {
         final SyncInfo sync = comm.syncSharedState(state,
                 holdsState ? SyncStrategy.ENFORCE_POPULAR : SyncStrategy.RECEIVE_ONLY);
         holdsState = true;
@@ -282,15 +334,26 @@ public final class TrainingPeer implements Callable<Integer> {
                 state.revision(), world, SimpleHash.hash(weights), sync.rxBytes(), mbps));
     }
 
-    /** Splits the gradient into {@code ops} contiguous in-place AVG operations with tags 0, 1, .... */
-    private List<ReduceOperation> operations(final ByteBuffer grad) {
+    /**
+     * Splits a float32 buffer into {@code ops} contiguous in-place operations with tags 0, 1, ..., the way the demo's
+     * and the churn harness's peers all-reduce their gradients.
+     *
+     * @param buffer little-endian float32 values from position 0
+     * @param elements values in {@code buffer}
+     * @param ops operations, {@code 1 <= ops <= elements}
+     * @param op the reduction
+     * @param quantize MinMax-quantize to this type, or null
+     * @return the operations, in tag order
+     */
+    static List<ReduceOperation> contiguousOperations(final ByteBuffer buffer, final int elements, final int ops,
+                                                      final ReduceOp op, final DataType quantize) {
         final List<ReduceOperation> list = new ArrayList<>(ops);
         for (int k = 0; k < ops; k++) {
             final int from = (int) ((long) elements * k / ops);
             final int to = (int) ((long) elements * (k + 1) / ops);
-            final ByteBuffer part = grad.duplicate().position(from * 4).limit(to * 4).slice()
+            final ByteBuffer part = buffer.duplicate().position(from * 4).limit(to * 4).slice()
                     .order(ByteOrder.LITTLE_ENDIAN);
-            final ReduceDescriptor d = ReduceDescriptor.of(to - from, DataType.FLOAT32, ReduceOp.AVG).tag(k);
+            final ReduceDescriptor d = ReduceDescriptor.of(to - from, DataType.FLOAT32, op).tag(k);
             list.add(new ReduceOperation(part, part,
                     quantize == null ? d : d.quantization(Quantization.MIN_MAX, quantize)));
         }

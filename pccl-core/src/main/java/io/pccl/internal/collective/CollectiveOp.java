@@ -320,7 +320,8 @@ final class CollectiveOp {
         }
         final String why = engineFailure != null ? engineFailure.getMessage()
                 : "failed on another peer: " + done.getReason();
+        final String advice = "; call updateTopology() and retry";
         return new PeerLostException(what + " failed (" + (ring == null ? "?" : ring.length) + " peers): " + why
-                + "; call updateTopology() and retry", engineFailure);
+                + (why != null && why.endsWith(advice) ? "" : advice), engineFailure);
     }
 }
