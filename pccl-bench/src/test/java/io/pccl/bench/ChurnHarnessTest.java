@@ -91,4 +91,34 @@ class ChurnHarnessTest {
         assertEquals(r.spawns() - r.kills() - r.startingKills(), r.cleanExits(),
                 () -> "every peer not killed exits 0 after stop: " + r);
     }
+
+    /**
+     * Async DiLoCo under churn ({@code docs/diloco.md}): the all-reduce of each step's pseudo-gradients runs on a
+     * background thread behind the next inner steps while peers are SIGKILLed, leave, freeze, join and the master
+     * restarts once. The outer parameters and momentum must stay bit-identical at every revision.
+     */
+    @Test
+    void asyncDiLoCoPeersKilledAndStartedAtRandomKeepTheOuterStateBitIdentical() throws Exception {
+        final long seed = SEED + 2;
+        System.out.println("ChurnHarnessTest (async DiLoCo) seed " + seed);
+        final Churn churn = smallChurn(seed, 20);
+        churn.algorithm = TrainingPeer.Algorithm.ASYNC_DILOCO;
+        churn.innerSteps = 5;
+        churn.intervalMs = new long[] {300, 900};
+        churn.killWeight = 0.5;
+        churn.masterRestartEveryS = 12;
+        churn.freezeShare = 0.2;
+
+        final Churn.Result r = churn.run();
+
+        assertTrue(r.failures().isEmpty(), () -> "churn failed: " + r.failures());
+        assertTrue(r.kills() >= 2, () -> "expected at least 2 SIGKILLs of stepping peers in 20 s, got " + r);
+        assertTrue(r.spawns() >= churn.initialPeers + 3, () -> "expected at least 3 peers started mid-run, got " + r);
+        assertTrue(r.revisionsChecked() >= 10, () -> "expected at least 10 revisions reported by two or more peers, "
+                + "got " + r);
+        assertEquals(1, r.masterRestarts(), () -> "the master restarts at 12 s: " + r);
+        assertTrue(r.recoveryMs().size() >= r.kills() - 1, () -> "survivors did not step after each kill: " + r);
+        assertEquals(r.spawns() - r.kills() - r.startingKills(), r.cleanExits(),
+                () -> "every peer not killed exits 0 after stop: " + r);
+    }
 }
