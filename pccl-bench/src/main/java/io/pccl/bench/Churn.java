@@ -97,6 +97,9 @@ public final class Churn implements Callable<Integer> {
     @Option(names = "--inner-steps", description = "with DILOCO and ASYNC_DILOCO: inner steps per outer step "
             + "(default ${DEFAULT-VALUE})")
     int innerSteps = 10;
+    @Option(names = "--optimize-every", description = "the peers call optimizeTopology() after each sync to a "
+            + "revision that is a multiple of this (0: never; default ${DEFAULT-VALUE})")
+    long optimizeEvery;
     @Option(names = "--connections", description = "connections per peer (default ${DEFAULT-VALUE})")
     int connections = 2;
     @Option(names = "--stall-timeout", description = "seconds without a completed step that fail the run "
@@ -145,6 +148,8 @@ public final class Churn implements Callable<Integer> {
     private long steps;
     private long maxRevision;
     private int retries;
+    /** {@code OPTIMIZED} lines: a peer's {@code optimizeTopology()} that returned. */
+    private int optimizations;
     private int reconnects;
     private int skippedSteps;
     /** SIGKILLs of peers that had not completed a step yet. */
@@ -158,7 +163,7 @@ public final class Churn implements Callable<Integer> {
     record Result(int spawns, int kills, int startingKills, int leaves, int freezes, int kicks, int masterRestarts,
                   int reconnects, long steps, long maxRevision,
                   int revisionsChecked, int retries, int skippedSteps, long longestGapMs, List<Long> recoveryMs,
-                  List<Long> masterRecoveryMs, int cleanExits, List<String> failures) {
+                  List<Long> masterRecoveryMs, int cleanExits, int optimizations, List<String> failures) {
         boolean passed() {
             return failures.isEmpty() && steps > 0;
         }
@@ -544,7 +549,8 @@ public final class Churn implements Callable<Integer> {
         final String name = "peer" + spawned++;
         final List<String> args = new ArrayList<>(List.of("--master=127.0.0.1:" + masterPort, "--steps=0",
                 "--elements=" + elements, "--ops=" + ops, "--max-in-flight=" + maxInFlight,
-                "--connections=" + connections, "--algorithm=" + algorithm, "--inner-steps=" + innerSteps));
+                "--connections=" + connections, "--algorithm=" + algorithm, "--inner-steps=" + innerSteps,
+                "--optimize-every=" + optimizeEvery));
         // Once the run has state, a new peer joins it and must never seed it (docs/fault-tolerance.md §8).
         final boolean joiner = steps > 0;
         if (joiner) {
@@ -605,6 +611,8 @@ public final class Churn implements Callable<Integer> {
         } else {
             if (e.line.startsWith("RETRY ")) {
                 retries++;
+            } else if (e.line.startsWith("OPTIMIZED ")) {
+                optimizations++;
             } else if (e.line.startsWith("RECONNECT ")) {
                 reconnects++;
                 p.reconnectedNs = e.atNs;
@@ -743,12 +751,13 @@ public final class Churn implements Callable<Integer> {
         final Result r = new Result(spawned, kills.size(), startingKills, leaves, freezes.size(), kicks,
                 masterRestarts.size(), reconnects, steps, maxRevision, checked, retries, skippedSteps,
                 TimeUnit.NANOSECONDS.toMillis(longestGapNs), recoveryMs, masterRestarts.recoveryMs(), clean,
-                List.copyOf(failures));
+                optimizations, List.copyOf(failures));
         System.out.printf(Locale.ROOT, "churn: %d peers started; SIGKILLed %d while stepping and %d before their "
                 + "first step; %d left gracefully; %d frozen (%d kicks); master removed %d times (%d reconnects in "
-                + "all); %d steps reported, revision %d; %d steps retried, %d skipped (group below two peers)%n",
+                + "all); %d steps reported, revision %d; %d steps retried, %d skipped (group below two peers); %d "
+                + "topology optimizations reported%n",
                 r.spawns(), r.kills(), r.startingKills(), r.leaves(), r.freezes(), r.kicks(), r.masterRestarts(),
-                r.reconnects(), r.steps(), r.maxRevision(), r.retries(), r.skippedSteps());
+                r.reconnects(), r.steps(), r.maxRevision(), r.retries(), r.skippedSteps(), r.optimizations());
         System.out.printf(Locale.ROOT, "longest gap between completed steps: %.2f s (limit %d s)%n",
                 r.longestGapMs() / 1e3, stallTimeoutS);
         if (!recoveryMs.isEmpty()) {

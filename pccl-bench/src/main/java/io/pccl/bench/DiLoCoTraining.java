@@ -19,6 +19,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.LongConsumer;
 
 /**
  * DiLoCo and async DiLoCo on pccl-java: one outer step per {@link #step} call, in the order that keeps every
@@ -103,14 +104,18 @@ final class DiLoCoTraining implements AutoCloseable {
      * One outer step; see the class comment for the order.
      *
      * @param comm a connected communicator of a group of two or more
+     * @param afterSync called with the synced revision right after a successful sync, before any all-reduce
+     *        starts: the place for other joint calls (say {@code optimizeTopology()}), since every peer of the group
+     *        gets the same revision from the sync
      * @return what the step did; {@code world = 1} when the group fell below two peers during the all-reduce (the
      *         outer step is skipped and the revision still advances)
      * @throws PcclException whatever the sync or the all-reduce threw; the revision is not advanced then
      */
-    Step step(final Communicator comm) {
+    Step step(final Communicator comm, final LongConsumer afterSync) {
         final SyncInfo sync = comm.syncSharedState(state,
                 holdsState ? SyncStrategy.ENFORCE_POPULAR : SyncStrategy.RECEIVE_ONLY);
         holdsState = true;
+        afterSync.accept(state.revision());
         if (sync.rxBytes() > 0) {
             model.discardInnerSteps(); // computed from a θ this group never had
         }

@@ -113,6 +113,10 @@ public final class TrainingPeer implements Callable<Integer> {
             + "previous step (its first included), call optimizeTopology(): a joint call, so use it only where every "
             + "peer of such a step saw the same growth (no churn beyond joins and single kills)")
     boolean optimizeOnGrowth;
+    @Option(names = "--optimize-every", description = "call optimizeTopology() right after each successful sync whose "
+            + "revision is a multiple of this (0: never; default ${DEFAULT-VALUE}). Every peer of the group gets the "
+            + "same revision from the sync, so they all decide alike, also under churn")
+    long optimizeEvery;
     @Option(names = "--algorithm", description = "DDP: all-reduce a gradient every step; DILOCO: inner steps, then "
             + "all-reduce the pseudo-gradient and take an outer Nesterov step; ASYNC_DILOCO: the same, one step "
             + "delayed, the all-reduce overlapping the next inner steps (docs/diloco.md). Default ${DEFAULT-VALUE}")
@@ -250,10 +254,7 @@ public final class TrainingPeer implements Callable<Integer> {
                     final int before = lastWorld;
                     step(comm);
                     if (optimizeOnGrowth && lastWorld > before && lastWorld > 1) {
-                        final long t0 = System.nanoTime();
-                        comm.optimizeTopology();
-                        System.out.println(String.format(Locale.ROOT, "OPTIMIZED rev=%d world=%d ring=%s ms=%d",
-                                state.revision(), lastWorld, comm.ring(), (System.nanoTime() - t0) / 1_000_000L));
+                        optimize(comm);
                     }
                 } catch (PcclException e) {
                     if (stop) {
@@ -271,6 +272,25 @@ public final class TrainingPeer implements Callable<Integer> {
             }
         }
         return FINISHED;
+    }
+
+    /** Reorders the group's ring by measured bandwidth (a joint call) and prints an {@code OPTIMIZED} line. */
+    private void optimize(final Communicator comm) {
+        final long t0 = System.nanoTime();
+        comm.optimizeTopology();
+        System.out.println(String.format(Locale.ROOT, "OPTIMIZED rev=%d world=%d ring=%s ms=%d", state.revision(),
+                comm.peerGroupWorldSize(), comm.ring(), (System.nanoTime() - t0) / 1_000_000L));
+    }
+
+    /**
+     * With {@code --optimize-every}: optimizes right after a successful sync to a revision that is a multiple of it.
+     * The sync's revision is the group's, so every member calls {@code optimizeTopology()} at the same point of its
+     * loop, whatever its own history (a retried step, a reconnect, a newcomer).
+     */
+    private void afterSync(final Communicator comm, final long revision) {
+        if (optimizeEvery > 0 && revision % optimizeEvery == 0) {
+            optimize(comm);
+        }
     }
 
     /** Says what a failure means for the loop, on one line of output. */
@@ -295,7 +315,7 @@ public final class TrainingPeer implements Callable<Integer> {
             dataParallelStep(comm);
             return;
         }
-        final DiLoCoTraining.Step s = diloco.step(comm);
+        final DiLoCoTraining.Step s = diloco.step(comm, revision -> afterSync(comm, revision));
         if (s.world() == 1) {
             System.out.println("SKIPPED the group fell below two peers during the all-reduce");
         }
@@ -310,6 +330,7 @@ public final class TrainingPeer implements Callable<Integer> {
         final SyncInfo sync = comm.syncSharedState(state,
                 holdsState ? SyncStrategy.ENFORCE_POPULAR : SyncStrategy.RECEIVE_ONLY);
         holdsState = true;
+        afterSync(comm, state.revision());
         fillGradient(grad, elements, comm.peerId(), state.revision());
         int world = 1;
         double mbps = 0;

@@ -95,10 +95,11 @@ class ChurnHarnessTest {
     /**
      * Async DiLoCo under churn ({@code docs/diloco.md}): the all-reduce of each step's pseudo-gradients runs on a
      * background thread behind the next inner steps while peers are SIGKILLed, leave, freeze, join and the master
-     * restarts once. The outer parameters and momentum must stay bit-identical at every revision.
+     * restarts once; and the group optimizes its ring after every tenth revision's sync, measuring its newcomers'
+     * links under the same churn. The outer parameters and momentum must stay bit-identical at every revision.
      */
     @Test
-    void asyncDiLoCoPeersKilledAndStartedAtRandomKeepTheOuterStateBitIdentical() throws Exception {
+    void asyncDiLoCoAndRingOptimizationUnderChurnKeepTheOuterStateBitIdentical() throws Exception {
         final long seed = SEED + 2;
         System.out.println("ChurnHarnessTest (async DiLoCo) seed " + seed);
         final Churn churn = smallChurn(seed, 20);
@@ -108,6 +109,7 @@ class ChurnHarnessTest {
         churn.killWeight = 0.5;
         churn.masterRestartEveryS = 12;
         churn.freezeShare = 0.2;
+        churn.optimizeEvery = 10;
 
         final Churn.Result r = churn.run();
 
@@ -117,6 +119,8 @@ class ChurnHarnessTest {
         assertTrue(r.revisionsChecked() >= 10, () -> "expected at least 10 revisions reported by two or more peers, "
                 + "got " + r);
         assertEquals(1, r.masterRestarts(), () -> "the master restarts at 12 s: " + r);
+        assertTrue(r.optimizations() >= 4, () -> "expected optimizeTopology() to return on some peers at two or more "
+                + "revisions, got " + r);
         assertTrue(r.recoveryMs().size() >= r.kills() - 1, () -> "survivors did not step after each kill: " + r);
         assertEquals(r.spawns() - r.kills() - r.startingKills(), r.cleanExits(),
                 () -> "every peer not killed exits 0 after stop: " + r);

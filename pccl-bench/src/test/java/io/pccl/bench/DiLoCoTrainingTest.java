@@ -122,7 +122,7 @@ class DiLoCoTrainingTest {
                         }
                     }
                     joined = false;
-                    record(name, training.step(comm));
+                    record(name, training.step(comm, revision -> { }));
                 } catch (PcclException e) {
                     if (e.code() == PcclException.Code.CLOSED) {
                         return null;
