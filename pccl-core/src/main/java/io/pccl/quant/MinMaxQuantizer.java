@@ -27,9 +27,13 @@ import java.nio.ByteBuffer;
  * copy with {@link #dequantizeInto} to match them.
  *
  * <p>All buffers must be little-endian views (heap or direct); offsets are absolute byte indexes; positions are
- * neither used nor changed; the touched bytes must lie below each limit. The loops allocate nothing.
+ * neither used nor changed; the touched bytes must lie below each limit. Float32 calls of
+ * {@value MinMaxF32Loops#MIN_STAGED} values and more run {@link MinMaxF32Loops}, which stages blocks through
+ * per-thread scratch and gives the same bytes as the scalar loops here; the loops allocate nothing, except each
+ * thread's scratch (about 13 KiB) on its first such call.
  *
- * <p>Thread-safe (immutable); instances are shared constants obtained from {@link #of}.
+ * <p>Thread-safe: instances are immutable shared constants obtained from {@link #of}; the staging scratch is confined
+ * to its thread.
  */
 public final class MinMaxQuantizer implements SliceQuantizer<MinMaxMeta> {
     private static final double TWO_63 = 0x1p63;
@@ -115,6 +119,9 @@ public final class MinMaxQuantizer implements SliceQuantizer<MinMaxMeta> {
     public void computeMeta(final ByteBuffer src, final int srcOffsetBytes, final int count, final MinMaxMeta meta) {
         checkMeta(meta);
         QuantArgs.checkRange("src", src, srcOffsetBytes, count, sourceType.sizeBytes(), false);
+        if (staged(count) && MinMaxF32Loops.range(src, srcOffsetBytes, count, meta)) {
+            return;
+        }
         double min = Double.POSITIVE_INFINITY;
         double max = Double.NEGATIVE_INFINITY;
         if (float32) {
@@ -166,6 +173,10 @@ public final class MinMaxQuantizer implements SliceQuantizer<MinMaxMeta> {
         final double minScaled = meta.min() * factor;
         final double inv = range > 0 ? tmax / range : 0.0;
         final double top = tmax;
+        if (staged(count)) {
+            MinMaxF32Loops.quantize(src, srcOffsetBytes, dst, dstOffsetBytes, count, qBytes, minScaled, inv, top);
+            return;
+        }
         for (int i = 0; i < count; i++) {
             final double x = float32 ? src.getFloat(srcOffsetBytes + (i << 2))
                     : src.getDouble(srcOffsetBytes + (i << 3));
@@ -205,6 +216,11 @@ public final class MinMaxQuantizer implements SliceQuantizer<MinMaxMeta> {
         final double minScaled = meta.min() * factor;
         final double inv = range > 0 ? tmax / range : 0.0;
         final double top = tmax;
+        if (staged(count)) {
+            MinMaxF32Loops.quantizeAndDecode(src, srcOffsetBytes, dst, dstOffsetBytes, count, qBytes, minScaled,
+                    meta.max(), inv, top, decoded, decodedOffsetBytes);
+            return;
+        }
         // dequantizeInto's terms
         final double unscale = factor == 1.0 ? 1.0 : 2.0;
         final double maxScaled = meta.max() * factor;
@@ -244,6 +260,11 @@ public final class MinMaxQuantizer implements SliceQuantizer<MinMaxMeta> {
         checkMeta(meta);
         QuantArgs.checkRange("q", q, qOffsetBytes, count, qBytes, false);
         QuantArgs.checkRange("dst", dst, dstOffsetBytes, count, sourceType.sizeBytes(), true);
+        if (staged(count)) {
+            MinMaxF32Loops.dequantizeInto(q, qOffsetBytes, dst, dstOffsetBytes, count, qBytes, meta.min(), meta.max(),
+                    tmax);
+            return;
+        }
         final double scale = scaleOf(meta);
         final double unscale = scale == 1.0 ? 1.0 : 2.0;
         final double minScaled = meta.min() * scale;
@@ -285,12 +306,17 @@ public final class MinMaxQuantizer implements SliceQuantizer<MinMaxMeta> {
         checkMeta(meta);
         QuantArgs.checkRange("q", q, qOffsetBytes, count, qBytes, false);
         QuantArgs.checkRange("acc", acc, accOffsetBytes, count, sourceType.sizeBytes(), true);
+        final int opCode = opCode(op);
+        if (staged(count)) {
+            MinMaxF32Loops.dequantizeAccumulate(op, acc, accOffsetBytes, q, qOffsetBytes, count, qBytes, meta.min(),
+                    meta.max(), tmax);
+            return;
+        }
         final double scale = scaleOf(meta);
         final double unscale = scale == 1.0 ? 1.0 : 2.0;
         final double minScaled = meta.min() * scale;
         final double maxScaled = meta.max() * scale;
         final double step = rangeOf(meta) / tmax;
-        final int opCode = opCode(op);
         if (float32) {
             for (int i = 0; i < count; i++) {
                 final double w = minScaled + loadQ(q, qOffsetBytes + i * qBytes) * step;
@@ -306,6 +332,14 @@ public final class MinMaxQuantizer implements SliceQuantizer<MinMaxMeta> {
                 acc.putDouble(index, combine(opCode, acc.getDouble(index), d));
             }
         }
+    }
+
+    /**
+     * Whether a call runs {@link MinMaxF32Loops}: float32 sources (whose scale factor is always 1: the difference
+     * of two floats never overflows double) with at least {@link MinMaxF32Loops#MIN_STAGED} values.
+     */
+    private boolean staged(final int count) {
+        return float32 && count >= MinMaxF32Loops.MIN_STAGED;
     }
 
     private static int opCode(final ReduceOp op) {
