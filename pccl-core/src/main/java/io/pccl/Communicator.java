@@ -12,9 +12,12 @@ import io.pccl.proto.PeerEndpoint;
 import io.pccl.ring.RingAllReduce;
 import io.pccl.state.internal.SharedStateSync;
 import io.pccl.transport.ProtocolConstants;
+import io.pccl.transport.auth.SharedKey;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -148,7 +151,7 @@ public final class Communicator implements AutoCloseable {
                 public CompletableFuture<Double> measure(final PeerEndpoint target) {
                     return BandwidthProbe.measure(session.eventLoops(), target.getHost(), target.getPort(),
                             session.peerId(), Math.min(c.connectionsPerPeer(), BandwidthProbe.MAX_STREAMS),
-                            benchmarkDuration, handshake);
+                            benchmarkDuration, handshake, c.authKey());
                 }
 
                 @Override
@@ -582,6 +585,7 @@ public final class Communicator implements AutoCloseable {
         private int ioThreads = Math.min(4, Math.max(2, Runtime.getRuntime().availableProcessors() / 2));
         private Duration progressTimeout = RingAllReduce.DEFAULT_PROGRESS_TIMEOUT;
         private Duration benchmarkDuration = Duration.ofSeconds(2);
+        private SharedKey authKey;
 
         private Builder() {
         }
@@ -750,6 +754,42 @@ public final class Communicator implements AutoCloseable {
         }
 
         /**
+         * The shared key of the deployment: every connection this peer opens or accepts (to the master, to and from
+         * other peers) must then prove it, and so must the other side (docs/protocol.md, "Authentication"). The
+         * master and every peer need the same key. Default: none, and then no connection is authenticated.
+         *
+         * @param key 16 to 4096 bytes (copied)
+         * @return this builder
+         * @throws PcclException {@code INVALID_ARGUMENT} if the length is out of range
+         */
+        public Builder authKey(final byte[] key) {
+            try {
+                this.authKey = SharedKey.of(key);
+            } catch (IllegalArgumentException e) {
+                throw new PcclException(PcclException.Code.INVALID_ARGUMENT, "authKey: " + e.getMessage());
+            }
+            return this;
+        }
+
+        /**
+         * {@link #authKey(byte[])} from a file, read as the master daemon's {@code --auth-key-file} reads it: its
+         * UTF-8 text without surrounding white space.
+         *
+         * @param file the key file
+         * @return this builder
+         * @throws PcclException {@code INVALID_ARGUMENT} if the file cannot be read or holds fewer than 16 bytes
+         */
+        public Builder authKeyFile(final Path file) {
+            try {
+                this.authKey = SharedKey.fromFile(file);
+            } catch (IOException | IllegalArgumentException e) {
+                throw new PcclException(PcclException.Code.INVALID_ARGUMENT, "authKeyFile " + file + ": "
+                        + e.getMessage());
+            }
+            return this;
+        }
+
+        /**
          * Validates the settings and creates an unconnected communicator.
          *
          * @return the communicator
@@ -766,7 +806,7 @@ public final class Communicator implements AutoCloseable {
             return new Communicator(new ClientConfig(parseAddress(masterAddress), peerGroup, connectionsPerPeer,
                     peerBasePort, peerPortAttempts, bindHost, connectTimeout.toNanos(), topologyTimeout.toNanos(),
                     p2pHandshakeTimeout.toNanos(), heartbeatInterval.toNanos(), heartbeatTimeout.toNanos(),
-                    ioThreads), progressTimeout, benchmarkDuration);
+                    ioThreads, authKey), progressTimeout, benchmarkDuration);
         }
 
         static InetSocketAddress parseAddress(final String hostPort) {

@@ -35,6 +35,11 @@ public class PcclException extends RuntimeException {
         KICKED(false),
         /** The other side broke the protocol. The connection is closed. */
         PROTOCOL_VIOLATION(false),
+        /**
+         * The other side of a connection does not hold this side's shared key, or holds one where this side has
+         * none ({@code Communicator.Builder.authKey}). Do not retry: configure the same key everywhere.
+         */
+        UNAUTHENTICATED(false),
         /** Shared-state content could not be obtained or verified. Update topology, then retry. */
         SHARED_STATE_FAILED(true),
         /** The handle is closed. */

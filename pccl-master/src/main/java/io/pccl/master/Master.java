@@ -16,10 +16,12 @@ import io.pccl.master.state.MasterStateMachine;
 import io.pccl.transport.ConnectionSlots;
 import io.pccl.transport.PauseTolerantClock;
 import io.pccl.transport.ProtocolConstants;
+import io.pccl.transport.auth.SharedKey;
 import io.pccl.transport.netty.NettyTransport;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -124,7 +126,8 @@ public final class Master implements AutoCloseable {
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childHandler(new MasterChannelInitializer(conductor, connections,
                         new ConnectionLimits(config.maxFrameBytes, config.heartbeatTimeout.toMillis(),
-                                config.maxMessagesPerSecond, new ConnectionSlots(config.maxConnections))));
+                                config.maxMessagesPerSecond, new ConnectionSlots(config.maxConnections)),
+                        config.authKey, config.registrationTimeout().toNanos()));
         final ChannelFuture bind = bootstrap.bind(config.host, config.port);
         final boolean done = bind.awaitUninterruptibly(10, TimeUnit.SECONDS);
         if (!done || !bind.isSuccess()) {
@@ -300,8 +303,37 @@ public final class Master implements AutoCloseable {
         private int maxFrameBytes = ProtocolConstants.MAX_CONTROL_FRAME_BYTES;
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;
         private int maxMessagesPerSecond = DEFAULT_MAX_MESSAGES_PER_SECOND;
+        private SharedKey authKey;
 
         private Builder() {
+        }
+
+        /**
+         * The deployment's shared key: every connection must prove it before its hello, within the registration
+         * timeout (docs/protocol.md, "Authentication"); one that does not gets {@code Error{ERROR_UNAUTHENTICATED}}
+         * and is closed. Peers need the same key ({@code Communicator.Builder.authKey}). Default: none.
+         *
+         * @param key 16 to 4096 bytes (copied)
+         * @return this
+         * @throws IllegalArgumentException if the length is out of range
+         */
+        public Builder authKey(final byte[] key) {
+            this.authKey = SharedKey.of(key);
+            return this;
+        }
+
+        /**
+         * {@link #authKey(byte[])} from a file: its UTF-8 text without surrounding white space, as
+         * {@code Communicator.Builder.authKeyFile} reads it.
+         *
+         * @param file the key file
+         * @return this
+         * @throws IOException if the file cannot be read
+         * @throws IllegalArgumentException if it holds fewer than 16 bytes
+         */
+        public Builder authKeyFile(final Path file) throws IOException {
+            this.authKey = SharedKey.fromFile(file);
+            return this;
         }
 
         /**
@@ -486,6 +518,7 @@ public final class Master implements AutoCloseable {
             copy.maxFrameBytes = maxFrameBytes;
             copy.maxConnections = maxConnections;
             copy.maxMessagesPerSecond = maxMessagesPerSecond;
+            copy.authKey = authKey;
             return new Master(copy);
         }
 

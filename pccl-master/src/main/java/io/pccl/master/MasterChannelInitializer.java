@@ -7,10 +7,13 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.pccl.transport.netty.ControlPipeline;
+import io.pccl.transport.auth.AuthHandshake;
+import io.pccl.transport.auth.SharedKey;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Builds a master control connection's pipeline:
+ * Builds a master control connection's pipeline (with a shared key, an {@code auth} handler comes first and leaves
+ * once the connection proved the key, {@link AuthHandshake}):
  *
  * <pre>
  *  inbound:  flush -&gt; frameDecoder -&gt; protobufDecoder -&gt; idle -&gt; master
@@ -37,18 +40,29 @@ final class MasterChannelInitializer extends ChannelInitializer<SocketChannel> {
     private final MasterConductor conductor;
     private final ChannelGroup connections;
     private final ConnectionLimits limits;
+    private final SharedKey authKey;
+    private final long authTimeoutNs;
 
+    /**
+     * @param authKey the shared key every connection must prove before its hello, or null for none
+     * @param authTimeoutNs bound of that proof from the connection's start
+     */
     MasterChannelInitializer(final MasterConductor conductor, final ChannelGroup connections,
-                             final ConnectionLimits limits) {
+                             final ConnectionLimits limits, final SharedKey authKey, final long authTimeoutNs) {
         this.conductor = conductor;
         this.connections = connections;
         this.limits = limits;
+        this.authKey = authKey;
+        this.authTimeoutNs = authTimeoutNs;
     }
 
     @Override
     protected void initChannel(final SocketChannel ch) {
         connections.add(ch);
         install(ch.pipeline(), conductor, limits);
+        if (authKey != null) {
+            AuthHandshake.installResponder(ch.pipeline(), authKey, authTimeoutNs);
+        }
     }
 
     /** Installs the master's handlers (also used by tests on embedded channels). */

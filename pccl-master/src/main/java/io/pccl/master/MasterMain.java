@@ -1,7 +1,9 @@
 package io.pccl.master;
 
 import io.pccl.transport.ProtocolConstants;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -72,6 +74,13 @@ public final class MasterMain implements Callable<Integer> {
                     + " and one whose backlog outlasts the heartbeat timeout is kicked (default: ${DEFAULT-VALUE}).")
     private int maxMessagesPerSecond;
 
+    @Option(names = "--auth-key-file",
+            description = "File holding the deployment's shared key (its text without surrounding white space, at"
+                    + " least 16 bytes; e.g. head -c 32 /dev/urandom | base64 > key). Every connection must then"
+                    + " prove the key before its hello; peers use Communicator.Builder.authKeyFile on the same file"
+                    + " (default: none, no authentication).")
+    private Path authKeyFile;
+
     @Option(names = "--log-level", defaultValue = "info",
             description = "trace, debug, info, warn, error or off (default: ${DEFAULT-VALUE}). INFO logs one line"
                     + " per membership transition, WARN every kick or refused connection.")
@@ -115,9 +124,13 @@ public final class MasterMain implements Callable<Integer> {
             if (registrationTimeoutMs != null) {
                 builder.registrationTimeout(Duration.ofMillis(registrationTimeoutMs));
             }
+            if (authKeyFile != null) {
+                builder.authKeyFile(authKeyFile);
+            }
             master = builder.build().start();
-        } catch (final RuntimeException e) {
-            err.println("pccl master: " + e.getMessage());
+        } catch (final RuntimeException | IOException e) {
+            err.println("pccl master: " + (e instanceof IOException ? "cannot read --auth-key-file " + authKeyFile
+                    + ": " + e : e.getMessage()));
             err.flush();
             return 1;
         }

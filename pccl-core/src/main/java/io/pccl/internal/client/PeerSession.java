@@ -243,14 +243,17 @@ public final class PeerSession implements AutoCloseable {
         group = NettyTransport.newEventLoopGroup(Math.max(1, config.ioThreads() - inThreads), "pccl-peer");
         final P2PPools p = new P2PPools(group, incoming, config.connectionsPerPeer(), this::currentPeerId);
         p.dataPlaneInitializer(dataPlane);
+        p.authKey(config.authKey());
         pools = p;
         listener = PeerListener.bind(inbound, config.bindHost(), config.peerBasePort(), config.peerPortAttempts(),
-                incoming, this::currentPeerId, p::dataPlaneInitializer, config.p2pHandshakeTimeoutNs());
+                incoming, this::currentPeerId, p::dataPlaneInitializer, config.p2pHandshakeTimeoutNs(),
+                PeerListener.DEFAULT_MAX_CONNECTIONS, config.authKey());
         for (Map.Entry<ConnectionRole, RoleHandler> e : roleHandlers.entrySet()) {
             listener.roleHandler(e.getKey(), e.getValue());
         }
         final MasterConnection m = new MasterConnection(group, config.master(), config.heartbeatIntervalNs(),
                 config.heartbeatTimeoutNs());
+        m.authKey(config.authKey());
         master = m;
         if (state == State.CLOSED) {
             throw closed("connect");

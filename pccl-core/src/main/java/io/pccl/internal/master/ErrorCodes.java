@@ -38,6 +38,8 @@ public final class ErrorCodes {
                 return PcclException.Code.MASTER_UNAVAILABLE;
             case ERROR_SHARED_STATE_MISMATCH:
                 return PcclException.Code.SHARED_STATE_FAILED;
+            case ERROR_UNAUTHENTICATED:
+                return PcclException.Code.UNAUTHENTICATED;
             default:
                 return PcclException.Code.INTERNAL;
         }
@@ -46,8 +48,8 @@ public final class ErrorCodes {
     /**
      * The exception for an {@code Error} envelope the master sent before closing the connection: a
      * {@link MasterLostException} when the master is shutting down or refused the connection at its connection
-     * limit (both retryable: reconnect later), else a {@link KickedException} whose message carries the master's
-     * code and reason.
+     * limit (both retryable: reconnect later), {@code UNAUTHENTICATED} when the connection did not prove the master's
+     * shared key, else a {@link KickedException} whose message carries the master's code and reason.
      *
      * @param master the master's address, for the message
      * @param peerId this peer's id (0 before registration)
@@ -62,6 +64,10 @@ public final class ErrorCodes {
         }
         if (code == ErrorCode.ERROR_RESOURCE_EXHAUSTED) {
             return new MasterLostException("master at " + master + " refused the connection: " + reason);
+        }
+        if (code == ErrorCode.ERROR_UNAUTHENTICATED) {
+            return new PcclException(PcclException.Code.UNAUTHENTICATED, "master at " + master
+                    + " refused the connection: " + reason);
         }
         return new KickedException("master at " + master + " removed peer " + peerId + " (" + code + "): "
                 + (reason.isEmpty() ? "no reason given" : reason));

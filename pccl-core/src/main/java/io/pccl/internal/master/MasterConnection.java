@@ -20,6 +20,9 @@ import io.pccl.proto.RegisterResponse;
 import io.pccl.transport.Envelopes;
 import io.pccl.transport.PauseTolerantClock;
 import io.pccl.transport.netty.ControlPipeline;
+import io.pccl.transport.auth.AuthHandshake;
+import io.pccl.transport.auth.AuthenticationFailedException;
+import io.pccl.transport.auth.SharedKey;
 import io.pccl.transport.netty.NettyTransport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,6 +54,7 @@ public final class MasterConnection implements AutoCloseable {
     private final long heartbeatTimeoutNs;
     private final MasterDispatcher dispatcher = new MasterDispatcher();
     private volatile Channel channel;
+    private volatile SharedKey authKey;
     /**
      * Judges the master's silence. Confined to the channel's event loop: a peer paused (a long GC pause) must not
      * declare the master lost before it read the heartbeats waiting in its socket.
@@ -121,6 +125,16 @@ public final class MasterConnection implements AutoCloseable {
     }
 
     /**
+     * Makes the connection prove the deployment's shared key before its hello ({@link AuthHandshake}); call before
+     * {@link #open}.
+     *
+     * @param key the key, or null for none
+     */
+    public void authKey(final SharedKey key) {
+        this.authKey = key;
+    }
+
+    /**
      * Connects and performs the hello handshake. Blocks up to {@code timeoutNs}.
      *
      * @param timeoutNs the bound
@@ -128,6 +142,7 @@ public final class MasterConnection implements AutoCloseable {
      * @throws PcclException the master's error if it refused the hello
      */
     public void open(final long timeoutNs) {
+        final SharedKey key = authKey;
         final long deadline = System.nanoTime() + timeoutNs;
         final long tcpMs = Math.max(1L, Math.min(MAX_TCP_CONNECT_MS, TimeUnit.NANOSECONDS.toMillis(timeoutNs)));
         final Bootstrap bootstrap = new Bootstrap().group(group).channel(NettyTransport.channelClass())
@@ -139,6 +154,9 @@ public final class MasterConnection implements AutoCloseable {
                     protected void initChannel(final Channel ch) {
                         ControlPipeline.install(ch.pipeline());
                         ch.pipeline().addLast("master", new Handler());
+                        if (key != null) {
+                            AuthHandshake.installInitiator(ch.pipeline(), key, "master at " + addressText);
+                        }
                     }
                 });
         final ChannelFuture connect = bootstrap.connect(address);
@@ -330,6 +348,12 @@ public final class MasterConnection implements AutoCloseable {
 
         @Override
         public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause) {
+            if (cause instanceof AuthenticationFailedException) {
+                // Not a lost master: the configuration differs, and reconnecting cannot help.
+                dispatcher.fail(new PcclException(PcclException.Code.UNAUTHENTICATED, cause.getMessage(), cause));
+                ctx.close();
+                return;
+            }
             lost("connection to master at " + addressText + " failed: " + cause, cause);
         }
     }

@@ -14,6 +14,8 @@ import io.pccl.proto.Envelope;
 import io.pccl.proto.PeerEndpoint;
 import io.pccl.transport.Envelopes;
 import io.pccl.transport.netty.ControlPipeline;
+import io.pccl.transport.auth.AuthHandshake;
+import io.pccl.transport.auth.SharedKey;
 import io.pccl.transport.netty.NettyTransport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,6 +55,7 @@ public final class P2PPools implements P2PConnections, AutoCloseable {
     private final LongSupplier selfId;
     private final Map<Long, Pool> outgoing = new ConcurrentHashMap<>();
     private volatile DataPlaneInitializer dataPlane = DataPlane.DISCARDING;
+    private volatile SharedKey authKey;
     private volatile long successor = NO_PEER;
     private volatile long predecessor = NO_PEER;
 
@@ -86,6 +89,15 @@ public final class P2PPools implements P2PConnections, AutoCloseable {
      */
     public void dataPlaneInitializer(final DataPlaneInitializer initializer) {
         this.dataPlane = Objects.requireNonNull(initializer, "initializer");
+    }
+
+    /**
+     * Makes every connection dialed from now on prove the deployment's shared key first ({@link AuthHandshake}).
+     *
+     * @param key the key, or null for none
+     */
+    public void authKey(final SharedKey key) {
+        this.authKey = key;
     }
 
     /**
@@ -181,6 +193,11 @@ public final class P2PPools implements P2PConnections, AutoCloseable {
                         protected void initChannel(final Channel ch) {
                             ControlPipeline.install(ch.pipeline());
                             ch.pipeline().addLast("hello", hello);
+                            final SharedKey key = authKey;
+                            if (key != null) {
+                                AuthHandshake.installInitiator(ch.pipeline(), key, "peer " + to.getPeerId() + " at "
+                                        + to.getHost() + ":" + to.getPort());
+                            }
                         }
                     }).connect(to.getHost(), to.getPort());
             opened.add(connect.channel());

@@ -24,6 +24,8 @@ import io.pccl.transport.ConnectionSlots;
 import io.pccl.transport.Envelopes;
 import io.pccl.transport.LogThrottle;
 import io.pccl.transport.netty.ControlPipeline;
+import io.pccl.transport.auth.AuthHandshake;
+import io.pccl.transport.auth.SharedKey;
 import io.pccl.transport.netty.NettyTransport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -77,13 +79,16 @@ public final class PeerListener implements AutoCloseable {
     private final LongSupplier selfId;
     private final Supplier<DataPlaneInitializer> dataPlane;
     private final long helloTimeoutNs;
+    /** The shared key every accepted connection must prove first, or null. */
+    private final SharedKey authKey;
     private final ConnectionSlots slots;
     /** Which handshake rejections get a WARN line: any host that reaches the port can cause them. */
     private final LogThrottle rejections = new LogThrottle();
 
     private PeerListener(final Channel serverChannel, final IncomingPools incoming, final LongSupplier selfId,
                          final Supplier<DataPlaneInitializer> dataPlane, final long helloTimeoutNs,
-                         final ConnectionSlots slots) {
+                         final ConnectionSlots slots, final SharedKey authKey) {
+        this.authKey = authKey;
         this.serverChannel = serverChannel;
         this.incoming = incoming;
         this.selfId = selfId;
@@ -134,6 +139,22 @@ public final class PeerListener implements AutoCloseable {
                                     final int maxAttempts, final IncomingPools incoming, final LongSupplier selfId,
                                     final Supplier<DataPlaneInitializer> dataPlane, final long helloTimeoutNs,
                                     final int maxConnections) {
+        return bind(group, bindHost, basePort, maxAttempts, incoming, selfId, dataPlane, helloTimeoutNs,
+                maxConnections, null);
+    }
+
+    /**
+     * Binds the listener, bumping the port on bind failures; every accepted connection must first prove
+     * {@code authKey} ({@link AuthHandshake}, within {@code helloTimeoutNs}) unless it is null.
+     *
+     * @param authKey the deployment's shared key, or null for none
+     * @return the bound listener
+     * @see #bind(EventLoopGroup, String, int, int, IncomingPools, LongSupplier, Supplier, long, int)
+     */
+    public static PeerListener bind(final EventLoopGroup group, final String bindHost, final int basePort,
+                                    final int maxAttempts, final IncomingPools incoming, final LongSupplier selfId,
+                                    final Supplier<DataPlaneInitializer> dataPlane, final long helloTimeoutNs,
+                                    final int maxConnections, final SharedKey authKey) {
         Objects.requireNonNull(bindHost, "bindHost");
         final ConnectionSlots slots = new ConnectionSlots(maxConnections);
         // Set once the bind succeeded; before that nobody knows the port (it is reported at registration), so a
@@ -170,7 +191,7 @@ public final class PeerListener implements AutoCloseable {
             }
             if (bind.isSuccess()) {
                 final PeerListener listener = new PeerListener(bind.channel(), incoming, selfId, dataPlane,
-                        helloTimeoutNs, slots);
+                        helloTimeoutNs, slots, authKey);
                 self.set(listener);
                 LOG.info("peer listener bound to {} ({})", bind.channel().localAddress(), NettyTransport.name());
                 return listener;
@@ -217,6 +238,9 @@ public final class PeerListener implements AutoCloseable {
         }
         ch.closeFuture().addListener(f -> slots.release());
         accepted.add(ch);
+        if (authKey != null) {
+            AuthHandshake.installResponder(ch.pipeline(), authKey, helloTimeoutNs);
+        }
         // Before the first read: ring data connections later read payloads straight into operation memory.
         PlacingRecvByteBufAllocator.install(ch);
         ch.pipeline().addLast("hello", new AcceptHello());

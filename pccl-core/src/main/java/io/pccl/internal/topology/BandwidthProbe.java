@@ -25,6 +25,8 @@ import io.pccl.proto.Envelope;
 import io.pccl.proto.ErrorCode;
 import io.pccl.transport.Envelopes;
 import io.pccl.transport.netty.ControlPipeline;
+import io.pccl.transport.auth.AuthHandshake;
+import io.pccl.transport.auth.SharedKey;
 import io.pccl.transport.netty.NettyTransport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -127,7 +129,21 @@ public final class BandwidthProbe {
     public static CompletableFuture<Double> measure(final EventLoopGroup group, final String host, final int port,
                                                     final long selfId, final int streams, final Duration duration,
                                                     final Duration handshakeTimeout) {
-        final CompletableFuture<Measurement> m = run(group, host, port, selfId, streams, duration, handshakeTimeout);
+        return measure(group, host, port, selfId, streams, duration, handshakeTimeout, null);
+    }
+
+    /**
+     * {@link #measure(EventLoopGroup, String, int, long, int, Duration, Duration)} over connections that first
+     * prove {@code authKey} ({@link AuthHandshake}).
+     *
+     * @param authKey the deployment's shared key, or null for none
+     * @return the measured send bandwidth in Mbit/s
+     */
+    public static CompletableFuture<Double> measure(final EventLoopGroup group, final String host, final int port,
+                                                    final long selfId, final int streams, final Duration duration,
+                                                    final Duration handshakeTimeout, final SharedKey authKey) {
+        final CompletableFuture<Measurement> m = run(group, host, port, selfId, streams, duration, handshakeTimeout,
+                authKey);
         final CompletableFuture<Double> mbps = new CompletableFuture<>();
         m.whenComplete((r, e) -> {
             if (e == null) {
@@ -165,6 +181,12 @@ public final class BandwidthProbe {
     static CompletableFuture<Measurement> run(final EventLoopGroup group, final String host, final int port,
                                               final long selfId, final int streams, final Duration duration,
                                               final Duration handshakeTimeout) {
+        return run(group, host, port, selfId, streams, duration, handshakeTimeout, null);
+    }
+
+    private static CompletableFuture<Measurement> run(final EventLoopGroup group, final String host, final int port,
+                                                      final long selfId, final int streams, final Duration duration,
+                                                      final Duration handshakeTimeout, final SharedKey authKey) {
         Objects.requireNonNull(group, "group");
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(duration, "duration");
@@ -185,11 +207,11 @@ public final class BandwidthProbe {
         final BandwidthProbe probe = new BandwidthProbe(host, port, selfId, streams, duration.toNanos(),
                 handshakeTimeout.toNanos());
         probe.result.whenComplete((r, e) -> probe.cleanUp());
-        probe.start(group, host, port);
+        probe.start(group, host, port, authKey);
         return probe.result;
     }
 
-    private void start(final EventLoopGroup group, final String host, final int port) {
+    private void start(final EventLoopGroup group, final String host, final int port, final SharedKey authKey) {
         try {
             final ByteBuf buf = ByteBufAllocator.DEFAULT.directBuffer(PAYLOAD_BYTES, PAYLOAD_BYTES);
             fillPattern(buf);
@@ -210,6 +232,9 @@ public final class BandwidthProbe {
                     protected void initChannel(final Channel ch) {
                         ControlPipeline.install(ch.pipeline());
                         ch.pipeline().addLast(HANDLER_NAME, stream);
+                        if (authKey != null) {
+                            AuthHandshake.installInitiator(ch.pipeline(), authKey, "bandwidth target " + target);
+                        }
                     }
                 }).connect(host, port);
                 register(i, connect.channel());

@@ -11,6 +11,8 @@ import io.pccl.PcclException;
 import io.pccl.SharedState;
 import io.pccl.SharedStateSyncException;
 import io.pccl.transport.netty.NettyTransport;
+import io.pccl.transport.auth.AuthHandshake;
+import io.pccl.transport.auth.SharedKey;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -41,6 +43,7 @@ public final class SharedStateFetcher {
     private final int connectTimeoutMs;
     private final long progressTimeoutNs;
     private volatile FetchObserver observer;
+    private SharedKey authKey;
 
     /**
      * Creates a fetcher.
@@ -72,6 +75,17 @@ public final class SharedStateFetcher {
      */
     public SharedStateFetcher observer(final FetchObserver fetchObserver) {
         this.observer = fetchObserver;
+        return this;
+    }
+
+    /**
+     * Makes every fetch connection prove the deployment's shared key first ({@link AuthHandshake}).
+     *
+     * @param key the key, or null for none
+     * @return this
+     */
+    public SharedStateFetcher authKey(final SharedKey key) {
+        this.authKey = key;
         return this;
     }
 
@@ -161,6 +175,9 @@ public final class SharedStateFetcher {
                     protected void initChannel(final Channel ch) {
                         ch.pipeline().addLast(new IdleStateHandler(progressTimeoutNs, 0, 0, TimeUnit.NANOSECONDS),
                                 handler);
+                        if (authKey != null) {
+                            AuthHandshake.installInitiator(ch.pipeline(), authKey, "distributor " + distributor);
+                        }
                     }
                 });
         final ChannelFuture connect = b.connect(distributor);

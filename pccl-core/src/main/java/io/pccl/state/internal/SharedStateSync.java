@@ -288,7 +288,8 @@ public final class SharedStateSync implements AutoCloseable {
             return failFetch(selfId, what, "the master listed no distributor", null);
         }
         final SharedStateFetcher fetcher = new SharedStateFetcher(session.eventLoops(), selfId, verifier,
-                Duration.ofNanos(session.config().p2pHandshakeTimeoutNs()), progressTimeout).observer(observer);
+                Duration.ofNanos(session.config().p2pHandshakeTimeoutNs()), progressTimeout).observer(observer)
+                .authKey(session.config().authKey());
         final CompletableFuture<FetchResult> future;
         try {
             future = fetcher.fetchFromAny(distributors, state, keys);

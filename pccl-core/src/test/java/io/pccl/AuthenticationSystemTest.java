@@ -1,0 +1,193 @@
+package io.pccl;
+
+import io.pccl.master.Master;
+import io.pccl.proto.ConnectionRole;
+import io.pccl.proto.Envelope;
+import io.pccl.proto.ErrorCode;
+import io.pccl.transport.Envelopes;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Shared-key authentication end to end: a master and peers holding the same key use every kind of connection (the
+ * master's, ring data, a shared-state fetch, bandwidth measurements) as without a key; a peer with another key or
+ * none, or a master without one, fails {@code connect()} at once with {@code UNAUTHENTICATED}; and a peer's port
+ * answers a connection that does not prove the key with an {@code ERROR_UNAUTHENTICATED} frame and a close.
+ */
+@Tag("slow")
+@Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class AuthenticationSystemTest {
+    private static final String LOOPBACK = InetAddress.getLoopbackAddress().getHostAddress();
+    private static final byte[] KEY = "a-shared-key-of-the-test-deployment".getBytes(StandardCharsets.UTF_8);
+    private static final byte[] OTHER = "another-key-that-the-master-lacks".getBytes(StandardCharsets.UTF_8);
+    private static final long BOUND_S = 30;
+
+    private static Master master(final byte[] key) {
+        final Master.Builder b = Master.builder().host(LOOPBACK).port(0).heartbeatInterval(Duration.ofMillis(200))
+                .heartbeatTimeout(Duration.ofSeconds(3));
+        if (key != null) {
+            b.authKey(key);
+        }
+        return b.build().start();
+    }
+
+    private static Communicator peer(final Master master, final byte[] key) {
+        final Communicator.Builder b = Communicator.builder().masterAddress(LOOPBACK + ":" + master.port())
+                .peerBasePort(0).bindHost(LOOPBACK).connectionsPerPeer(2).connectTimeout(Duration.ofSeconds(BOUND_S))
+                .topologyTimeout(Duration.ofSeconds(BOUND_S)).heartbeatInterval(Duration.ofMillis(200))
+                .heartbeatTimeout(Duration.ofSeconds(3)).benchmarkDuration(Duration.ofMillis(100));
+        if (key != null) {
+            b.authKey(key);
+        }
+        return b.build();
+    }
+
+    @Test
+    void shouldUseEveryKindOfConnectionWhenTheMasterAndThePeersShareTheKey() throws Exception {
+        final ExecutorService pool = Executors.newCachedThreadPool();
+        final List<Communicator> peers = new ArrayList<>();
+        try (Master master = master(KEY)) {
+            for (int i = 0; i < 3; i++) {
+                peers.add(peer(master, KEY));
+            }
+            joinAll(pool, peers);
+
+            // ring data connections
+            final List<Future<float[]>> sums = new ArrayList<>();
+            for (int i = 0; i < peers.size(); i++) {
+                final Communicator c = peers.get(i);
+                final float[] v = new float[1000];
+                Arrays.fill(v, i + 1);
+                sums.add(pool.submit(() -> {
+                    c.allReduce(v, v, ReduceDescriptor.of(v.length, DataType.FLOAT32, ReduceOp.SUM).tag(1));
+                    return v;
+                }));
+            }
+            for (Future<float[]> f : sums) {
+                final float[] expected = new float[1000];
+                Arrays.fill(expected, 6f);
+                assertArrayEquals(expected, f.get(BOUND_S, TimeUnit.SECONDS));
+            }
+
+            // a shared-state fetch: the third peer holds other content and receives the popular one
+            final List<Future<SyncInfo>> syncs = new ArrayList<>();
+            for (int i = 0; i < peers.size(); i++) {
+                final Communicator c = peers.get(i);
+                final float[] w = new float[4096];
+                Arrays.fill(w, i == 2 ? 9f : 3f);
+                final SharedState s = SharedState.builder().entry("w", w).build();
+                syncs.add(pool.submit(() -> c.syncSharedState(s, SyncStrategy.ENFORCE_POPULAR)));
+            }
+            assertEquals(4096L * 4, syncs.get(2).get(BOUND_S, TimeUnit.SECONDS).rxBytes(),
+                    "the outvoted peer fetched the popular content over an authenticated fetch connection");
+            assertEquals(0, syncs.get(0).get(BOUND_S, TimeUnit.SECONDS).rxBytes());
+
+            // bandwidth measurements
+            final List<Future<?>> optimize = new ArrayList<>();
+            for (Communicator c : peers) {
+                optimize.add(pool.submit(c::optimizeTopology));
+            }
+            for (Future<?> f : optimize) {
+                f.get(BOUND_S, TimeUnit.SECONDS);
+            }
+            assertEquals(3, peers.get(0).ring().size());
+        } finally {
+            peers.forEach(Communicator::close);
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void shouldFailConnectAtOnceWithUnauthenticatedWhenThePeerHasNoKey() {
+        try (Master master = master(KEY); Communicator c = peer(master, null)) {
+            final PcclException e = assertThrows(PcclException.class, c::connect);
+            assertEquals(PcclException.Code.UNAUTHENTICATED, e.code(), e::toString);
+            assertFalse(e.isRetryable());
+            assertTrue(e.getMessage().contains("authentication required"), e.getMessage());
+        }
+    }
+
+    @Test
+    void shouldFailConnectAtOnceWithUnauthenticatedWhenThePeerHasAnotherKey() {
+        try (Master master = master(KEY); Communicator c = peer(master, OTHER)) {
+            final PcclException e = assertThrows(PcclException.class, c::connect);
+            assertEquals(PcclException.Code.UNAUTHENTICATED, e.code(), e::toString);
+            assertTrue(e.getMessage().contains("failed to prove the shared key"), e.getMessage());
+        }
+    }
+
+    @Test
+    void shouldFailConnectAtOnceWithUnauthenticatedWhenTheMasterHasNoKey() {
+        try (Master master = master(null); Communicator c = peer(master, KEY)) {
+            final PcclException e = assertThrows(PcclException.class, c::connect);
+            assertEquals(PcclException.Code.UNAUTHENTICATED, e.code(), e::toString);
+            assertTrue(e.getMessage().contains("does not answer the authentication handshake"), e.getMessage());
+        }
+    }
+
+    @Test
+    void shouldAnswerAConnectionToAPeerPortWithoutTheKeyWithAnErrorAndClose() throws Exception {
+        try (Master master = master(KEY); Communicator c = peer(master, KEY)) {
+            c.connect();
+            final int port = c.session().listenPort();
+            try (Socket s = new Socket(LOOPBACK, port)) {
+                s.setSoTimeout((int) TimeUnit.SECONDS.toMillis(BOUND_S));
+                final byte[] hello = Envelopes.hello(ConnectionRole.ROLE_SHARED_STATE, 99, 0, 0).toByteArray();
+                final DataOutputStream out = new DataOutputStream(s.getOutputStream());
+                out.writeInt(hello.length);
+                out.write(hello);
+                out.flush();
+                final DataInputStream in = new DataInputStream(s.getInputStream());
+                final byte[] body = new byte[in.readInt()];
+                in.readFully(body);
+                final Envelope error = Envelope.parseFrom(body);
+                assertEquals(ErrorCode.ERROR_UNAUTHENTICATED, error.getError().getCode());
+                assertEquals(-1, in.read(), "the peer closed the connection");
+            }
+        }
+    }
+
+    /** The first peer is accepted alone; the accepted ones admit the rest. */
+    private static void joinAll(final ExecutorService pool, final List<Communicator> peers) throws Exception {
+        peers.get(0).connect();
+        for (int n = 1; n < peers.size(); n++) {
+            final int size = n + 1;
+            final Future<?> connect = pool.submit(peers.get(n)::connect);
+            final List<Future<?>> admit = new ArrayList<>();
+            for (Communicator c : peers.subList(0, n)) {
+                admit.add(pool.submit(() -> {
+                    while (c.peerGroupWorldSize() < size) {
+                        if (c.arePeersPending()) {
+                            c.updateTopology();
+                        }
+                    }
+                }));
+            }
+            for (Future<?> f : admit) {
+                f.get(BOUND_S, TimeUnit.SECONDS);
+            }
+            connect.get(BOUND_S, TimeUnit.SECONDS);
+        }
+    }
+}
