@@ -67,8 +67,8 @@ class MasterMainTest {
         assertEquals(0, cmd.execute("--help"));
         final String help = sw.toString();
         for (final String option : List.of("--host", "--port", "--heartbeat-interval-ms", "--heartbeat-timeout-ms",
-                "--registration-timeout-ms", "--max-connections", "--max-messages-per-second", "--log-level",
-                "--version")) {
+                "--registration-timeout-ms", "--max-connections", "--max-messages-per-second", "--auth-key-file",
+                "--log-level", "--version")) {
             assertTrue(help.contains(option), help);
         }
         assertTrue(help.contains("Exit status"), help);
@@ -92,6 +92,24 @@ class MasterMainTest {
             assertEquals(1, cmd.execute("--port", "0", flag, "0"));
             final String setting = flag.equals("--max-connections") ? "maxConnections" : "maxMessagesPerSecond";
             assertEquals("pccl master: " + setting + " must be >= 1, got 0", err.toString().strip());
+        }
+    }
+
+    @Test
+    void shouldRefuseAnUnreadableOrShortKeyFileNamingIt() throws IOException {
+        final Path missing = Files.createTempDirectory("pccl-master-key").resolve("no-such-key");
+        final Path shortKey = Files.createTempFile("pccl-master-key", ".txt");
+        Files.writeString(shortKey, "too-short\n");
+        for (final Path key : List.of(missing, shortKey)) {
+            final StringWriter err = new StringWriter();
+            final CommandLine cmd = new CommandLine(new MasterMain());
+            cmd.setErr(new PrintWriter(err));
+            assertEquals(1, cmd.execute("--port", "0", "--auth-key-file", key.toString()));
+            final String message = err.toString().strip();
+            assertTrue(message.startsWith("pccl master: ") && message.contains(key.toString()), message);
+            if (key.equals(shortKey)) {
+                assertTrue(message.contains("holds 9 bytes") && message.contains("at least 16"), message);
+            }
         }
     }
 
