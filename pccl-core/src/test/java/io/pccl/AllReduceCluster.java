@@ -38,7 +38,13 @@ final class AllReduceCluster implements AutoCloseable {
 
     /** Starts a master and {@code w} peers; {@code tune} adjusts each builder. */
     static AllReduceCluster start(final int w, final UnaryOperator<Communicator.Builder> tune) throws Exception {
-        final AllReduceCluster c = new AllReduceCluster(MasterFixture.start());
+        return start(MasterFixture.start(), w, tune);
+    }
+
+    /** Joins {@code w} peers through {@code master}, which the cluster then owns; {@code tune} adjusts each builder. */
+    static AllReduceCluster start(final Master master, final int w, final UnaryOperator<Communicator.Builder> tune)
+            throws Exception {
+        final AllReduceCluster c = new AllReduceCluster(master);
         try {
             for (int i = 0; i < w; i++) {
                 c.join(tune.apply(c.builder()).build());

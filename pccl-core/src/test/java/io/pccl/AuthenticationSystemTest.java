@@ -8,6 +8,9 @@ import io.pccl.transport.Envelopes;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -19,9 +22,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -65,13 +68,10 @@ class AuthenticationSystemTest {
 
     @Test
     void shouldUseEveryKindOfConnectionWhenTheMasterAndThePeersShareTheKey() throws Exception {
-        final ExecutorService pool = Executors.newCachedThreadPool();
-        final List<Communicator> peers = new ArrayList<>();
-        try (Master master = master(KEY)) {
-            for (int i = 0; i < 3; i++) {
-                peers.add(peer(master, KEY));
-            }
-            joinAll(pool, peers);
+        try (AllReduceCluster cluster = AllReduceCluster.start(master(KEY), 3,
+                b -> b.authKey(KEY).benchmarkDuration(Duration.ofMillis(100)))) {
+            final List<Communicator> peers = cluster.peers();
+            final ExecutorService pool = cluster.pool();
 
             // ring data connections
             final List<Future<float[]>> sums = new ArrayList<>();
@@ -112,37 +112,25 @@ class AuthenticationSystemTest {
                 f.get(BOUND_S, TimeUnit.SECONDS);
             }
             assertEquals(3, peers.get(0).ring().size());
-        } finally {
-            peers.forEach(Communicator::close);
-            pool.shutdownNow();
         }
     }
 
-    @Test
-    void shouldFailConnectAtOnceWithUnauthenticatedWhenThePeerHasNoKey() {
-        try (Master master = master(KEY); Communicator c = peer(master, null)) {
+    static Stream<Arguments> mismatchedKeys() {
+        return Stream.of(
+                Arguments.of("the peer has no key", KEY, null, "authentication required"),
+                Arguments.of("the peer has another key", KEY, OTHER, "failed to prove the shared key"),
+                Arguments.of("the master has no key", null, KEY, "does not answer the authentication handshake"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("mismatchedKeys")
+    void shouldFailConnectAtOnceWithUnauthenticatedWhenTheKeysDiffer(final String what, final byte[] masterKey,
+                                                                     final byte[] peerKey, final String message) {
+        try (Master master = master(masterKey); Communicator c = peer(master, peerKey)) {
             final PcclException e = assertThrows(PcclException.class, c::connect);
             assertEquals(PcclException.Code.UNAUTHENTICATED, e.code(), e::toString);
             assertFalse(e.isRetryable());
-            assertTrue(e.getMessage().contains("authentication required"), e.getMessage());
-        }
-    }
-
-    @Test
-    void shouldFailConnectAtOnceWithUnauthenticatedWhenThePeerHasAnotherKey() {
-        try (Master master = master(KEY); Communicator c = peer(master, OTHER)) {
-            final PcclException e = assertThrows(PcclException.class, c::connect);
-            assertEquals(PcclException.Code.UNAUTHENTICATED, e.code(), e::toString);
-            assertTrue(e.getMessage().contains("failed to prove the shared key"), e.getMessage());
-        }
-    }
-
-    @Test
-    void shouldFailConnectAtOnceWithUnauthenticatedWhenTheMasterHasNoKey() {
-        try (Master master = master(null); Communicator c = peer(master, KEY)) {
-            final PcclException e = assertThrows(PcclException.class, c::connect);
-            assertEquals(PcclException.Code.UNAUTHENTICATED, e.code(), e::toString);
-            assertTrue(e.getMessage().contains("does not answer the authentication handshake"), e.getMessage());
+            assertTrue(e.getMessage().contains(message), e.getMessage());
         }
     }
 
@@ -168,26 +156,4 @@ class AuthenticationSystemTest {
         }
     }
 
-    /** The first peer is accepted alone; the accepted ones admit the rest. */
-    private static void joinAll(final ExecutorService pool, final List<Communicator> peers) throws Exception {
-        peers.get(0).connect();
-        for (int n = 1; n < peers.size(); n++) {
-            final int size = n + 1;
-            final Future<?> connect = pool.submit(peers.get(n)::connect);
-            final List<Future<?>> admit = new ArrayList<>();
-            for (Communicator c : peers.subList(0, n)) {
-                admit.add(pool.submit(() -> {
-                    while (c.peerGroupWorldSize() < size) {
-                        if (c.arePeersPending()) {
-                            c.updateTopology();
-                        }
-                    }
-                }));
-            }
-            for (Future<?> f : admit) {
-                f.get(BOUND_S, TimeUnit.SECONDS);
-            }
-            connect.get(BOUND_S, TimeUnit.SECONDS);
-        }
-    }
 }

@@ -3,6 +3,7 @@ package io.pccl.bench;
 import io.pccl.bench.internal.ChildJvm;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.util.ArrayDeque;
@@ -91,12 +92,8 @@ public final class Churn implements Callable<Integer> {
     int ops = 4;
     @Option(names = "--max-in-flight", description = "operations in flight per step (default ${DEFAULT-VALUE})")
     int maxInFlight = 2;
-    @Option(names = "--algorithm", description = "what the peers' steps compute: ${COMPLETION-CANDIDATES} (default "
-            + "${DEFAULT-VALUE}; docs/diloco.md)")
-    TrainingPeer.Algorithm algorithm = TrainingPeer.Algorithm.DDP;
-    @Option(names = "--inner-steps", description = "with DILOCO and ASYNC_DILOCO: inner steps per outer step "
-            + "(default ${DEFAULT-VALUE})")
-    int innerSteps = 10;
+    @Mixin
+    AlgorithmOptions algorithm = new AlgorithmOptions();
     @Option(names = "--optimize-every", description = "the peers call optimizeTopology() after each sync to a "
             + "revision that is a multiple of this (0: never; default ${DEFAULT-VALUE})")
     long optimizeEvery;
@@ -269,8 +266,7 @@ public final class Churn implements Callable<Integer> {
                 + "master removed every %d s (0: never), %d float32 weights in %d all-reduce(s) per step, %s%n",
                 durationS, seed, minPeers, maxPeers, intervalMs[0], intervalMs[1], killWeight, leaveShare,
                 freezeShare, freezeForS, masterProcess ? "a daemon" : "an embedded", masterRestartEveryS, elements,
-                ops, algorithm == TrainingPeer.Algorithm.DDP ? "DDP"
-                        : algorithm + " with " + innerSteps + " inner steps per outer step");
+                ops, algorithm.describe());
         final SplittableRandom random = new SplittableRandom(seed);
         master = startMaster(0);
         masterPort = master.port();
@@ -549,8 +545,8 @@ public final class Churn implements Callable<Integer> {
         final String name = "peer" + spawned++;
         final List<String> args = new ArrayList<>(List.of("--master=127.0.0.1:" + masterPort, "--steps=0",
                 "--elements=" + elements, "--ops=" + ops, "--max-in-flight=" + maxInFlight,
-                "--connections=" + connections, "--algorithm=" + algorithm, "--inner-steps=" + innerSteps,
-                "--optimize-every=" + optimizeEvery));
+                "--connections=" + connections, "--optimize-every=" + optimizeEvery));
+        args.addAll(algorithm.peerArgs());
         // Once the run has state, a new peer joins it and must never seed it (docs/fault-tolerance.md §8).
         final boolean joiner = steps > 0;
         if (joiner) {

@@ -4,6 +4,7 @@ import io.pccl.DataType;
 import io.pccl.bench.internal.ChildJvm;
 import io.pccl.master.Master;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.util.ArrayList;
@@ -48,12 +49,8 @@ public final class Demo implements Callable<Integer> {
     @Option(names = "--quantize", description = "MinMax-quantize the gradient all-reduce to this type (UINT8, UINT16,"
             + " UINT32, UINT64; default: float32 as it is)")
     DataType quantize;
-    @Option(names = "--algorithm", description = "what a step computes: ${COMPLETION-CANDIDATES} (default "
-            + "${DEFAULT-VALUE}; docs/diloco.md)")
-    TrainingPeer.Algorithm algorithm = TrainingPeer.Algorithm.DDP;
-    @Option(names = "--inner-steps", description = "with DILOCO and ASYNC_DILOCO: inner steps per outer step "
-            + "(default ${DEFAULT-VALUE})")
-    int innerSteps = 10;
+    @Mixin
+    AlgorithmOptions algorithm = new AlgorithmOptions();
 
     /** The peers' steps (hashes per revision, throughputs); the reader threads record into it. */
     private final StepLedger ledger = new StepLedger();
@@ -65,8 +62,7 @@ public final class Demo implements Callable<Integer> {
                     "need --kill-at < --join-at < --steps - 5, got " + killAt + ", " + joinAt + ", " + steps);
         }
         System.out.printf("pccl-java demo: %d peers, %d steps, %d float32 parameters (%.1f MiB)%s%s%n", peers, steps,
-                elements, elements * 4 / 1048576.0, algorithm == TrainingPeer.Algorithm.DDP ? ""
-                        : ", " + algorithm + " with " + innerSteps + " inner steps per outer step",
+                elements, elements * 4 / 1048576.0, algorithm.isDiLoCo() ? ", " + algorithm.describe() : "",
                 quantize == null ? "" : ", all-reduces quantized to " + quantize);
         try (Master master = Master.builder().host("127.0.0.1").port(0).heartbeatTimeout(
                 java.time.Duration.ofSeconds(3)).build().start()) {
@@ -126,8 +122,7 @@ public final class Demo implements Callable<Integer> {
         if (quantize != null) {
             args.add("--quantize=" + quantize);
         }
-        args.add("--algorithm=" + algorithm);
-        args.add("--inner-steps=" + innerSteps);
+        args.addAll(algorithm.peerArgs());
         if (wait) {
             // The late peer joins a run that has state: it must never seed the group.
             args.add("--wait-for-go");
@@ -178,7 +173,7 @@ public final class Demo implements Callable<Integer> {
             System.out.printf(java.util.Locale.ROOT, "all-reduce throughput at %d peers: median %.0f MB/s "
                     + "(payload sent + received per second, %d samples, %.1f MiB float32 %s)%n", e.getKey(),
                     v[v.length / 2], v.length, elements * 4 / 1048576.0,
-                    algorithm == TrainingPeer.Algorithm.DDP ? "AVG" : "SUM of pseudo-gradients");
+                    algorithm.isDiLoCo() ? "SUM of pseudo-gradients" : "AVG");
         }
     }
 
@@ -192,7 +187,7 @@ public final class Demo implements Callable<Integer> {
         final double[] wait = ledger.figure("waitMs");
         System.out.printf(java.util.Locale.ROOT, "%s: loss %.4g after revision %d, %.4g after revision %d; per outer "
                 + "step (median over peers and steps): inner steps %.1f ms, then waiting for the all-reduce %.1f ms%n",
-                algorithm, losses.get(losses.firstKey()), losses.firstKey(), losses.get(losses.lastKey()),
+                algorithm.algorithm, losses.get(losses.firstKey()), losses.firstKey(), losses.get(losses.lastKey()),
                 losses.lastKey(), inner[inner.length / 2], wait[wait.length / 2]);
     }
 

@@ -18,6 +18,7 @@ import io.pccl.bench.internal.ChildJvm;
 import io.pccl.hash.SimpleHash;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.BufferedReader;
@@ -117,13 +118,8 @@ public final class TrainingPeer implements Callable<Integer> {
             + "revision is a multiple of this (0: never; default ${DEFAULT-VALUE}). Every peer of the group gets the "
             + "same revision from the sync, so they all decide alike, also under churn")
     long optimizeEvery;
-    @Option(names = "--algorithm", description = "DDP: all-reduce a gradient every step; DILOCO: inner steps, then "
-            + "all-reduce the pseudo-gradient and take an outer Nesterov step; ASYNC_DILOCO: the same, one step "
-            + "delayed, the all-reduce overlapping the next inner steps (docs/diloco.md). Default ${DEFAULT-VALUE}")
-    Algorithm algorithm = Algorithm.DDP;
-    @Option(names = "--inner-steps", description = "with DILOCO and ASYNC_DILOCO: inner steps per outer step "
-            + "(default ${DEFAULT-VALUE})")
-    int innerSteps = 10;
+    @Mixin
+    AlgorithmOptions algorithm = new AlgorithmOptions();
 
     private final CountDownLatch go = new CountDownLatch(1);
     private volatile boolean stop;
@@ -163,10 +159,11 @@ public final class TrainingPeer implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        if (elements < 1 || elements > Integer.MAX_VALUE / 4 - 1 || ops < 1 || ops > elements || innerSteps < 1) {
+        if (elements < 1 || elements > Integer.MAX_VALUE / 4 - 1 || ops < 1 || ops > elements
+                || algorithm.innerSteps < 1) {
             throw new CommandLine.ParameterException(new CommandLine(this), "need 1 <= --elements <= "
                     + (Integer.MAX_VALUE / 4 - 1) + ", 1 <= --ops <= --elements and --inner-steps >= 1, got "
-                    + elements + ", " + ops + " and " + innerSteps);
+                    + elements + ", " + ops + " and " + algorithm.innerSteps);
         }
         startInputReader();
         if (waitForGo) {
@@ -177,7 +174,7 @@ public final class TrainingPeer implements Callable<Integer> {
             }
         }
         final long pid = ProcessHandle.current().pid();
-        if (algorithm == Algorithm.DDP) {
+        if (!algorithm.isDiLoCo()) {
             weights = ByteBuffer.allocateDirect(elements * 4).order(ByteOrder.LITTLE_ENDIAN);
             grad = ByteBuffer.allocateDirect(elements * 4).order(ByteOrder.LITTLE_ENDIAN);
             final SplittableRandom init = new SplittableRandom(pid);
@@ -189,7 +186,8 @@ public final class TrainingPeer implements Callable<Integer> {
             state = SharedState.builder().revision(0).entry("weights", weights, DataType.FLOAT32, elements).build();
         } else {
             diloco = new DiLoCoTraining(new DiLoCoModel(elements, pid, pid * 1_000_003L + 17),
-                    algorithm == Algorithm.ASYNC_DILOCO, innerSteps, ops, maxInFlight, quantize, joiner);
+                    algorithm.algorithm == Algorithm.ASYNC_DILOCO, algorithm.innerSteps, ops, maxInFlight, quantize,
+                    joiner);
             state = diloco.state();
         }
         try {

@@ -103,8 +103,8 @@ class ChurnHarnessTest {
         final long seed = SEED + 2;
         System.out.println("ChurnHarnessTest (async DiLoCo) seed " + seed);
         final Churn churn = smallChurn(seed, 20);
-        churn.algorithm = TrainingPeer.Algorithm.ASYNC_DILOCO;
-        churn.innerSteps = 5;
+        churn.algorithm.algorithm = TrainingPeer.Algorithm.ASYNC_DILOCO;
+        churn.algorithm.innerSteps = 5;
         churn.intervalMs = new long[] {300, 900};
         churn.killWeight = 0.5;
         churn.masterRestartEveryS = 12;
