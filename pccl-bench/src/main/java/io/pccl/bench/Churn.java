@@ -7,6 +7,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.util.ArrayDeque;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Deque;
@@ -97,6 +100,9 @@ public final class Churn implements Callable<Integer> {
     @Option(names = "--optimize-every", description = "the peers call optimizeTopology() after each sync to a "
             + "revision that is a multiple of this (0: never; default ${DEFAULT-VALUE})")
     long optimizeEvery;
+    @Option(names = "--auth", description = "give the master and every peer a shared key (a random one in a "
+            + "temporary file): every connection then runs the authentication handshake (docs/protocol.md)")
+    boolean auth;
     @Option(names = "--connections", description = "connections per peer (default ${DEFAULT-VALUE})")
     int connections = 2;
     @Option(names = "--stall-timeout", description = "seconds without a completed step that fail the run "
@@ -144,6 +150,8 @@ public final class Churn implements Callable<Integer> {
     private long longestGapNs;
     private long steps;
     private long maxRevision;
+    /** With {@code --auth}: the key file of the master and the peers. */
+    private Path authKeyFile;
     private int retries;
     /** {@code OPTIMIZED} lines: a peer's {@code optimizeTopology()} that returned. */
     private int optimizations;
@@ -245,7 +253,7 @@ public final class Churn implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() throws InterruptedException {
+    public Integer call() throws InterruptedException, IOException {
         return run().passed() ? 0 : 1;
     }
 
@@ -255,7 +263,7 @@ public final class Churn implements Callable<Integer> {
      * @return what happened
      * @throws InterruptedException if interrupted (the peers are killed)
      */
-    Result run() throws InterruptedException {
+    Result run() throws InterruptedException, IOException {
         validate();
         if (!verbose && System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
             // Read when the first logger is made: the master's round-by-round INFO lines would bury the report.
@@ -263,11 +271,18 @@ public final class Churn implements Callable<Integer> {
         }
         System.out.printf(Locale.ROOT, "pccl-java churn: %d s, seed %d, %d-%d peers, actions every %d-%d ms "
                 + "(kill weight %.2f; of removals of stepping peers, leaves %.2f and freezes %.2f for %d s), %s "
-                + "master removed every %d s (0: never), %d float32 weights in %d all-reduce(s) per step, %s%n",
+                + "master removed every %d s (0: never), %d float32 weights in %d all-reduce(s) per step, %s%s%n",
                 durationS, seed, minPeers, maxPeers, intervalMs[0], intervalMs[1], killWeight, leaveShare,
                 freezeShare, freezeForS, masterProcess ? "a daemon" : "an embedded", masterRestartEveryS, elements,
-                ops, algorithm.describe());
+                ops, algorithm.describe(), auth ? ", every connection authenticated with a shared key" : "");
         final SplittableRandom random = new SplittableRandom(seed);
+        if (auth) {
+            authKeyFile = Files.createTempFile("pccl-churn-key", ".txt");
+            authKeyFile.toFile().deleteOnExit();
+            final byte[] key = new byte[32];
+            new java.security.SecureRandom().nextBytes(key);
+            Files.writeString(authKeyFile, java.util.Base64.getEncoder().encodeToString(key));
+        }
         master = startMaster(0);
         masterPort = master.port();
         try {
@@ -290,7 +305,8 @@ public final class Churn implements Callable<Integer> {
     }
 
     private ChurnMaster startMaster(final int port) throws InterruptedException {
-        return masterProcess ? ChurnMaster.process(port, verbose) : ChurnMaster.embedded(port);
+        return masterProcess ? ChurnMaster.process(port, verbose, authKeyFile)
+                : ChurnMaster.embedded(port, authKeyFile);
     }
 
     /**
@@ -547,6 +563,9 @@ public final class Churn implements Callable<Integer> {
                 "--elements=" + elements, "--ops=" + ops, "--max-in-flight=" + maxInFlight,
                 "--connections=" + connections, "--optimize-every=" + optimizeEvery));
         args.addAll(algorithm.peerArgs());
+        if (authKeyFile != null) {
+            args.add("--auth-key-file=" + authKeyFile);
+        }
         // Once the run has state, a new peer joins it and must never seed it (docs/fault-tolerance.md §8).
         final boolean joiner = steps > 0;
         if (joiner) {

@@ -5,6 +5,9 @@ import io.pccl.master.Master;
 import io.pccl.master.MasterMain;
 
 import java.time.Duration;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -66,10 +69,21 @@ abstract class ChurnMaster implements AutoCloseable {
     @Override
     public abstract void close();
 
-    /** A {@link Master} in this JVM on loopback {@code port} (0: ephemeral). */
-    static ChurnMaster embedded(final int port) {
-        return new Embedded(Master.builder().host("127.0.0.1").port(port).heartbeatTimeout(HEARTBEAT_TIMEOUT)
-                .build().start());
+    /**
+     * A {@link Master} in this JVM on loopback {@code port} (0: ephemeral).
+     *
+     * @param authKeyFile the shared key's file, or null for none
+     */
+    static ChurnMaster embedded(final int port, final Path authKeyFile) {
+        final Master.Builder b = Master.builder().host("127.0.0.1").port(port).heartbeatTimeout(HEARTBEAT_TIMEOUT);
+        if (authKeyFile != null) {
+            try {
+                b.authKeyFile(authKeyFile);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return new Embedded(b.build().start());
     }
 
     /**
@@ -78,8 +92,9 @@ abstract class ChurnMaster implements AutoCloseable {
      * @param verbose echo its output (INFO log) instead of keeping its warnings only
      * @throws IllegalStateException if it does not report its port within 30 s
      */
-    static ChurnMaster process(final int port, final boolean verbose) throws InterruptedException {
-        return new Process(port, verbose);
+    static ChurnMaster process(final int port, final boolean verbose, final Path authKeyFile)
+            throws InterruptedException {
+        return new Process(port, verbose, authKeyFile);
     }
 
     private static final class Embedded extends ChurnMaster {
@@ -120,11 +135,14 @@ abstract class ChurnMaster implements AutoCloseable {
         private volatile boolean ending;
         private volatile String failure;
 
-        Process(final int port, final boolean verbose) throws InterruptedException {
+        Process(final int port, final boolean verbose, final Path authKeyFile) throws InterruptedException {
             this.verbose = verbose;
             final List<String> args = new ArrayList<>(List.of("--host", "127.0.0.1", "--port",
                     Integer.toString(port), "--heartbeat-timeout-ms", Long.toString(HEARTBEAT_TIMEOUT.toMillis()),
                     "--heartbeat-interval-ms", "500", "--log-level", verbose ? "info" : "warn"));
+            if (authKeyFile != null) {
+                args.add("--auth-key-file=" + authKeyFile);
+            }
             jvm = ChildJvm.start("master", List.of("-Xmx512m", "-Dio.netty.leakDetection.level=disabled"),
                     MasterMain.class.getName(), args);
             try {

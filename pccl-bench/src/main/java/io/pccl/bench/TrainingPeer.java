@@ -27,6 +27,7 @@ import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -102,6 +103,8 @@ public final class TrainingPeer implements Callable<Integer> {
     int maxInFlight = 1;
     @Option(names = "--connections", description = "connections per peer (default ${DEFAULT-VALUE})")
     int connections = 4;
+    @Option(names = "--auth-key-file", description = "the deployment's shared key (Communicator.Builder.authKeyFile)")
+    Path authKeyFile;
     @Option(names = "--wait-for-go", description = "read a 'go' line from standard input before connecting")
     boolean waitForGo;
     @Option(names = "--joiner", description = "join a run that already has state: vote RECEIVE_ONLY until the "
@@ -221,10 +224,14 @@ public final class TrainingPeer implements Callable<Integer> {
      * @return {@link #FINISHED}, {@link #RECONNECT} or {@link #FAILED}
      */
     private int session() throws InterruptedException {
-        try (Communicator comm = Communicator.builder().masterAddress(master).peerBasePort(0)
+        final Communicator.Builder builder = Communicator.builder().masterAddress(master).peerBasePort(0)
                 .connectionsPerPeer(connections).connectTimeout(Duration.ofSeconds(120))
                 .topologyTimeout(Duration.ofSeconds(60)).heartbeatTimeout(Duration.ofSeconds(3))
-                .benchmarkDuration(Duration.ofMillis(300)).build()) {
+                .benchmarkDuration(Duration.ofMillis(300));
+        if (authKeyFile != null) {
+            builder.authKeyFile(authKeyFile);
+        }
+        try (Communicator comm = builder.build()) {
             connecting = comm;
             try {
                 if (stop) {
