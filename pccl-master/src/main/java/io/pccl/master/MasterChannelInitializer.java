@@ -7,6 +7,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.pccl.transport.netty.ControlPipeline;
+import io.pccl.transport.LogThrottle;
 import io.pccl.transport.auth.AuthHandshake;
 import io.pccl.transport.auth.SharedKey;
 import java.util.concurrent.TimeUnit;
@@ -42,6 +43,8 @@ final class MasterChannelInitializer extends ChannelInitializer<SocketChannel> {
     private final ConnectionLimits limits;
     private final SharedKey authKey;
     private final long authTimeoutNs;
+    /** Refused authentication handshakes, for the throttled WARN lines. */
+    private final LogThrottle authFailures = new LogThrottle();
 
     /**
      * @param authKey the shared key every connection must prove before its hello, or null for none
@@ -61,7 +64,7 @@ final class MasterChannelInitializer extends ChannelInitializer<SocketChannel> {
         connections.add(ch);
         install(ch.pipeline(), conductor, limits);
         if (authKey != null) {
-            AuthHandshake.installResponder(ch.pipeline(), authKey, authTimeoutNs);
+            AuthHandshake.installResponder(ch.pipeline(), authKey, authTimeoutNs, authFailures);
         }
     }
 

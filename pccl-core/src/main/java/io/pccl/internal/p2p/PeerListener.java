@@ -239,7 +239,7 @@ public final class PeerListener implements AutoCloseable {
         ch.closeFuture().addListener(f -> slots.release());
         accepted.add(ch);
         if (authKey != null) {
-            AuthHandshake.installResponder(ch.pipeline(), authKey, helloTimeoutNs);
+            AuthHandshake.installResponder(ch.pipeline(), authKey, helloTimeoutNs, rejections);
         }
         // Before the first read: ring data connections later read payloads straight into operation memory.
         PlacingRecvByteBufAllocator.install(ch);

@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelPipeline;
 import io.pccl.proto.ErrorCode;
 import io.pccl.transport.Envelopes;
+import io.pccl.transport.LogThrottle;
 
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -70,9 +71,12 @@ public final class AuthHandshake {
      * @param pipeline the new channel's pipeline
      * @param key the shared key
      * @param timeoutNs the handshake's bound from the connection's start; the channel closes after it
+     * @param failures counts this server's refused handshakes; the 1st, 2nd, 4th, ... get a WARN line, the others
+     *        a DEBUG line (any host that reaches the port can cause them)
      */
-    public static void installResponder(final ChannelPipeline pipeline, final SharedKey key, final long timeoutNs) {
-        pipeline.addFirst(HANDLER_NAME, new AuthResponderHandler(key, timeoutNs));
+    public static void installResponder(final ChannelPipeline pipeline, final SharedKey key, final long timeoutNs,
+                                        final LogThrottle failures) {
+        pipeline.addFirst(HANDLER_NAME, new AuthResponderHandler(key, timeoutNs, failures));
     }
 
     static byte[] nonce() {

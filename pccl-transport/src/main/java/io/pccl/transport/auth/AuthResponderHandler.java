@@ -3,6 +3,9 @@ package io.pccl.transport.auth;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.pccl.transport.LogThrottle;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
 import java.util.concurrent.TimeUnit;
@@ -16,24 +19,38 @@ import java.util.concurrent.TimeUnit;
  * <p>Not thread-safe; confined to its channel's event loop.
  */
 final class AuthResponderHandler extends AbstractAuthHandler {
+    private static final Logger LOG = LoggerFactory.getLogger(AuthResponderHandler.class);
+
     private final SharedKey key;
     private final long timeoutNs;
+    private final LogThrottle failures;
     private byte[] theirs;
     private byte[] ours;
     private ScheduledFuture<?> timeout;
 
-    AuthResponderHandler(final SharedKey key, final long timeoutNs) {
+    AuthResponderHandler(final SharedKey key, final long timeoutNs, final LogThrottle failures) {
         super(false);
         this.key = key;
         this.timeoutNs = timeoutNs;
+        this.failures = failures;
+    }
+
+    /** Refuses the connection: the {@code Error} frame, a (throttled) log line, the close. */
+    private void refuse(final ChannelHandlerContext ctx, final String why) {
+        if (failures.count()) {
+            LOG.warn("refusing connection from {}: {} (authentication failure #{}; #1, #2, #4, ... are logged at "
+                    + "WARN)", ctx.channel().remoteAddress(), why, failures.events());
+        } else {
+            LOG.debug("refusing connection from {}: {}", ctx.channel().remoteAddress(), why);
+        }
+        fail(ctx, why, AuthHandshake.errorFrame(ctx.alloc(), why));
     }
 
     @Override
     public void handlerAdded(final ChannelHandlerContext ctx) {
         super.handlerAdded(ctx);
-        timeout = ctx.executor().schedule(() -> fail(ctx, "no authentication within " + timeoutNs / 1_000_000L
-                + " ms of the connection's start", AuthHandshake.errorFrame(ctx.alloc(), "authentication timed out "
-                + "after " + timeoutNs / 1_000_000L + " ms")), timeoutNs, TimeUnit.NANOSECONDS);
+        timeout = ctx.executor().schedule(() -> refuse(ctx, "authentication timed out after "
+                + timeoutNs / 1_000_000L + " ms"), timeoutNs, TimeUnit.NANOSECONDS);
     }
 
     @Override
@@ -48,7 +65,7 @@ final class AuthResponderHandler extends AbstractAuthHandler {
             if (in.readableBytes() >= 4 && in.getInt(in.readerIndex()) != AuthHandshake.MAGIC) {
                 final String why = "authentication required: this side has a shared key and the connection did not "
                         + "open with the authentication handshake (first bytes " + AuthHandshake.head(in) + ")";
-                fail(ctx, why, AuthHandshake.errorFrame(ctx.alloc(), why));
+                refuse(ctx, why);
                 return false;
             }
             if (in.readableBytes() < AuthHandshake.HELLO_BYTES) {
@@ -65,8 +82,7 @@ final class AuthResponderHandler extends AbstractAuthHandler {
             return false;
         }
         if (!matches(in, 0, key.mac(AuthHandshake.INITIATOR_LABEL, theirs, ours))) {
-            final String why = "authentication failed: the connection's proof does not match this side's shared key";
-            fail(ctx, why, AuthHandshake.errorFrame(ctx.alloc(), why));
+            refuse(ctx, "authentication failed: the connection's proof does not match this side's shared key");
             return false;
         }
         in.skipBytes(AuthHandshake.MAC_BYTES);

@@ -9,6 +9,7 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import io.pccl.proto.Envelope;
 import io.pccl.proto.ErrorCode;
 import io.pccl.transport.Envelopes;
+import io.pccl.transport.LogThrottle;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -82,7 +83,7 @@ class AuthHandshakeTest {
 
     private EmbeddedChannel responder(final SharedKey key) {
         final EmbeddedChannel ch = new EmbeddedChannel(responderSide);
-        AuthHandshake.installResponder(ch.pipeline(), key, TIMEOUT_NS);
+        AuthHandshake.installResponder(ch.pipeline(), key, TIMEOUT_NS, new LogThrottle());
         return ch;
     }
 
