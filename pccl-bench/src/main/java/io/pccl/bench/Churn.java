@@ -1,6 +1,7 @@
 package io.pccl.bench;
 
 import io.pccl.bench.internal.ChildJvm;
+import io.pccl.bench.internal.TempKeyFile;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -8,7 +9,6 @@ import picocli.CommandLine.Option;
 
 import java.util.ArrayDeque;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -277,11 +277,7 @@ public final class Churn implements Callable<Integer> {
                 ops, algorithm.describe(), auth ? ", every connection authenticated with a shared key" : "");
         final SplittableRandom random = new SplittableRandom(seed);
         if (auth) {
-            authKeyFile = Files.createTempFile("pccl-churn-key", ".txt");
-            authKeyFile.toFile().deleteOnExit();
-            final byte[] key = new byte[32];
-            new java.security.SecureRandom().nextBytes(key);
-            Files.writeString(authKeyFile, java.util.Base64.getEncoder().encodeToString(key));
+            authKeyFile = TempKeyFile.create();
         }
         master = startMaster(0);
         masterPort = master.port();

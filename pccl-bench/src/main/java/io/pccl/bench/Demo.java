@@ -2,11 +2,13 @@ package io.pccl.bench;
 
 import io.pccl.DataType;
 import io.pccl.bench.internal.ChildJvm;
+import io.pccl.bench.internal.TempKeyFile;
 import io.pccl.master.Master;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -51,6 +53,11 @@ public final class Demo implements Callable<Integer> {
     DataType quantize;
     @Mixin
     AlgorithmOptions algorithm = new AlgorithmOptions();
+    @Option(names = "--auth", description = "give the master and every peer a shared key (a random one in a "
+            + "temporary file): every connection then proves it first (docs/protocol.md, Authentication)")
+    boolean auth;
+    /** With {@code --auth}: the key file of the master and the peers. */
+    private Path authKeyFile;
 
     /** The peers' steps (hashes per revision, throughputs); the reader threads record into it. */
     private final StepLedger ledger = new StepLedger();
@@ -64,8 +71,14 @@ public final class Demo implements Callable<Integer> {
         System.out.printf("pccl-java demo: %d peers, %d steps, %d float32 parameters (%.1f MiB)%s%s%n", peers, steps,
                 elements, elements * 4 / 1048576.0, algorithm.isDiLoCo() ? ", " + algorithm.describe() : "",
                 quantize == null ? "" : ", all-reduces quantized to " + quantize);
-        try (Master master = Master.builder().host("127.0.0.1").port(0).heartbeatTimeout(
-                java.time.Duration.ofSeconds(3)).build().start()) {
+        final Master.Builder masterBuilder = Master.builder().host("127.0.0.1").port(0)
+                .heartbeatTimeout(java.time.Duration.ofSeconds(3));
+        if (auth) {
+            authKeyFile = TempKeyFile.create();
+            masterBuilder.authKeyFile(authKeyFile);
+            System.out.println("every connection authenticated with a shared key (" + authKeyFile + ")");
+        }
+        try (Master master = masterBuilder.build().start()) {
             System.out.println("master listening on 127.0.0.1:" + master.port());
             final List<ChildJvm> children = new ArrayList<>();
             final List<Thread> readers = new ArrayList<>();
@@ -123,6 +136,9 @@ public final class Demo implements Callable<Integer> {
             args.add("--quantize=" + quantize);
         }
         args.addAll(algorithm.peerArgs());
+        if (authKeyFile != null) {
+            args.add("--auth-key-file=" + authKeyFile);
+        }
         if (wait) {
             // The late peer joins a run that has state: it must never seed the group.
             args.add("--wait-for-go");
