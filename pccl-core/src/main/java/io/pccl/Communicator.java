@@ -134,6 +134,8 @@ public final class Communicator implements AutoCloseable {
      * ring whose slowest link is fastest, and this call re-establishes the ring connections in that order (an
      * {@link #updateTopology()} round without new peers) before it returns. Pending peers are not accepted by it.
      *
+     * @return the adopted ring (also {@link #ring()} from now on), its slowest measured edge, whether it is proved
+     *         optimal, and how many edges this peer measured
      * @throws TopologyUpdateFailedException code {@code FAILED_PRECONDITION} when the master refused the vote
      *         (another kind of group vote runs; the message names it) or found no usable ring, {@code TIMEOUT}
      *         when the other peers did not vote or finish in time, {@code KICKED} when the master removed this peer
@@ -141,12 +143,12 @@ public final class Communicator implements AutoCloseable {
      * @throws PcclException {@code FAILED_PRECONDITION} if not connected or while all-reduce operations are in
      *         flight; {@code CLOSED} if closed
      */
-    public void optimizeTopology() {
+    public OptimizeInfo optimizeTopology() {
         collectives.beginMembershipCall("optimizeTopology()");
         try {
             final ClientConfig c = session.config();
             final Duration handshake = Duration.ofNanos(c.p2pHandshakeTimeoutNs());
-            session.optimizeTopology(new PeerSession.BandwidthMeasure() {
+            return session.optimizeTopology(new PeerSession.BandwidthMeasure() {
                 @Override
                 public CompletableFuture<Double> measure(final PeerEndpoint target) {
                     return BandwidthProbe.measure(session.eventLoops(), target.getHost(), target.getPort(),

@@ -27,22 +27,31 @@ import org.junit.jupiter.api.Timeout;
 class TopologyOptimizationSystemTest {
     private static final Duration MEASURE = Duration.ofMillis(150);
 
-    private static List<Long> optimizeAll(final AllReduceCluster cluster, final List<Communicator> peers)
-            throws Exception {
-        final List<Future<?>> calls = new ArrayList<>();
+    /**
+     * The joint call on every peer; checks that all adopted and reported one ring of every peer with a measured
+     * bottleneck, and that the peers measured {@code edges} edges together (each edge once).
+     */
+    private static List<Long> optimizeAll(final AllReduceCluster cluster, final List<Communicator> peers,
+                                          final int edges) throws Exception {
+        final List<Future<OptimizeInfo>> calls = new ArrayList<>();
         for (final Communicator c : peers) {
-            calls.add(cluster.pool().submit(() -> {
-                c.optimizeTopology();
-                return null;
-            }));
+            calls.add(cluster.pool().submit(c::optimizeTopology));
         }
-        for (final Future<?> f : calls) {
-            f.get(AllReduceCluster.BOUND_S, TimeUnit.SECONDS);
+        final List<OptimizeInfo> infos = new ArrayList<>();
+        for (final Future<OptimizeInfo> f : calls) {
+            infos.add(f.get(AllReduceCluster.BOUND_S, TimeUnit.SECONDS));
         }
         final List<Long> ring = peers.get(0).ring();
-        for (final Communicator c : peers) {
-            assertEquals(ring, c.ring(), "peer " + c.peerId() + " adopted another ring");
+        int measured = 0;
+        for (int i = 0; i < peers.size(); i++) {
+            final OptimizeInfo info = infos.get(i);
+            assertEquals(ring, info.ring(), "peer " + peers.get(i).peerId() + " reported another ring");
+            assertEquals(ring, peers.get(i).ring(), "peer " + peers.get(i).peerId() + " adopted another ring");
+            assertTrue(info.bottleneckMbitPerS() > 0, () -> "every edge of the ring is measured: " + info);
+            assertTrue(info.exact(), "a group this small is solved exactly: " + info);
+            measured += info.edgesMeasured();
         }
+        assertEquals(edges, measured, "edges measured by the group in this call");
         assertEquals(peers.size(), new HashSet<>(ring).size(), "ring " + ring);
         return ring;
     }
@@ -71,15 +80,15 @@ class TopologyOptimizationSystemTest {
     @Test
     void everyPeerMeasuresAndTheGroupAdoptsOneRingThenANewcomerIsMeasuredInTheNextCall() throws Exception {
         try (AllReduceCluster cluster = AllReduceCluster.start(3, b -> b.benchmarkDuration(MEASURE))) {
-            final List<Long> ring = optimizeAll(cluster, cluster.peers());
+            final List<Long> ring = optimizeAll(cluster, cluster.peers(), 6);
             assertAllReduceWorks(cluster, cluster.peers(), 1);
             // Nothing new to measure: the same ring again.
-            assertEquals(ring, optimizeAll(cluster, cluster.peers()));
+            assertEquals(ring, optimizeAll(cluster, cluster.peers(), 0));
             // A newcomer joins at the end of the optimized order, then the next call measures its edges.
             cluster.join(cluster.builder().benchmarkDuration(MEASURE).build());
             final List<Long> withNewcomer = cluster.peers().get(0).ring();
             assertEquals(ring, withNewcomer.subList(0, 3), "optimized order kept, newcomer appended: " + withNewcomer);
-            optimizeAll(cluster, cluster.peers());
+            optimizeAll(cluster, cluster.peers(), 6); // the newcomer's 3 edges out and 3 in
             assertAllReduceWorks(cluster, cluster.peers(), 2);
         }
     }

@@ -3,6 +3,7 @@ package io.pccl.bench;
 import io.pccl.Communicator;
 import io.pccl.DataType;
 import io.pccl.MasterLostException;
+import io.pccl.OptimizeInfo;
 import io.pccl.PcclException;
 import io.pccl.Quantization;
 import io.pccl.ReduceDescriptor;
@@ -282,9 +283,10 @@ public final class TrainingPeer implements Callable<Integer> {
     /** Reorders the group's ring by measured bandwidth (a joint call) and prints an {@code OPTIMIZED} line. */
     private void optimize(final Communicator comm) {
         final long t0 = System.nanoTime();
-        comm.optimizeTopology();
-        System.out.println(String.format(Locale.ROOT, "OPTIMIZED rev=%d world=%d ring=%s ms=%d", state.revision(),
-                comm.peerGroupWorldSize(), comm.ring(), (System.nanoTime() - t0) / 1_000_000L));
+        final OptimizeInfo info = comm.optimizeTopology();
+        System.out.println(String.format(Locale.ROOT, "OPTIMIZED rev=%d world=%d ring=%s bottleneckMbps=%.0f "
+                + "measured=%d ms=%d", state.revision(), comm.peerGroupWorldSize(), info.ring(),
+                info.bottleneckMbitPerS(), info.edgesMeasured(), (System.nanoTime() - t0) / 1_000_000L));
     }
 
     /**

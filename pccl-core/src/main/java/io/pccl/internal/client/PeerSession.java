@@ -1,6 +1,7 @@
 package io.pccl.internal.client;
 
 import io.netty.channel.EventLoopGroup;
+import io.pccl.OptimizeInfo;
 import io.pccl.PcclException;
 import io.pccl.TopologyUpdateFailedException;
 import io.pccl.internal.master.MasterConnection;
@@ -420,17 +421,6 @@ public final class PeerSession implements AutoCloseable {
     }
 
     /**
-     * What an optimization chose.
-     *
-     * @param ring the ring the group adopted
-     * @param bottleneckMbps its slowest measured edge (0 when an edge is unmeasured)
-     * @param exact whether the master proved it optimal
-     * @param measured edges this peer measured in this call
-     */
-    public record OptimizedRing(List<Long> ring, double bottleneckMbps, boolean exact, int measured) {
-    }
-
-    /**
      * Votes to optimize the group's ring, measures this peer's unmeasured edges as the master assigns them
      * (sequentially, targets in ring order after this peer, retrying busy targets), reports them, waits for the
      * master's choice and adopts it with an establishment round without new peers.
@@ -441,7 +431,7 @@ public final class PeerSession implements AutoCloseable {
      * @return the adopted ring
      * @throws PcclException see {@code Communicator#optimizeTopology()}
      */
-    public OptimizedRing optimizeTopology(final BandwidthMeasure measure, final long retryBackoffNs,
+    public OptimizeInfo optimizeTopology(final BandwidthMeasure measure, final long retryBackoffNs,
                                          final long perTargetNs) {
         synchronized (callLock) {
             final MasterConnection m = requireMaster("optimizeTopology");
@@ -495,7 +485,7 @@ public final class PeerSession implements AutoCloseable {
                     + " here", peerId, done.getRingList(), done.getBottleneckMbitPerS(),
                     done.getExact() ? "optimal" : "heuristic", measured);
             updateTopology(false);
-            return new OptimizedRing(List.copyOf(done.getRingList()), done.getBottleneckMbitPerS(), done.getExact(),
+            return new OptimizeInfo(done.getRingList(), done.getBottleneckMbitPerS(), done.getExact(),
                     measured);
         }
     }
