@@ -96,10 +96,7 @@ public final class Churn implements Callable<Integer> {
     @Option(names = "--max-in-flight", description = "operations in flight per step (default ${DEFAULT-VALUE})")
     int maxInFlight = 2;
     @Mixin
-    AlgorithmOptions algorithm = new AlgorithmOptions();
-    @Option(names = "--optimize-every", description = "the peers call optimizeTopology() after each sync to a "
-            + "revision that is a multiple of this (0: never; default ${DEFAULT-VALUE})")
-    long optimizeEvery;
+    StepOptions step = new StepOptions();
     @Option(names = "--auth", description = "give the master and every peer a shared key (a random one in a "
             + "temporary file): every connection then runs the authentication handshake (docs/protocol.md)")
     boolean auth;
@@ -274,7 +271,8 @@ public final class Churn implements Callable<Integer> {
                 + "master removed every %d s (0: never), %d float32 weights in %d all-reduce(s) per step, %s%s%n",
                 durationS, seed, minPeers, maxPeers, intervalMs[0], intervalMs[1], killWeight, leaveShare,
                 freezeShare, freezeForS, masterProcess ? "a daemon" : "an embedded", masterRestartEveryS, elements,
-                ops, algorithm.describe(), auth ? ", every connection authenticated with a shared key" : "");
+                ops, step.describe(),
+                auth ? ", every connection authenticated with a shared key" : "");
         final SplittableRandom random = new SplittableRandom(seed);
         if (auth) {
             authKeyFile = TempKeyFile.create();
@@ -557,8 +555,8 @@ public final class Churn implements Callable<Integer> {
         final String name = "peer" + spawned++;
         final List<String> args = new ArrayList<>(List.of("--master=127.0.0.1:" + masterPort, "--steps=0",
                 "--elements=" + elements, "--ops=" + ops, "--max-in-flight=" + maxInFlight,
-                "--connections=" + connections, "--optimize-every=" + optimizeEvery));
-        args.addAll(algorithm.peerArgs());
+                "--connections=" + connections));
+        args.addAll(step.peerArgs());
         if (authKeyFile != null) {
             args.add("--auth-key-file=" + authKeyFile);
         }

@@ -1,6 +1,5 @@
 package io.pccl.bench;
 
-import io.pccl.DataType;
 import io.pccl.bench.internal.ChildJvm;
 import io.pccl.bench.internal.TempKeyFile;
 import io.pccl.master.Master;
@@ -48,11 +47,8 @@ public final class Demo implements Callable<Integer> {
             + "their links and reorder the ring after each step in which the group grew: at the start and after the "
             + "join)")
     boolean noOptimize;
-    @Option(names = "--quantize", description = "MinMax-quantize the gradient all-reduce to this type (UINT8, UINT16,"
-            + " UINT32, UINT64; default: float32 as it is)")
-    DataType quantize;
     @Mixin
-    AlgorithmOptions algorithm = new AlgorithmOptions();
+    StepOptions step = new StepOptions();
     @Option(names = "--auth", description = "give the master and every peer a shared key (a random one in a "
             + "temporary file): every connection then proves it first (docs/protocol.md, Authentication)")
     boolean auth;
@@ -68,9 +64,8 @@ public final class Demo implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
                     "need --kill-at < --join-at < --steps - 5, got " + killAt + ", " + joinAt + ", " + steps);
         }
-        System.out.printf("pccl-java demo: %d peers, %d steps, %d float32 parameters (%.1f MiB)%s%s%n", peers, steps,
-                elements, elements * 4 / 1048576.0, algorithm.isDiLoCo() ? ", " + algorithm.describe() : "",
-                quantize == null ? "" : ", all-reduces quantized to " + quantize);
+        System.out.printf("pccl-java demo: %d peers, %d steps, %d float32 parameters (%.1f MiB), %s%n", peers,
+                steps, elements, elements * 4 / 1048576.0, step.describe());
         final Master.Builder masterBuilder = Master.builder().host("127.0.0.1").port(0)
                 .heartbeatTimeout(java.time.Duration.ofSeconds(3));
         if (auth) {
@@ -132,10 +127,7 @@ public final class Demo implements Callable<Integer> {
         if (!noOptimize) {
             args.add("--optimize-on-growth");
         }
-        if (quantize != null) {
-            args.add("--quantize=" + quantize);
-        }
-        args.addAll(algorithm.peerArgs());
+        args.addAll(step.peerArgs());
         if (authKeyFile != null) {
             args.add("--auth-key-file=" + authKeyFile);
         }
@@ -189,7 +181,7 @@ public final class Demo implements Callable<Integer> {
             System.out.printf(java.util.Locale.ROOT, "all-reduce throughput at %d peers: median %.0f MB/s "
                     + "(payload sent + received per second, %d samples, %.1f MiB float32 %s)%n", e.getKey(),
                     v[v.length / 2], v.length, elements * 4 / 1048576.0,
-                    algorithm.isDiLoCo() ? "SUM of pseudo-gradients" : "AVG");
+                    step.isDiLoCo() ? "SUM of pseudo-gradients" : "AVG");
         }
     }
 
@@ -203,7 +195,7 @@ public final class Demo implements Callable<Integer> {
         final double[] wait = ledger.figure("waitMs");
         System.out.printf(java.util.Locale.ROOT, "%s: loss %.4g after revision %d, %.4g after revision %d; per outer "
                 + "step (median over peers and steps): inner steps %.1f ms, then waiting for the all-reduce %.1f ms%n",
-                algorithm.algorithm, losses.get(losses.firstKey()), losses.firstKey(), losses.get(losses.lastKey()),
+                step.algorithm, losses.get(losses.firstKey()), losses.firstKey(), losses.get(losses.lastKey()),
                 losses.lastKey(), inner[inner.length / 2], wait[wait.length / 2]);
     }
 

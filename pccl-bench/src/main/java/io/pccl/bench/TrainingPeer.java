@@ -111,19 +111,12 @@ public final class TrainingPeer implements Callable<Integer> {
     @Option(names = "--joiner", description = "join a run that already has state: vote RECEIVE_ONLY until the "
             + "first successful sync, so this peer's initial weights never seed the group")
     boolean joiner;
-    @Option(names = "--quantize", description = "MinMax-quantize the gradient all-reduce to this type (UINT8, UINT16,"
-            + " UINT32, UINT64; default: float32 as it is)")
-    DataType quantize;
     @Option(names = "--optimize-on-growth", description = "after a step that ran with more peers than this peer's "
             + "previous step (its first included), call optimizeTopology(): a joint call, so use it only where every "
             + "peer of such a step saw the same growth (no churn beyond joins and single kills)")
     boolean optimizeOnGrowth;
-    @Option(names = "--optimize-every", description = "call optimizeTopology() right after each successful sync whose "
-            + "revision is a multiple of this (0: never; default ${DEFAULT-VALUE}). Every peer of the group gets the "
-            + "same revision from the sync, so they all decide alike, also under churn")
-    long optimizeEvery;
     @Mixin
-    AlgorithmOptions algorithm = new AlgorithmOptions();
+    StepOptions step = new StepOptions();
 
     private final CountDownLatch go = new CountDownLatch(1);
     private volatile boolean stop;
@@ -164,10 +157,10 @@ public final class TrainingPeer implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         if (elements < 1 || elements > Integer.MAX_VALUE / 4 - 1 || ops < 1 || ops > elements
-                || algorithm.innerSteps < 1) {
+                || step.innerSteps < 1) {
             throw new CommandLine.ParameterException(new CommandLine(this), "need 1 <= --elements <= "
                     + (Integer.MAX_VALUE / 4 - 1) + ", 1 <= --ops <= --elements and --inner-steps >= 1, got "
-                    + elements + ", " + ops + " and " + algorithm.innerSteps);
+                    + elements + ", " + ops + " and " + step.innerSteps);
         }
         startInputReader();
         if (waitForGo) {
@@ -178,19 +171,19 @@ public final class TrainingPeer implements Callable<Integer> {
             }
         }
         final long pid = ProcessHandle.current().pid();
-        if (!algorithm.isDiLoCo()) {
+        if (!step.isDiLoCo()) {
             weights = ByteBuffer.allocateDirect(elements * 4).order(ByteOrder.LITTLE_ENDIAN);
             grad = ByteBuffer.allocateDirect(elements * 4).order(ByteOrder.LITTLE_ENDIAN);
             final SplittableRandom init = new SplittableRandom(pid);
             for (int i = 0; i < elements; i++) {
                 weights.putFloat(i * 4, (float) init.nextDouble(-1, 1));
             }
-            operations = contiguousOperations(grad, elements, ops, ReduceOp.AVG, quantize);
+            operations = contiguousOperations(grad, elements, ops, ReduceOp.AVG, step.quantize);
             holdsState = !joiner;
             state = SharedState.builder().revision(0).entry("weights", weights, DataType.FLOAT32, elements).build();
         } else {
             diloco = new DiLoCoTraining(new DiLoCoModel(elements, pid, pid * 1_000_003L + 17),
-                    algorithm.algorithm == Algorithm.ASYNC_DILOCO, algorithm.innerSteps, ops, maxInFlight, quantize,
+                    step.algorithm == Algorithm.ASYNC_DILOCO, step.innerSteps, ops, maxInFlight, step.quantize,
                     joiner);
             state = diloco.state();
         }
@@ -295,7 +288,7 @@ public final class TrainingPeer implements Callable<Integer> {
      * loop, whatever its own history (a retried step, a reconnect, a newcomer).
      */
     private void afterSync(final Communicator comm, final long revision) {
-        if (optimizeEvery > 0 && revision % optimizeEvery == 0) {
+        if (step.optimizeEvery > 0 && revision % step.optimizeEvery == 0) {
             optimize(comm);
         }
     }

@@ -103,13 +103,13 @@ class ChurnHarnessTest {
         final long seed = SEED + 2;
         System.out.println("ChurnHarnessTest (async DiLoCo) seed " + seed);
         final Churn churn = smallChurn(seed, 20);
-        churn.algorithm.algorithm = TrainingPeer.Algorithm.ASYNC_DILOCO;
-        churn.algorithm.innerSteps = 5;
+        churn.step.algorithm = TrainingPeer.Algorithm.ASYNC_DILOCO;
+        churn.step.innerSteps = 5;
         churn.intervalMs = new long[] {300, 900};
         churn.killWeight = 0.5;
         churn.masterRestartEveryS = 12;
         churn.freezeShare = 0.2;
-        churn.optimizeEvery = 10;
+        churn.step.optimizeEvery = 10;
 
         final Churn.Result r = churn.run();
 
