@@ -1,13 +1,15 @@
 package io.pccl.bench;
 
 import io.pccl.Communicator;
+import io.pccl.DataType;
 import io.pccl.MasterLostException;
 import io.pccl.PcclException;
 import io.pccl.master.Master;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,6 +20,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -27,7 +30,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * abruptly after revision {@value #CLOSE_AT}, a newcomer joins after revision {@value #JOIN_AT}, and the group
  * runs to revision {@value #FINAL}. Every revision's θ and momentum are bit-identical on every peer that reached it,
  * the loss falls, the group shrinks and grows as it should, and in async mode the newcomer's first outer step
- * averages only the pseudo-gradients of the peers that had some (it contributes weight 0).
+ * averages only the pseudo-gradients of the peers that had some (it contributes weight 0). The async run is repeated
+ * with UINT8-quantized pseudo-gradients: the contributor count stays exact, since the weights are never quantized.
  */
 @Tag("slow")
 @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
@@ -43,10 +47,17 @@ class DiLoCoTrainingTest {
     /** Every peer's steps: name -> its steps in order. */
     private final Map<String, List<DiLoCoTraining.Step>> steps = new TreeMap<>();
 
-    @ParameterizedTest(name = "async = {0}")
-    @ValueSource(booleans = {false, true})
-    void shouldKeepEveryPeerBitIdenticalThroughALossAndAJoinWhileTheLossFalls(final boolean async) throws Exception {
-        System.out.println("DiLoCoTrainingTest async=" + async + " seeds: init 1..4, data 101..104");
+    static Stream<Arguments> modes() {
+        return Stream.of(Arguments.of(false, null), Arguments.of(true, null), Arguments.of(true, DataType.UINT8));
+    }
+
+    @ParameterizedTest(name = "async = {0}, quantized to {1}")
+    @MethodSource("modes")
+    void shouldKeepEveryPeerBitIdenticalThroughALossAndAJoinWhileTheLossFalls(final boolean async,
+                                                                            final DataType quantize)
+            throws Exception {
+        System.out.println("DiLoCoTrainingTest async=" + async + " quantize=" + quantize
+                + " seeds: init 1..4, data 101..104");
         final ExecutorService pool = Executors.newCachedThreadPool();
         try (Master master = Master.builder().host(LOOPBACK).port(0).heartbeatTimeout(Duration.ofSeconds(3)).build()
                 .start()) {
@@ -56,14 +67,14 @@ class DiLoCoTrainingTest {
                 final int k = i;
                 final Communicator c = communicator(master);
                 comms.add(c);
-                loops.add(pool.submit(() -> train("peer" + k, c, training(k + 1, async, false))));
+                loops.add(pool.submit(() -> train("peer" + k, c, training(k + 1, async, quantize, false))));
             }
             awaitRevision(CLOSE_AT);
             final Communicator closed = comms.get(2);
             closed.close();
             awaitRevision(JOIN_AT);
             final Communicator newcomer = communicator(master);
-            loops.add(pool.submit(() -> train("newcomer", newcomer, training(4, async, true))));
+            loops.add(pool.submit(() -> train("newcomer", newcomer, training(4, async, quantize, true))));
             for (int i = 0; i < loops.size(); i++) {
                 if (i != 2) {
                     loops.get(i).get(BOUND_S, TimeUnit.SECONDS);
@@ -90,8 +101,9 @@ class DiLoCoTrainingTest {
         assertTrue(finalLoss < initialLoss / 10, () -> "the loss fell from about " + initialLoss + " to " + finalLoss);
     }
 
-    private DiLoCoTraining training(final int seed, final boolean async, final boolean joiner) {
-        return new DiLoCoTraining(new DiLoCoModel(ELEMENTS, seed, 100 + seed), async, INNER_STEPS, 2, 2, null,
+    private DiLoCoTraining training(final int seed, final boolean async, final DataType quantize,
+                                    final boolean joiner) {
+        return new DiLoCoTraining(new DiLoCoModel(ELEMENTS, seed, 100 + seed), async, INNER_STEPS, 2, 2, quantize,
                 joiner);
     }
 
