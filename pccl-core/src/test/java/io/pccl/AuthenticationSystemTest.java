@@ -117,6 +117,23 @@ class AuthenticationSystemTest {
         }
     }
 
+    /**
+     * The master at its connection limit refuses before any handshake; a peer with the key gets that refusal as
+     * without a key, as a retryable {@link MasterLostException} naming the limit, not as an authentication failure.
+     */
+    @Test
+    void shouldReportAConnectionLimitRefusalToAPeerWithTheKeyAsAMasterLoss() throws Exception {
+        try (Master master = Master.builder().host(LOOPBACK).port(0).heartbeatInterval(Duration.ofMillis(200))
+                .heartbeatTimeout(Duration.ofSeconds(3)).authKey(KEY).maxConnections(1).build().start();
+             Communicator first = peer(master, KEY); Communicator second = peer(master, KEY)) {
+            first.connect();
+            final PcclException e = assertThrows(PcclException.class, second::connect);
+            assertTrue(e instanceof MasterLostException, e::toString);
+            assertTrue(e.isRetryable());
+            assertTrue(e.getMessage().contains("connection limit"), e.getMessage());
+        }
+    }
+
     /** Whether the other side closed: end of stream, or a reset (a close with unread bytes in its buffer). */
     private static boolean closedByPeer(final DataInputStream in) throws IOException {
         try {
