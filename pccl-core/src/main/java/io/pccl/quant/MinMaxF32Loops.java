@@ -220,11 +220,8 @@ final class MinMaxF32Loops {
                                   final int dstOffsetBytes, final int count, final int qBytes, final double min,
                                   final double max, final double inv, final double top, final ByteBuffer decoded,
                                   final int decodedOffsetBytes) {
-        final Scratch s = SCRATCH.get();
         final double step = (max - min) / top;
-        if (qBytes == 1) {
-            fillTable(s.table, min, max, step);
-        }
+        final Scratch s = decodeScratch(qBytes, min, max, step);
         for (int start = 0; start < count; start += BLOCK) {
             final int n = Math.min(BLOCK, count - start);
             s.stageFloats(src, srcOffsetBytes + (start << 2), n);
@@ -284,11 +281,8 @@ final class MinMaxF32Loops {
     static void dequantizeInto(final ByteBuffer q, final int qOffsetBytes, final ByteBuffer dst,
                                final int dstOffsetBytes, final int count, final int qBytes, final double min,
                                final double max, final double top) {
-        final Scratch s = SCRATCH.get();
         final double step = (max - min) / top;
-        if (qBytes == 1) {
-            fillTable(s.table, min, max, step);
-        }
+        final Scratch s = decodeScratch(qBytes, min, max, step);
         for (int start = 0; start < count; start += BLOCK) {
             final int n = Math.min(BLOCK, count - start);
             q.get(qOffsetBytes + start * qBytes, s.in, 0, n * qBytes);
@@ -315,11 +309,8 @@ final class MinMaxF32Loops {
     static void dequantizeAccumulate(final ReduceOp op, final ByteBuffer acc, final int accOffsetBytes,
                                      final ByteBuffer q, final int qOffsetBytes, final int count, final int qBytes,
                                      final double min, final double max, final double top) {
-        final Scratch s = SCRATCH.get();
         final double step = (max - min) / top;
-        if (qBytes == 1) {
-            fillTable(s.table, min, max, step);
-        }
+        final Scratch s = decodeScratch(qBytes, min, max, step);
         for (int start = 0; start < count; start += BLOCK) {
             final int n = Math.min(BLOCK, count - start);
             q.get(qOffsetBytes + start * qBytes, s.in, 0, n * qBytes);
@@ -355,6 +346,15 @@ final class MinMaxF32Loops {
                     FLOAT.set(out, i << 2, Math.min(acc[i], (float) FLOAT.get(out, i << 2)));
                 }
         }
+    }
+
+    /** The thread's scratch, with the {@code UINT8} decode table filled for this range when codes are bytes. */
+    private static Scratch decodeScratch(final int qBytes, final double min, final double max, final double step) {
+        final Scratch s = SCRATCH.get();
+        if (qBytes == 1) {
+            fillTable(s.table, min, max, step);
+        }
+        return s;
     }
 
     /** The decoded value of every UINT8 code, by the scalar formula. */

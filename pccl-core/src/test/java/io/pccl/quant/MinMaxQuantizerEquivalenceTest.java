@@ -10,6 +10,8 @@ import java.nio.ByteBuffer;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
+import static io.pccl.quant.QuantTestBuffers.assertSameBytes;
+import static io.pccl.quant.QuantTestBuffers.copy;
 import static io.pccl.quant.QuantTestBuffers.le;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -106,23 +108,6 @@ class MinMaxQuantizerEquivalenceTest {
     private static MinMaxMeta tieRange(final DataType source, final DataType wire) {
         final double top = Math.min(0x1p24, Math.pow(2, 8 * wire.sizeBytes()) - 1);
         return new MinMaxMeta(source).set(0, top);
-    }
-
-    private static ByteBuffer copy(final ByteBuffer src, final boolean direct) {
-        final ByteBuffer out = le(src.capacity(), direct);
-        for (int i = 0; i < src.capacity(); i++) {
-            out.put(i, src.get(i));
-        }
-        return out;
-    }
-
-    private static void assertSameBytes(final ByteBuffer expected, final ByteBuffer actual, final String what) {
-        assertEquals(expected.capacity(), actual.capacity(), what + " length");
-        for (int i = 0; i < expected.capacity(); i++) {
-            if (expected.get(i) != actual.get(i)) {
-                assertEquals(expected.get(i), actual.get(i), what + ": byte " + i);
-            }
-        }
     }
 
     /** A random chunk of one of {@link #KINDS} value mixes at a random (often unaligned) offset. */

@@ -10,9 +10,11 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 /**
  * Buffers and parameters the quantizer tests share: little-endian heap or direct buffers, values of a source type
- * by index, random values, and the source × wire type pairs of an algorithm.
+ * by index, random values, copies and byte-for-byte comparison, and the source × wire type pairs of an algorithm.
  *
  * <p>Thread-safe (stateless).
  */
@@ -55,5 +57,24 @@ final class QuantTestBuffers {
             put(source, buf, i, random.nextDouble(lo, hi));
         }
         return buf;
+    }
+
+    /** A copy of {@code src}'s whole capacity, little-endian, direct or on the heap. */
+    static ByteBuffer copy(final ByteBuffer src, final boolean direct) {
+        final ByteBuffer out = le(src.capacity(), direct);
+        for (int i = 0; i < src.capacity(); i++) {
+            out.put(i, src.get(i));
+        }
+        return out;
+    }
+
+    /** Same capacity, same byte at every index (the message is built only for the first difference). */
+    static void assertSameBytes(final ByteBuffer expected, final ByteBuffer actual, final String what) {
+        assertEquals(expected.capacity(), actual.capacity(), what + ": size");
+        for (int i = 0; i < expected.capacity(); i++) {
+            if (expected.get(i) != actual.get(i)) {
+                assertEquals(expected.get(i), actual.get(i), what + ": byte " + i);
+            }
+        }
     }
 }

@@ -14,6 +14,8 @@ import java.nio.ByteOrder;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
+import static io.pccl.quant.QuantTestBuffers.assertSameBytes;
+import static io.pccl.quant.QuantTestBuffers.copy;
 import static io.pccl.quant.QuantTestBuffers.get;
 import static io.pccl.quant.QuantTestBuffers.le;
 import static io.pccl.quant.QuantTestBuffers.put;
@@ -42,21 +44,6 @@ class ZeroPointScaleQuantizerTest {
             put(source, buf, i, v[i]);
         }
         return buf;
-    }
-
-    private static ByteBuffer copy(final ByteBuffer src, final boolean direct) {
-        final ByteBuffer out = le(src.capacity(), direct);
-        for (int i = 0; i < src.capacity(); i++) {
-            out.put(i, src.get(i));
-        }
-        return out;
-    }
-
-    private static void assertSameBytes(final ByteBuffer expected, final ByteBuffer actual, final String what) {
-        assertEquals(expected.capacity(), actual.capacity(), what + ": size");
-        for (int i = 0; i < expected.capacity(); i++) {
-            assertEquals(expected.get(i), actual.get(i), what + ": byte " + i);
-        }
     }
 
     /** The quantized value i as a long: sign- or zero-extended, UINT64 as its raw bits. */
