@@ -11,8 +11,10 @@ import io.pccl.proto.ConnectionRole;
 import io.pccl.proto.PeerEndpoint;
 import io.pccl.ring.RingAllReduce;
 import io.pccl.state.internal.SharedStateSync;
+import io.pccl.transport.ConnectionSecurity;
 import io.pccl.transport.ProtocolConstants;
 import io.pccl.transport.auth.SharedKey;
+import io.pccl.transport.tls.TlsConfig;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -153,7 +155,7 @@ public final class Communicator implements AutoCloseable {
                 public CompletableFuture<Double> measure(final PeerEndpoint target) {
                     return BandwidthProbe.measure(session.eventLoops(), target.getHost(), target.getPort(),
                             session.peerId(), Math.min(c.connectionsPerPeer(), BandwidthProbe.MAX_STREAMS),
-                            benchmarkDuration, handshake, c.authKey());
+                            benchmarkDuration, handshake, c.security());
                 }
 
                 @Override
@@ -588,6 +590,7 @@ public final class Communicator implements AutoCloseable {
         private Duration progressTimeout = RingAllReduce.DEFAULT_PROGRESS_TIMEOUT;
         private Duration benchmarkDuration = Duration.ofSeconds(2);
         private SharedKey authKey;
+        private TlsConfig tls;
 
         private Builder() {
         }
@@ -792,6 +795,29 @@ public final class Communicator implements AutoCloseable {
         }
 
         /**
+         * Mutual TLS for every connection this peer opens or accepts (docs/protocol.md, "Encryption (TLS)"): the
+         * bytes are encrypted and integrity-protected, and both ends present a certificate signed by a CA the other
+         * trusts. The master and every peer of a deployment must all use TLS or all not. Host names are not checked:
+         * give the deployment a CA of its own. Ring payloads are then read through the pipeline instead of straight
+         * into the receive buffer (docs/data-plane.md). Combines with {@link #authKeyFile} (the key is proved inside
+         * TLS). Default: none.
+         *
+         * @param certificateChain PEM certificate chain of this peer, leaf first
+         * @param privateKey PEM private key of the leaf, unencrypted PKCS#8
+         * @param trustedCertificates PEM certificates this peer trusts (the deployment's CA)
+         * @return this builder
+         * @throws PcclException {@code INVALID_ARGUMENT} naming the file if one is missing, unreadable or invalid
+         */
+        public Builder tls(final Path certificateChain, final Path privateKey, final Path trustedCertificates) {
+            try {
+                this.tls = TlsConfig.fromPem(certificateChain, privateKey, trustedCertificates);
+            } catch (IllegalArgumentException | NullPointerException e) {
+                throw new PcclException(PcclException.Code.INVALID_ARGUMENT, "tls: " + e.getMessage());
+            }
+            return this;
+        }
+
+        /**
          * Validates the settings and creates an unconnected communicator.
          *
          * @return the communicator
@@ -808,7 +834,7 @@ public final class Communicator implements AutoCloseable {
             return new Communicator(new ClientConfig(parseAddress(masterAddress), peerGroup, connectionsPerPeer,
                     peerBasePort, peerPortAttempts, bindHost, connectTimeout.toNanos(), topologyTimeout.toNanos(),
                     p2pHandshakeTimeout.toNanos(), heartbeatInterval.toNanos(), heartbeatTimeout.toNanos(),
-                    ioThreads, authKey), progressTimeout, benchmarkDuration);
+                    ioThreads, ConnectionSecurity.of(authKey, tls)), progressTimeout, benchmarkDuration);
         }
 
         static InetSocketAddress parseAddress(final String hostPort) {

@@ -37,7 +37,9 @@ public class PcclException extends RuntimeException {
         PROTOCOL_VIOLATION(false),
         /**
          * The other side of a connection does not hold this side's shared key, or holds one where this side has
-         * none ({@code Communicator.Builder.authKey}). Do not retry: configure the same key everywhere.
+         * none ({@code Communicator.Builder.authKey}); or only one side uses TLS, or a TLS handshake failed because
+         * a certificate is not trusted ({@code Communicator.Builder.tls}). Do not retry: configure the same key, and
+         * TLS with certificates of one CA, everywhere.
          */
         UNAUTHENTICATED(false),
         /** Shared-state content could not be obtained or verified. Update topology, then retry. */

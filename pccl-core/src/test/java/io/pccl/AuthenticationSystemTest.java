@@ -104,6 +104,8 @@ class AuthenticationSystemTest {
             assertEquals(4096L * 4, syncs.get(2).get(BOUND_S, TimeUnit.SECONDS).rxBytes(),
                     "the outvoted peer fetched the popular content over an authenticated fetch connection");
             assertEquals(0, syncs.get(0).get(BOUND_S, TimeUnit.SECONDS).rxBytes());
+            // every peer's sync must have returned before optimizeTopology(), a membership call
+            assertEquals(0, syncs.get(1).get(BOUND_S, TimeUnit.SECONDS).rxBytes());
 
             // bandwidth measurements
             final List<Future<?>> optimize = new ArrayList<>();

@@ -7,8 +7,10 @@ import io.pccl.ReduceDescriptor;
 import io.pccl.ReduceOp;
 import io.pccl.bench.internal.ChildJvm;
 import io.pccl.bench.internal.MemoryProbe;
+import io.pccl.bench.internal.TempSecurity;
 import io.pccl.master.Master;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.lang.management.CompilationMXBean;
@@ -86,13 +88,19 @@ public final class AllReduceBench implements Callable<Integer> {
             + "3 operations in a row, so that the samples measure compiled code, not the compiler (default "
             + "${DEFAULT-VALUE}; 0 turns it off)")
     int settleMax = 40;
+    @Option(names = "--auth", description = "a shared key on every connection (docs/protocol.md, Authentication)")
+    boolean auth;
+    @Option(names = "--tls", description = "mutual TLS on every connection, with a throwaway CA and certificate "
+            + "(docs/protocol.md, Encryption)")
+    boolean tls;
 
     @Override
     public Integer call() throws Exception {
         final long maxBytes = bytesOf(Arrays.stream(sizesMib).max().orElse(1));
         // Each peer keeps send and recv of every size for the whole run.
         final long sumBytes = bytesOf(Arrays.stream(sizesMib).sum());
-        try (Master master = Master.builder().host("127.0.0.1").port(0).build().start()) {
+        final TempSecurity security = TempSecurity.create(auth, tls);
+        try (Master master = security.applyTo(Master.builder().host("127.0.0.1").port(0)).build().start()) {
             final List<ChildJvm> children = new ArrayList<>();
             try {
                 for (int i = 0; i < peers; i++) {
@@ -108,6 +116,7 @@ public final class AllReduceBench implements Callable<Integer> {
                     if (quantize != null) {
                         args.addAll(List.of("--quantize", quantize.name()));
                     }
+                    args.addAll(security.args());
                     children.add(ChildJvm.start("peer" + i, List.of("-Xmx" + peerHeap,
                             "-XX:MaxDirectMemorySize=" + (2 * sumBytes + 2 * maxBytes + (512L << 20)),
                             "-Dio.netty.leakDetection.level=disabled"), BenchMain.class.getName(), args));
@@ -242,6 +251,8 @@ public final class AllReduceBench implements Callable<Integer> {
         int prewarmLargeOps;
         @Option(names = "--settle-max")
         int settleMax;
+        @Mixin
+        SecurityOptions security = new SecurityOptions();
         /** Operands per size in bytes, allocated once. */
         private final Map<Long, ByteBuffer[][]> operandsBySize = new HashMap<>();
 
@@ -253,6 +264,7 @@ public final class AllReduceBench implements Callable<Integer> {
             if (ioThreads > 0) {
                 builder.ioThreads(ioThreads);
             }
+            security.applyTo(builder);
             try (Communicator comm = builder.build()) {
                 comm.connect();
                 while (comm.peerGroupWorldSize() < peers) {

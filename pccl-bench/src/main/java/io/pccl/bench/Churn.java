@@ -1,7 +1,7 @@
 package io.pccl.bench;
 
 import io.pccl.bench.internal.ChildJvm;
-import io.pccl.bench.internal.TempKeyFile;
+import io.pccl.bench.internal.TempSecurity;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -9,7 +9,6 @@ import picocli.CommandLine.Option;
 
 import java.util.ArrayDeque;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Deque;
@@ -100,6 +99,9 @@ public final class Churn implements Callable<Integer> {
     @Option(names = "--auth", description = "give the master and every peer a shared key (a random one in a "
             + "temporary file): every connection then runs the authentication handshake (docs/protocol.md)")
     boolean auth;
+    @Option(names = "--tls", description = "mutual TLS on every connection, with a throwaway CA and certificate "
+            + "made by the JDK's keytool (docs/protocol.md, Encryption)")
+    boolean tls;
     @Option(names = "--connections", description = "connections per peer (default ${DEFAULT-VALUE})")
     int connections = 2;
     @Option(names = "--stall-timeout", description = "seconds without a completed step that fail the run "
@@ -147,8 +149,8 @@ public final class Churn implements Callable<Integer> {
     private long longestGapNs;
     private long steps;
     private long maxRevision;
-    /** With {@code --auth}: the key file of the master and the peers. */
-    private Path authKeyFile;
+    /** The key and TLS files of the master and the peers ({@code --auth}, {@code --tls}). */
+    private TempSecurity security = TempSecurity.NONE;
     private int retries;
     /** {@code OPTIMIZED} lines: a peer's {@code optimizeTopology()} that returned. */
     private int optimizations;
@@ -272,11 +274,9 @@ public final class Churn implements Callable<Integer> {
                 durationS, seed, minPeers, maxPeers, intervalMs[0], intervalMs[1], killWeight, leaveShare,
                 freezeShare, freezeForS, masterProcess ? "a daemon" : "an embedded", masterRestartEveryS, elements,
                 ops, step.describe(),
-                auth ? ", every connection authenticated with a shared key" : "");
+                TempSecurity.describe(auth, tls));
         final SplittableRandom random = new SplittableRandom(seed);
-        if (auth) {
-            authKeyFile = TempKeyFile.create();
-        }
+        security = TempSecurity.create(auth, tls);
         master = startMaster(0);
         masterPort = master.port();
         try {
@@ -299,8 +299,8 @@ public final class Churn implements Callable<Integer> {
     }
 
     private ChurnMaster startMaster(final int port) throws InterruptedException {
-        return masterProcess ? ChurnMaster.process(port, verbose, authKeyFile)
-                : ChurnMaster.embedded(port, authKeyFile);
+        return masterProcess ? ChurnMaster.process(port, verbose, security)
+                : ChurnMaster.embedded(port, security);
     }
 
     /**
@@ -557,9 +557,7 @@ public final class Churn implements Callable<Integer> {
                 "--elements=" + elements, "--ops=" + ops, "--max-in-flight=" + maxInFlight,
                 "--connections=" + connections));
         args.addAll(step.peerArgs());
-        if (authKeyFile != null) {
-            args.add("--auth-key-file=" + authKeyFile);
-        }
+        args.addAll(security.args());
         // Once the run has state, a new peer joins it and must never seed it (docs/fault-tolerance.md §8).
         final boolean joiner = steps > 0;
         if (joiner) {

@@ -1,13 +1,11 @@
 package io.pccl.bench;
 
 import io.pccl.bench.internal.ChildJvm;
+import io.pccl.bench.internal.TempSecurity;
 import io.pccl.master.Master;
 import io.pccl.master.MasterMain;
 
 import java.time.Duration;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -72,18 +70,11 @@ abstract class ChurnMaster implements AutoCloseable {
     /**
      * A {@link Master} in this JVM on loopback {@code port} (0: ephemeral).
      *
-     * @param authKeyFile the shared key's file, or null for none
+     * @param security the run's key and TLS files
      */
-    static ChurnMaster embedded(final int port, final Path authKeyFile) {
-        final Master.Builder b = Master.builder().host("127.0.0.1").port(port).heartbeatTimeout(HEARTBEAT_TIMEOUT);
-        if (authKeyFile != null) {
-            try {
-                b.authKeyFile(authKeyFile);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-        return new Embedded(b.build().start());
+    static ChurnMaster embedded(final int port, final TempSecurity security) {
+        return new Embedded(security.applyTo(Master.builder().host("127.0.0.1").port(port)
+                .heartbeatTimeout(HEARTBEAT_TIMEOUT)).build().start());
     }
 
     /**
@@ -92,9 +83,9 @@ abstract class ChurnMaster implements AutoCloseable {
      * @param verbose echo its output (INFO log) instead of keeping its warnings only
      * @throws IllegalStateException if it does not report its port within 30 s
      */
-    static ChurnMaster process(final int port, final boolean verbose, final Path authKeyFile)
+    static ChurnMaster process(final int port, final boolean verbose, final TempSecurity security)
             throws InterruptedException {
-        return new Process(port, verbose, authKeyFile);
+        return new Process(port, verbose, security);
     }
 
     private static final class Embedded extends ChurnMaster {
@@ -135,14 +126,12 @@ abstract class ChurnMaster implements AutoCloseable {
         private volatile boolean ending;
         private volatile String failure;
 
-        Process(final int port, final boolean verbose, final Path authKeyFile) throws InterruptedException {
+        Process(final int port, final boolean verbose, final TempSecurity security) throws InterruptedException {
             this.verbose = verbose;
             final List<String> args = new ArrayList<>(List.of("--host", "127.0.0.1", "--port",
                     Integer.toString(port), "--heartbeat-timeout-ms", Long.toString(HEARTBEAT_TIMEOUT.toMillis()),
                     "--heartbeat-interval-ms", "500", "--log-level", verbose ? "info" : "warn"));
-            if (authKeyFile != null) {
-                args.add("--auth-key-file=" + authKeyFile);
-            }
+            args.addAll(security.args());
             jvm = ChildJvm.start("master", List.of("-Xmx512m", "-Dio.netty.leakDetection.level=disabled"),
                     MasterMain.class.getName(), args);
             try {

@@ -1,13 +1,12 @@
 package io.pccl.bench;
 
 import io.pccl.bench.internal.ChildJvm;
-import io.pccl.bench.internal.TempKeyFile;
+import io.pccl.bench.internal.TempSecurity;
 import io.pccl.master.Master;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -52,8 +51,11 @@ public final class Demo implements Callable<Integer> {
     @Option(names = "--auth", description = "give the master and every peer a shared key (a random one in a "
             + "temporary file): every connection then proves it first (docs/protocol.md, Authentication)")
     boolean auth;
-    /** With {@code --auth}: the key file of the master and the peers. */
-    private Path authKeyFile;
+    @Option(names = "--tls", description = "mutual TLS on every connection, with a throwaway CA and certificate "
+            + "made by the JDK's keytool (docs/protocol.md, Encryption)")
+    boolean tls;
+    /** The key and TLS files of the master and the peers ({@code --auth}, {@code --tls}). */
+    private TempSecurity security = TempSecurity.NONE;
 
     /** The peers' steps (hashes per revision, throughputs); the reader threads record into it. */
     private final StepLedger ledger = new StepLedger();
@@ -68,10 +70,10 @@ public final class Demo implements Callable<Integer> {
                 steps, elements, elements * 4 / 1048576.0, step.describe());
         final Master.Builder masterBuilder = Master.builder().host("127.0.0.1").port(0)
                 .heartbeatTimeout(java.time.Duration.ofSeconds(3));
-        if (auth) {
-            authKeyFile = TempKeyFile.create();
-            masterBuilder.authKeyFile(authKeyFile);
-            System.out.println("every connection authenticated with a shared key (" + authKeyFile + ")");
+        security = TempSecurity.create(auth, tls);
+        security.applyTo(masterBuilder);
+        if (auth || tls) {
+            System.out.println(security.describe().substring(2));
         }
         try (Master master = masterBuilder.build().start()) {
             System.out.println("master listening on 127.0.0.1:" + master.port());
@@ -128,9 +130,7 @@ public final class Demo implements Callable<Integer> {
             args.add("--optimize-on-growth");
         }
         args.addAll(step.peerArgs());
-        if (authKeyFile != null) {
-            args.add("--auth-key-file=" + authKeyFile);
-        }
+        args.addAll(security.args());
         if (wait) {
             // The late peer joins a run that has state: it must never seed the group.
             args.add("--wait-for-go");

@@ -28,7 +28,6 @@ import java.io.InputStreamReader;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -104,8 +103,8 @@ public final class TrainingPeer implements Callable<Integer> {
     int maxInFlight = 1;
     @Option(names = "--connections", description = "connections per peer (default ${DEFAULT-VALUE})")
     int connections = 4;
-    @Option(names = "--auth-key-file", description = "the deployment's shared key (Communicator.Builder.authKeyFile)")
-    Path authKeyFile;
+    @Mixin
+    SecurityOptions security = new SecurityOptions();
     @Option(names = "--wait-for-go", description = "read a 'go' line from standard input before connecting")
     boolean waitForGo;
     @Option(names = "--joiner", description = "join a run that already has state: vote RECEIVE_ONLY until the "
@@ -222,9 +221,7 @@ public final class TrainingPeer implements Callable<Integer> {
                 .connectionsPerPeer(connections).connectTimeout(Duration.ofSeconds(120))
                 .topologyTimeout(Duration.ofSeconds(60)).heartbeatTimeout(Duration.ofSeconds(3))
                 .benchmarkDuration(Duration.ofMillis(300));
-        if (authKeyFile != null) {
-            builder.authKeyFile(authKeyFile);
-        }
+        security.applyTo(builder);
         try (Communicator comm = builder.build()) {
             connecting = comm;
             try {

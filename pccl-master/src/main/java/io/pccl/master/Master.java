@@ -13,10 +13,12 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.pccl.master.state.PeerPhase;
 import io.pccl.master.state.MasterStateMachine;
+import io.pccl.transport.ConnectionSecurity;
 import io.pccl.transport.ConnectionSlots;
 import io.pccl.transport.PauseTolerantClock;
 import io.pccl.transport.ProtocolConstants;
 import io.pccl.transport.auth.SharedKey;
+import io.pccl.transport.tls.TlsConfig;
 import io.pccl.transport.netty.NettyTransport;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -127,7 +129,8 @@ public final class Master implements AutoCloseable {
                 .childHandler(new MasterChannelInitializer(conductor, connections,
                         new ConnectionLimits(config.maxFrameBytes, config.heartbeatTimeout.toMillis(),
                                 config.maxMessagesPerSecond, new ConnectionSlots(config.maxConnections)),
-                        config.authKey, config.registrationTimeout().toNanos()));
+                        ConnectionSecurity.of(config.authKey, config.tls),
+                        config.registrationTimeout().toNanos()));
         final ChannelFuture bind = bootstrap.bind(config.host, config.port);
         final boolean done = bind.awaitUninterruptibly(10, TimeUnit.SECONDS);
         if (!done || !bind.isSuccess()) {
@@ -304,6 +307,7 @@ public final class Master implements AutoCloseable {
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;
         private int maxMessagesPerSecond = DEFAULT_MAX_MESSAGES_PER_SECOND;
         private SharedKey authKey;
+        private TlsConfig tls;
 
         private Builder() {
         }
@@ -333,6 +337,24 @@ public final class Master implements AutoCloseable {
          */
         public Builder authKeyFile(final Path file) throws IOException {
             this.authKey = SharedKey.fromFile(file);
+            return this;
+        }
+
+        /**
+         * Mutual TLS on every connection (docs/protocol.md, "Encryption (TLS)"): the master presents
+         * {@code certificateChain} and accepts only peers whose certificate is signed by one of
+         * {@code trustedCertificates}; a connection that does not open with TLS gets
+         * {@code Error{ERROR_UNAUTHENTICATED}} in plain text and is closed. Peers need TLS too
+         * ({@code Communicator.Builder.tls}). Combines with a shared key. Default: none.
+         *
+         * @param certificateChain PEM certificate chain of the master, leaf first
+         * @param privateKey PEM private key of the leaf, unencrypted PKCS#8
+         * @param trustedCertificates PEM certificates the master trusts (the deployment's CA)
+         * @return this
+         * @throws IllegalArgumentException naming the file if one is missing, unreadable or invalid
+         */
+        public Builder tls(final Path certificateChain, final Path privateKey, final Path trustedCertificates) {
+            this.tls = TlsConfig.fromPem(certificateChain, privateKey, trustedCertificates);
             return this;
         }
 
@@ -519,6 +541,7 @@ public final class Master implements AutoCloseable {
             copy.maxConnections = maxConnections;
             copy.maxMessagesPerSecond = maxMessagesPerSecond;
             copy.authKey = authKey;
+            copy.tls = tls;
             return new Master(copy);
         }
 

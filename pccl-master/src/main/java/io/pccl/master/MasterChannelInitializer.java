@@ -6,10 +6,9 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.timeout.IdleStateHandler;
+import io.pccl.transport.ConnectionSecurity;
 import io.pccl.transport.netty.ControlPipeline;
 import io.pccl.transport.LogThrottle;
-import io.pccl.transport.auth.AuthHandshake;
-import io.pccl.transport.auth.SharedKey;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -41,21 +40,22 @@ final class MasterChannelInitializer extends ChannelInitializer<SocketChannel> {
     private final MasterConductor conductor;
     private final ChannelGroup connections;
     private final ConnectionLimits limits;
-    private final SharedKey authKey;
+    private final ConnectionSecurity security;
     private final long authTimeoutNs;
-    /** Refused authentication handshakes, for the throttled WARN lines. */
+    /** Refused handshakes (key, TLS), for the throttled WARN lines. */
     private final LogThrottle authFailures = new LogThrottle();
 
     /**
-     * @param authKey the shared key every connection must prove before its hello, or null for none
-     * @param authTimeoutNs bound of that proof from the connection's start
+     * @param security the handshakes (shared key, TLS) every connection must pass before its hello
+     * @param authTimeoutNs bound of those handshakes from the connection's start
      */
     MasterChannelInitializer(final MasterConductor conductor, final ChannelGroup connections,
-                             final ConnectionLimits limits, final SharedKey authKey, final long authTimeoutNs) {
+                             final ConnectionLimits limits, final ConnectionSecurity security,
+                             final long authTimeoutNs) {
         this.conductor = conductor;
         this.connections = connections;
         this.limits = limits;
-        this.authKey = authKey;
+        this.security = security;
         this.authTimeoutNs = authTimeoutNs;
     }
 
@@ -63,9 +63,7 @@ final class MasterChannelInitializer extends ChannelInitializer<SocketChannel> {
     protected void initChannel(final SocketChannel ch) {
         connections.add(ch);
         install(ch.pipeline(), conductor, limits);
-        if (authKey != null) {
-            AuthHandshake.installResponder(ch.pipeline(), authKey, authTimeoutNs, authFailures);
-        }
+        security.installAcceptor(ch.pipeline(), authTimeoutNs, authFailures);
     }
 
     /** Installs the master's handlers (also used by tests on embedded channels). */

@@ -13,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -81,6 +82,25 @@ public final class MasterMain implements Callable<Integer> {
                     + " (default: none, no authentication).")
     private Path authKeyFile;
 
+    @ArgGroup(exclusive = false, heading = "Mutual TLS on every connection (all three, or none):%n")
+    private TlsFiles tlsFiles;
+
+    /** The three PEM files of {@code --tls-*}; picocli fills them, all or none. */
+    static final class TlsFiles {
+        @Option(names = "--tls-cert", required = true,
+                description = "PEM certificate chain of the master, leaf first.")
+        private Path certificateChain;
+
+        @Option(names = "--tls-key", required = true,
+                description = "PEM private key of the leaf, unencrypted PKCS#8 (BEGIN PRIVATE KEY).")
+        private Path privateKey;
+
+        @Option(names = "--tls-trust", required = true,
+                description = "PEM certificates of the CA(s) whose peers are admitted; peers use"
+                        + " Communicator.Builder.tls with certificates this CA signed.")
+        private Path trustedCertificates;
+    }
+
     @Option(names = "--log-level", defaultValue = "info",
             description = "trace, debug, info, warn, error or off (default: ${DEFAULT-VALUE}). INFO logs one line"
                     + " per membership transition, WARN every kick or refused connection.")
@@ -126,6 +146,9 @@ public final class MasterMain implements Callable<Integer> {
             }
             if (authKeyFile != null) {
                 builder.authKeyFile(authKeyFile);
+            }
+            if (tlsFiles != null) {
+                builder.tls(tlsFiles.certificateChain, tlsFiles.privateKey, tlsFiles.trustedCertificates);
             }
             master = builder.build().start();
         } catch (final RuntimeException | IOException e) {

@@ -19,6 +19,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import io.pccl.transport.tls.ThrowawayPki;
 import picocli.CommandLine;
 
 /**
@@ -68,7 +69,7 @@ class MasterMainTest {
         final String help = sw.toString();
         for (final String option : List.of("--host", "--port", "--heartbeat-interval-ms", "--heartbeat-timeout-ms",
                 "--registration-timeout-ms", "--max-connections", "--max-messages-per-second", "--auth-key-file",
-                "--log-level", "--version")) {
+                "--tls-cert", "--tls-key", "--tls-trust", "--log-level", "--version")) {
             assertTrue(help.contains(option), help);
         }
         assertTrue(help.contains("Exit status"), help);
@@ -111,6 +112,27 @@ class MasterMainTest {
                 assertTrue(message.contains("holds 9 bytes") && message.contains("at least 16"), message);
             }
         }
+    }
+
+    @Test
+    void shouldRequireAllThreeTlsFilesAndNameAnUnusableOne() throws IOException {
+        final Path dir = Files.createTempDirectory("pccl-master-tls");
+        final ThrowawayPki.PemFiles pki = ThrowawayPki.create(dir, "pccl-master-test");
+        final StringWriter partial = new StringWriter();
+        final CommandLine cmd = new CommandLine(new MasterMain());
+        cmd.setErr(new PrintWriter(partial));
+        assertEquals(2, cmd.execute("--port", "0", "--tls-cert", pki.certificateChain().toString()));
+        assertTrue(partial.toString().contains("Missing required argument") && partial.toString().contains("--tls-key")
+                && partial.toString().contains("--tls-trust"), partial.toString());
+
+        final Path missing = dir.resolve("no-such-ca.pem");
+        final StringWriter err = new StringWriter();
+        final CommandLine bad = new CommandLine(new MasterMain());
+        bad.setErr(new PrintWriter(err));
+        assertEquals(1, bad.execute("--port", "0", "--tls-cert", pki.certificateChain().toString(), "--tls-key",
+                pki.privateKey().toString(), "--tls-trust", missing.toString()));
+        assertEquals("pccl master: TLS trusted certificates file " + missing + " does not exist or is not a readable"
+                + " file", err.toString().strip());
     }
 
     private static String read(final Path p) {

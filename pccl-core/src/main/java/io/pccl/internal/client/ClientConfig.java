@@ -1,6 +1,6 @@
 package io.pccl.internal.client;
 
-import io.pccl.transport.auth.SharedKey;
+import io.pccl.transport.ConnectionSecurity;
 
 import java.net.InetSocketAddress;
 
@@ -21,10 +21,10 @@ import java.net.InetSocketAddress;
  * @param heartbeatIntervalNs heartbeat period on the master connection
  * @param heartbeatTimeoutNs master silence after which it counts as lost
  * @param ioThreads event-loop threads
- * @param authKey the key every connection proves ({@link io.pccl.transport.auth.AuthHandshake}), or null for none
+ * @param security how every connection opens: shared key, TLS, both or neither
  */
 public record ClientConfig(InetSocketAddress master, int peerGroup, int connectionsPerPeer, int peerBasePort,
                            int peerPortAttempts, String bindHost, long connectTimeoutNs, long topologyTimeoutNs,
                            long p2pHandshakeTimeoutNs, long heartbeatIntervalNs, long heartbeatTimeoutNs,
-                           int ioThreads, SharedKey authKey) {
+                           int ioThreads, ConnectionSecurity security) {
 }

@@ -244,17 +244,17 @@ public final class PeerSession implements AutoCloseable {
         group = NettyTransport.newEventLoopGroup(Math.max(1, config.ioThreads() - inThreads), "pccl-peer");
         final P2PPools p = new P2PPools(group, incoming, config.connectionsPerPeer(), this::currentPeerId);
         p.dataPlaneInitializer(dataPlane);
-        p.authKey(config.authKey());
+        p.security(config.security());
         pools = p;
         listener = PeerListener.bind(inbound, config.bindHost(), config.peerBasePort(), config.peerPortAttempts(),
                 incoming, this::currentPeerId, p::dataPlaneInitializer, config.p2pHandshakeTimeoutNs(),
-                PeerListener.DEFAULT_MAX_CONNECTIONS, config.authKey());
+                PeerListener.DEFAULT_MAX_CONNECTIONS, config.security());
         for (Map.Entry<ConnectionRole, RoleHandler> e : roleHandlers.entrySet()) {
             listener.roleHandler(e.getKey(), e.getValue());
         }
         final MasterConnection m = new MasterConnection(group, config.master(), config.heartbeatIntervalNs(),
                 config.heartbeatTimeoutNs());
-        m.authKey(config.authKey());
+        m.security(config.security());
         master = m;
         if (state == State.CLOSED) {
             throw closed("connect");

@@ -17,12 +17,11 @@ import io.pccl.proto.Envelope;
 import io.pccl.proto.Heartbeat;
 import io.pccl.proto.RegisterRequest;
 import io.pccl.proto.RegisterResponse;
+import io.pccl.transport.ConnectionSecurity;
 import io.pccl.transport.Envelopes;
 import io.pccl.transport.PauseTolerantClock;
 import io.pccl.transport.netty.ControlPipeline;
-import io.pccl.transport.auth.AuthHandshake;
 import io.pccl.transport.auth.AuthenticationFailedException;
-import io.pccl.transport.auth.SharedKey;
 import io.pccl.transport.netty.NettyTransport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,7 +53,7 @@ public final class MasterConnection implements AutoCloseable {
     private final long heartbeatTimeoutNs;
     private final MasterDispatcher dispatcher = new MasterDispatcher();
     private volatile Channel channel;
-    private volatile SharedKey authKey;
+    private volatile ConnectionSecurity security = ConnectionSecurity.NONE;
     /**
      * Judges the master's silence. Confined to the channel's event loop: a peer paused (a long GC pause) must not
      * declare the master lost before it read the heartbeats waiting in its socket.
@@ -125,13 +124,13 @@ public final class MasterConnection implements AutoCloseable {
     }
 
     /**
-     * Makes the connection prove the deployment's shared key before its hello ({@link AuthHandshake}); call before
+     * Opens the connection as the deployment requires (shared key, TLS) before its hello; call before
      * {@link #open}.
      *
-     * @param key the key, or null for none
+     * @param security the deployment's connection security
      */
-    public void authKey(final SharedKey key) {
-        this.authKey = key;
+    public void security(final ConnectionSecurity security) {
+        this.security = Objects.requireNonNull(security, "security");
     }
 
     /**
@@ -142,7 +141,7 @@ public final class MasterConnection implements AutoCloseable {
      * @throws PcclException the master's error if it refused the hello
      */
     public void open(final long timeoutNs) {
-        final SharedKey key = authKey;
+        final ConnectionSecurity sec = security;
         final long deadline = System.nanoTime() + timeoutNs;
         final long tcpMs = Math.max(1L, Math.min(MAX_TCP_CONNECT_MS, TimeUnit.NANOSECONDS.toMillis(timeoutNs)));
         final Bootstrap bootstrap = new Bootstrap().group(group).channel(NettyTransport.channelClass())
@@ -154,9 +153,7 @@ public final class MasterConnection implements AutoCloseable {
                     protected void initChannel(final Channel ch) {
                         ControlPipeline.install(ch.pipeline());
                         ch.pipeline().addLast("master", new Handler());
-                        if (key != null) {
-                            AuthHandshake.installInitiator(ch.pipeline(), key, "master at " + addressText);
-                        }
+                        sec.installDialer(ch.pipeline(), "master at " + addressText, timeoutNs);
                     }
                 });
         final ChannelFuture connect = bootstrap.connect(address);

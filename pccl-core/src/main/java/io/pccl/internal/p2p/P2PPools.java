@@ -12,10 +12,9 @@ import io.pccl.PcclException;
 import io.pccl.proto.ConnectionRole;
 import io.pccl.proto.Envelope;
 import io.pccl.proto.PeerEndpoint;
+import io.pccl.transport.ConnectionSecurity;
 import io.pccl.transport.Envelopes;
 import io.pccl.transport.netty.ControlPipeline;
-import io.pccl.transport.auth.AuthHandshake;
-import io.pccl.transport.auth.SharedKey;
 import io.pccl.transport.netty.NettyTransport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,7 +54,7 @@ public final class P2PPools implements P2PConnections, AutoCloseable {
     private final LongSupplier selfId;
     private final Map<Long, Pool> outgoing = new ConcurrentHashMap<>();
     private volatile DataPlaneInitializer dataPlane = DataPlane.DISCARDING;
-    private volatile SharedKey authKey;
+    private volatile ConnectionSecurity security = ConnectionSecurity.NONE;
     private volatile long successor = NO_PEER;
     private volatile long predecessor = NO_PEER;
 
@@ -92,12 +91,12 @@ public final class P2PPools implements P2PConnections, AutoCloseable {
     }
 
     /**
-     * Makes every connection dialed from now on prove the deployment's shared key first ({@link AuthHandshake}).
+     * Opens every connection dialed from now on as the deployment requires (shared key, TLS).
      *
-     * @param key the key, or null for none
+     * @param security the deployment's connection security
      */
-    public void authKey(final SharedKey key) {
-        this.authKey = key;
+    public void security(final ConnectionSecurity security) {
+        this.security = Objects.requireNonNull(security, "security");
     }
 
     /**
@@ -193,11 +192,8 @@ public final class P2PPools implements P2PConnections, AutoCloseable {
                         protected void initChannel(final Channel ch) {
                             ControlPipeline.install(ch.pipeline());
                             ch.pipeline().addLast("hello", hello);
-                            final SharedKey key = authKey;
-                            if (key != null) {
-                                AuthHandshake.installInitiator(ch.pipeline(), key, "peer " + to.getPeerId() + " at "
-                                        + to.getHost() + ":" + to.getPort());
-                            }
+                            security.installDialer(ch.pipeline(), "peer " + to.getPeerId() + " at " + to.getHost()
+                                    + ":" + to.getPort(), timeoutNs);
                         }
                     }).connect(to.getHost(), to.getPort());
             opened.add(connect.channel());

@@ -20,12 +20,11 @@ import io.pccl.proto.Envelope;
 import io.pccl.proto.ErrorCode;
 import io.pccl.proto.Hello;
 import io.pccl.ring.tcp.PlacingRecvByteBufAllocator;
+import io.pccl.transport.ConnectionSecurity;
 import io.pccl.transport.ConnectionSlots;
 import io.pccl.transport.Envelopes;
 import io.pccl.transport.LogThrottle;
 import io.pccl.transport.netty.ControlPipeline;
-import io.pccl.transport.auth.AuthHandshake;
-import io.pccl.transport.auth.SharedKey;
 import io.pccl.transport.netty.NettyTransport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -80,15 +79,15 @@ public final class PeerListener implements AutoCloseable {
     private final Supplier<DataPlaneInitializer> dataPlane;
     private final long helloTimeoutNs;
     /** The shared key every accepted connection must prove first, or null. */
-    private final SharedKey authKey;
+    private final ConnectionSecurity security;
     private final ConnectionSlots slots;
     /** Which handshake rejections get a WARN line: any host that reaches the port can cause them. */
     private final LogThrottle rejections = new LogThrottle();
 
     private PeerListener(final Channel serverChannel, final IncomingPools incoming, final LongSupplier selfId,
                          final Supplier<DataPlaneInitializer> dataPlane, final long helloTimeoutNs,
-                         final ConnectionSlots slots, final SharedKey authKey) {
-        this.authKey = authKey;
+                         final ConnectionSlots slots, final ConnectionSecurity security) {
+        this.security = Objects.requireNonNull(security, "security");
         this.serverChannel = serverChannel;
         this.incoming = incoming;
         this.selfId = selfId;
@@ -140,21 +139,21 @@ public final class PeerListener implements AutoCloseable {
                                     final Supplier<DataPlaneInitializer> dataPlane, final long helloTimeoutNs,
                                     final int maxConnections) {
         return bind(group, bindHost, basePort, maxAttempts, incoming, selfId, dataPlane, helloTimeoutNs,
-                maxConnections, null);
+                maxConnections, ConnectionSecurity.NONE);
     }
 
     /**
-     * Binds the listener, bumping the port on bind failures; every accepted connection must first prove
-     * {@code authKey} ({@link AuthHandshake}, within {@code helloTimeoutNs}) unless it is null.
+     * Binds the listener, bumping the port on bind failures; every accepted connection must first pass the
+     * deployment's handshakes (shared key, TLS; within {@code helloTimeoutNs}).
      *
-     * @param authKey the deployment's shared key, or null for none
+     * @param security the deployment's connection security
      * @return the bound listener
      * @see #bind(EventLoopGroup, String, int, int, IncomingPools, LongSupplier, Supplier, long, int)
      */
     public static PeerListener bind(final EventLoopGroup group, final String bindHost, final int basePort,
                                     final int maxAttempts, final IncomingPools incoming, final LongSupplier selfId,
                                     final Supplier<DataPlaneInitializer> dataPlane, final long helloTimeoutNs,
-                                    final int maxConnections, final SharedKey authKey) {
+                                    final int maxConnections, final ConnectionSecurity security) {
         Objects.requireNonNull(bindHost, "bindHost");
         final ConnectionSlots slots = new ConnectionSlots(maxConnections);
         // Set once the bind succeeded; before that nobody knows the port (it is reported at registration), so a
@@ -191,7 +190,7 @@ public final class PeerListener implements AutoCloseable {
             }
             if (bind.isSuccess()) {
                 final PeerListener listener = new PeerListener(bind.channel(), incoming, selfId, dataPlane,
-                        helloTimeoutNs, slots, authKey);
+                        helloTimeoutNs, slots, security);
                 self.set(listener);
                 LOG.info("peer listener bound to {} ({})", bind.channel().localAddress(), NettyTransport.name());
                 return listener;
@@ -238,11 +237,12 @@ public final class PeerListener implements AutoCloseable {
         }
         ch.closeFuture().addListener(f -> slots.release());
         accepted.add(ch);
-        if (authKey != null) {
-            AuthHandshake.installResponder(ch.pipeline(), authKey, helloTimeoutNs, rejections);
+        security.installAcceptor(ch.pipeline(), helloTimeoutNs, rejections);
+        if (!security.encrypted()) {
+            // Before the first read: ring data connections later read payloads straight into operation memory
+            // (under TLS the socket holds ciphertext, so payloads come through the pipeline instead).
+            PlacingRecvByteBufAllocator.install(ch);
         }
-        // Before the first read: ring data connections later read payloads straight into operation memory.
-        PlacingRecvByteBufAllocator.install(ch);
         ch.pipeline().addLast("hello", new AcceptHello());
     }
 

@@ -23,10 +23,9 @@ import io.pccl.PcclException;
 import io.pccl.proto.ConnectionRole;
 import io.pccl.proto.Envelope;
 import io.pccl.proto.ErrorCode;
+import io.pccl.transport.ConnectionSecurity;
 import io.pccl.transport.Envelopes;
 import io.pccl.transport.netty.ControlPipeline;
-import io.pccl.transport.auth.AuthHandshake;
-import io.pccl.transport.auth.SharedKey;
 import io.pccl.transport.netty.NettyTransport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -129,21 +128,22 @@ public final class BandwidthProbe {
     public static CompletableFuture<Double> measure(final EventLoopGroup group, final String host, final int port,
                                                     final long selfId, final int streams, final Duration duration,
                                                     final Duration handshakeTimeout) {
-        return measure(group, host, port, selfId, streams, duration, handshakeTimeout, null);
+        return measure(group, host, port, selfId, streams, duration, handshakeTimeout, ConnectionSecurity.NONE);
     }
 
     /**
-     * {@link #measure(EventLoopGroup, String, int, long, int, Duration, Duration)} over connections that first
-     * prove {@code authKey} ({@link AuthHandshake}).
+     * {@link #measure(EventLoopGroup, String, int, long, int, Duration, Duration)} over connections opened as the
+     * deployment requires (shared key, TLS).
      *
-     * @param authKey the deployment's shared key, or null for none
+     * @param security the deployment's connection security
      * @return the measured send bandwidth in Mbit/s
      */
     public static CompletableFuture<Double> measure(final EventLoopGroup group, final String host, final int port,
                                                     final long selfId, final int streams, final Duration duration,
-                                                    final Duration handshakeTimeout, final SharedKey authKey) {
+                                                    final Duration handshakeTimeout,
+                                                    final ConnectionSecurity security) {
         final CompletableFuture<Measurement> m = run(group, host, port, selfId, streams, duration, handshakeTimeout,
-                authKey);
+                security);
         final CompletableFuture<Double> mbps = new CompletableFuture<>();
         m.whenComplete((r, e) -> {
             if (e == null) {
@@ -181,12 +181,13 @@ public final class BandwidthProbe {
     static CompletableFuture<Measurement> run(final EventLoopGroup group, final String host, final int port,
                                               final long selfId, final int streams, final Duration duration,
                                               final Duration handshakeTimeout) {
-        return run(group, host, port, selfId, streams, duration, handshakeTimeout, null);
+        return run(group, host, port, selfId, streams, duration, handshakeTimeout, ConnectionSecurity.NONE);
     }
 
     private static CompletableFuture<Measurement> run(final EventLoopGroup group, final String host, final int port,
                                                       final long selfId, final int streams, final Duration duration,
-                                                      final Duration handshakeTimeout, final SharedKey authKey) {
+                                                      final Duration handshakeTimeout,
+                                                      final ConnectionSecurity security) {
         Objects.requireNonNull(group, "group");
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(duration, "duration");
@@ -207,11 +208,12 @@ public final class BandwidthProbe {
         final BandwidthProbe probe = new BandwidthProbe(host, port, selfId, streams, duration.toNanos(),
                 handshakeTimeout.toNanos());
         probe.result.whenComplete((r, e) -> probe.cleanUp());
-        probe.start(group, host, port, authKey);
+        probe.start(group, host, port, security);
         return probe.result;
     }
 
-    private void start(final EventLoopGroup group, final String host, final int port, final SharedKey authKey) {
+    private void start(final EventLoopGroup group, final String host, final int port,
+                       final ConnectionSecurity security) {
         try {
             final ByteBuf buf = ByteBufAllocator.DEFAULT.directBuffer(PAYLOAD_BYTES, PAYLOAD_BYTES);
             fillPattern(buf);
@@ -232,9 +234,7 @@ public final class BandwidthProbe {
                     protected void initChannel(final Channel ch) {
                         ControlPipeline.install(ch.pipeline());
                         ch.pipeline().addLast(HANDLER_NAME, stream);
-                        if (authKey != null) {
-                            AuthHandshake.installInitiator(ch.pipeline(), authKey, "bandwidth target " + target);
-                        }
+                        security.installDialer(ch.pipeline(), "bandwidth target " + target, handshakeTimeoutNs);
                     }
                 }).connect(host, port);
                 register(i, connect.channel());
@@ -482,6 +482,12 @@ public final class BandwidthProbe {
         private long sentBytes;
         private long count;
         private int countBytes;
+        /** A pump is queued on the event loop (at most one). */
+        private boolean pumpQueued;
+        private final Runnable queuedPump = () -> {
+            pumpQueued = false;
+            pump();
+        };
 
         Stream(final int index) {
             this.index = index;
@@ -555,23 +561,32 @@ public final class BandwidthProbe {
             pump();
         }
 
+        /**
+         * Writes and flushes one payload, then queues the next pump while the channel stays writable: one payload
+         * per event-loop task, so the loop's timers (this stream's stop, the master connection's heartbeats) run
+         * between them even where a flush is slow (a cold JIT's first TLS records took ~200 ms per 4 MiB).
+         */
         private void pump() {
-            final ChannelHandlerContext c = ctx;
-            final Channel ch = c.channel();
-            final ByteBuf src = view;
-            final int chunk = src.readableBytes();
-            while (phase == Phase.WRITING && ch.isWritable()) {
-                c.write(src.retainedDuplicate(), c.voidPromise());
-                sentBytes += chunk;
+            if (phase != Phase.WRITING || !ctx.channel().isWritable()) {
+                return; // stopped while this pump was queued, or channelWritabilityChanged will queue it again
             }
-            c.flush();
+            ctx.writeAndFlush(view.retainedDuplicate(), ctx.voidPromise());
+            sentBytes += view.readableBytes();
+            queuePump();
+        }
+
+        private void queuePump() {
+            if (phase == Phase.WRITING && ctx.channel().isWritable() && !pumpQueued) {
+                pumpQueued = true;
+                ctx.executor().execute(queuedPump);
+            }
         }
 
         @Override
         public void channelWritabilityChanged(final ChannelHandlerContext context) {
-            if (phase == Phase.WRITING && context.channel().isWritable()) {
-                pump();
-            }
+            // Queued, not run here: the change fires inside a flush, and pumping in place would chain flushes
+            // for as long as the socket takes bytes, ahead of the loop's timers.
+            queuePump();
             context.fireChannelWritabilityChanged();
         }
 

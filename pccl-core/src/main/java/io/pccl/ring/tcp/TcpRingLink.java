@@ -12,6 +12,7 @@ import io.netty.channel.ChannelPromise;
 import io.pccl.PcclException;
 import io.pccl.PeerLostException;
 import io.pccl.ring.RingLink;
+import io.pccl.transport.ConnectionSecurity;
 import io.pccl.transport.data.DataFrameFlyweight;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,9 +62,9 @@ final class TcpRingLink extends ChannelDuplexHandler implements RingLink {
         this.poolFailureLogged = poolFailureLogged;
     }
 
-    /** Installs the link handler first in the channel's pipeline and watches the channel's close. */
+    /** Installs the link handler first in the channel's pipeline (behind TLS, if any) and watches its close. */
     void install() {
-        channel.pipeline().addFirst(LINK_HANDLER, this);
+        ConnectionSecurity.addFirstPlain(channel.pipeline(), LINK_HANDLER, this);
         channel.closeFuture().addListener((ChannelFutureListener) f -> fail(new PeerLostException(
                 "data connection to successor " + peer + " (" + channel.remoteAddress() + ") closed")));
     }

@@ -10,9 +10,8 @@ import io.netty.handler.timeout.IdleStateHandler;
 import io.pccl.PcclException;
 import io.pccl.SharedState;
 import io.pccl.SharedStateSyncException;
+import io.pccl.transport.ConnectionSecurity;
 import io.pccl.transport.netty.NettyTransport;
-import io.pccl.transport.auth.AuthHandshake;
-import io.pccl.transport.auth.SharedKey;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -43,7 +42,7 @@ public final class SharedStateFetcher {
     private final int connectTimeoutMs;
     private final long progressTimeoutNs;
     private volatile FetchObserver observer;
-    private SharedKey authKey;
+    private ConnectionSecurity security = ConnectionSecurity.NONE;
 
     /**
      * Creates a fetcher.
@@ -79,13 +78,13 @@ public final class SharedStateFetcher {
     }
 
     /**
-     * Makes every fetch connection prove the deployment's shared key first ({@link AuthHandshake}).
+     * Opens every fetch connection as the deployment requires (shared key, TLS).
      *
-     * @param key the key, or null for none
+     * @param security the deployment's connection security
      * @return this
      */
-    public SharedStateFetcher authKey(final SharedKey key) {
-        this.authKey = key;
+    public SharedStateFetcher security(final ConnectionSecurity security) {
+        this.security = Objects.requireNonNull(security, "security");
         return this;
     }
 
@@ -175,9 +174,8 @@ public final class SharedStateFetcher {
                     protected void initChannel(final Channel ch) {
                         ch.pipeline().addLast(new IdleStateHandler(progressTimeoutNs, 0, 0, TimeUnit.NANOSECONDS),
                                 handler);
-                        if (authKey != null) {
-                            AuthHandshake.installInitiator(ch.pipeline(), authKey, "distributor " + distributor);
-                        }
+                        security.installDialer(ch.pipeline(), "distributor " + distributor,
+                                TimeUnit.MILLISECONDS.toNanos(connectTimeoutMs));
                     }
                 });
         final ChannelFuture connect = b.connect(distributor);

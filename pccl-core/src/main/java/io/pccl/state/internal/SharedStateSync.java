@@ -289,7 +289,7 @@ public final class SharedStateSync implements AutoCloseable {
         }
         final SharedStateFetcher fetcher = new SharedStateFetcher(session.eventLoops(), selfId, verifier,
                 Duration.ofNanos(session.config().p2pHandshakeTimeoutNs()), progressTimeout).observer(observer)
-                .authKey(session.config().authKey());
+                .security(session.config().security());
         final CompletableFuture<FetchResult> future;
         try {
             future = fetcher.fetchFromAny(distributors, state, keys);

@@ -5,6 +5,7 @@ import io.pccl.internal.p2p.DataPlane;
 import io.pccl.internal.p2p.IncomingPools;
 import io.pccl.internal.p2p.PeerListener;
 import io.pccl.proto.ConnectionRole;
+import io.pccl.transport.ConnectionSecurity;
 import io.pccl.proto.Envelope;
 import io.pccl.transport.netty.NettyTransport;
 
@@ -44,6 +45,10 @@ final class BandwidthFixture implements AutoCloseable {
     final BlockingQueue<Long> released = new LinkedBlockingQueue<>();
 
     BandwidthFixture(final Duration idleTimeout, final Duration maxSlotTime) {
+        this(idleTimeout, maxSlotTime, ConnectionSecurity.NONE);
+    }
+
+    BandwidthFixture(final Duration idleTimeout, final Duration maxSlotTime, final ConnectionSecurity security) {
         group = NettyTransport.newEventLoopGroup(4, "test-bandwidth");
         server = new BandwidthServer(() -> SERVER_ID, idleTimeout, maxSlotTime);
         server.observer(new BandwidthServer.SlotObserver() {
@@ -58,7 +63,7 @@ final class BandwidthFixture implements AutoCloseable {
             }
         });
         listener = PeerListener.bind(group, LOOPBACK, 0, 1, new IncomingPools(), () -> SERVER_ID,
-                () -> DataPlane.DISCARDING, HELLO_TIMEOUT_NS);
+                () -> DataPlane.DISCARDING, HELLO_TIMEOUT_NS, PeerListener.DEFAULT_MAX_CONNECTIONS, security);
         listener.roleHandler(ConnectionRole.ROLE_BENCHMARK, server::onAccepted);
     }
 

@@ -1,10 +1,6 @@
 package io.pccl.transport.auth;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelPipeline;
-import io.pccl.proto.ErrorCode;
-import io.pccl.transport.Envelopes;
 import io.pccl.transport.LogThrottle;
 
 import java.nio.charset.StandardCharsets;
@@ -83,22 +79,5 @@ public final class AuthHandshake {
         final byte[] n = new byte[NONCE_BYTES];
         RANDOM.nextBytes(n);
         return n;
-    }
-
-    /** A control frame (length prefix + {@code Error} envelope) written straight to the socket. */
-    static ByteBuf errorFrame(final ByteBufAllocator alloc, final String reason) {
-        final byte[] body = Envelopes.error(ErrorCode.ERROR_UNAUTHENTICATED, reason).toByteArray();
-        final ByteBuf frame = alloc.buffer(4 + body.length);
-        frame.writeInt(body.length).writeBytes(body);
-        return frame;
-    }
-
-    /** The first bytes of {@code buf} in hex, for messages about what arrived instead of the handshake. */
-    static String head(final ByteBuf buf) {
-        final StringBuilder sb = new StringBuilder("0x");
-        for (int i = buf.readerIndex(); i < Math.min(buf.writerIndex(), buf.readerIndex() + 8); i++) {
-            sb.append(String.format("%02x", buf.getByte(i)));
-        }
-        return sb.toString();
     }
 }

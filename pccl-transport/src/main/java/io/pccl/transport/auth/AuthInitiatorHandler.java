@@ -2,9 +2,9 @@ package io.pccl.transport.auth;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
-import io.pccl.proto.Envelope;
+import io.pccl.proto.Error;
 import io.pccl.proto.ErrorCode;
-import com.google.protobuf.InvalidProtocolBufferException;
+import io.pccl.transport.PlainFrames;
 
 import java.nio.ByteBuffer;
 
@@ -17,8 +17,6 @@ import java.nio.ByteBuffer;
 final class AuthInitiatorHandler extends AbstractAuthHandler {
     private final SharedKey key;
     private final String remote;
-    /** Largest control frame read as a refusal in place of the handshake's answer. */
-    private static final int MAX_REFUSAL_BYTES = 64 * 1024;
 
     private final byte[] nonce = AuthHandshake.nonce();
 
@@ -74,35 +72,18 @@ final class AuthInitiatorHandler extends AbstractAuthHandler {
      * @return false (the handshake did not succeed)
      */
     private boolean notAnswered(final ChannelHandlerContext ctx, final ByteBuf in) {
-        final int length = in.getInt(in.readerIndex());
-        String answered = "";
-        if (length > 0 && length <= MAX_REFUSAL_BYTES) {
-            if (in.readableBytes() < 4 + length) {
-                return false; // the rest of the frame is on its way
-            }
-            final Envelope refusal = parse(in, length);
-            if (refusal != null && refusal.hasError()) {
-                if (refusal.getError().getCode() != ErrorCode.ERROR_PROTOCOL_VIOLATION) {
-                    passRefusal(ctx, remote + " refused the connection before authenticating: "
-                            + refusal.getError().getReason());
-                    return false;
-                }
-                answered = "; it answered: " + refusal.getError().getReason();
-            }
+        if (!PlainFrames.decidable(in)) {
+            return false; // the rest of the frame is on its way
         }
+        final Error refusal = PlainFrames.error(in);
+        if (refusal != null && refusal.getCode() != ErrorCode.ERROR_PROTOCOL_VIOLATION) {
+            passRefusal(ctx, remote + " refused the connection before authenticating: " + refusal.getReason());
+            return false;
+        }
+        final String answered = refusal == null ? "" : "; it answered: " + refusal.getReason();
         fail(ctx, remote + " does not answer the authentication handshake (its first bytes are "
-                + AuthHandshake.head(in) + answered + "): it has no shared key configured, or is not a pccl endpoint",
+                + PlainFrames.head(in) + answered + "): it has no shared key configured, or is not a pccl endpoint",
                 null);
         return false;
-    }
-
-    private static Envelope parse(final ByteBuf in, final int length) {
-        final byte[] body = new byte[length];
-        in.getBytes(in.readerIndex() + 4, body);
-        try {
-            return Envelope.parseFrom(body);
-        } catch (InvalidProtocolBufferException e) {
-            return null;
-        }
     }
 }

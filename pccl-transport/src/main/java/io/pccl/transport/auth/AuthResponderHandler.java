@@ -3,7 +3,9 @@ package io.pccl.transport.auth;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.pccl.proto.ErrorCode;
 import io.pccl.transport.LogThrottle;
+import io.pccl.transport.PlainFrames;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,7 +45,7 @@ final class AuthResponderHandler extends AbstractAuthHandler {
         } else {
             LOG.debug("refusing connection from {}: {}", ctx.channel().remoteAddress(), why);
         }
-        fail(ctx, why, AuthHandshake.errorFrame(ctx.alloc(), why));
+        fail(ctx, why, PlainFrames.errorFrame(ctx.alloc(), ErrorCode.ERROR_UNAUTHENTICATED, why));
     }
 
     @Override
@@ -64,7 +66,7 @@ final class AuthResponderHandler extends AbstractAuthHandler {
         if (theirs == null) {
             if (in.readableBytes() >= 4 && in.getInt(in.readerIndex()) != AuthHandshake.MAGIC) {
                 final String why = "authentication required: this side has a shared key and the connection did not "
-                        + "open with the authentication handshake (first bytes " + AuthHandshake.head(in) + ")";
+                        + "open with the authentication handshake (first bytes " + PlainFrames.head(in) + ")";
                 refuse(ctx, why);
                 return false;
             }

@@ -1,0 +1,201 @@
+package io.pccl;
+
+import io.pccl.master.Master;
+import io.pccl.proto.ConnectionRole;
+import io.pccl.proto.Envelope;
+import io.pccl.proto.ErrorCode;
+import io.pccl.transport.Envelopes;
+import io.pccl.transport.tls.ThrowawayPki;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Mutual TLS end to end: a master and peers with certificates of one CA use every kind of connection (the master's,
+ * ring data over several slices, a shared-state fetch, bandwidth measurements) and get exact results; the peer port
+ * answers a plain connection with a plain {@code ERROR_UNAUTHENTICATED}; a mismatch (TLS on one side only, a
+ * certificate of another CA) fails {@code connect()} at once with {@code UNAUTHENTICATED}; a connection-limit refusal
+ * stays a retryable master loss.
+ */
+@Tag("slow")
+@Timeout(value = 90, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class TlsSystemTest {
+    private static final String LOOPBACK = InetAddress.getLoopbackAddress().getHostAddress();
+    private static final long BOUND_S = 30;
+    /** Several 1 MiB slices per chunk at W = 3, so ring payloads take the pipeline's read path many times. */
+    private static final int COUNT = 3 * 1024 * 1024;
+
+    @TempDir
+    static Path dir;
+    private static ThrowawayPki.PemFiles ours;
+    private static ThrowawayPki.PemFiles theirs;
+
+    @BeforeAll
+    static void makeCertificates() throws IOException {
+        ours = ThrowawayPki.create(Files.createDirectory(dir.resolve("ours")), "pccl-test");
+        theirs = ThrowawayPki.create(Files.createDirectory(dir.resolve("theirs")), "pccl-stranger");
+    }
+
+    private static Master.Builder master() {
+        return Master.builder().host(LOOPBACK).port(0).heartbeatInterval(Duration.ofMillis(200))
+                .heartbeatTimeout(Duration.ofSeconds(3));
+    }
+
+    private static Master.Builder tls(final Master.Builder b, final ThrowawayPki.PemFiles f) {
+        return b.tls(f.certificateChain(), f.privateKey(), f.trustedCertificates());
+    }
+
+    private static Communicator.Builder tls(final Communicator.Builder b, final ThrowawayPki.PemFiles f) {
+        return b.tls(f.certificateChain(), f.privateKey(), f.trustedCertificates());
+    }
+
+    private static Communicator peer(final Master master, final UnaryOperator<Communicator.Builder> tune) {
+        return tune.apply(Communicator.builder().masterAddress(LOOPBACK + ":" + master.port()).peerBasePort(0)
+                .bindHost(LOOPBACK).connectionsPerPeer(2).connectTimeout(Duration.ofSeconds(BOUND_S))
+                .topologyTimeout(Duration.ofSeconds(BOUND_S)).heartbeatInterval(Duration.ofMillis(200))
+                .heartbeatTimeout(Duration.ofSeconds(3))).build();
+    }
+
+    @Test
+    void shouldUseEveryKindOfConnectionOverTlsAndRefusePlainOnes() throws Exception {
+        final byte[] key = "a-key-proved-inside-tls".getBytes(StandardCharsets.UTF_8);
+        try (AllReduceCluster cluster = AllReduceCluster.start(tls(master(), ours).authKey(key).build().start(), 3,
+                b -> tls(b, ours).authKey(key).benchmarkDuration(Duration.ofMillis(100)))) {
+            final List<Communicator> peers = cluster.peers();
+            final ExecutorService pool = cluster.pool();
+
+            // ring data, out of place and in place, several slices per chunk
+            for (boolean inPlace : new boolean[] {false, true}) {
+                final List<Future<float[]>> sums = new ArrayList<>();
+                for (int i = 0; i < peers.size(); i++) {
+                    final Communicator c = peers.get(i);
+                    final float[] send = new float[COUNT];
+                    for (int j = 0; j < COUNT; j++) {
+                        send[j] = (i + 1) * (j % 1000);
+                    }
+                    final float[] recv = inPlace ? send : new float[COUNT];
+                    sums.add(pool.submit(() -> {
+                        c.allReduce(send, recv, ReduceDescriptor.of(COUNT, DataType.FLOAT32, ReduceOp.SUM).tag(1));
+                        return recv;
+                    }));
+                }
+                final float[] expected = new float[COUNT];
+                for (int j = 0; j < COUNT; j++) {
+                    expected[j] = 6f * (j % 1000);
+                }
+                for (Future<float[]> f : sums) {
+                    assertArrayEquals(expected, f.get(BOUND_S, TimeUnit.SECONDS), "in place: " + inPlace);
+                }
+            }
+
+            // a shared-state fetch: the third peer holds other content and receives the popular one
+            final List<Future<SyncInfo>> syncs = new ArrayList<>();
+            for (int i = 0; i < peers.size(); i++) {
+                final Communicator c = peers.get(i);
+                final float[] w = new float[65536];
+                java.util.Arrays.fill(w, i == 2 ? 9f : 3f);
+                final SharedState s = SharedState.builder().entry("w", w).build();
+                syncs.add(pool.submit(() -> c.syncSharedState(s, SyncStrategy.ENFORCE_POPULAR)));
+            }
+            assertEquals(65536L * 4, syncs.get(2).get(BOUND_S, TimeUnit.SECONDS).rxBytes());
+            assertEquals(0, syncs.get(0).get(BOUND_S, TimeUnit.SECONDS).rxBytes());
+            assertEquals(0, syncs.get(1).get(BOUND_S, TimeUnit.SECONDS).rxBytes());
+
+            // bandwidth measurements
+            final List<Future<OptimizeInfo>> optimize = new ArrayList<>();
+            for (Communicator c : peers) {
+                optimize.add(pool.submit(c::optimizeTopology));
+            }
+            for (Future<OptimizeInfo> f : optimize) {
+                assertTrue(f.get(BOUND_S, TimeUnit.SECONDS).bottleneckMbitPerS() > 0);
+            }
+
+            // a plain connection to a peer's port gets a plain refusal naming the requirement
+            final Envelope refusal = plainHello(peers.get(0).session().listenPort());
+            assertEquals(ErrorCode.ERROR_UNAUTHENTICATED, refusal.getError().getCode());
+            assertTrue(refusal.getError().getReason().startsWith("TLS required"), refusal.toString());
+        }
+    }
+
+    private static Envelope plainHello(final int port) throws IOException {
+        try (Socket s = new Socket(LOOPBACK, port)) {
+            s.setSoTimeout((int) TimeUnit.SECONDS.toMillis(BOUND_S));
+            final byte[] hello = Envelopes.hello(ConnectionRole.ROLE_SHARED_STATE, 99, 0, 0).toByteArray();
+            s.getOutputStream().write(ByteBuffer.allocate(4 + hello.length).putInt(hello.length).put(hello).array());
+            s.getOutputStream().flush();
+            final DataInputStream in = new DataInputStream(s.getInputStream());
+            final byte[] body = new byte[in.readInt()];
+            in.readFully(body);
+            return Envelope.parseFrom(body);
+        }
+    }
+
+    private static void assertUnauthenticated(final Master master, final UnaryOperator<Communicator.Builder> tune,
+                                              final String message) {
+        try (Communicator c = peer(master, tune)) {
+            final PcclException e = assertThrows(PcclException.class, c::connect);
+            assertEquals(PcclException.Code.UNAUTHENTICATED, e.code(), e::toString);
+            assertFalse(e.isRetryable());
+            assertTrue(e.getMessage().contains(message), e.getMessage());
+        }
+    }
+
+    @Test
+    void shouldFailConnectAtOnceWithUnauthenticatedWhenOnlyOneSideUsesTlsOrTheCasDiffer() {
+        try (Master master = tls(master(), ours).build().start()) {
+            assertUnauthenticated(master, b -> b, "TLS required");
+            assertUnauthenticated(master, b -> tls(b, theirs), "TLS with master at " + LOOPBACK);
+        }
+        try (Master plain = master().build().start()) {
+            assertUnauthenticated(plain, b -> tls(b, ours), "does not speak TLS");
+        }
+    }
+
+    /** At its connection limit the master refuses inside TLS; the peer gets a retryable loss naming the limit. */
+    @Test
+    void shouldReportAConnectionLimitRefusalOverTlsAsAMasterLoss() throws Exception {
+        try (Master master = tls(master(), ours).maxConnections(1).build().start();
+             Communicator first = peer(master, b -> tls(b, ours));
+             Communicator second = peer(master, b -> tls(b, ours))) {
+            first.connect();
+            final PcclException e = assertThrows(PcclException.class, second::connect);
+            assertTrue(e instanceof MasterLostException, e::toString);
+            assertTrue(e.isRetryable());
+            assertTrue(e.getMessage().contains("connection limit"), e.getMessage());
+        }
+    }
+
+    @Test
+    void shouldRejectUnusableFilesNamingThem() {
+        final Path missing = dir.resolve("missing-key.pem");
+        final PcclException e = assertThrows(PcclException.class, () -> Communicator.builder()
+                .tls(ours.certificateChain(), missing, ours.trustedCertificates()));
+        assertEquals(PcclException.Code.INVALID_ARGUMENT, e.code());
+        assertEquals("tls: TLS private key file " + missing + " does not exist or is not a readable file",
+                e.getMessage());
+    }
+}

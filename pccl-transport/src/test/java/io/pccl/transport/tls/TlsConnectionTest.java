@@ -1,0 +1,285 @@
+package io.pccl.transport.tls;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.ssl.SslHandler;
+import io.pccl.proto.ConnectionRole;
+import io.pccl.proto.Envelope;
+import io.pccl.proto.ErrorCode;
+import io.pccl.transport.ConnectionSecurity;
+import io.pccl.transport.Envelopes;
+import io.pccl.transport.LogThrottle;
+import io.pccl.transport.auth.AuthenticationFailedException;
+import io.pccl.transport.auth.SharedKey;
+import io.pccl.transport.netty.ControlPipeline;
+import io.pccl.transport.netty.NettyTransport;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@link ConnectionSecurity} with TLS over loopback TCP, between a minimal server (answers a hello with a hello-ack)
+ * and a client; certificates from two throwaway CAs made by {@link ThrowawayPki}: the deployment's and a stranger's.
+ */
+@Timeout(60)
+class TlsConnectionTest {
+    private static final long HANDSHAKE_NS = TimeUnit.SECONDS.toNanos(10);
+    private static final SharedKey KEY = SharedKey.of("0123456789abcdef0123".getBytes(StandardCharsets.US_ASCII));
+
+    @TempDir
+    static Path dir;
+    private static TlsConfig deployment;
+    private static TlsConfig stranger;
+    /** Presents the deployment's certificate but trusts only the stranger's CA. */
+    private static TlsConfig distrustful;
+    private static EventLoopGroup group;
+
+    @BeforeAll
+    static void setUp() throws IOException {
+        final ThrowawayPki.PemFiles ours = ThrowawayPki.create(Files.createDirectory(dir.resolve("ours")), "pccl-ours");
+        final ThrowawayPki.PemFiles theirs = ThrowawayPki.create(Files.createDirectory(dir.resolve("theirs")),
+                "pccl-theirs");
+        deployment = TlsConfig.fromPem(ours.certificateChain(), ours.privateKey(), ours.trustedCertificates());
+        stranger = TlsConfig.fromPem(theirs.certificateChain(), theirs.privateKey(), theirs.trustedCertificates());
+        distrustful = TlsConfig.fromPem(ours.certificateChain(), ours.privateKey(), theirs.trustedCertificates());
+        group = NettyTransport.newEventLoopGroup(2, "tls-test");
+    }
+
+    @AfterAll
+    static void tearDown() {
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    /** A server that answers every hello with a hello-ack; what it saw is kept for the test. */
+    private static final class Server implements AutoCloseable {
+        final Channel channel;
+        final CompletableFuture<Channel> accepted = new CompletableFuture<>();
+        final LogThrottle failures = new LogThrottle();
+
+        Server(final ConnectionSecurity security) {
+            channel = new ServerBootstrap().group(group).channel(NettyTransport.serverChannelClass())
+                    .childHandler(new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(final Channel ch) {
+                            ControlPipeline.install(ch.pipeline());
+                            ch.pipeline().addLast(new SimpleChannelInboundHandler<Envelope>() {
+                                @Override
+                                protected void channelRead0(final ChannelHandlerContext ctx, final Envelope e) {
+                                    accepted.complete(ctx.channel());
+                                    ctx.writeAndFlush(Envelopes.helloAck(7));
+                                }
+
+                                @Override
+                                public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause) {
+                                    // as the master and the peer port answer a malformed frame
+                                    ctx.writeAndFlush(Envelopes.error(ErrorCode.ERROR_PROTOCOL_VIOLATION,
+                                            cause.getMessage())).addListener(f -> ctx.close());
+                                }
+                            });
+                            security.installAcceptor(ch.pipeline(), HANDSHAKE_NS, failures);
+                        }
+                    }).bind(new InetSocketAddress("127.0.0.1", 0)).syncUninterruptibly().channel();
+        }
+
+        int port() {
+            return ((InetSocketAddress) channel.localAddress()).getPort();
+        }
+
+        @Override
+        public void close() {
+            channel.close().syncUninterruptibly();
+        }
+    }
+
+    /** Dials {@code port}, sends a hello and completes with the first envelope or failure. */
+    private static CompletableFuture<Envelope> hello(final ConnectionSecurity security, final int port) {
+        final CompletableFuture<Envelope> answer = new CompletableFuture<>();
+        new Bootstrap().group(group).channel(NettyTransport.channelClass())
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(final Channel ch) {
+                        ControlPipeline.install(ch.pipeline());
+                        ch.pipeline().addLast(new SimpleChannelInboundHandler<Envelope>() {
+                            @Override
+                            public void channelActive(final ChannelHandlerContext ctx) {
+                                ctx.writeAndFlush(Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
+                                ctx.fireChannelActive();
+                            }
+
+                            @Override
+                            protected void channelRead0(final ChannelHandlerContext ctx, final Envelope e) {
+                                answer.complete(e);
+                            }
+
+                            @Override
+                            public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause) {
+                                answer.completeExceptionally(cause);
+                                ctx.close();
+                            }
+
+                            @Override
+                            public void channelInactive(final ChannelHandlerContext ctx) {
+                                answer.completeExceptionally(new IOException("closed without an answer"));
+                            }
+                        });
+                        security.installDialer(ch.pipeline(), "test server", HANDSHAKE_NS);
+                    }
+                }).connect("127.0.0.1", port);
+        return answer;
+    }
+
+    private static Throwable failure(final CompletableFuture<Envelope> f) {
+        final Throwable t = assertThrows(Exception.class, () -> f.get(30, TimeUnit.SECONDS));
+        return t.getCause();
+    }
+
+    @Test
+    void bothSidesWithTheDeploymentsCertificatesTalkTls13AndSeeEachOthersCertificate() throws Exception {
+        try (Server server = new Server(ConnectionSecurity.of(null, deployment))) {
+            final Envelope ack = hello(ConnectionSecurity.of(null, deployment), server.port())
+                    .get(30, TimeUnit.SECONDS);
+            assertTrue(ack.hasHelloAck(), ack.toString());
+            final SslHandler tls = server.accepted.get(30, TimeUnit.SECONDS).pipeline().get(SslHandler.class);
+            assertNotNull(tls, "the accepted connection runs through TLS");
+            assertEquals(TlsConfig.PROTOCOL, tls.engine().getSession().getProtocol());
+            final X509Certificate client = (X509Certificate) tls.engine().getSession().getPeerCertificates()[0];
+            assertEquals("CN=pccl-ours", client.getSubjectX500Principal().getName());
+            assertEquals(0, server.failures.events());
+        }
+    }
+
+    @Test
+    void theKeyIsProvedInsideTls() throws Exception {
+        final SharedKey other = SharedKey.of("another key, 20 bytes".getBytes(StandardCharsets.US_ASCII));
+        try (Server server = new Server(ConnectionSecurity.of(KEY, deployment))) {
+            assertTrue(hello(ConnectionSecurity.of(KEY, deployment), server.port()).get(30, TimeUnit.SECONDS)
+                    .hasHelloAck());
+            final Throwable wrongKey = failure(hello(ConnectionSecurity.of(other, deployment), server.port()));
+            assertInstanceOf(AuthenticationFailedException.class, wrongKey);
+            assertTrue(wrongKey.getMessage().contains("different keys"), wrongKey.getMessage());
+        }
+    }
+
+    @Test
+    void aClientThatDoesNotTrustTheServersCaFailsNamingTheServer() throws Exception {
+        try (Server server = new Server(ConnectionSecurity.of(null, deployment))) {
+            final Throwable t = failure(hello(ConnectionSecurity.of(null, distrustful), server.port()));
+            assertInstanceOf(AuthenticationFailedException.class, t);
+            assertTrue(t.getMessage().startsWith("TLS with test server failed: "), t.getMessage());
+            assertTrue(t.getMessage().contains("signed by a CA the other side trusts"), t.getMessage());
+            assertFalse(server.accepted.isDone(), "nothing reached the server's protocol");
+        }
+    }
+
+    @Test
+    void aServerThatDoesNotTrustTheClientsCertificateRefusesItAndTheClientLearnsSo() throws Exception {
+        try (Server server = new Server(ConnectionSecurity.of(null, deployment))) {
+            // The stranger's client trusts our CA too (it has both CAs' roots): only the server side refuses.
+            final Path bothRoots = dir.resolve("both-roots.pem");
+            Files.writeString(bothRoots, Files.readString(dir.resolve("ours/ca.pem"))
+                    + Files.readString(dir.resolve("theirs/ca.pem")));
+            final TlsConfig client = TlsConfig.fromPem(dir.resolve("theirs/node-chain.pem"),
+                    dir.resolve("theirs/node-key.pem"), bothRoots);
+            final Throwable t = failure(hello(ConnectionSecurity.of(null, client), server.port()));
+            assertInstanceOf(AuthenticationFailedException.class, t);
+            assertTrue(t.getMessage().startsWith("TLS with test server failed: "), t.getMessage());
+            assertFalse(server.accepted.isDone(), "nothing reached the server's protocol");
+            assertTrue(server.failures.events() >= 1, "the server counted the refused handshake");
+        }
+    }
+
+    @Test
+    void aPlainClientGetsAPlainErrorNamingTheTlsRequirement() throws Exception {
+        try (Server server = new Server(ConnectionSecurity.of(null, deployment))) {
+            final Envelope answer = hello(ConnectionSecurity.NONE, server.port()).get(30, TimeUnit.SECONDS);
+            assertTrue(answer.hasError(), answer.toString());
+            assertEquals(ErrorCode.ERROR_UNAUTHENTICATED, answer.getError().getCode());
+            assertTrue(answer.getError().getReason().startsWith("TLS required: "), answer.getError().getReason());
+            assertEquals(1, server.failures.events());
+        }
+    }
+
+    @Test
+    void aTlsClientOfAPlainServerFailsSayingItDoesNotSpeakTls() throws Exception {
+        try (Server server = new Server(ConnectionSecurity.NONE)) {
+            final Throwable t = failure(hello(ConnectionSecurity.of(null, deployment), server.port()));
+            assertInstanceOf(AuthenticationFailedException.class, t);
+            assertTrue(t.getMessage().startsWith("test server does not speak TLS"), t.getMessage());
+        }
+        try (Server keyed = new Server(ConnectionSecurity.of(KEY, null))) {
+            final Throwable t = failure(hello(ConnectionSecurity.of(KEY, deployment), keyed.port()));
+            assertInstanceOf(AuthenticationFailedException.class, t);
+            assertTrue(t.getMessage().contains("does not speak TLS") && t.getMessage().contains("it answered: "),
+                    t.getMessage());
+        }
+    }
+
+    @Test
+    void aPlainRefusalAboutALimitReachesTheProtocolHandlerAsAnError() throws Exception {
+        // A server at its connection limit answers before any handshake, in plain text (as PeerListener does).
+        final Channel limited = new ServerBootstrap().group(group).channel(NettyTransport.serverChannelClass())
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(final Channel ch) {
+                        ControlPipeline.install(ch.pipeline());
+                        ch.pipeline().addLast(new SimpleChannelInboundHandler<Envelope>() {
+                            @Override
+                            public void channelActive(final ChannelHandlerContext ctx) {
+                                ctx.writeAndFlush(Envelopes.error(ErrorCode.ERROR_RESOURCE_EXHAUSTED,
+                                        "test port holds 0 connections at most"));
+                            }
+
+                            @Override
+                            protected void channelRead0(final ChannelHandlerContext ctx, final Envelope e) {
+                            }
+                        });
+                    }
+                }).bind(new InetSocketAddress("127.0.0.1", 0)).syncUninterruptibly().channel();
+        try {
+            final Envelope answer = hello(ConnectionSecurity.of(KEY, deployment),
+                    ((InetSocketAddress) limited.localAddress()).getPort()).get(30, TimeUnit.SECONDS);
+            assertEquals(ErrorCode.ERROR_RESOURCE_EXHAUSTED, answer.getError().getCode());
+            assertEquals("test port holds 0 connections at most", answer.getError().getReason());
+        } finally {
+            limited.close().syncUninterruptibly();
+        }
+    }
+
+    @Test
+    void unusableFilesAreRejectedNamingTheFile() throws Exception {
+        final Path missing = dir.resolve("missing.pem");
+        final IllegalArgumentException none = assertThrows(IllegalArgumentException.class,
+                () -> TlsConfig.fromPem(missing, dir.resolve("ours/node-key.pem"), dir.resolve("ours/ca.pem")));
+        assertEquals("TLS certificate chain file " + missing + " does not exist or is not a readable file",
+                none.getMessage());
+        final Path garbage = dir.resolve("garbage.pem");
+        Files.writeString(garbage, "not a certificate\n");
+        final IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+                () -> TlsConfig.fromPem(dir.resolve("ours/node-chain.pem"), garbage, dir.resolve("ours/ca.pem")));
+        assertTrue(bad.getMessage().startsWith("cannot use the TLS files (certificate chain ")
+                && bad.getMessage().contains("private key " + garbage), bad.getMessage());
+    }
+}
