@@ -1,5 +1,7 @@
 package io.pccl.transport;
 
+import org.slf4j.Logger;
+
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -20,6 +22,23 @@ public final class LogThrottle {
      */
     public boolean count() {
         return Long.bitCount(events.incrementAndGet()) == 1;
+    }
+
+    /**
+     * Counts and logs a connection this server refused at a handshake (shared key, TLS): the throttled events at
+     * WARN with their number, the others at DEBUG.
+     *
+     * @param log the server's logger
+     * @param remote the connection's remote address
+     * @param why the reason, as the refusal states it
+     */
+    public void refusedHandshake(final Logger log, final Object remote, final String why) {
+        if (count()) {
+            log.warn("refusing connection from {}: {} (handshake failure #{}; #1, #2, #4, ... are logged at WARN)",
+                    remote, why, events());
+        } else {
+            log.debug("refusing connection from {}: {}", remote, why);
+        }
     }
 
     /**

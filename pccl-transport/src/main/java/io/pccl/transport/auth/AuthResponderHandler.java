@@ -39,12 +39,7 @@ final class AuthResponderHandler extends AbstractAuthHandler {
 
     /** Refuses the connection: the {@code Error} frame, a (throttled) log line, the close. */
     private void refuse(final ChannelHandlerContext ctx, final String why) {
-        if (failures.count()) {
-            LOG.warn("refusing connection from {}: {} (authentication failure #{}; #1, #2, #4, ... are logged at "
-                    + "WARN)", ctx.channel().remoteAddress(), why, failures.events());
-        } else {
-            LOG.debug("refusing connection from {}: {}", ctx.channel().remoteAddress(), why);
-        }
+        failures.refusedHandshake(LOG, ctx.channel().remoteAddress(), why);
         fail(ctx, why, PlainFrames.errorFrame(ctx.alloc(), ErrorCode.ERROR_UNAUTHENTICATED, why));
     }
 

@@ -4,23 +4,24 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.ssl.NotSslRecordException;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
-import io.pccl.transport.LogThrottle;
-import io.pccl.transport.auth.AuthenticationFailedException;
+import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import javax.crypto.BadPaddingException;
 import javax.net.ssl.SSLException;
+import java.nio.channels.ClosedChannelException;
 
 /**
  * Sits right behind the {@code SslHandler} and turns its failures into what the protocol handlers already know:
  * <ul>
  *   <li>dialing end: a failed handshake, or a TLS error before any data arrived (under TLS 1.3 the other side
  *       rejects this side's certificate only after this side's handshake completed), becomes one
- *       {@link AuthenticationFailedException} naming the other side and the cause; TLS errors after data arrived
- *       (a corrupted or tampered record) pass on unchanged, as a lost connection;</li>
- *   <li>accepting end: a failed handshake gets a throttled WARN line and the close; TLS errors never reach the
- *       protocol handlers, which never saw the connection.</li>
+ *       {@link io.pccl.transport.auth.AuthenticationFailedException} naming the other side and the cause; a
+ *       handshake the other side abandoned (it closed) or did not finish in time, and TLS errors after data
+ *       arrived (a corrupted or tampered record), pass on unchanged, as a lost connection;</li>
+ *   <li>accepting end: a failed handshake gets a throttled WARN line and the close, one the dialer abandoned a
+ *       DEBUG line; TLS errors never reach the protocol handlers, which never saw the connection.</li>
  * </ul>
  *
  * <p>Not thread-safe; confined to its channel's event loop.
@@ -28,21 +29,12 @@ import javax.net.ssl.SSLException;
 final class TlsFailureHandler extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(TlsFailureHandler.class);
 
-    private final boolean accepting;
-    private final String remote;
-    private final LogThrottle failures;
+    private final TlsEnd end;
     private boolean dataSeen;
     private boolean reported;
 
-    /**
-     * @param accepting whether this is the accepting end
-     * @param remote names the other side (dialing end)
-     * @param failures counts the accepting end's refused handshakes (null when dialing)
-     */
-    TlsFailureHandler(final boolean accepting, final String remote, final LogThrottle failures) {
-        this.accepting = accepting;
-        this.remote = remote;
-        this.failures = failures;
+    TlsFailureHandler(final TlsEnd end) {
+        this.end = end;
     }
 
     @Override
@@ -64,7 +56,7 @@ final class TlsFailureHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause) {
-        if (!isTls(cause) || dataSeen && !accepting) {
+        if (!isTls(cause) || dataSeen && !end.accepting()) {
             ctx.fireExceptionCaught(cause);
             return;
         }
@@ -77,22 +69,30 @@ final class TlsFailureHandler extends ChannelInboundHandlerAdapter {
         }
         reported = true;
         final String why = describe(cause);
-        if (accepting && abandoned(cause)) {
-            // Not a refusal: the dialer gave up (closed, or sent a plain alert the handshake keys cannot open, as
-            // the JDK does when it closes mid-handshake; a probe refused as busy closes its other streams so).
+        if (end.accepting() && abandoned(cause)) {
+            // Not a refusal: the dialer gave up (a probe refused as busy closes its other streams mid-handshake).
             LOG.debug("connection from {} ended during the TLS handshake: {}", ctx.channel().remoteAddress(), why);
-        } else if (accepting) {
-            if (failures.count()) {
-                LOG.warn("refusing connection from {}: TLS handshake failed: {} (handshake failure #{}; #1, #2, #4, "
-                        + "... are logged at WARN)", ctx.channel().remoteAddress(), why, failures.events());
-            } else {
-                LOG.debug("refusing connection from {}: TLS handshake failed: {}", ctx.channel().remoteAddress(), why);
-            }
-        } else {
-            ctx.fireExceptionCaught(new AuthenticationFailedException("TLS with " + remote + " failed: " + why
-                    + " (each side must present a certificate signed by a CA the other side trusts)"));
+            ctx.close();
+            return;
         }
-        ctx.close();
+        if (!end.accepting() && (abandoned(cause) || timedOut(cause))) {
+            // The other side went away or is slow (a restarting master): a lost connection, which is retryable,
+            // not a verdict on the certificates.
+            ctx.fireExceptionCaught(cause);
+            ctx.close();
+            return;
+        }
+        end.fail(ctx, LOG, "TLS handshake failed: " + why, "TLS with " + end.remote() + " failed: " + why
+                + " (each side must present a certificate signed by a CA the other side trusts)");
+    }
+
+    private static boolean timedOut(final Throwable cause) {
+        for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof SslHandshakeTimeoutException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean isTls(final Throwable cause) {
@@ -104,16 +104,22 @@ final class TlsFailureHandler extends ChannelInboundHandlerAdapter {
         return false;
     }
 
-    /** Whether the handshake ended because the other side went away, not because a check failed. */
+    /**
+     * Whether the handshake ended because the other side went away, not because a check failed: the connection
+     * closed, or the dialer sent the plain alert with which a TLS engine closes mid-handshake (which the handshake
+     * keys cannot open: the JDK reports a {@link BadPaddingException}, BoringSSL {@code BAD_PACKET_LENGTH}).
+     */
     private static boolean abandoned(final Throwable cause) {
         boolean tls = false;
         for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof BadPaddingException) {
+            final String m = String.valueOf(t.getMessage());
+            if (t instanceof BadPaddingException || t instanceof ClosedChannelException
+                    || m.contains("BAD_PACKET_LENGTH") || m.startsWith("Connection closed while")) {
                 return true;
             }
             tls |= t instanceof SSLException;
         }
-        return !tls; // a close (ClosedChannelException), not a verdict of the TLS engine
+        return !tls;
     }
 
     /** The innermost TLS exception's message: the one that names the reason (an alert, a path failure). */

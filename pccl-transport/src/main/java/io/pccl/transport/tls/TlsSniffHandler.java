@@ -7,9 +7,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.pccl.proto.Error;
 import io.pccl.proto.ErrorCode;
-import io.pccl.transport.LogThrottle;
 import io.pccl.transport.PlainFrames;
-import io.pccl.transport.auth.AuthenticationFailedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,21 +30,12 @@ final class TlsSniffHandler extends ChannelInboundHandlerAdapter {
     /** A TLS record header: content type, version, length. */
     private static final int RECORD_HEADER_BYTES = 5;
 
-    private final boolean accepting;
-    private final String remote;
-    private final LogThrottle failures;
+    private final TlsEnd end;
     private ByteBuf received;
     private boolean refused;
 
-    /**
-     * @param accepting whether this is the accepting end
-     * @param remote names the other side in messages (dialing end), e.g. "master at 10.0.0.1:48148"
-     * @param failures counts the accepting end's refusals for its throttled log lines (null when dialing)
-     */
-    TlsSniffHandler(final boolean accepting, final String remote, final LogThrottle failures) {
-        this.accepting = accepting;
-        this.remote = remote;
-        this.failures = failures;
+    TlsSniffHandler(final TlsEnd end) {
+        this.end = end;
     }
 
     @Override
@@ -83,7 +72,7 @@ final class TlsSniffHandler extends ChannelInboundHandlerAdapter {
             ctx.fireChannelRead(first);
             return;
         }
-        if (accepting) {
+        if (end.accepting()) {
             refuse(ctx);
         } else {
             plainAnswer(ctx);
@@ -96,12 +85,7 @@ final class TlsSniffHandler extends ChannelInboundHandlerAdapter {
         ctx.pipeline().remove(TlsConfig.FAILURE_NAME);
         final String why = "TLS required: this side accepts only TLS connections, and the connection's first bytes "
                 + PlainFrames.head(received) + " are not a TLS record (configure TLS on both sides)";
-        if (failures.count()) {
-            LOG.warn("refusing connection from {}: {} (handshake failure #{}; #1, #2, #4, ... are logged at WARN)",
-                    ctx.channel().remoteAddress(), why, failures.events());
-        } else {
-            LOG.debug("refusing connection from {}: {}", ctx.channel().remoteAddress(), why);
-        }
+        end.failures().refusedHandshake(LOG, ctx.channel().remoteAddress(), why);
         ctx.writeAndFlush(PlainFrames.errorFrame(ctx.alloc(), ErrorCode.ERROR_UNAUTHENTICATED, why))
                 .addListener(f -> ctx.close());
     }
@@ -119,9 +103,8 @@ final class TlsSniffHandler extends ChannelInboundHandlerAdapter {
         }
         refused = true;
         final String answered = refusal == null ? "" : "; it answered: " + refusal.getReason();
-        ctx.fireExceptionCaught(new AuthenticationFailedException(remote + " does not speak TLS (its first bytes are "
-                + PlainFrames.head(received) + answered + "): configure TLS on both sides or on neither"));
-        ctx.close();
+        end.fail(ctx, LOG, null, end.remote() + " does not speak TLS (its first bytes are "
+                + PlainFrames.head(received) + answered + "): configure TLS on both sides or on neither");
     }
 
     /** Hands a plain refusal (a limit, a shutdown) to the handlers behind the {@code SslHandler}, then closes. */

@@ -73,19 +73,36 @@ class TlsConnectionTest {
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
-    /** A server that answers every hello with a hello-ack; what it saw is kept for the test. */
+    /**
+     * A server that answers every hello with a hello-ack, or, with a refusal, answers every connection at once with
+     * a plain {@code ERROR_RESOURCE_EXHAUSTED} before any handshake (as a peer port at its limit does); what it saw
+     * is kept for the test.
+     */
     private static final class Server implements AutoCloseable {
         final Channel channel;
         final CompletableFuture<Channel> accepted = new CompletableFuture<>();
         final LogThrottle failures = new LogThrottle();
 
         Server(final ConnectionSecurity security) {
+            this(security, null);
+        }
+
+        Server(final ConnectionSecurity security, final String refusal) {
             channel = new ServerBootstrap().group(group).channel(NettyTransport.serverChannelClass())
                     .childHandler(new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(final Channel ch) {
                             ControlPipeline.install(ch.pipeline());
                             ch.pipeline().addLast(new SimpleChannelInboundHandler<Envelope>() {
+                                @Override
+                                public void channelActive(final ChannelHandlerContext ctx) {
+                                    if (refusal != null) {
+                                        ctx.writeAndFlush(Envelopes.error(ErrorCode.ERROR_RESOURCE_EXHAUSTED,
+                                                refusal));
+                                    }
+                                    ctx.fireChannelActive();
+                                }
+
                                 @Override
                                 protected void channelRead0(final ChannelHandlerContext ctx, final Envelope e) {
                                     accepted.complete(ctx.channel());
@@ -99,7 +116,9 @@ class TlsConnectionTest {
                                             cause.getMessage())).addListener(f -> ctx.close());
                                 }
                             });
-                            security.installAcceptor(ch.pipeline(), HANDSHAKE_NS, failures);
+                            if (refusal == null) {
+                                security.installAcceptor(ch.pipeline(), HANDSHAKE_NS, failures);
+                            }
                         }
                     }).bind(new InetSocketAddress("127.0.0.1", 0)).syncUninterruptibly().channel();
         }
@@ -116,6 +135,11 @@ class TlsConnectionTest {
 
     /** Dials {@code port}, sends a hello and completes with the first envelope or failure. */
     private static CompletableFuture<Envelope> hello(final ConnectionSecurity security, final int port) {
+        return hello(security, port, HANDSHAKE_NS);
+    }
+
+    private static CompletableFuture<Envelope> hello(final ConnectionSecurity security, final int port,
+                                                     final long handshakeNs) {
         final CompletableFuture<Envelope> answer = new CompletableFuture<>();
         new Bootstrap().group(group).channel(NettyTransport.channelClass())
                 .handler(new ChannelInitializer<Channel>() {
@@ -145,7 +169,7 @@ class TlsConnectionTest {
                                 answer.completeExceptionally(new IOException("closed without an answer"));
                             }
                         });
-                        security.installDialer(ch.pipeline(), "test server", HANDSHAKE_NS);
+                        security.installDialer(ch.pipeline(), "test server", handshakeNs);
                     }
                 }).connect("127.0.0.1", port);
         return answer;
@@ -239,32 +263,37 @@ class TlsConnectionTest {
 
     @Test
     void aPlainRefusalAboutALimitReachesTheProtocolHandlerAsAnError() throws Exception {
-        // A server at its connection limit answers before any handshake, in plain text (as PeerListener does).
-        final Channel limited = new ServerBootstrap().group(group).channel(NettyTransport.serverChannelClass())
-                .childHandler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(final Channel ch) {
-                        ControlPipeline.install(ch.pipeline());
-                        ch.pipeline().addLast(new SimpleChannelInboundHandler<Envelope>() {
-                            @Override
-                            public void channelActive(final ChannelHandlerContext ctx) {
-                                ctx.writeAndFlush(Envelopes.error(ErrorCode.ERROR_RESOURCE_EXHAUSTED,
-                                        "test port holds 0 connections at most"));
-                            }
-
-                            @Override
-                            protected void channelRead0(final ChannelHandlerContext ctx, final Envelope e) {
-                            }
-                        });
-                    }
-                }).bind(new InetSocketAddress("127.0.0.1", 0)).syncUninterruptibly().channel();
-        try {
-            final Envelope answer = hello(ConnectionSecurity.of(KEY, deployment),
-                    ((InetSocketAddress) limited.localAddress()).getPort()).get(30, TimeUnit.SECONDS);
+        try (Server limited = new Server(ConnectionSecurity.NONE, "test port holds 0 connections at most")) {
+            final Envelope answer = hello(ConnectionSecurity.of(KEY, deployment), limited.port())
+                    .get(30, TimeUnit.SECONDS);
             assertEquals(ErrorCode.ERROR_RESOURCE_EXHAUSTED, answer.getError().getCode());
             assertEquals("test port holds 0 connections at most", answer.getError().getReason());
-        } finally {
-            limited.close().syncUninterruptibly();
+        }
+    }
+
+    /** A side that closes or stalls mid-handshake is a lost connection (retryable), not a certificate verdict. */
+    @Test
+    void aServerThatClosesOrStallsDuringTheHandshakeIsALostConnection() throws Exception {
+        for (boolean close : new boolean[] {true, false}) {
+            final Channel server = new ServerBootstrap().group(group).channel(NettyTransport.serverChannelClass())
+                    .childHandler(new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(final Channel ch) {
+                            if (close) {
+                                ch.close();
+                            }
+                        }
+                    }).bind(new InetSocketAddress("127.0.0.1", 0)).syncUninterruptibly().channel();
+            try {
+                final Throwable t = failure(hello(ConnectionSecurity.of(null, deployment),
+                        ((InetSocketAddress) server.localAddress()).getPort(), TimeUnit.MILLISECONDS.toNanos(300)));
+                assertFalse(t instanceof AuthenticationFailedException, t::toString);
+                if (!close) {
+                    assertTrue(t.toString().contains("timed out"), t::toString);
+                }
+            } finally {
+                server.close().syncUninterruptibly();
+            }
         }
     }
 
