@@ -78,7 +78,7 @@ public final class PeerListener implements AutoCloseable {
     private final LongSupplier selfId;
     private final Supplier<DataPlaneInitializer> dataPlane;
     private final long helloTimeoutNs;
-    /** The shared key every accepted connection must prove first, or null. */
+    /** The handshakes (shared key, TLS) every accepted connection must pass first. */
     private final ConnectionSecurity security;
     private final ConnectionSlots slots;
     /** Which handshake rejections get a WARN line: any host that reaches the port can cause them. */
