@@ -65,13 +65,16 @@ class ChurnHarnessTest {
     /**
      * The master daemon in its own JVM is stopped (SIGTERM) at 6 s, SIGKILLed at 12 s and frozen (SIGSTOP) at 18 s
      * for 4 s, past the peers' 3 s heartbeat timeout, while peers come and go. After each, the peers must find a
-     * master again and step, keeping one lineage.
+     * master again and step, keeping one lineage. Every connection is mutual TLS with the shared key proved inside
+     * ({@code --tls --auth}), so each new daemon and each newcomer go through both handshakes under churn.
      */
     @Test
     void aMasterDaemonStoppedKilledAndFrozenCostsNoStateAndNoPeer() throws Exception {
         final long seed = SEED + 1;
-        System.out.println("ChurnHarnessTest (master daemon) seed " + seed);
+        System.out.println("ChurnHarnessTest (master daemon, TLS and shared key) seed " + seed);
         final Churn churn = smallChurn(seed, 24);
+        churn.tls = true;
+        churn.auth = true;
         churn.intervalMs = new long[] {400, 1200};
         churn.killWeight = 0.4;
         churn.masterProcess = true;
