@@ -271,6 +271,48 @@ class TlsConnectionTest {
         }
     }
 
+    /**
+     * Hostile bytes that look like TLS (a whole record of garbage, or a record length beyond TLS's limit) end that
+     * connection only, at once: the server refuses it and goes on serving (seed printed). (A record cut short waits
+     * for the rest until the handshake's bound, as any slow sender's would.)
+     */
+    @Test
+    void tlsLookingGarbageEndsOnlyThatConnection() throws Exception {
+        final long seed = 20261129L;
+        System.out.println("TlsConnectionTest garbage seed " + seed);
+        final java.util.Random random = new java.util.Random(seed);
+        try (Server server = new Server(ConnectionSecurity.of(null, deployment))) {
+            for (int round = 0; round < 8; round++) {
+                final byte[] bytes = new byte[64 + random.nextInt(4096)];
+                random.nextBytes(bytes);
+                bytes[0] = 0x16; // handshake record
+                bytes[1] = 0x03;
+                bytes[2] = 0x03;
+                final int length = round % 2 == 0 ? 0xffff : bytes.length - 5; // beyond TLS's limit, or complete
+                bytes[3] = (byte) (length >>> 8);
+                bytes[4] = (byte) length;
+                try (java.net.Socket s = new java.net.Socket("127.0.0.1", server.port())) {
+                    s.setSoTimeout(30_000);
+                    s.getOutputStream().write(bytes);
+                    s.getOutputStream().flush();
+                    final java.io.InputStream in = s.getInputStream();
+                    int read;
+                    try {
+                        do {
+                            read = in.read(new byte[1024]);
+                        } while (read > 0);
+                    } catch (java.net.SocketException reset) {
+                        read = -1; // closed with our bytes unread: a reset is a close too
+                    }
+                    assertEquals(-1, read, "round " + round + ": the server closed the connection");
+                }
+            }
+            assertFalse(server.accepted.isDone(), "nothing reached the server's protocol");
+            assertTrue(hello(ConnectionSecurity.of(null, deployment), server.port()).get(30, TimeUnit.SECONDS)
+                    .hasHelloAck(), "the server still serves");
+        }
+    }
+
     /** A side that closes or stalls mid-handshake is a lost connection (retryable), not a certificate verdict. */
     @Test
     void aServerThatClosesOrStallsDuringTheHandshakeIsALostConnection() throws Exception {
