@@ -66,6 +66,12 @@ public final class TlsConfig {
      */
     public static TlsConfig fromPem(final Path certificateChain, final Path privateKey,
                                     final Path trustedCertificates) {
+        return fromPem(certificateChain, privateKey, trustedCertificates, PROVIDER);
+    }
+
+    /** {@link #fromPem(Path, Path, Path)} with a chosen engine (tests: the JDK's, beside BoringSSL). */
+    static TlsConfig fromPem(final Path certificateChain, final Path privateKey, final Path trustedCertificates,
+                             final SslProvider provider) {
         requireReadable("certificate chain", certificateChain);
         requireReadable("private key", privateKey);
         requireReadable("trusted certificates", trustedCertificates);
@@ -73,7 +79,7 @@ public final class TlsConfig {
                 + ", trusted certificates " + trustedCertificates;
         try {
             final SslContext client = SslContextBuilder.forClient()
-                    .sslProvider(PROVIDER)
+                    .sslProvider(provider)
                     .protocols(PROTOCOL)
                     .keyManager(certificateChain.toFile(), privateKey.toFile())
                     .trustManager(trustedCertificates.toFile())
@@ -81,12 +87,12 @@ public final class TlsConfig {
                     .endpointIdentificationAlgorithm(null)
                     .build();
             final SslContext server = SslContextBuilder.forServer(certificateChain.toFile(), privateKey.toFile())
-                    .sslProvider(PROVIDER)
+                    .sslProvider(provider)
                     .protocols(PROTOCOL)
                     .trustManager(trustedCertificates.toFile())
                     .clientAuth(ClientAuth.REQUIRE)
                     .build();
-            return new TlsConfig(client, server, files);
+            return new TlsConfig(client, server, provider + ", " + files);
         } catch (SSLException | IllegalArgumentException e) {
             throw new IllegalArgumentException("cannot use the TLS files (" + files + "): " + rootMessage(e), e);
         }
@@ -147,6 +153,6 @@ public final class TlsConfig {
 
     @Override
     public String toString() {
-        return "TlsConfig{" + PROTOCOL + " (" + PROVIDER + "), " + description + "}";
+        return "TlsConfig{" + PROTOCOL + ", " + description + "}";
     }
 }

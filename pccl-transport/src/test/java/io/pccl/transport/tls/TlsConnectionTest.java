@@ -8,6 +8,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslProvider;
 import io.pccl.proto.ConnectionRole;
 import io.pccl.proto.Envelope;
 import io.pccl.proto.ErrorCode;
@@ -192,6 +193,23 @@ class TlsConnectionTest {
             final X509Certificate client = (X509Certificate) tls.engine().getSession().getPeerCertificates()[0];
             assertEquals("CN=pccl-ours", client.getSubjectX500Principal().getName());
             assertEquals(0, server.failures.events());
+        }
+    }
+
+    /** A process where BoringSSL does not load falls back to the JDK's engine; both kinds interoperate. */
+    @Test
+    void theJdkEngineAndTheDefaultEngineTalkToEachOtherBothWays() throws Exception {
+        final Path d = dir.resolve("ours");
+        final TlsConfig jdk = TlsConfig.fromPem(d.resolve("node-chain.pem"), d.resolve("node-key.pem"),
+                d.resolve("ca.pem"), SslProvider.JDK);
+        System.out.println("default TLS engine: " + TlsConfig.PROVIDER);
+        for (TlsConfig[] pair : new TlsConfig[][] {{jdk, deployment}, {deployment, jdk}, {jdk, jdk}}) {
+            try (Server server = new Server(ConnectionSecurity.of(null, pair[0]))) {
+                assertTrue(hello(ConnectionSecurity.of(null, pair[1]), server.port()).get(30, TimeUnit.SECONDS)
+                        .hasHelloAck(), pair[0] + " serving " + pair[1]);
+                assertEquals(TlsConfig.PROTOCOL, server.accepted.get(30, TimeUnit.SECONDS).pipeline()
+                        .get(SslHandler.class).engine().getSession().getProtocol());
+            }
         }
     }
 
