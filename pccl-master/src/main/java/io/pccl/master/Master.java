@@ -15,6 +15,7 @@ import io.pccl.master.state.PeerPhase;
 import io.pccl.master.state.MasterStateMachine;
 import io.pccl.transport.ConnectionSecurity;
 import io.pccl.transport.ConnectionSlots;
+import io.pccl.transport.LogThrottle;
 import io.pccl.transport.PauseTolerantClock;
 import io.pccl.transport.ProtocolConstants;
 import io.pccl.transport.auth.SharedKey;
@@ -76,6 +77,7 @@ public final class Master implements AutoCloseable {
     private volatile MasterConductor conductor;
     private volatile Channel serverChannel;
     private volatile InetSocketAddress boundAddress;
+    private volatile MasterMetricsServer metricsServer;
 
     private Master(final Builder config) {
         this.config = config;
@@ -120,6 +122,8 @@ public final class Master implements AutoCloseable {
         conductor.machine().collectiveVoteTimeoutNs(config.collectiveVoteTimeout.toNanos())
                 .establishRoundTimeoutNs(config.establishRoundTimeout.toNanos())
                 .optimizeTimeoutNs(config.optimizeTimeout.toNanos());
+        final ConnectionSlots slots = new ConnectionSlots(config.maxConnections);
+        final LogThrottle handshakeFailures = new LogThrottle();
         final ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
                 .channel(NettyTransport.serverChannelClass())
@@ -128,9 +132,9 @@ public final class Master implements AutoCloseable {
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childHandler(new MasterChannelInitializer(conductor, connections,
                         new ConnectionLimits(config.maxFrameBytes, config.heartbeatTimeout.toMillis(),
-                                config.maxMessagesPerSecond, new ConnectionSlots(config.maxConnections)),
+                                config.maxMessagesPerSecond, slots),
                         ConnectionSecurity.of(config.authKey, config.tls),
-                        config.registrationTimeout().toNanos()));
+                        config.registrationTimeout().toNanos(), handshakeFailures));
         final ChannelFuture bind = bootstrap.bind(config.host, config.port);
         final boolean done = bind.awaitUninterruptibly(10, TimeUnit.SECONDS);
         if (!done || !bind.isSuccess()) {
@@ -145,6 +149,17 @@ public final class Master implements AutoCloseable {
         }
         serverChannel = bind.channel();
         boundAddress = (InetSocketAddress) serverChannel.localAddress();
+        if (config.metricsPort >= 0) {
+            try {
+                metricsServer = MasterMetricsServer.bind(bossGroup, workerGroup, config.metricsHost,
+                        config.metricsPort, conductorExecutor, () -> conductor.metricsText(slots, handshakeFailures));
+            } catch (final UncheckedIOException e) {
+                shutdownNow();
+                throw e;
+            }
+            LOG.info("master: metrics at http://{}:{}/metrics", config.metricsHost,
+                    metricsServer.localAddress().getPort());
+        }
         conductorExecutor.scheduleWithFixedDelay(this::doWorkSafely, workMs, workMs, TimeUnit.MILLISECONDS);
         final long hbMs = Math.max(1, config.heartbeatInterval.toMillis());
         conductorExecutor.scheduleWithFixedDelay(this::heartbeatSafely, hbMs, hbMs, TimeUnit.MILLISECONDS);
@@ -179,6 +194,20 @@ public final class Master implements AutoCloseable {
      */
     public int port() {
         return localAddress().getPort();
+    }
+
+    /**
+     * The metrics endpoint's port ({@link Builder#metricsPort}); with port 0 the one the OS chose.
+     *
+     * @return the port, or -1 when the endpoint is off
+     * @throws IllegalStateException before {@link #start()}
+     */
+    public int metricsPort() {
+        if (boundAddress == null) {
+            throw new IllegalStateException("master not started");
+        }
+        final MasterMetricsServer m = metricsServer;
+        return m == null ? -1 : m.localAddress().getPort();
     }
 
     /**
@@ -227,6 +256,7 @@ public final class Master implements AutoCloseable {
         if (serverChannel != null) {
             serverChannel.close().awaitUninterruptibly(remainingMs(deadlineNs));
         }
+        closeMetrics();
         try {
             final Future<List<Channel>> closing = conductorExecutor.submit(
                     () -> conductor.closeAll("pccl master is shutting down"));
@@ -257,8 +287,16 @@ public final class Master implements AutoCloseable {
         if (server != null) {
             server.close().awaitUninterruptibly(remainingMs(deadlineNs));
         }
+        closeMetrics();
         connections.close().awaitUninterruptibly(remainingMs(deadlineNs));
         stopThreads(0, remainingMs(deadlineNs));
+    }
+
+    private void closeMetrics() {
+        final MasterMetricsServer m = metricsServer;
+        if (m != null) {
+            m.close();
+        }
     }
 
     private void stopThreads(final long quietMs, final long boundMs) {
@@ -308,6 +346,8 @@ public final class Master implements AutoCloseable {
         private int maxMessagesPerSecond = DEFAULT_MAX_MESSAGES_PER_SECOND;
         private SharedKey authKey;
         private TlsConfig tls;
+        private int metricsPort = -1;
+        private String metricsHost = "127.0.0.1";
 
         private Builder() {
         }
@@ -355,6 +395,34 @@ public final class Master implements AutoCloseable {
          */
         public Builder tls(final Path certificateChain, final Path privateKey, final Path trustedCertificates) {
             this.tls = TlsConfig.fromPem(certificateChain, privateKey, trustedCertificates);
+            return this;
+        }
+
+        /**
+         * Serves the master's metrics over plain HTTP at {@code http://HOST:PORT/metrics}, in the Prometheus text
+         * format (docs/operations.md, "Metrics"). Default: off.
+         *
+         * @param port the port, 0 for an ephemeral one, or -1 for none
+         * @return this
+         * @throws IllegalArgumentException if the port is outside -1..65535
+         */
+        public Builder metricsPort(final int port) {
+            if (port < -1 || port > 65535) {
+                throw new IllegalArgumentException("metricsPort must be -1 (off) or in 0..65535, got " + port);
+            }
+            this.metricsPort = port;
+            return this;
+        }
+
+        /**
+         * Address the metrics endpoint binds. The endpoint has no authentication or TLS, so the default keeps it
+         * on this machine.
+         *
+         * @param host host name or IP literal; default 127.0.0.1
+         * @return this
+         */
+        public Builder metricsHost(final String host) {
+            this.metricsHost = Objects.requireNonNull(host, "host");
             return this;
         }
 
@@ -542,6 +610,8 @@ public final class Master implements AutoCloseable {
             copy.maxMessagesPerSecond = maxMessagesPerSecond;
             copy.authKey = authKey;
             copy.tls = tls;
+            copy.metricsPort = metricsPort;
+            copy.metricsHost = metricsHost;
             return new Master(copy);
         }
 

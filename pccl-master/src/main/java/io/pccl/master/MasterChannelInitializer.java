@@ -42,21 +42,23 @@ final class MasterChannelInitializer extends ChannelInitializer<SocketChannel> {
     private final ConnectionLimits limits;
     private final ConnectionSecurity security;
     private final long authTimeoutNs;
-    /** Refused handshakes (key, TLS), for the throttled WARN lines. */
-    private final LogThrottle authFailures = new LogThrottle();
+    /** Refused handshakes (key, TLS), for the throttled WARN lines and the metrics. */
+    private final LogThrottle authFailures;
 
     /**
      * @param security the handshakes (shared key, TLS) every connection must pass before its hello
      * @param authTimeoutNs bound of those handshakes from the connection's start
+     * @param authFailures counts the refused handshakes
      */
     MasterChannelInitializer(final MasterConductor conductor, final ChannelGroup connections,
                              final ConnectionLimits limits, final ConnectionSecurity security,
-                             final long authTimeoutNs) {
+                             final long authTimeoutNs, final LogThrottle authFailures) {
         this.conductor = conductor;
         this.connections = connections;
         this.limits = limits;
         this.security = security;
         this.authTimeoutNs = authTimeoutNs;
+        this.authFailures = authFailures;
     }
 
     @Override

@@ -16,6 +16,7 @@ import io.pccl.proto.Envelope;
 import io.pccl.proto.P2PConnectionsEstablished;
 import io.pccl.proto.RegisterRequest;
 import io.pccl.proto.SyncSharedStateRequest;
+import io.pccl.transport.ConnectionSlots;
 import io.pccl.transport.Envelopes;
 import io.pccl.transport.LogThrottle;
 import java.util.ArrayList;
@@ -62,6 +63,7 @@ final class MasterConductor implements MasterOutbox {
     /** Connections that have not sent a register request yet, in opening order (so oldest first). */
     private final LinkedHashMap<Long, MasterConnection> unregistered = new LinkedHashMap<>();
     private final long registrationTimeoutNs;
+    private final MasterMetrics metrics;
 
     MasterConductor(final EventExecutor executor, final LongSupplier nanoClock, final long heartbeatTimeoutNs) {
         this(executor, nanoClock, heartbeatTimeoutNs, heartbeatTimeoutNs);
@@ -77,6 +79,18 @@ final class MasterConductor implements MasterOutbox {
         this.nanoClock = nanoClock;
         this.machine = new MasterStateMachine(this, heartbeatTimeoutNs);
         this.registrationTimeoutNs = registrationTimeoutNs;
+        this.metrics = new MasterMetrics(nanoClock.getAsLong());
+    }
+
+    /**
+     * The metrics text (see {@link MasterMetrics}); on the conductor thread.
+     *
+     * @param slots the master port's connection slots
+     * @param handshakeFailures connections refused at a handshake
+     * @return the exposition text
+     */
+    String metricsText(final ConnectionSlots slots, final LogThrottle handshakeFailures) {
+        return metrics.render(machine, slots, handshakeFailures, nanoClock.getAsLong());
     }
 
     EventExecutor executor() {
@@ -311,6 +325,7 @@ final class MasterConductor implements MasterOutbox {
         if (conn == null) {
             return;
         }
+        metrics.registrations++;
         conn.peerId = peerId;
         conn.state = MasterConnection.State.REGISTERED;
         byPeer.put(peerId, conn);
@@ -323,6 +338,7 @@ final class MasterConductor implements MasterOutbox {
         if (conn == null) {
             return;
         }
+        metrics.registrationsRefused++;
         logStrangerFailure("refusing registration of " + conn, reason);
         conn.state = MasterConnection.State.CLOSING;
         conn.channel.writeAndFlush(MasterProtoUtils.registrationRefused(code, reason))
@@ -364,6 +380,11 @@ final class MasterConductor implements MasterOutbox {
 
     @Override
     public void syncDone(final long peerId, final boolean success, final String reason) {
+        if (success) {
+            metrics.syncsSucceeded++;
+        } else {
+            metrics.syncsFailed++;
+        }
         send(peerId, MasterProtoUtils.syncDone(success, reason));
     }
 
@@ -386,6 +407,11 @@ final class MasterConductor implements MasterOutbox {
     @Override
     public void collectiveDone(final long peerId, final long tag, final long seq, final boolean success,
                                final MasterError code, final String reason) {
+        if (success) {
+            metrics.collectivesSucceeded++;
+        } else {
+            metrics.collectivesFailed++;
+        }
         send(peerId, MasterProtoUtils.done(tag, seq, success, code, reason));
     }
 
@@ -398,6 +424,11 @@ final class MasterConductor implements MasterOutbox {
     public void optimizeDone(final long peerId, final boolean success, final List<Long> ring,
                              final double bottleneckMbps, final boolean exact, final MasterError code,
                              final String reason) {
+        if (success) {
+            metrics.optimizationsSucceeded++;
+        } else {
+            metrics.optimizationsFailed++;
+        }
         send(peerId, MasterProtoUtils.optimizeDone(success, ring, bottleneckMbps, exact, code, reason));
     }
 
@@ -407,6 +438,7 @@ final class MasterConductor implements MasterOutbox {
         if (conn == null) {
             return;
         }
+        metrics.kicks++;
         LOG.warn("master: kicking peer {}: {}", peerId, reason);
         conn.state = MasterConnection.State.CLOSING;
         conn.channel.writeAndFlush(MasterProtoUtils.error(code, reason)).addListener(ChannelFutureListener.CLOSE);

@@ -20,7 +20,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * Command-line daemon: {@code java -jar pccl-master.jar [--host H] [--port P] ...}. Prints
- * {@code pccl master listening on HOST:PORT} on stdout once bound, runs until SIGINT/SIGTERM, then closes the
+ * {@code pccl master listening on HOST:PORT} on stdout once bound (then the metrics URL, with
+ * {@code --metrics-port}), runs until SIGINT/SIGTERM, then closes the
  * master gracefully and exits with status 0 (the shutdown hook halts the JVM with 0 after closing, since a JVM
  * ended by a signal would otherwise exit with 128 + signal). A bind failure or a bad setting exits with status 1,
  * a usage error (unknown option, malformed number, unknown log level) with status 2. Log lines carry an ISO-8601
@@ -31,7 +32,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "pccl-master", mixinStandardHelpOptions = true, versionProvider = MasterMain.Version.class,
         sortOptions = false,
         description = {"Runs the pccl master: membership, collective and shared-state coordination for pccl peers.",
-            "Once bound it prints one line on stdout, 'pccl master listening on HOST:PORT'; logs go to stderr."},
+            "Once bound it prints 'pccl master listening on HOST:PORT' on stdout (with --metrics-port, then the",
+            "metrics URL); logs go to stderr."},
         footer = {"",
             "Ports: peers connect to --port (TCP); each peer also listens on one TCP port of its own",
             "  (48150 and up by default), which the other peers of its group must be able to reach.",
@@ -101,6 +103,15 @@ public final class MasterMain implements Callable<Integer> {
         private Path trustedCertificates;
     }
 
+    @Option(names = "--metrics-port", defaultValue = "-1",
+            description = "Serve metrics in the Prometheus text format at http://METRICS-HOST:PORT/metrics (plain HTTP,"
+                    + " no authentication; 0 picks a free port; default: off).")
+    private int metricsPort;
+
+    @Option(names = "--metrics-host", defaultValue = "127.0.0.1",
+            description = "Address the metrics endpoint binds (default: ${DEFAULT-VALUE}, this machine only).")
+    private String metricsHost;
+
     @Option(names = "--log-level", defaultValue = "info",
             description = "trace, debug, info, warn, error or off (default: ${DEFAULT-VALUE}). INFO logs one line"
                     + " per membership transition, WARN every kick or refused connection.")
@@ -140,7 +151,7 @@ public final class MasterMain implements Callable<Integer> {
             final Master.Builder builder = Master.builder().host(host).port(port)
                     .heartbeatInterval(Duration.ofMillis(heartbeatIntervalMs))
                     .heartbeatTimeout(Duration.ofMillis(heartbeatTimeoutMs)).maxConnections(maxConnections)
-                    .maxMessagesPerSecond(maxMessagesPerSecond);
+                    .maxMessagesPerSecond(maxMessagesPerSecond).metricsPort(metricsPort).metricsHost(metricsHost);
             if (registrationTimeoutMs != null) {
                 builder.registrationTimeout(Duration.ofMillis(registrationTimeoutMs));
             }
@@ -165,6 +176,9 @@ public final class MasterMain implements Callable<Integer> {
             Runtime.getRuntime().halt(0);
         }, "pccl-master-shutdown"));
         out.println("pccl master listening on " + host + ":" + master.port());
+        if (master.metricsPort() >= 0) {
+            out.println("pccl master metrics at http://" + metricsHost + ":" + master.metricsPort() + "/metrics");
+        }
         out.flush();
         while (!never.await(1, TimeUnit.HOURS)) {
             // Keep the main thread parked; nothing counts the latch down.

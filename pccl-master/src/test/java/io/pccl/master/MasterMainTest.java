@@ -69,7 +69,8 @@ class MasterMainTest {
         final String help = sw.toString();
         for (final String option : List.of("--host", "--port", "--heartbeat-interval-ms", "--heartbeat-timeout-ms",
                 "--registration-timeout-ms", "--max-connections", "--max-messages-per-second", "--auth-key-file",
-                "--tls-cert", "--tls-key", "--tls-trust", "--log-level", "--version")) {
+                "--tls-cert", "--tls-key", "--tls-trust", "--metrics-port", "--metrics-host", "--log-level",
+                "--version")) {
             assertTrue(help.contains(option), help);
         }
         assertTrue(help.contains("Exit status"), help);

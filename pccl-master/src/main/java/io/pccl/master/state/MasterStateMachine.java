@@ -454,6 +454,36 @@ public final class MasterStateMachine {
         return g == null || g.sync.fresh() ? OptionalLong.empty() : OptionalLong.of(g.sync.nextRevision());
     }
 
+    /**
+     * One group as the metrics report it.
+     *
+     * @param group the group id
+     * @param peers its registered peers
+     * @param accepted those of them accepted into the ring
+     * @param expectedRevision the revision its next sync expects, or empty (see {@link #expectedSyncRevision})
+     */
+    public record GroupSummary(int group, int peers, int accepted, OptionalLong expectedRevision) {
+    }
+
+    /**
+     * Every group with at least one registered peer, ascending by id.
+     *
+     * @return a new list
+     */
+    public List<GroupSummary> groupSummaries() {
+        final TreeMap<Integer, int[]> counts = new TreeMap<>();
+        for (Peer p : peers.values()) {
+            final int[] c = counts.computeIfAbsent(p.group, g -> new int[2]);
+            c[0]++;
+            if (p.accepted) {
+                c[1]++;
+            }
+        }
+        final List<GroupSummary> out = new ArrayList<>(counts.size());
+        counts.forEach((g, c) -> out.add(new GroupSummary(g, c[0], c[1], expectedSyncRevision(g))));
+        return out;
+    }
+
     /** The group of a peer, or null; for tests in this package. */
     GroupState groupOf(final long peerId) {
         final Peer p = peers.get(peerId);
