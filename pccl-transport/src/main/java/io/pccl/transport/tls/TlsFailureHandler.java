@@ -21,7 +21,8 @@ import java.nio.channels.ClosedChannelException;
  *       handshake the other side abandoned (it closed) or did not finish in time, and TLS errors after data
  *       arrived (a corrupted or tampered record), pass on unchanged, as a lost connection;</li>
  *   <li>accepting end: a failed handshake gets a throttled WARN line and the close, one the dialer abandoned a
- *       DEBUG line; TLS errors never reach the protocol handlers, which never saw the connection.</li>
+ *       DEBUG line; TLS errors before any data never reach the protocol handlers, which never saw the connection,
+ *       and those after data pass on unchanged.</li>
  * </ul>
  *
  * <p>Not thread-safe; confined to its channel's event loop.
@@ -56,7 +57,9 @@ final class TlsFailureHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause) {
-        if (!isTls(cause) || dataSeen && !end.accepting()) {
+        if (!isTls(cause) || dataSeen) {
+            // After data arrived the protocol handlers own the connection: to them a TLS error (a corrupted or
+            // forged record) is a failed connection like any other.
             ctx.fireExceptionCaught(cause);
             return;
         }

@@ -82,6 +82,8 @@ class TlsConnectionTest {
     private static final class Server implements AutoCloseable {
         final Channel channel;
         final CompletableFuture<Channel> accepted = new CompletableFuture<>();
+        /** Completes when the protocol handler of an accepted connection saw it end (an exception or the close). */
+        final CompletableFuture<Void> protocolSawEnd = new CompletableFuture<>();
         final LogThrottle failures = new LogThrottle();
 
         Server(final ConnectionSecurity security) {
@@ -111,7 +113,14 @@ class TlsConnectionTest {
                                 }
 
                                 @Override
+                                public void channelInactive(final ChannelHandlerContext ctx) {
+                                    protocolSawEnd.complete(null);
+                                    ctx.fireChannelInactive();
+                                }
+
+                                @Override
                                 public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause) {
+                                    protocolSawEnd.complete(null);
                                     // as the master and the peer port answer a malformed frame
                                     ctx.writeAndFlush(Envelopes.error(ErrorCode.ERROR_PROTOCOL_VIOLATION,
                                             cause.getMessage())).addListener(f -> ctx.close());
@@ -328,6 +337,65 @@ class TlsConnectionTest {
             assertFalse(server.accepted.isDone(), "nothing reached the server's protocol");
             assertTrue(hello(ConnectionSecurity.of(null, deployment), server.port()).get(30, TimeUnit.SECONDS)
                     .hasHelloAck(), "the server still serves");
+        }
+    }
+
+    /**
+     * A forged record after the handshake and some data (written past the client's {@code SslHandler}) ends the
+     * connection, which the server's protocol handler sees end (how: an exception or only the close, depends on
+     * the engine); it is not counted or logged as a refused handshake.
+     */
+    @Test
+    void aForgedRecordAfterDataEndsTheConnectionWithoutCountingAsARefusedHandshake() throws Exception {
+        final Path d = dir.resolve("ours");
+        final TlsConfig jdk = TlsConfig.fromPem(d.resolve("node-chain.pem"), d.resolve("node-key.pem"),
+                d.resolve("ca.pem"), SslProvider.JDK);
+        for (TlsConfig serverTls : new TlsConfig[] {deployment, jdk}) {
+            forgeAfterData(serverTls);
+        }
+    }
+
+    private static void forgeAfterData(final TlsConfig serverTls) throws Exception {
+        try (Server server = new Server(ConnectionSecurity.of(null, serverTls))) {
+            final CompletableFuture<Void> closed = new CompletableFuture<>();
+            new Bootstrap().group(group).channel(NettyTransport.channelClass())
+                    .handler(new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(final Channel ch) {
+                            ControlPipeline.install(ch.pipeline());
+                            ch.pipeline().addLast(new SimpleChannelInboundHandler<Envelope>() {
+                                @Override
+                                public void channelActive(final ChannelHandlerContext ctx) {
+                                    ctx.writeAndFlush(Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
+                                    ctx.fireChannelActive();
+                                }
+
+                                @Override
+                                protected void channelRead0(final ChannelHandlerContext ctx, final Envelope e) {
+                                    final byte[] record = new byte[5 + 64];
+                                    new java.util.Random(20261129L).nextBytes(record);
+                                    record[0] = 0x17; // application data, with a MAC that cannot match
+                                    record[1] = 0x03;
+                                    record[2] = 0x03;
+                                    record[3] = 0;
+                                    record[4] = 64;
+                                    ctx.pipeline().context(TlsConfig.HANDLER_NAME)
+                                            .writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(record));
+                                }
+
+                                @Override
+                                public void channelInactive(final ChannelHandlerContext ctx) {
+                                    closed.complete(null);
+                                }
+                            });
+                            ConnectionSecurity.of(null, deployment).installDialer(ch.pipeline(), "test server",
+                                    HANDSHAKE_NS);
+                        }
+                    }).connect("127.0.0.1", server.port());
+            closed.get(30, TimeUnit.SECONDS);
+            server.protocolSawEnd.get(30, TimeUnit.SECONDS);
+            assertTrue(server.accepted.isDone(), "the hello had reached the server's protocol");
+            assertEquals(0, server.failures.events(), "not counted as a refused handshake");
         }
     }
 
