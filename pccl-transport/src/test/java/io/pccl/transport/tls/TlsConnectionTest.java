@@ -33,6 +33,7 @@ import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -150,39 +151,53 @@ class TlsConnectionTest {
 
     private static CompletableFuture<Envelope> hello(final ConnectionSecurity security, final int port,
                                                      final long handshakeNs) {
+        return new Client(security, port, handshakeNs, (ctx, e) -> { }).answer;
+    }
+
+    /**
+     * A client that sends a hello when connected, completes {@link #answer} with the first envelope (then runs
+     * {@code onAnswer}) or the failure, and {@link #closed} when its connection closes.
+     */
+    private static final class Client {
         final CompletableFuture<Envelope> answer = new CompletableFuture<>();
-        new Bootstrap().group(group).channel(NettyTransport.channelClass())
-                .handler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(final Channel ch) {
-                        ControlPipeline.install(ch.pipeline());
-                        ch.pipeline().addLast(new SimpleChannelInboundHandler<Envelope>() {
-                            @Override
-                            public void channelActive(final ChannelHandlerContext ctx) {
-                                ctx.writeAndFlush(Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
-                                ctx.fireChannelActive();
-                            }
+        final CompletableFuture<Void> closed = new CompletableFuture<>();
 
-                            @Override
-                            protected void channelRead0(final ChannelHandlerContext ctx, final Envelope e) {
-                                answer.complete(e);
-                            }
+        Client(final ConnectionSecurity security, final int port, final long handshakeNs,
+               final BiConsumer<ChannelHandlerContext, Envelope> onAnswer) {
+            new Bootstrap().group(group).channel(NettyTransport.channelClass())
+                    .handler(new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(final Channel ch) {
+                            ControlPipeline.install(ch.pipeline());
+                            ch.pipeline().addLast(new SimpleChannelInboundHandler<Envelope>() {
+                                @Override
+                                public void channelActive(final ChannelHandlerContext ctx) {
+                                    ctx.writeAndFlush(Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
+                                    ctx.fireChannelActive();
+                                }
 
-                            @Override
-                            public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause) {
-                                answer.completeExceptionally(cause);
-                                ctx.close();
-                            }
+                                @Override
+                                protected void channelRead0(final ChannelHandlerContext ctx, final Envelope e) {
+                                    answer.complete(e);
+                                    onAnswer.accept(ctx, e);
+                                }
 
-                            @Override
-                            public void channelInactive(final ChannelHandlerContext ctx) {
-                                answer.completeExceptionally(new IOException("closed without an answer"));
-                            }
-                        });
-                        security.installDialer(ch.pipeline(), "test server", handshakeNs);
-                    }
-                }).connect("127.0.0.1", port);
-        return answer;
+                                @Override
+                                public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause) {
+                                    answer.completeExceptionally(cause);
+                                    ctx.close();
+                                }
+
+                                @Override
+                                public void channelInactive(final ChannelHandlerContext ctx) {
+                                    answer.completeExceptionally(new IOException("closed without an answer"));
+                                    closed.complete(null);
+                                }
+                            });
+                            security.installDialer(ch.pipeline(), "test server", handshakeNs);
+                        }
+                    }).connect("127.0.0.1", port);
+        }
     }
 
     private static Throwable failure(final CompletableFuture<Envelope> f) {
@@ -357,42 +372,21 @@ class TlsConnectionTest {
 
     private static void forgeAfterData(final TlsConfig serverTls) throws Exception {
         try (Server server = new Server(ConnectionSecurity.of(null, serverTls))) {
-            final CompletableFuture<Void> closed = new CompletableFuture<>();
-            new Bootstrap().group(group).channel(NettyTransport.channelClass())
-                    .handler(new ChannelInitializer<Channel>() {
-                        @Override
-                        protected void initChannel(final Channel ch) {
-                            ControlPipeline.install(ch.pipeline());
-                            ch.pipeline().addLast(new SimpleChannelInboundHandler<Envelope>() {
-                                @Override
-                                public void channelActive(final ChannelHandlerContext ctx) {
-                                    ctx.writeAndFlush(Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
-                                    ctx.fireChannelActive();
-                                }
-
-                                @Override
-                                protected void channelRead0(final ChannelHandlerContext ctx, final Envelope e) {
-                                    final byte[] record = new byte[5 + 64];
-                                    new java.util.Random(20261129L).nextBytes(record);
-                                    record[0] = 0x17; // application data, with a MAC that cannot match
-                                    record[1] = 0x03;
-                                    record[2] = 0x03;
-                                    record[3] = 0;
-                                    record[4] = 64;
-                                    ctx.pipeline().context(TlsConfig.HANDLER_NAME)
-                                            .writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(record));
-                                }
-
-                                @Override
-                                public void channelInactive(final ChannelHandlerContext ctx) {
-                                    closed.complete(null);
-                                }
-                            });
-                            ConnectionSecurity.of(null, deployment).installDialer(ch.pipeline(), "test server",
-                                    HANDSHAKE_NS);
-                        }
-                    }).connect("127.0.0.1", server.port());
-            closed.get(30, TimeUnit.SECONDS);
+            final Client client = new Client(ConnectionSecurity.of(null, deployment), server.port(), HANDSHAKE_NS,
+                    (ctx, e) -> {
+                        final byte[] record = new byte[5 + 64];
+                        new java.util.Random(20261129L).nextBytes(record);
+                        record[0] = 0x17; // application data, with a MAC that cannot match
+                        record[1] = 0x03;
+                        record[2] = 0x03;
+                        record[3] = 0;
+                        record[4] = 64;
+                        // written past the client's SslHandler, straight to the socket
+                        ctx.pipeline().context(TlsConfig.HANDLER_NAME)
+                                .writeAndFlush(io.netty.buffer.Unpooled.wrappedBuffer(record));
+                    });
+            assertTrue(client.answer.get(30, TimeUnit.SECONDS).hasHelloAck());
+            client.closed.get(30, TimeUnit.SECONDS);
             server.protocolSawEnd.get(30, TimeUnit.SECONDS);
             assertTrue(server.accepted.isDone(), "the hello had reached the server's protocol");
             assertEquals(0, server.failures.events(), "not counted as a refused handshake");
