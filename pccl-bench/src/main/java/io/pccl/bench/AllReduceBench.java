@@ -88,18 +88,15 @@ public final class AllReduceBench implements Callable<Integer> {
             + "3 operations in a row, so that the samples measure compiled code, not the compiler (default "
             + "${DEFAULT-VALUE}; 0 turns it off)")
     int settleMax = 40;
-    @Option(names = "--auth", description = "a shared key on every connection (docs/protocol.md, Authentication)")
-    boolean auth;
-    @Option(names = "--tls", description = "mutual TLS on every connection, with a throwaway CA and certificate "
-            + "(docs/protocol.md, Encryption)")
-    boolean tls;
+    @Mixin
+    TempSecurityOptions secure = new TempSecurityOptions();
 
     @Override
     public Integer call() throws Exception {
         final long maxBytes = bytesOf(Arrays.stream(sizesMib).max().orElse(1));
         // Each peer keeps send and recv of every size for the whole run.
         final long sumBytes = bytesOf(Arrays.stream(sizesMib).sum());
-        final TempSecurity security = TempSecurity.create(auth, tls);
+        final TempSecurity security = secure.create();
         try (Master master = security.applyTo(Master.builder().host("127.0.0.1").port(0)).build().start()) {
             final List<ChildJvm> children = new ArrayList<>();
             try {

@@ -96,12 +96,8 @@ public final class Churn implements Callable<Integer> {
     int maxInFlight = 2;
     @Mixin
     StepOptions step = new StepOptions();
-    @Option(names = "--auth", description = "give the master and every peer a shared key (a random one in a "
-            + "temporary file): every connection then runs the authentication handshake (docs/protocol.md)")
-    boolean auth;
-    @Option(names = "--tls", description = "mutual TLS on every connection, with a throwaway CA and certificate "
-            + "made by the JDK's keytool (docs/protocol.md, Encryption)")
-    boolean tls;
+    @Mixin
+    TempSecurityOptions secure = new TempSecurityOptions();
     @Option(names = "--connections", description = "connections per peer (default ${DEFAULT-VALUE})")
     int connections = 2;
     @Option(names = "--stall-timeout", description = "seconds without a completed step that fail the run "
@@ -274,9 +270,9 @@ public final class Churn implements Callable<Integer> {
                 durationS, seed, minPeers, maxPeers, intervalMs[0], intervalMs[1], killWeight, leaveShare,
                 freezeShare, freezeForS, masterProcess ? "a daemon" : "an embedded", masterRestartEveryS, elements,
                 ops, step.describe(),
-                TempSecurity.describe(auth, tls));
+                secure.describe());
         final SplittableRandom random = new SplittableRandom(seed);
-        security = TempSecurity.create(auth, tls);
+        security = secure.create();
         master = startMaster(0);
         masterPort = master.port();
         try {

@@ -48,12 +48,8 @@ public final class Demo implements Callable<Integer> {
     boolean noOptimize;
     @Mixin
     StepOptions step = new StepOptions();
-    @Option(names = "--auth", description = "give the master and every peer a shared key (a random one in a "
-            + "temporary file): every connection then proves it first (docs/protocol.md, Authentication)")
-    boolean auth;
-    @Option(names = "--tls", description = "mutual TLS on every connection, with a throwaway CA and certificate "
-            + "made by the JDK's keytool (docs/protocol.md, Encryption)")
-    boolean tls;
+    @Mixin
+    TempSecurityOptions secure = new TempSecurityOptions();
     /** The key and TLS files of the master and the peers ({@code --auth}, {@code --tls}). */
     private TempSecurity security = TempSecurity.NONE;
 
@@ -70,10 +66,10 @@ public final class Demo implements Callable<Integer> {
                 steps, elements, elements * 4 / 1048576.0, step.describe());
         final Master.Builder masterBuilder = Master.builder().host("127.0.0.1").port(0)
                 .heartbeatTimeout(java.time.Duration.ofSeconds(3));
-        security = TempSecurity.create(auth, tls);
+        security = secure.create();
         security.applyTo(masterBuilder);
-        if (auth || tls) {
-            System.out.println(security.describe().substring(2));
+        if (!secure.describe().isEmpty()) {
+            System.out.println(secure.describe().substring(2));
         }
         try (Master master = masterBuilder.build().start()) {
             System.out.println("master listening on 127.0.0.1:" + master.port());

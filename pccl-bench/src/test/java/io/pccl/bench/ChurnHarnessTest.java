@@ -73,8 +73,8 @@ class ChurnHarnessTest {
         final long seed = SEED + 1;
         System.out.println("ChurnHarnessTest (master daemon, TLS and shared key) seed " + seed);
         final Churn churn = smallChurn(seed, 24);
-        churn.tls = true;
-        churn.auth = true;
+        churn.secure.tls = true;
+        churn.secure.auth = true;
         churn.intervalMs = new long[] {400, 1200};
         churn.killWeight = 0.4;
         churn.masterProcess = true;

@@ -101,13 +101,6 @@ public final class TempSecurity {
     }
 
     /**
-     * @return e.g. ", every connection with TLS and authenticated with a shared key", or "" for none
-     */
-    public String describe() {
-        return describe(keyFile != null, tls != null);
-    }
-
-    /**
      * @param key whether a shared key is used
      * @param tls whether TLS is used
      * @return e.g. ", every connection with mutual TLS and authenticated with a shared key", or "" for neither
