@@ -97,24 +97,28 @@ public final class ThrowawayPki {
         command.add(Path.of(System.getProperty("java.home"), "bin", "keytool").toString());
         command.addAll(List.of(args));
         command.addAll(List.of("-storetype", "PKCS12", "-storepass", PASSWORD, "-keypass", PASSWORD, "-noprompt"));
-        final Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        final String output;
-        try (InputStream in = process.getInputStream()) {
-            output = new String(in.readAllBytes(), StandardCharsets.UTF_8).trim();
-        }
+        // Output to a file, not a pipe: reading a pipe to its end would wait for keytool without the bound below.
+        final Path log = Files.createTempFile("pccl-keytool", ".log");
         try {
-            if (!process.waitFor(KEYTOOL_TIMEOUT_S, TimeUnit.SECONDS)) {
+            final Process process = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(log.toFile()).start();
+            try {
+                if (!process.waitFor(KEYTOOL_TIMEOUT_S, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                    throw new IOException("keytool " + args[0] + " did not finish within " + KEYTOOL_TIMEOUT_S
+                            + " s");
+                }
+            } catch (InterruptedException e) {
                 process.destroyForcibly();
-                throw new IOException("keytool " + args[0] + " did not finish within " + KEYTOOL_TIMEOUT_S + " s");
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for keytool " + args[0], e);
             }
-        } catch (InterruptedException e) {
-            process.destroyForcibly();
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while waiting for keytool " + args[0], e);
-        }
-        if (process.exitValue() != 0) {
-            throw new IOException("keytool " + args[0] + " failed with exit status " + process.exitValue() + ": "
-                    + output);
+            if (process.exitValue() != 0) {
+                throw new IOException("keytool " + args[0] + " failed with exit status " + process.exitValue()
+                        + ": " + Files.readString(log, StandardCharsets.UTF_8).trim());
+            }
+        } finally {
+            Files.deleteIfExists(log);
         }
     }
 }
