@@ -1,6 +1,10 @@
 package io.pccl;
 
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.ImmediateEventExecutor;
 import io.pccl.internal.client.ClientConfig;
+import io.pccl.internal.client.PeerCounters;
+import io.pccl.internal.client.PeerMetrics;
 import io.pccl.internal.client.PeerSession;
 import io.pccl.internal.collective.ArrayOperands;
 import io.pccl.internal.collective.Collectives;
@@ -9,14 +13,18 @@ import io.pccl.internal.topology.BandwidthProbe;
 import io.pccl.internal.topology.BandwidthServer;
 import io.pccl.proto.ConnectionRole;
 import io.pccl.proto.PeerEndpoint;
+import io.pccl.ring.DropCounter;
 import io.pccl.ring.RingAllReduce;
 import io.pccl.state.internal.SharedStateSync;
 import io.pccl.transport.ConnectionSecurity;
+import io.pccl.transport.MetricsEndpoint;
 import io.pccl.transport.ProtocolConstants;
 import io.pccl.transport.auth.SharedKey;
+import io.pccl.transport.netty.NettyTransport;
 import io.pccl.transport.tls.TlsConfig;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -24,6 +32,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A peer's handle on a pccl run: joins the run coordinated by a master, keeps the ring connections to its
@@ -61,13 +70,25 @@ public final class Communicator implements AutoCloseable {
     private static final long BUSY_RETRY_NS = 50_000_000L;
 
     private final PeerSession session;
+    private final PeerCounters counters = new PeerCounters();
     private final Collectives collectives;
     private final SharedStateSync sharedStateSync;
     private final Duration benchmarkDuration;
+    private final String metricsHost;
+    private final int metricsPortSetting;
+    private final Object metricsLock = new Object();
+    // @GuardedBy("metricsLock") the endpoint and its event loop, once bound
+    private MetricsEndpoint metrics;
+    private EventLoopGroup metricsLoop;
+    // @GuardedBy("metricsLock")
+    private boolean closed;
 
-    private Communicator(final ClientConfig config, final Duration progressTimeout, final Duration benchmarkDuration) {
+    private Communicator(final ClientConfig config, final Duration progressTimeout, final Duration benchmarkDuration,
+                         final String metricsHost, final int metricsPort) {
         this.session = new PeerSession(config);
-        this.collectives = new Collectives(session, progressTimeout, RingAllReduce.DEFAULT_SLICE_BYTES);
+        this.metricsHost = metricsHost;
+        this.metricsPortSetting = metricsPort;
+        this.collectives = new Collectives(session, counters, progressTimeout, RingAllReduce.DEFAULT_SLICE_BYTES);
         this.sharedStateSync = new SharedStateSync(session, collectives::inFlight);
         this.benchmarkDuration = benchmarkDuration;
         session.roleHandler(ConnectionRole.ROLE_BENCHMARK, new BandwidthServer(this::selfIdOrZero)::onAccepted);
@@ -104,8 +125,70 @@ public final class Communicator implements AutoCloseable {
      *         {@code CLOSED} if closed
      */
     public void connect() {
+        bindMetrics();
         session.connect();
         collectives.attach();
+    }
+
+    /** Binds the metrics endpoint if one is configured and not bound yet (the first {@link #connect()}). */
+    private void bindMetrics() {
+        if (metricsPortSetting < 0) {
+            return;
+        }
+        synchronized (metricsLock) {
+            if (metrics != null || closed) {
+                return;
+            }
+            final EventLoopGroup loop = NettyTransport.newEventLoopGroup(1, "pccl-peer-metrics");
+            try {
+                metrics = MetricsEndpoint.bind(loop, loop, metricsHost, metricsPortSetting,
+                        ImmediateEventExecutor.INSTANCE, this::metricsText);
+            } catch (final UncheckedIOException e) {
+                loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+                throw new PcclException(PcclException.Code.FAILED_PRECONDITION, "connect(): " + e.getMessage()
+                        + " (metricsHost/metricsPort)", e);
+            }
+            metricsLoop = loop;
+        }
+    }
+
+    private String metricsText() {
+        long id;
+        try {
+            id = session.peerId();
+        } catch (final PcclException notConnected) {
+            id = -1;
+        }
+        return PeerMetrics.render(stats(), id, session.config().peerGroup());
+    }
+
+    /**
+     * The port of this peer's metrics endpoint ({@link Builder#metricsPort}); with port 0 the one the OS chose.
+     *
+     * @return the port, or -1 when the endpoint is off or not bound yet (it binds in the first {@link #connect()})
+     */
+    public int metricsPort() {
+        synchronized (metricsLock) {
+            return metrics == null ? -1 : metrics.localAddress().getPort();
+        }
+    }
+
+    /**
+     * What this communicator did since it was built: all-reduce, sync and topology outcomes, the bytes they moved,
+     * dropped data frames. Never blocks on the network; may be called from any thread, also before
+     * {@link #connect()} and after {@link #close()}. The same figures are served by the metrics endpoint
+     * ({@link Builder#metricsPort}).
+     *
+     * @return a snapshot
+     */
+    public CommunicatorStats stats() {
+        final DropCounter drops = collectives.drops();
+        return new CommunicatorStats(session.lastMembership().peerGroupWorldSize(), collectives.inFlight(),
+                counters.allReducesSucceeded(), counters.allReducesFailed(), counters.allReduceTxBytes(),
+                counters.allReduceRxBytes(), counters.retryRounds(), drops.frames(), drops.bytes(),
+                counters.syncsSucceeded(), counters.syncsFailed(), counters.syncTxBytes(), counters.syncRxBytes(),
+                counters.lastRevision(), counters.topologyUpdatesSucceeded(), counters.topologyUpdatesFailed(),
+                counters.optimizationsSucceeded(), counters.optimizationsFailed());
     }
 
     /**
@@ -121,9 +204,12 @@ public final class Communicator implements AutoCloseable {
      */
     public void updateTopology() {
         collectives.beginMembershipCall("updateTopology()");
+        boolean ok = false;
         try {
             session.updateTopology();
+            ok = true;
         } finally {
+            counters.onTopologyUpdate(ok);
             collectives.endMembershipCall();
         }
     }
@@ -147,10 +233,11 @@ public final class Communicator implements AutoCloseable {
      */
     public OptimizeInfo optimizeTopology() {
         collectives.beginMembershipCall("optimizeTopology()");
+        boolean ok = false;
         try {
             final ClientConfig c = session.config();
             final Duration handshake = Duration.ofNanos(c.p2pHandshakeTimeoutNs());
-            return session.optimizeTopology(new PeerSession.BandwidthMeasure() {
+            final OptimizeInfo info = session.optimizeTopology(new PeerSession.BandwidthMeasure() {
                 @Override
                 public CompletableFuture<Double> measure(final PeerEndpoint target) {
                     return BandwidthProbe.measure(session.eventLoops(), target.getHost(), target.getPort(),
@@ -163,7 +250,10 @@ public final class Communicator implements AutoCloseable {
                     return BandwidthProbe.isBusy(failure);
                 }
             }, BUSY_RETRY_NS, 2 * benchmarkDuration.toNanos() + 2 * c.p2pHandshakeTimeoutNs());
+            ok = true;
+            return info;
         } finally {
+            counters.onOptimization(ok);
             collectives.endMembershipCall();
         }
     }
@@ -274,9 +364,16 @@ public final class Communicator implements AutoCloseable {
      */
     public SyncInfo syncSharedState(final SharedState state, final SyncStrategy strategy) {
         collectives.beginMembershipCall("syncSharedState()");
+        SyncInfo info = null;
         try {
-            return sharedStateSync.sync(state, strategy);
+            info = sharedStateSync.sync(state, strategy);
+            return info;
         } finally {
+            if (info != null) {
+                counters.onSync(info);
+            } else {
+                counters.onSyncFailed();
+            }
             collectives.endMembershipCall();
         }
     }
@@ -528,6 +625,7 @@ public final class Communicator implements AutoCloseable {
     }
 
     private void reestablishWithoutNewPeers() {
+        counters.onRetryRound();
         collectives.beginMembershipCall("allReduceMultipleWithRetry re-establishment");
         try {
             session.updateTopology(false);
@@ -565,6 +663,19 @@ public final class Communicator implements AutoCloseable {
         sharedStateSync.close();
         session.close();
         collectives.close();
+        final MetricsEndpoint m;
+        final EventLoopGroup loop;
+        synchronized (metricsLock) {
+            closed = true;
+            m = metrics;
+            loop = metricsLoop;
+            metrics = null;
+            metricsLoop = null;
+        }
+        if (m != null) {
+            m.close();
+            loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
+        }
     }
 
     /**
@@ -591,8 +702,39 @@ public final class Communicator implements AutoCloseable {
         private Duration benchmarkDuration = Duration.ofSeconds(2);
         private SharedKey authKey;
         private TlsConfig tls;
+        private String metricsHost = "127.0.0.1";
+        private int metricsPort = -1;
 
         private Builder() {
+        }
+
+        /**
+         * Serves this peer's {@link #stats()} over plain HTTP ({@code GET /metrics}, Prometheus text format) on this
+         * port, bound by the first {@link #connect()}; 0 lets the OS choose ({@link #metricsPort()} tells which).
+         * Default -1: no endpoint.
+         *
+         * @param port -1 (off), 0 or 1..65535
+         * @return this
+         */
+        public Builder metricsPort(final int port) {
+            this.metricsPort = requireRange("metricsPort", port, -1, 65535);
+            return this;
+        }
+
+        /**
+         * The address the metrics endpoint binds to (default {@code 127.0.0.1}: only this host can scrape; the
+         * endpoint has no authentication and no TLS).
+         *
+         * @param host an address or host name of this machine
+         * @return this
+         */
+        public Builder metricsHost(final String host) {
+            Objects.requireNonNull(host, "metricsHost");
+            if (host.isBlank()) {
+                throw new PcclException(PcclException.Code.INVALID_ARGUMENT, "metricsHost must not be blank");
+            }
+            this.metricsHost = host;
+            return this;
         }
 
         /**
@@ -834,7 +976,8 @@ public final class Communicator implements AutoCloseable {
             return new Communicator(new ClientConfig(parseAddress(masterAddress), peerGroup, connectionsPerPeer,
                     peerBasePort, peerPortAttempts, bindHost, connectTimeout.toNanos(), topologyTimeout.toNanos(),
                     p2pHandshakeTimeout.toNanos(), heartbeatInterval.toNanos(), heartbeatTimeout.toNanos(),
-                    ioThreads, ConnectionSecurity.of(authKey, tls)), progressTimeout, benchmarkDuration);
+                    ioThreads, ConnectionSecurity.of(authKey, tls)), progressTimeout, benchmarkDuration, metricsHost,
+                    metricsPort);
         }
 
         static InetSocketAddress parseAddress(final String hostPort) {

@@ -240,6 +240,13 @@ class AllReduceFaultTest {
                 final ReduceInfo info = run.get(90, TimeUnit.SECONDS);
                 assertEquals(2, info.worldSize(), "smallest world size of the batch");
             }
+            for (Communicator c : survivors) {
+                // One launch at a time: each failed attempt is one failed operation and one re-establishment.
+                final CommunicatorStats s = c.stats();
+                assertEquals(counts.length, s.allReducesSucceeded(), s::toString);
+                assertTrue(s.allReduceRetryRounds() >= 1, s::toString);
+                assertEquals(s.allReduceRetryRounds(), s.allReducesFailed(), s::toString);
+            }
             for (int r = 0; r < 2; r++) {
                 for (int k = 0; k < counts.length; k++) {
                     final ByteBuffer want = k < 2 ? ref3.get(k) : ref2.get(k);

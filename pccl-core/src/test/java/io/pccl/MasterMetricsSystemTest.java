@@ -5,18 +5,13 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Future;
@@ -33,35 +28,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Tag("slow")
 @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class MasterMetricsSystemTest {
-    private static final String LOOPBACK = InetAddress.getLoopbackAddress().getHostAddress();
+    private static final String LOOPBACK = MetricsScrape.LOOPBACK;
     private static final long BOUND_S = 30;
 
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(BOUND_S)).build();
+    private final MetricsScrape http = new MetricsScrape();
 
     private HttpResponse<String> get(final Master master, final String path, final String method) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create("http://" + LOOPBACK + ":" + master.metricsPort() + path))
-                .timeout(Duration.ofSeconds(BOUND_S)).method(method, HttpRequest.BodyPublishers.noBody()).build(),
-                HttpResponse.BodyHandlers.ofString());
+        return http.get(master.metricsPort(), path, method);
     }
 
-    /** The samples of one scrape, by name with labels; checks every sample line has a TYPE above it. */
     private Map<String, Double> scrape(final Master master) throws Exception {
-        final HttpResponse<String> r = get(master, "/metrics", "GET");
-        assertEquals(200, r.statusCode(), r.body());
-        assertEquals("text/plain; version=0.0.4; charset=utf-8", r.headers().firstValue("content-type").orElse(""));
-        final Map<String, Double> samples = new HashMap<>();
-        String typed = null;
-        for (String line : r.body().split("\n")) {
-            if (line.startsWith("# TYPE ")) {
-                typed = line.split(" ")[2];
-            } else if (!line.startsWith("#")) {
-                final int space = line.lastIndexOf(' ');
-                final String name = line.substring(0, space);
-                assertTrue(typed != null && name.startsWith(typed), "sample without its TYPE: " + line);
-                samples.put(name, Double.parseDouble(line.substring(space + 1)));
-            }
-        }
-        return samples;
+        return http.samples(master.metricsPort());
     }
 
     @Test

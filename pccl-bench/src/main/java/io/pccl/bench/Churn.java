@@ -151,6 +151,11 @@ public final class Churn implements Callable<Integer> {
     /** {@code OPTIMIZED} lines: a peer's {@code optimizeTopology()} that returned. */
     private int optimizations;
     private int reconnects;
+    /** Sums over the {@code STATS} lines: one per communicator life that ended without a SIGKILL. */
+    private int communicatorLives;
+    private long failedAttempts;
+    private long retryRounds;
+    private long droppedFrames;
     private int skippedSteps;
     /** SIGKILLs of peers that had not completed a step yet. */
     private int startingKills;
@@ -163,7 +168,8 @@ public final class Churn implements Callable<Integer> {
     record Result(int spawns, int kills, int startingKills, int leaves, int freezes, int kicks, int masterRestarts,
                   int reconnects, long steps, long maxRevision,
                   int revisionsChecked, int retries, int skippedSteps, long longestGapMs, List<Long> recoveryMs,
-                  List<Long> masterRecoveryMs, int cleanExits, int optimizations, List<String> failures) {
+                  List<Long> masterRecoveryMs, int cleanExits, int optimizations, int communicatorLives,
+                  long failedAttempts, long retryRounds, long droppedFrames, List<String> failures) {
         boolean passed() {
             return failures.isEmpty() && steps > 0;
         }
@@ -616,6 +622,15 @@ public final class Churn implements Callable<Integer> {
                 retries++;
             } else if (e.line.startsWith("OPTIMIZED ")) {
                 optimizations++;
+            } else if (e.line.startsWith("STATS ")) {
+                final Map<String, String> kv = TrainingPeer.parse(e.line);
+                if (isNumber(kv.get("allReducesFailed")) && isNumber(kv.get("retryRounds"))
+                        && isNumber(kv.get("droppedFrames"))) { // a SIGKILL may cut a line
+                    communicatorLives++;
+                    failedAttempts += Long.parseLong(kv.get("allReducesFailed"));
+                    retryRounds += Long.parseLong(kv.get("retryRounds"));
+                    droppedFrames += Long.parseLong(kv.get("droppedFrames"));
+                }
             } else if (e.line.startsWith("RECONNECT ")) {
                 reconnects++;
                 p.reconnectedNs = e.atNs;
@@ -754,13 +769,16 @@ public final class Churn implements Callable<Integer> {
         final Result r = new Result(spawned, kills.size(), startingKills, leaves, freezes.size(), kicks,
                 masterRestarts.size(), reconnects, steps, maxRevision, checked, retries, skippedSteps,
                 TimeUnit.NANOSECONDS.toMillis(longestGapNs), recoveryMs, masterRestarts.recoveryMs(), clean,
-                optimizations, List.copyOf(failures));
+                optimizations, communicatorLives, failedAttempts, retryRounds, droppedFrames, List.copyOf(failures));
         System.out.printf(Locale.ROOT, "churn: %d peers started; SIGKILLed %d while stepping and %d before their "
                 + "first step; %d left gracefully; %d frozen (%d kicks); master removed %d times (%d reconnects in "
                 + "all); %d steps reported, revision %d; %d steps retried, %d skipped (group below two peers); %d "
                 + "topology optimizations reported%n",
                 r.spawns(), r.kills(), r.startingKills(), r.leaves(), r.freezes(), r.kicks(), r.masterRestarts(),
                 r.reconnects(), r.steps(), r.maxRevision(), r.retries(), r.skippedSteps(), r.optimizations());
+        System.out.printf(Locale.ROOT, "inside the communicators (the STATS of %d that ended without a SIGKILL): %d "
+                + "all-reduce attempts failed, %d retry rounds in allReduceMultipleWithRetry, %d data frames "
+                + "dropped%n", r.communicatorLives(), r.failedAttempts(), r.retryRounds(), r.droppedFrames());
         System.out.printf(Locale.ROOT, "longest gap between completed steps: %.2f s (limit %d s)%n",
                 r.longestGapMs() / 1e3, stallTimeoutS);
         if (!recoveryMs.isEmpty()) {

@@ -1,6 +1,7 @@
 package io.pccl.bench;
 
 import io.pccl.Communicator;
+import io.pccl.CommunicatorStats;
 import io.pccl.DataType;
 import io.pccl.MasterLostException;
 import io.pccl.OptimizeInfo;
@@ -62,6 +63,8 @@ import java.util.concurrent.CountDownLatch;
  *       and a new one connects, keeping the state and its revision ({@code docs/fault-tolerance.md} §8);</li>
  *   <li>{@code SKIPPED …} when the group fell below two peers during the all-reduce: the step is skipped and the
  *       revision still advances, as §8 recommends, and its {@code STEP} line says {@code world=1};</li>
+ *   <li>{@code STATS allReducesOk=… allReducesFailed=… retryRounds=… droppedFrames=… syncsOk=… …} when a
+ *       communicator ends (after each {@code RECONNECT} and before {@code DONE}): its {@code stats()};</li>
  *   <li>{@code DONE} at the end (exit status 0), or {@code FAILED …} for a failure that is not retryable (exit
  *       status 1).</li>
  * </ul>
@@ -103,6 +106,9 @@ public final class TrainingPeer implements Callable<Integer> {
     int maxInFlight = 1;
     @Option(names = "--connections", description = "connections per peer (default ${DEFAULT-VALUE})")
     int connections = 4;
+    @Option(names = "--metrics-port", description = "serve this peer's statistics at http://127.0.0.1:PORT/metrics "
+            + "(0: any free port; default ${DEFAULT-VALUE}: off)")
+    int metricsPort = -1;
     @Mixin
     SecurityOptions security = new SecurityOptions();
     @Option(names = "--wait-for-go", description = "read a 'go' line from standard input before connecting")
@@ -222,52 +228,72 @@ public final class TrainingPeer implements Callable<Integer> {
                 .topologyTimeout(Duration.ofSeconds(60)).heartbeatTimeout(Duration.ofSeconds(3))
                 .benchmarkDuration(Duration.ofMillis(300));
         security.applyTo(builder);
-        try (Communicator comm = builder.build()) {
-            connecting = comm;
+        if (metricsPort >= 0) {
+            builder.metricsPort(metricsPort);
+        }
+        final Communicator comm = builder.build();
+        try {
+            return live(comm);
+        } finally {
+            comm.close(); // first: operations the close fails are counted too
+            printStats(comm.stats());
+        }
+    }
+
+    /** A connected communicator's life: see {@link #session()}. */
+    private int live(final Communicator comm) throws InterruptedException {
+        connecting = comm;
+        try {
+            if (stop) {
+                return FINISHED;
+            }
+            comm.connect();
+        } catch (PcclException e) {
+            return stop ? FINISHED : afterFailure(e);
+        } finally {
+            connecting = null;
+        }
+        boolean joined = comm.peerGroupWorldSize() > 1;
+        while (!finished()) {
             try {
+                if (!joined) {
+                    if (comm.arePeersPending()) {
+                        comm.updateTopology();
+                    }
+                    if (comm.peerGroupWorldSize() < 2) {
+                        Thread.sleep(20); // a lone peer waits for company; nothing to synchronise with
+                        continue;
+                    }
+                }
+                joined = false;
+                final int before = lastWorld;
+                step(comm);
+                if (optimizeOnGrowth && lastWorld > before && lastWorld > 1) {
+                    optimize(comm);
+                }
+            } catch (PcclException e) {
                 if (stop) {
                     return FINISHED;
                 }
-                comm.connect();
-            } catch (PcclException e) {
-                return stop ? FINISHED : afterFailure(e);
-            } finally {
-                connecting = null;
-            }
-            boolean joined = comm.peerGroupWorldSize() > 1;
-            while (!finished()) {
-                try {
-                    if (!joined) {
-                        if (comm.arePeersPending()) {
-                            comm.updateTopology();
-                        }
-                        if (comm.peerGroupWorldSize() < 2) {
-                            Thread.sleep(20); // a lone peer waits for company; nothing to synchronise with
-                            continue;
-                        }
-                    }
-                    joined = false;
-                    final int before = lastWorld;
-                    step(comm);
-                    if (optimizeOnGrowth && lastWorld > before && lastWorld > 1) {
-                        optimize(comm);
-                    }
-                } catch (PcclException e) {
-                    if (stop) {
-                        return FINISHED;
-                    }
-                    final int next = afterFailure(e);
-                    if (next != RETRY) {
-                        return next;
-                    }
-                    if (e instanceof SharedStateSyncException) {
-                        Thread.sleep(REFUSED_SYNC_BACKOFF_MS);
-                    }
-                    joined = false;
+                final int next = afterFailure(e);
+                if (next != RETRY) {
+                    return next;
                 }
+                if (e instanceof SharedStateSyncException) {
+                    Thread.sleep(REFUSED_SYNC_BACKOFF_MS);
+                }
+                joined = false;
             }
         }
         return FINISHED;
+    }
+
+    /** One {@code STATS} line: what a communicator counted over its life (printed when it ends). */
+    private static void printStats(final CommunicatorStats s) {
+        System.out.println(String.format(Locale.ROOT, "STATS allReducesOk=%d allReducesFailed=%d retryRounds=%d "
+                + "droppedFrames=%d syncsOk=%d syncsFailed=%d syncRxBytes=%d topologyUpdatesFailed=%d",
+                s.allReducesSucceeded(), s.allReducesFailed(), s.allReduceRetryRounds(), s.droppedFrames(),
+                s.syncsSucceeded(), s.syncsFailed(), s.syncRxBytes(), s.topologyUpdatesFailed()));
     }
 
     /** Reorders the group's ring by measured bandwidth (a joint call) and prints an {@code OPTIMIZED} line. */

@@ -60,6 +60,7 @@ class ChurnHarnessTest {
         assertTrue(r.recoveryMs().size() >= r.kills() - 1, () -> "survivors did not step after each kill: " + r);
         assertEquals(r.spawns() - r.kills() - r.startingKills(), r.cleanExits(),
                 () -> "every peer not killed exits 0 after stop: " + r);
+        assertTrue(r.communicatorLives() >= r.cleanExits(), () -> "every clean exit reports its stats: " + r);
     }
 
     /**

@@ -59,6 +59,7 @@ public final class InboundRouter {
     private PcclException failure;
     private long droppedFrames;
     private long droppedBytes;
+    private final DropCounter drops;
 
     /**
      * Creates a router with a parking budget of its own.
@@ -67,29 +68,34 @@ public final class InboundRouter {
      * @param parkTimeoutNs how long a parked frame waits for its operation
      */
     public InboundRouter(final long maxParkedBytes, final long parkTimeoutNs) {
-        this(new ParkingBudget(maxParkedBytes), parkTimeoutNs, System::nanoTime);
+        this(new ParkingBudget(maxParkedBytes), new DropCounter(), parkTimeoutNs, System::nanoTime);
     }
 
     /**
-     * Creates a router that parks frames within a budget shared with other routers.
+     * Creates a router that parks frames within a budget shared with other routers and counts its drops into a
+     * shared total as well.
      *
      * @param parking the shared budget for frames of operations not registered yet
+     * @param drops the shared total of dropped frames
      * @param parkTimeoutNs how long a parked frame waits for its operation
      */
-    public InboundRouter(final ParkingBudget parking, final long parkTimeoutNs) {
-        this(parking, parkTimeoutNs, System::nanoTime);
+    public InboundRouter(final ParkingBudget parking, final DropCounter drops, final long parkTimeoutNs) {
+        this(parking, drops, parkTimeoutNs, System::nanoTime);
     }
 
     /**
      * Creates a router that reads time from {@code clock} (tests).
      *
      * @param parking the budget for frames of operations not registered yet
+     * @param drops the total of dropped frames this router adds to
      * @param parkTimeoutNs how long a parked frame waits for its operation
      * @param clock monotonic nanoseconds
      */
-    InboundRouter(final ParkingBudget parking, final long parkTimeoutNs, final LongSupplier clock) {
+    InboundRouter(final ParkingBudget parking, final DropCounter drops, final long parkTimeoutNs,
+                  final LongSupplier clock) {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.parking = Objects.requireNonNull(parking, "parking");
+        this.drops = Objects.requireNonNull(drops, "drops");
         if (parkTimeoutNs <= 0) {
             throw new IllegalArgumentException("parkTimeoutNs " + parkTimeoutNs + " must be > 0");
         }
@@ -422,6 +428,7 @@ public final class InboundRouter {
         final int bytes = frame.readableBytes();
         droppedFrames++;
         droppedBytes += bytes;
+        drops.add(bytes);
         frame.release();
         credit.release(bytes);
     }

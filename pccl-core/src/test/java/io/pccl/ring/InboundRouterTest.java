@@ -252,7 +252,7 @@ class InboundRouterTest {
     void shouldDropParkedFramesOverTheByteLimitOrTooOld() {
         final long[] now = {1_000};
         final InboundRouter router = new InboundRouter(new ParkingBudget(2L * (DataFrameFlyweight.HEADER_LENGTH + 4)),
-                TimeUnit.MILLISECONDS.toNanos(1), () -> now[0]);
+                new DropCounter(), TimeUnit.MILLISECONDS.toNanos(1), () -> now[0]);
         router.onFrame(frame(5, 1, 0));
         router.onFrame(frame(5, 1, 1));
         router.onFrame(frame(5, 1, 2)); // over the limit
@@ -268,8 +268,9 @@ class InboundRouterTest {
     void shouldShareOneParkingBudgetBetweenRoutersAndGetItBackOnDeliveryAndFailure() {
         final int frameBytes = DataFrameFlyweight.HEADER_LENGTH + 4;
         final ParkingBudget budget = new ParkingBudget(2L * frameBytes);
-        final InboundRouter predecessor = new InboundRouter(budget, TimeUnit.SECONDS.toNanos(10));
-        final InboundRouter otherId = new InboundRouter(budget, TimeUnit.SECONDS.toNanos(10));
+        final DropCounter drops = new DropCounter();
+        final InboundRouter predecessor = new InboundRouter(budget, drops, TimeUnit.SECONDS.toNanos(10));
+        final InboundRouter otherId = new InboundRouter(budget, drops, TimeUnit.SECONDS.toNanos(10));
         otherId.onFrame(frame(1, 1, 0));
         otherId.onFrame(frame(1, 1, 1));
         assertEquals(2L * frameBytes, budget.usedBytes());
@@ -279,6 +280,11 @@ class InboundRouterTest {
         assertEquals(0, predecessor.parkedFrames());
         otherId.onPredecessorLost(new PeerLostException("gone"));
         assertEquals(0, budget.usedBytes());
+        // The shared total counts both routers' drops: the one above and the two parked frames the loss dropped.
+        assertEquals(1, predecessor.droppedFrames());
+        assertEquals(2, otherId.droppedFrames());
+        assertEquals(3, drops.frames());
+        assertEquals(3L * frameBytes, drops.bytes());
         predecessor.onFrame(frame(4, 2, 1));
         assertEquals(frameBytes, budget.usedBytes());
         final RecordingSink s = new RecordingSink();

@@ -16,6 +16,7 @@ import io.pccl.master.state.MasterStateMachine;
 import io.pccl.transport.ConnectionSecurity;
 import io.pccl.transport.ConnectionSlots;
 import io.pccl.transport.LogThrottle;
+import io.pccl.transport.MetricsEndpoint;
 import io.pccl.transport.PauseTolerantClock;
 import io.pccl.transport.ProtocolConstants;
 import io.pccl.transport.auth.SharedKey;
@@ -77,7 +78,7 @@ public final class Master implements AutoCloseable {
     private volatile MasterConductor conductor;
     private volatile Channel serverChannel;
     private volatile InetSocketAddress boundAddress;
-    private volatile MasterMetricsServer metricsServer;
+    private volatile MetricsEndpoint metricsServer;
 
     private Master(final Builder config) {
         this.config = config;
@@ -151,7 +152,7 @@ public final class Master implements AutoCloseable {
         boundAddress = (InetSocketAddress) serverChannel.localAddress();
         if (config.metricsPort >= 0) {
             try {
-                metricsServer = MasterMetricsServer.bind(bossGroup, workerGroup, config.metricsHost,
+                metricsServer = MetricsEndpoint.bind(bossGroup, workerGroup, config.metricsHost,
                         config.metricsPort, conductorExecutor, () -> conductor.metricsText(slots, handshakeFailures));
             } catch (final UncheckedIOException e) {
                 shutdownNow();
@@ -206,7 +207,7 @@ public final class Master implements AutoCloseable {
         if (boundAddress == null) {
             throw new IllegalStateException("master not started");
         }
-        final MasterMetricsServer m = metricsServer;
+        final MetricsEndpoint m = metricsServer;
         return m == null ? -1 : m.localAddress().getPort();
     }
 
@@ -293,7 +294,7 @@ public final class Master implements AutoCloseable {
     }
 
     private void closeMetrics() {
-        final MasterMetricsServer m = metricsServer;
+        final MetricsEndpoint m = metricsServer;
         if (m != null) {
             m.close();
         }

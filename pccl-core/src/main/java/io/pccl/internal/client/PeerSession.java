@@ -206,6 +206,15 @@ public final class PeerSession implements AutoCloseable {
     }
 
     /**
+     * The membership adopted at the last successful establishment, whatever the state (statistics).
+     *
+     * @return the snapshot; {@link Membership#NONE} before the first establishment
+     */
+    public Membership lastMembership() {
+        return membership;
+    }
+
+    /**
      * Connects to the master, registers and waits until this peer is accepted into a ring.
      *
      * @throws PcclException see {@code Communicator#connect()}

@@ -289,8 +289,10 @@ final class CollectiveOp {
         releaseBackup(owner.backups());
         owner.finished(this);
         if (failure == null) {
+            owner.counters().onAllReduce(result);
             future.complete(result);
         } else {
+            owner.counters().onAllReduceFailed();
             future.completeExceptionally(failure);
         }
     }

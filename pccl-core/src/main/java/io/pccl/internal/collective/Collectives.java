@@ -5,6 +5,7 @@ import io.pccl.Quantization;
 import io.pccl.ReduceDescriptor;
 import io.pccl.ReduceInfo;
 import io.pccl.TooFewPeersException;
+import io.pccl.internal.client.PeerCounters;
 import io.pccl.internal.client.PeerSession;
 import io.pccl.internal.master.MasterConnection;
 import io.pccl.internal.master.MasterDispatcher;
@@ -18,6 +19,7 @@ import io.pccl.proto.QuantizationProto;
 import io.pccl.proto.ReduceOpProto;
 import io.pccl.quant.MinMaxQuantizer;
 import io.pccl.quant.ZeroPointScaleQuantizer;
+import io.pccl.ring.DropCounter;
 import io.pccl.ring.RingOpContext;
 import io.pccl.ring.RingAllReduce;
 import io.pccl.ring.internal.BufferCache;
@@ -59,6 +61,7 @@ public final class Collectives implements AutoCloseable {
     private final RingDataPlane dataPlane;
     private final ExecutorService executor;
     private final BufferCache backups = new BufferCache(1L << 30);
+    private final PeerCounters counters;
     private final Object lock = new Object();
     // @GuardedBy("lock")
     private final Map<Long, CollectiveOp> running = new HashMap<>();
@@ -74,11 +77,14 @@ public final class Collectives implements AutoCloseable {
      * the session connects).
      *
      * @param session the session
+     * @param counters where operation outcomes are counted
      * @param progressTimeout longest time an operation may make no progress before it fails
      * @param sliceBytes payload bytes per data frame
      */
-    public Collectives(final PeerSession session, final Duration progressTimeout, final int sliceBytes) {
+    public Collectives(final PeerSession session, final PeerCounters counters, final Duration progressTimeout,
+                       final int sliceBytes) {
         this.session = Objects.requireNonNull(session, "session");
+        this.counters = Objects.requireNonNull(counters, "counters");
         // The engine futures' only dependent is CollectiveOp.engineDone, which just sends CollectiveComplete.
         this.engine = RingAllReduce.builder().progressTimeout(progressTimeout).sliceBytes(sliceBytes)
                 .completeOnTransportThreads(true).build();
@@ -387,6 +393,19 @@ public final class Collectives implements AutoCloseable {
 
     BufferCache backups() {
         return backups;
+    }
+
+    PeerCounters counters() {
+        return counters;
+    }
+
+    /**
+     * Data frames dropped on arrival, over the communicator's life.
+     *
+     * @return the total
+     */
+    public DropCounter drops() {
+        return dataPlane.drops();
     }
 
     void execute(final Runnable task) {

@@ -5,6 +5,7 @@ import io.pccl.PeerLostException;
 import io.pccl.internal.p2p.DataPlane;
 import io.pccl.internal.p2p.DataPlaneInitializer;
 import io.pccl.internal.p2p.P2PConnections;
+import io.pccl.ring.DropCounter;
 import io.pccl.ring.InboundRouter;
 import io.pccl.ring.ParkingBudget;
 import io.pccl.ring.RingLink;
@@ -44,6 +45,7 @@ public final class RingDataPlane implements DataPlaneInitializer {
     private final int maxPayloadBytes;
     private final Map<Long, InboundRouter> routers = new ConcurrentHashMap<>();
     private final ParkingBudget parking = new ParkingBudget(MAX_PARKED_BYTES);
+    private final DropCounter drops = new DropCounter();
     /** The predecessor of the last operation's ring; its router is never forgotten. */
     private volatile long predecessorInUse;
     // @GuardedBy("this") the TCP links of the last outgoing pool an operation ran on (their handlers are
@@ -81,7 +83,17 @@ public final class RingDataPlane implements DataPlaneInitializer {
                     && e.getValue().failure() != null);
         }
         return routers.compute(peerId, (id, r) -> r == null || r.failure() != null
-                ? new InboundRouter(parking, PARK_TIMEOUT_NS) : r);
+                ? new InboundRouter(parking, drops, PARK_TIMEOUT_NS) : r);
+    }
+
+    /**
+     * Frames dropped by every router this data plane ever had (frames of unknown or finished operations, or over
+     * the parking limits).
+     *
+     * @return the total
+     */
+    public DropCounter drops() {
+        return drops;
     }
 
     /** Routers currently kept (diagnostics and tests). */
@@ -119,7 +131,7 @@ public final class RingDataPlane implements DataPlaneInitializer {
         }
         predecessorInUse = predecessor;
         final InboundRouter in = routers.computeIfAbsent(predecessor,
-                id -> new InboundRouter(parking, PARK_TIMEOUT_NS));
+                id -> new InboundRouter(parking, drops, PARK_TIMEOUT_NS));
         if (links == null || linkChannels != out) {
             // The router passed here is not used: operations get the current predecessor's router below.
             links = new TcpRingTransport(out, in, "peer " + successor);

@@ -1,4 +1,4 @@
-package io.pccl.master;
+package io.pccl.transport;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
@@ -33,24 +33,23 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The master's metrics endpoint: plain HTTP, {@code GET /metrics} answers the Prometheus text format
- * ({@link MasterMetrics}); anything else gets 404 or 405. The text is rendered on the conductor thread (a task
- * queued there; the I/O loop never waits for it) and a scrape that the conductor does not answer within
- * {@link #RENDER_BOUND_MS} gets 503. Requests are bounded (8 KiB) and a connection idle for 30 s is closed, so a
- * scraper cannot hold resources of the master.
+ * A metrics endpoint, of the master or of a peer: plain HTTP, {@code GET /metrics} answers the Prometheus text
+ * format (see {@link PrometheusText}); anything else gets 404 or 405. The text is rendered by a task on the owner's
+ * executor (the master renders on its conductor thread, so a scrape sees one consistent state; the I/O loop never
+ * waits for it), and a scrape that is not answered within {@link #RENDER_BOUND_MS} gets 503. Requests are bounded
+ * (8 KiB) and a connection idle for 30 s is closed, so a scraper cannot hold resources of its host.
  *
  * <p>Thread-safe: immutable after {@link #bind}; each connection's handler is confined to its event loop.
  */
-final class MasterMetricsServer implements AutoCloseable {
-    /** How long a scrape waits for the conductor. */
-    static final long RENDER_BOUND_MS = 2_000;
+public final class MetricsEndpoint implements AutoCloseable {
+    /** How long a scrape waits for the rendering. */
+    public static final long RENDER_BOUND_MS = 2_000;
     private static final int MAX_REQUEST_BYTES = 8 * 1024;
     private static final int IDLE_SECONDS = 30;
-    private static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
     private final Channel serverChannel;
 
-    private MasterMetricsServer(final Channel serverChannel) {
+    private MetricsEndpoint(final Channel serverChannel) {
         this.serverChannel = serverChannel;
     }
 
@@ -61,13 +60,13 @@ final class MasterMetricsServer implements AutoCloseable {
      * @param workers the connections' loops
      * @param host the address to bind
      * @param port the port (0: ephemeral)
-     * @param conductor runs the rendering
-     * @param render renders the text (called on {@code conductor})
+     * @param renderOn runs the rendering
+     * @param render renders the text (called on {@code renderOn})
      * @return the bound server
      * @throws UncheckedIOException naming the address if binding fails
      */
-    static MasterMetricsServer bind(final EventLoopGroup boss, final EventLoopGroup workers, final String host,
-                                    final int port, final EventExecutor conductor, final Callable<String> render) {
+    public static MetricsEndpoint bind(final EventLoopGroup boss, final EventLoopGroup workers, final String host,
+                                       final int port, final EventExecutor renderOn, final Callable<String> render) {
         final ChannelFuture bind = new ServerBootstrap().group(boss, workers)
                 .channel(NettyTransport.serverChannelClass())
                 .childHandler(new ChannelInitializer<Channel>() {
@@ -75,7 +74,7 @@ final class MasterMetricsServer implements AutoCloseable {
                     protected void initChannel(final Channel ch) {
                         ch.pipeline().addLast(new ReadTimeoutHandler(IDLE_SECONDS),
                                 new HttpServerCodec(), new HttpObjectAggregator(MAX_REQUEST_BYTES),
-                                new Scrape(conductor, render));
+                                new Scrape(renderOn, render));
                     }
                 }).bind(host, port);
         if (!bind.awaitUninterruptibly(10, TimeUnit.SECONDS) || !bind.isSuccess()) {
@@ -84,13 +83,13 @@ final class MasterMetricsServer implements AutoCloseable {
             throw new UncheckedIOException(new IOException("cannot bind the metrics endpoint to " + host + ":" + port
                     + ": " + (cause == null ? "timed out after 10 s" : cause.getMessage()), cause));
         }
-        return new MasterMetricsServer(bind.channel());
+        return new MetricsEndpoint(bind.channel());
     }
 
     /**
      * @return the bound address
      */
-    InetSocketAddress localAddress() {
+    public InetSocketAddress localAddress() {
         return (InetSocketAddress) serverChannel.localAddress();
     }
 
@@ -101,11 +100,11 @@ final class MasterMetricsServer implements AutoCloseable {
 
     /** Answers one connection's requests in order. Confined to its channel's event loop. */
     private static final class Scrape extends SimpleChannelInboundHandler<FullHttpRequest> {
-        private final EventExecutor conductor;
+        private final EventExecutor renderOn;
         private final Callable<String> render;
 
-        Scrape(final EventExecutor conductor, final Callable<String> render) {
-            this.conductor = conductor;
+        Scrape(final EventExecutor renderOn, final Callable<String> render) {
+            this.renderOn = renderOn;
             this.render = render;
         }
 
@@ -127,7 +126,7 @@ final class MasterMetricsServer implements AutoCloseable {
                 return;
             }
             ctx.channel().config().setAutoRead(false); // one scrape at a time per connection
-            final Future<String> text = conductor.submit(render);
+            final Future<String> text = renderOn.submit(render);
             final var bound = ctx.executor().schedule(() -> text.cancel(false), RENDER_BOUND_MS,
                     TimeUnit.MILLISECONDS);
             text.addListener(f -> ctx.executor().execute(() -> {
@@ -136,8 +135,8 @@ final class MasterMetricsServer implements AutoCloseable {
                 if (f.isSuccess()) {
                     respond(ctx, HttpResponseStatus.OK, (String) f.getNow(), keepAlive);
                 } else {
-                    respond(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, "the master did not render its metrics "
-                            + "within " + RENDER_BOUND_MS + " ms: " + f.cause() + "\n", false);
+                    respond(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, "the metrics were not rendered within "
+                            + RENDER_BOUND_MS + " ms: " + f.cause() + "\n", false);
                 }
             }));
         }
@@ -146,8 +145,8 @@ final class MasterMetricsServer implements AutoCloseable {
                                     final String body, final boolean keepAlive) {
             final ByteBuf content = Unpooled.copiedBuffer(body, StandardCharsets.UTF_8);
             final FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, content);
-            response.headers().set(HttpHeaderNames.CONTENT_TYPE, status == HttpResponseStatus.OK ? CONTENT_TYPE
-                    : "text/plain; charset=utf-8");
+            response.headers().set(HttpHeaderNames.CONTENT_TYPE,
+                    status == HttpResponseStatus.OK ? PrometheusText.CONTENT_TYPE : "text/plain; charset=utf-8");
             HttpUtil.setContentLength(response, content.readableBytes());
             HttpUtil.setKeepAlive(response, keepAlive);
             final ChannelFuture written = ctx.writeAndFlush(response);
@@ -158,7 +157,7 @@ final class MasterMetricsServer implements AutoCloseable {
 
         @Override
         public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause) {
-            ctx.close(); // a malformed request or an idle scraper: nothing of the master's is at stake
+            ctx.close(); // a malformed request or an idle scraper: nothing of the host's is at stake
         }
     }
 }
