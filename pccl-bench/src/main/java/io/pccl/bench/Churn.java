@@ -58,6 +58,14 @@ public final class Churn implements Callable<Integer> {
 
     @Option(names = "--duration", description = "seconds of churn (default ${DEFAULT-VALUE})")
     int durationS = 60;
+    @Option(names = "--min-kills", description = "keep churning past --duration, up to 3 × --duration, until this "
+            + "many peers were SIGKILLed while stepping (a slow machine makes newcomers step late, and only stepping "
+            + "peers beyond --min-peers can be killed); the master is removed during --duration only "
+            + "(default ${DEFAULT-VALUE})")
+    int minKills;
+    @Option(names = "--min-removals", description = "the same for removals of stepping peers of any kind: SIGKILLs, "
+            + "leaves and freezes (default ${DEFAULT-VALUE})")
+    int minRemovals;
     @Option(names = "--seed", description = "seed of the kill/spawn schedule (default ${DEFAULT-VALUE})")
     long seed = 1;
     @Option(names = "--initial-peers", description = "peers started at the beginning (default ${DEFAULT-VALUE})")
@@ -371,6 +379,10 @@ public final class Churn implements Callable<Integer> {
             throw new CommandLine.ParameterException(cl, "--master-restart-every must be >= 0, got "
                     + masterRestartEveryS);
         }
+        if (minKills < 0 || minRemovals < 0) {
+            throw new CommandLine.ParameterException(cl, "--min-kills and --min-removals must be >= 0, got "
+                    + minKills + " and " + minRemovals);
+        }
         if (durationS < 1 || stallTimeoutS < 1 || exitTimeoutS < 1 || killWeight < 0 || killWeight > 1
                 || startingKillShare < 0 || startingKillShare > 1 || leaveShare < 0 || leaveShare > 1) {
             throw new CommandLine.ParameterException(cl, "--duration, --stall-timeout and --exit-timeout must be "
@@ -382,14 +394,26 @@ public final class Churn implements Callable<Integer> {
 
     private void churn(final SplittableRandom random) throws InterruptedException {
         final long end = t0 + TimeUnit.SECONDS.toNanos(durationS);
+        // Past the duration only to meet --min-kills / --min-removals, and then at most twice as long again.
+        final long latestEnd = t0 + TimeUnit.SECONDS.toNanos(3L * durationS);
         final long stallNs = TimeUnit.SECONDS.toNanos(stallTimeoutS);
         long nextAction = t0 + delay(random);
         final long restartNs = TimeUnit.SECONDS.toNanos(masterRestartEveryS);
         long nextRestart = t0 + restartNs;
         long now = System.nanoTime();
-        while (now < end && failures.isEmpty()) {
-            final long wake = Math.min(Math.min(Math.min(nextAction, end), restartNs > 0 ? nextRestart : end),
-                    Math.min(nextThaw(end), masterThawNs > 0 ? masterThawNs : end));
+        boolean extended = false;
+        while (failures.isEmpty()) {
+            final long until = quotaMet() ? end : latestEnd;
+            if (now >= until) {
+                break;
+            }
+            if (now >= end && !extended) {
+                extended = true;
+                log(now, "churn goes on past %d s: %d of --min-kills %d, %d of --min-removals %d so far", durationS,
+                        kills.size(), minKills, removals(), minRemovals);
+            }
+            final long wake = Math.min(Math.min(Math.min(nextAction, until), restartNs > 0 && now < end ? nextRestart
+                    : until), Math.min(nextThaw(until), masterThawNs > 0 ? masterThawNs : until));
             final Event e = events.poll(wake - now, TimeUnit.NANOSECONDS);
             if (e != null) {
                 handle(e);
@@ -415,10 +439,14 @@ public final class Churn implements Callable<Integer> {
             } else if (restartNs > 0 && now >= nextRestart && now < end) {
                 restartMaster(now);
                 nextRestart = now + restartNs;
-            } else if (now >= nextAction && now < end) {
+            } else if (now >= nextAction && now < until) {
                 act(random, now);
                 nextAction = now + delay(random);
             }
+        }
+        if (extended) {
+            log(now, "churn ended after %.1f s: %d SIGKILLs of stepping peers, %d removals in all", (now - t0) / 1e9,
+                    kills.size(), removals());
         }
         if (masterThawNs > 0) {
             // The peers asked to stop next finish their step, which needs a master.
@@ -426,6 +454,16 @@ public final class Churn implements Callable<Integer> {
             master.thaw();
             masterThawNs = 0;
         }
+    }
+
+    /** Whether the removals of stepping peers reached {@code --min-kills} and {@code --min-removals}. */
+    private boolean quotaMet() {
+        return kills.size() >= minKills && removals() >= minRemovals;
+    }
+
+    /** Removals of stepping peers: SIGKILLs, leaves and freezes. */
+    private int removals() {
+        return kills.size() + leaves + freezes.size();
     }
 
     private long nextThaw(final long otherwise) {

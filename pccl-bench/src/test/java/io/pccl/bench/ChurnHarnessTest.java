@@ -44,12 +44,16 @@ class ChurnHarnessTest {
         churn.killWeight = 0.5;
         churn.masterRestartEveryS = 8;
         churn.freezeShare = 0.25;
+        // A loaded machine makes newcomers step late, and only stepping peers beyond --min-peers can be removed:
+        // churn goes on past 20 s (at most to 60 s, without more master restarts) until these happened.
+        churn.minKills = 2;
+        churn.minRemovals = 4;
 
         final Churn.Result r = churn.run();
 
         assertTrue(r.failures().isEmpty(), () -> "churn failed: " + r.failures());
         assertTrue(r.kills() >= 2 && r.kills() + r.freezes() + r.leaves() >= 4, () -> "expected at least 4 "
-                + "removals of stepping peers in 20 s, at least 2 of them SIGKILLs, got " + r);
+                + "removals of stepping peers, at least 2 of them SIGKILLs, got " + r);
         assertTrue(r.startingKills() >= 1, () -> "expected a SIGKILL of a peer before its first step, got " + r);
         assertTrue(r.spawns() >= churn.initialPeers + 3, () -> "expected at least 3 peers started mid-run, got " + r);
         assertTrue(r.revisionsChecked() >= 10, () -> "expected at least 10 revisions reported by two or more peers, "
@@ -64,7 +68,7 @@ class ChurnHarnessTest {
     }
 
     /**
-     * The master daemon in its own JVM is stopped (SIGTERM) at 6 s, SIGKILLed at 12 s and frozen (SIGSTOP) at 18 s
+     * The master daemon in its own JVM is stopped (SIGTERM) at 8 s, SIGKILLed at 16 s and frozen (SIGSTOP) at 24 s
      * for 4 s, past the peers' 3 s heartbeat timeout, while peers come and go. After each, the peers must find a
      * master again and step, keeping one lineage. Every connection is mutual TLS with the shared key proved inside
      * ({@code --tls --auth}), so each new daemon and each newcomer go through both handshakes under churn.
@@ -73,13 +77,15 @@ class ChurnHarnessTest {
     void aMasterDaemonStoppedKilledAndFrozenCostsNoStateAndNoPeer() throws Exception {
         final long seed = SEED + 1;
         System.out.println("ChurnHarnessTest (master daemon, TLS and shared key) seed " + seed);
-        final Churn churn = smallChurn(seed, 24);
+        // 8 s between removals: on a loaded 2-core machine a TLS daemon JVM takes several seconds to start and the
+        // first TLS peers step only after about 6 s, so with 6 s some runs had barely stepped at all.
+        final Churn churn = smallChurn(seed, 30);
         churn.secure.tls = true;
         churn.secure.auth = true;
         churn.intervalMs = new long[] {400, 1200};
         churn.killWeight = 0.4;
         churn.masterProcess = true;
-        churn.masterRestartEveryS = 6;
+        churn.masterRestartEveryS = 8;
         churn.masterFreezeForS = 4;
         churn.freezeShare = 0.1;
 
@@ -114,11 +120,12 @@ class ChurnHarnessTest {
         churn.masterRestartEveryS = 12;
         churn.freezeShare = 0.2;
         churn.step.optimizeEvery = 10;
+        churn.minKills = 2; // past 20 s if need be, as above
 
         final Churn.Result r = churn.run();
 
         assertTrue(r.failures().isEmpty(), () -> "churn failed: " + r.failures());
-        assertTrue(r.kills() >= 2, () -> "expected at least 2 SIGKILLs of stepping peers in 20 s, got " + r);
+        assertTrue(r.kills() >= 2, () -> "expected at least 2 SIGKILLs of stepping peers, got " + r);
         assertTrue(r.spawns() >= churn.initialPeers + 3, () -> "expected at least 3 peers started mid-run, got " + r);
         assertTrue(r.revisionsChecked() >= 10, () -> "expected at least 10 revisions reported by two or more peers, "
                 + "got " + r);
