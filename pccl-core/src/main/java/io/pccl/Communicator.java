@@ -76,6 +76,7 @@ public final class Communicator implements AutoCloseable {
     private final Duration benchmarkDuration;
     private final String metricsHost;
     private final int metricsPortSetting;
+    private final Duration tlsReloadInterval;
     private final Object metricsLock = new Object();
     // @GuardedBy("metricsLock") the endpoint and its event loop, once bound
     private MetricsEndpoint metrics;
@@ -84,10 +85,11 @@ public final class Communicator implements AutoCloseable {
     private boolean closed;
 
     private Communicator(final ClientConfig config, final Duration progressTimeout, final Duration benchmarkDuration,
-                         final String metricsHost, final int metricsPort) {
+                         final String metricsHost, final int metricsPort, final Duration tlsReloadInterval) {
         this.session = new PeerSession(config);
         this.metricsHost = metricsHost;
         this.metricsPortSetting = metricsPort;
+        this.tlsReloadInterval = tlsReloadInterval;
         this.collectives = new Collectives(session, counters, progressTimeout, RingAllReduce.DEFAULT_SLICE_BYTES);
         this.sharedStateSync = new SharedStateSync(session, collectives::inFlight);
         this.benchmarkDuration = benchmarkDuration;
@@ -128,6 +130,33 @@ public final class Communicator implements AutoCloseable {
         bindMetrics();
         session.connect();
         collectives.attach();
+        final TlsConfig tls = session.config().security().tls();
+        if (tls != null && !tlsReloadInterval.isZero()) {
+            // On this communicator's own event loops: the schedule ends when close() shuts them down.
+            tls.scheduleReload(session.eventLoops(), tlsReloadInterval.toNanos(), "peer " + session.peerId());
+        }
+    }
+
+    /**
+     * Reads the TLS files of {@link Builder#tls} again; if they changed, connections opened or accepted from now on
+     * use them (open ones keep theirs). A connected communicator also does this by itself every
+     * {@link Builder#tlsReloadInterval}.
+     *
+     * @return whether the files changed
+     * @throws PcclException {@code FAILED_PRECONDITION} without TLS; {@code INVALID_ARGUMENT} naming the file and
+     *         what is wrong with it (the files in use stay in use)
+     */
+    public boolean reloadTls() {
+        final TlsConfig tls = session.config().security().tls();
+        if (tls == null) {
+            throw new PcclException(PcclException.Code.FAILED_PRECONDITION, "reloadTls(): no TLS configured "
+                    + "(Builder.tls)");
+        }
+        try {
+            return tls.reload();
+        } catch (final IllegalArgumentException e) {
+            throw new PcclException(PcclException.Code.INVALID_ARGUMENT, "reloadTls(): " + e.getMessage(), e);
+        }
     }
 
     /** Binds the metrics endpoint if one is configured and not bound yet (the first {@link #connect()}). */
@@ -704,8 +733,27 @@ public final class Communicator implements AutoCloseable {
         private TlsConfig tls;
         private String metricsHost = "127.0.0.1";
         private int metricsPort = -1;
+        private Duration tlsReloadInterval = Duration.ofSeconds(60);
 
         private Builder() {
+        }
+
+        /**
+         * How often a connected communicator reads its TLS files again ({@link #tls}) and, when they changed and are
+         * usable, uses them for new connections: certificates rotate without restarting training
+         * (docs/operations.md, "Rotating certificates"). Default 60 s; zero turns it off.
+         *
+         * @param interval zero or positive
+         * @return this
+         */
+        public Builder tlsReloadInterval(final Duration interval) {
+            Objects.requireNonNull(interval, "tlsReloadInterval");
+            if (interval.isNegative()) {
+                throw new PcclException(PcclException.Code.INVALID_ARGUMENT, "tlsReloadInterval " + interval
+                        + " must be zero (off) or positive");
+            }
+            this.tlsReloadInterval = interval;
+            return this;
         }
 
         /**
@@ -977,7 +1025,7 @@ public final class Communicator implements AutoCloseable {
                     peerBasePort, peerPortAttempts, bindHost, connectTimeout.toNanos(), topologyTimeout.toNanos(),
                     p2pHandshakeTimeout.toNanos(), heartbeatInterval.toNanos(), heartbeatTimeout.toNanos(),
                     ioThreads, ConnectionSecurity.of(authKey, tls)), progressTimeout, benchmarkDuration, metricsHost,
-                    metricsPort);
+                    metricsPort, tlsReloadInterval);
         }
 
         static InetSocketAddress parseAddress(final String hostPort) {

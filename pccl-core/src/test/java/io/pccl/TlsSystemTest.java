@@ -198,4 +198,53 @@ class TlsSystemTest {
         assertEquals("tls: TLS private key file " + missing + " does not exist or is not a readable file",
                 e.getMessage());
     }
+
+    /**
+     * Step 1 of moving a live run to a new CA (docs/operations.md, "Rotating certificates"): the master and the
+     * peers' trust files gain the new CA and are reloaded while the ring runs; then a newcomer with a certificate of
+     * the new CA joins and all-reduces with them.
+     */
+    @Test
+    void shouldAdmitAPeerOfANewCaOnceTheTrustFilesWereReloaded() throws Exception {
+        final Path rot = Files.createDirectory(dir.resolve("rotating"));
+        final Path trust = rot.resolve("trust.pem");
+        Files.copy(ours.trustedCertificates(), trust);
+        final UnaryOperator<Communicator.Builder> old = b -> b.tls(ours.certificateChain(), ours.privateKey(), trust)
+                .tlsReloadInterval(Duration.ZERO);
+        final Master master = master().tls(ours.certificateChain(), ours.privateKey(), trust)
+                .tlsReloadInterval(Duration.ZERO).build().start();
+        try (AllReduceCluster cluster = AllReduceCluster.start(master, 2, old)) {
+            assertFalse(master.reloadTls(), "nothing changed yet");
+            Files.write(trust, concat(ours.trustedCertificates(), theirs.trustedCertificates()));
+            assertTrue(master.reloadTls());
+            for (Communicator c : cluster.peers()) {
+                assertTrue(c.reloadTls());
+            }
+            final Communicator newcomer = cluster.builder()
+                    .tls(theirs.certificateChain(), theirs.privateKey(), trust).build();
+            cluster.join(newcomer);
+            final List<Communicator> peers = cluster.peers();
+            assertEquals(3, peers.size());
+            final List<Future<int[]>> sums = new ArrayList<>();
+            for (int i = 0; i < peers.size(); i++) {
+                final Communicator c = peers.get(i);
+                final int[] v = {i + 1, 10 * (i + 1)};
+                sums.add(cluster.pool().submit(() -> {
+                    c.allReduce(v, v, ReduceDescriptor.of(2, DataType.INT32, ReduceOp.SUM).tag(3));
+                    return v;
+                }));
+            }
+            for (Future<int[]> f : sums) {
+                assertArrayEquals(new int[] {6, 60}, f.get(BOUND_S, TimeUnit.SECONDS));
+            }
+        }
+    }
+
+    private static byte[] concat(final Path a, final Path b) throws IOException {
+        final byte[] x = Files.readAllBytes(a);
+        final byte[] y = Files.readAllBytes(b);
+        final byte[] both = java.util.Arrays.copyOf(x, x.length + y.length);
+        System.arraycopy(y, 0, both, x.length, y.length);
+        return both;
+    }
 }

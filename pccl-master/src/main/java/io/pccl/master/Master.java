@@ -161,6 +161,10 @@ public final class Master implements AutoCloseable {
             LOG.info("master: metrics at http://{}:{}/metrics", config.metricsHost,
                     metricsServer.localAddress().getPort());
         }
+        if (config.tls != null && !config.tlsReloadInterval.isZero()) {
+            // Runs on the accepting loop: reading three small files never delays the conductor.
+            config.tls.scheduleReload(bossGroup, config.tlsReloadInterval.toNanos(), "master");
+        }
         conductorExecutor.scheduleWithFixedDelay(this::doWorkSafely, workMs, workMs, TimeUnit.MILLISECONDS);
         final long hbMs = Math.max(1, config.heartbeatInterval.toMillis());
         conductorExecutor.scheduleWithFixedDelay(this::heartbeatSafely, hbMs, hbMs, TimeUnit.MILLISECONDS);
@@ -209,6 +213,21 @@ public final class Master implements AutoCloseable {
         }
         final MetricsEndpoint m = metricsServer;
         return m == null ? -1 : m.localAddress().getPort();
+    }
+
+    /**
+     * Reads the TLS files of {@link Builder#tls} again; if they changed, connections accepted from now on use them
+     * (open ones keep theirs). The master also does this by itself every {@link Builder#tlsReloadInterval}.
+     *
+     * @return whether the files changed
+     * @throws IllegalStateException without TLS
+     * @throws IllegalArgumentException naming the file and what is wrong with it; the files in use stay in use
+     */
+    public boolean reloadTls() {
+        if (config.tls == null) {
+            throw new IllegalStateException("the master has no TLS configured (Builder.tls)");
+        }
+        return config.tls.reload();
     }
 
     /**
@@ -328,6 +347,8 @@ public final class Master implements AutoCloseable {
     public static final class Builder {
         /** Default of {@link #maxConnections}. */
         public static final int DEFAULT_MAX_CONNECTIONS = 4096;
+        /** Default of {@link #tlsReloadInterval}. */
+        public static final Duration DEFAULT_TLS_RELOAD_INTERVAL = Duration.ofSeconds(60);
         /** Default of {@link #maxMessagesPerSecond}. */
         public static final int DEFAULT_MAX_MESSAGES_PER_SECOND = 20_000;
         private String host = "0.0.0.0";
@@ -349,8 +370,28 @@ public final class Master implements AutoCloseable {
         private TlsConfig tls;
         private int metricsPort = -1;
         private String metricsHost = "127.0.0.1";
+        private Duration tlsReloadInterval = DEFAULT_TLS_RELOAD_INTERVAL;
 
         private Builder() {
+        }
+
+        /**
+         * How often the master reads its TLS files again ({@link #tls}) and, when they changed and are usable, makes
+         * new connections use them: certificates can be rotated without a restart (docs/operations.md, "Rotating
+         * certificates"). A change that cannot be used (a key that does not belong to the certificate, say, while
+         * the files are being replaced) is logged and the files in use stay. Default 60 s; zero turns it off.
+         *
+         * @param interval the period, zero or positive
+         * @return this
+         * @throws IllegalArgumentException if negative
+         */
+        public Builder tlsReloadInterval(final Duration interval) {
+            if (Objects.requireNonNull(interval, "interval").isNegative()) {
+                throw new IllegalArgumentException("tlsReloadInterval must be zero (off) or positive, got "
+                        + interval);
+            }
+            this.tlsReloadInterval = interval;
+            return this;
         }
 
         /**
@@ -611,6 +652,7 @@ public final class Master implements AutoCloseable {
             copy.maxMessagesPerSecond = maxMessagesPerSecond;
             copy.authKey = authKey;
             copy.tls = tls;
+            copy.tlsReloadInterval = tlsReloadInterval;
             copy.metricsPort = metricsPort;
             copy.metricsHost = metricsHost;
             return new Master(copy);

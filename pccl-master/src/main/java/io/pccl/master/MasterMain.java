@@ -101,6 +101,12 @@ public final class MasterMain implements Callable<Integer> {
                 description = "PEM certificates of the CA(s) whose peers are admitted; peers use"
                         + " Communicator.Builder.tls with certificates this CA signed.")
         private Path trustedCertificates;
+
+        @Option(names = "--tls-reload-every", defaultValue = "60",
+                description = "Seconds between reads of the three files: when they changed and the key belongs to"
+                        + " the certificate, new connections use them, so certificates rotate without a restart;"
+                        + " 0 reads them at start only (default: ${DEFAULT-VALUE}).")
+        private int reloadEverySeconds = 60;
     }
 
     @Option(names = "--metrics-port", defaultValue = "-1",
@@ -137,6 +143,10 @@ public final class MasterMain implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--log-level " + logLevel + " is not one of "
                     + LOG_LEVELS);
         }
+        if (tlsFiles != null && tlsFiles.reloadEverySeconds < 0) {
+            throw new ParameterException(spec.commandLine(), "--tls-reload-every must be >= 0 seconds, got "
+                    + tlsFiles.reloadEverySeconds);
+        }
         // Must happen before the first logger is created (slf4j-simple reads them once). -D settings win for
         // the timestamp format.
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", level);
@@ -159,7 +169,8 @@ public final class MasterMain implements Callable<Integer> {
                 builder.authKeyFile(authKeyFile);
             }
             if (tlsFiles != null) {
-                builder.tls(tlsFiles.certificateChain, tlsFiles.privateKey, tlsFiles.trustedCertificates);
+                builder.tls(tlsFiles.certificateChain, tlsFiles.privateKey, tlsFiles.trustedCertificates)
+                        .tlsReloadInterval(Duration.ofSeconds(tlsFiles.reloadEverySeconds));
             }
             master = builder.build().start();
         } catch (final RuntimeException | IOException e) {

@@ -69,7 +69,8 @@ class MasterMainTest {
         final String help = sw.toString();
         for (final String option : List.of("--host", "--port", "--heartbeat-interval-ms", "--heartbeat-timeout-ms",
                 "--registration-timeout-ms", "--max-connections", "--max-messages-per-second", "--auth-key-file",
-                "--tls-cert", "--tls-key", "--tls-trust", "--metrics-port", "--metrics-host", "--log-level",
+                "--tls-cert", "--tls-key", "--tls-trust", "--tls-reload-every", "--metrics-port", "--metrics-host",
+                "--log-level",
                 "--version")) {
             assertTrue(help.contains(option), help);
         }
@@ -134,6 +135,26 @@ class MasterMainTest {
                 pki.privateKey().toString(), "--tls-trust", missing.toString()));
         assertEquals("pccl master: TLS trusted certificates file " + missing + " does not exist or is not a readable"
                 + " file", err.toString().strip());
+
+        final StringWriter negative = new StringWriter();
+        final CommandLine reload = new CommandLine(new MasterMain());
+        reload.setErr(new PrintWriter(negative));
+        assertEquals(2, reload.execute("--port", "0", "--tls-cert", pki.certificateChain().toString(), "--tls-key",
+                pki.privateKey().toString(), "--tls-trust", pki.trustedCertificates().toString(),
+                "--tls-reload-every", "-1"));
+        assertTrue(negative.toString().contains("--tls-reload-every must be >= 0 seconds, got -1"),
+                negative.toString());
+
+        // a key of another certificate: refused at start, naming the files, not at every handshake later
+        final ThrowawayPki.PemFiles other = ThrowawayPki.create(Files.createDirectory(dir.resolve("other")),
+                "pccl-other");
+        final StringWriter mismatch = new StringWriter();
+        final CommandLine wrongKey = new CommandLine(new MasterMain());
+        wrongKey.setErr(new PrintWriter(mismatch));
+        assertEquals(1, wrongKey.execute("--port", "0", "--tls-cert", pki.certificateChain().toString(), "--tls-key",
+                other.privateKey().toString(), "--tls-trust", pki.trustedCertificates().toString()));
+        assertTrue(mismatch.toString().contains("private key " + other.privateKey())
+                && mismatch.toString().contains("does not belong to the certificate"), mismatch.toString());
     }
 
     private static String read(final Path p) {

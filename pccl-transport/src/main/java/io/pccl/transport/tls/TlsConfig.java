@@ -9,10 +9,18 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
 import io.pccl.transport.LogThrottle;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import javax.net.ssl.SSLException;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Objects;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -25,10 +33,12 @@ import java.util.concurrent.TimeUnit;
  * "Encryption (TLS)"). Give a deployment a CA of its own.
  *
  * <p>Files are PEM: an X.509 certificate chain (leaf first), an unencrypted PKCS#8 private key
- * ({@code -----BEGIN PRIVATE KEY-----}, RSA or EC), and one or more trusted certificates. They are read once, by
- * {@link #fromPem}.
+ * ({@code -----BEGIN PRIVATE KEY-----}, RSA or EC), and one or more trusted certificates. {@link #fromPem} reads
+ * them and checks that the key belongs to the leaf certificate; {@link #reload} reads them again, and when they
+ * changed, new connections use the new files (connections already open keep theirs). {@link #scheduleReload} does
+ * that periodically, so certificates can be rotated without a restart.
  *
- * <p>Thread-safe (immutable; Netty's contexts are shared by all connections).
+ * <p>Thread-safe: the contexts are swapped atomically; Netty's contexts are shared by all connections.
  */
 public final class TlsConfig {
     /** The only protocol offered and accepted. */
@@ -42,16 +52,37 @@ public final class TlsConfig {
     /** Pipeline name of the {@code SslHandler}; handlers that must see plain bytes go behind it. */
     public static final String HANDLER_NAME = "tls";
     static final String SNIFF_NAME = "tlsSniff";
+    /** Largest PEM file read: certificate bundles are kilobytes; this bounds a wrong path (say, a disk image). */
+    static final long MAX_FILE_BYTES = 1 << 20;
+    private static final Logger LOG = LoggerFactory.getLogger(TlsConfig.class);
     static final String FAILURE_NAME = "tlsFailure";
 
-    private final SslContext client;
-    private final SslContext server;
-    private final String description;
+    private final Path certificateChain;
+    private final Path privateKey;
+    private final Path trustedCertificates;
+    private final SslProvider provider;
+    /** What new connections use: swapped by {@link #reload}. */
+    private volatile Contexts contexts;
+    /** Reloads that changed the contexts (tests). */
+    private volatile long generation;
 
-    private TlsConfig(final SslContext client, final SslContext server, final String description) {
-        this.client = client;
-        this.server = server;
-        this.description = description;
+    /** The contexts built from one reading of the files, and those files' bytes. */
+    private record Contexts(SslContext client, SslContext server, PemBytes files) {
+    }
+
+    /** The three files' contents as read at once. */
+    private record PemBytes(byte[] chain, byte[] key, byte[] trusted) {
+        boolean sameAs(final PemBytes o) {
+            return Arrays.equals(chain, o.chain) && Arrays.equals(key, o.key) && Arrays.equals(trusted, o.trusted);
+        }
+    }
+
+    private TlsConfig(final Path certificateChain, final Path privateKey, final Path trustedCertificates,
+                      final SslProvider provider) {
+        this.certificateChain = certificateChain;
+        this.privateKey = privateKey;
+        this.trustedCertificates = trustedCertificates;
+        this.provider = provider;
     }
 
     /**
@@ -62,7 +93,7 @@ public final class TlsConfig {
      * @param trustedCertificates the certificates whose holders (or whose signees) this side accepts
      * @return the configuration
      * @throws IllegalArgumentException naming the file and what is wrong with it (missing, unreadable, not PEM, or
-     *         a key that does not match the certificate)
+     *         a key that does not belong to the certificate)
      */
     public static TlsConfig fromPem(final Path certificateChain, final Path privateKey,
                                     final Path trustedCertificates) {
@@ -72,37 +103,116 @@ public final class TlsConfig {
     /** {@link #fromPem(Path, Path, Path)} with a chosen engine (tests: the JDK's, beside BoringSSL). */
     static TlsConfig fromPem(final Path certificateChain, final Path privateKey, final Path trustedCertificates,
                              final SslProvider provider) {
-        requireReadable("certificate chain", certificateChain);
-        requireReadable("private key", privateKey);
-        requireReadable("trusted certificates", trustedCertificates);
-        final String files = "certificate chain " + certificateChain + ", private key " + privateKey
-                + ", trusted certificates " + trustedCertificates;
+        Objects.requireNonNull(certificateChain, "certificate chain");
+        Objects.requireNonNull(privateKey, "private key");
+        Objects.requireNonNull(trustedCertificates, "trusted certificates");
+        final TlsConfig config = new TlsConfig(certificateChain, privateKey, trustedCertificates, provider);
+        config.contexts = config.build(config.read());
+        return config;
+    }
+
+    /**
+     * Reads the files again; if their content changed, checks them and makes new connections use them. Connections
+     * already open are not touched. Serialized with other reloads.
+     *
+     * @return whether the files changed (and are now in use)
+     * @throws IllegalArgumentException naming the file and what is wrong with it; the files in use stay in use (a
+     *         rotation caught halfway, say a new certificate beside the old key, is refused until it is complete)
+     */
+    public synchronized boolean reload() {
+        final PemBytes now = read();
+        if (now.sameAs(contexts.files())) {
+            return false;
+        }
+        contexts = build(now);
+        generation++;
+        return true;
+    }
+
+    /** Reloads that changed the files in use (tests). */
+    long generation() {
+        return generation;
+    }
+
+    /**
+     * Calls {@link #reload} every {@code periodNs} on {@code executor}, logging what it did: a change at INFO, a
+     * refused change at WARN (once per distinct reason, until the files change again or are fixed).
+     *
+     * @param executor runs the checks (an event loop of the owner; the check reads three small files)
+     * @param periodNs time between checks, {@code > 0}
+     * @param owner names the process in log lines, e.g. "master" or "peer 3"
+     * @return the schedule; cancel it to stop
+     */
+    public ScheduledFuture<?> scheduleReload(final ScheduledExecutorService executor, final long periodNs,
+                                             final String owner) {
+        if (periodNs <= 0) {
+            throw new IllegalArgumentException("periodNs " + periodNs + " must be > 0");
+        }
+        final String[] lastRefusal = {null};
+        return executor.scheduleWithFixedDelay(() -> {
+            try {
+                if (reload()) {
+                    LOG.info("{}: TLS files changed; new connections use them ({})", owner, this);
+                }
+                lastRefusal[0] = null;
+            } catch (RuntimeException e) {
+                if (!String.valueOf(e.getMessage()).equals(lastRefusal[0])) {
+                    lastRefusal[0] = String.valueOf(e.getMessage());
+                    LOG.warn("{}: TLS files changed but cannot be used; keeping the previous ones: {}", owner,
+                            e.getMessage());
+                }
+            }
+        }, periodNs, periodNs, TimeUnit.NANOSECONDS);
+    }
+
+    private String files() {
+        return "certificate chain " + certificateChain + ", private key " + privateKey + ", trusted certificates "
+                + trustedCertificates;
+    }
+
+    private PemBytes read() {
+        return new PemBytes(readAll("certificate chain", certificateChain), readAll("private key", privateKey),
+                readAll("trusted certificates", trustedCertificates));
+    }
+
+    private Contexts build(final PemBytes pem) {
         try {
+            KeyPairCheck.requireMatch(pem.chain(), pem.key());
             final SslContext client = SslContextBuilder.forClient()
                     .sslProvider(provider)
                     .protocols(PROTOCOL)
-                    .keyManager(certificateChain.toFile(), privateKey.toFile())
-                    .trustManager(trustedCertificates.toFile())
+                    .keyManager(new ByteArrayInputStream(pem.chain()), new ByteArrayInputStream(pem.key()))
+                    .trustManager(new ByteArrayInputStream(pem.trusted()))
                     // Peers dial the addresses the master reports; trust comes from the CA, not from a name.
                     .endpointIdentificationAlgorithm(null)
                     .build();
-            final SslContext server = SslContextBuilder.forServer(certificateChain.toFile(), privateKey.toFile())
+            final SslContext server = SslContextBuilder.forServer(new ByteArrayInputStream(pem.chain()),
+                            new ByteArrayInputStream(pem.key()))
                     .sslProvider(provider)
                     .protocols(PROTOCOL)
-                    .trustManager(trustedCertificates.toFile())
+                    .trustManager(new ByteArrayInputStream(pem.trusted()))
                     .clientAuth(ClientAuth.REQUIRE)
                     .build();
-            return new TlsConfig(client, server, provider + ", " + files);
+            return new Contexts(client, server, pem);
         } catch (SSLException | IllegalArgumentException e) {
-            throw new IllegalArgumentException("cannot use the TLS files (" + files + "): " + rootMessage(e), e);
+            throw new IllegalArgumentException("cannot use the TLS files (" + files() + "): " + rootMessage(e), e);
         }
     }
 
-    private static void requireReadable(final String what, final Path file) {
-        Objects.requireNonNull(file, what);
+    private static byte[] readAll(final String what, final Path file) {
         if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
             throw new IllegalArgumentException("TLS " + what + " file " + file + " does not exist or is not a "
                     + "readable file");
+        }
+        try {
+            final long size = Files.size(file);
+            if (size > MAX_FILE_BYTES) {
+                throw new IllegalArgumentException("TLS " + what + " file " + file + " has " + size + " bytes, more "
+                        + "than the limit of " + MAX_FILE_BYTES);
+            }
+            return Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read the TLS " + what + " file " + file + ": " + e, e);
         }
     }
 
@@ -126,7 +236,8 @@ public final class TlsConfig {
     public void installDialer(final ChannelPipeline pipeline, final String remote, final long handshakeTimeoutNs) {
         final TlsEnd end = TlsEnd.dialing(remote);
         pipeline.addFirst(FAILURE_NAME, new TlsFailureHandler(end));
-        pipeline.addFirst(HANDLER_NAME, timed(client.newHandler(pipeline.channel().alloc()), handshakeTimeoutNs));
+        final SslHandler tls = contexts.client().newHandler(pipeline.channel().alloc());
+        pipeline.addFirst(HANDLER_NAME, timed(tls, handshakeTimeoutNs));
         pipeline.addFirst(SNIFF_NAME, new TlsSniffHandler(end));
     }
 
@@ -142,7 +253,8 @@ public final class TlsConfig {
                                 final LogThrottle failures) {
         final TlsEnd end = TlsEnd.accepting(failures);
         pipeline.addFirst(FAILURE_NAME, new TlsFailureHandler(end));
-        pipeline.addFirst(HANDLER_NAME, timed(server.newHandler(pipeline.channel().alloc()), handshakeTimeoutNs));
+        final SslHandler tls = contexts.server().newHandler(pipeline.channel().alloc());
+        pipeline.addFirst(HANDLER_NAME, timed(tls, handshakeTimeoutNs));
         pipeline.addFirst(SNIFF_NAME, new TlsSniffHandler(end));
     }
 
@@ -153,6 +265,6 @@ public final class TlsConfig {
 
     @Override
     public String toString() {
-        return "TlsConfig{" + PROTOCOL + ", " + description + "}";
+        return "TlsConfig{" + PROTOCOL + ", " + provider + ", " + files() + "}";
     }
 }

@@ -31,8 +31,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
+import java.nio.file.StandardCopyOption;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.BiConsumer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -161,10 +166,13 @@ class TlsConnectionTest {
     private static final class Client {
         final CompletableFuture<Envelope> answer = new CompletableFuture<>();
         final CompletableFuture<Void> closed = new CompletableFuture<>();
+        /** Every envelope received, in order. */
+        final BlockingQueue<Envelope> received = new LinkedBlockingQueue<>();
+        final Channel channel;
 
         Client(final ConnectionSecurity security, final int port, final long handshakeNs,
                final BiConsumer<ChannelHandlerContext, Envelope> onAnswer) {
-            new Bootstrap().group(group).channel(NettyTransport.channelClass())
+            channel = new Bootstrap().group(group).channel(NettyTransport.channelClass())
                     .handler(new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(final Channel ch) {
@@ -178,8 +186,10 @@ class TlsConnectionTest {
 
                                 @Override
                                 protected void channelRead0(final ChannelHandlerContext ctx, final Envelope e) {
-                                    answer.complete(e);
-                                    onAnswer.accept(ctx, e);
+                                    received.add(e);
+                                    if (answer.complete(e)) {
+                                        onAnswer.accept(ctx, e);
+                                    }
                                 }
 
                                 @Override
@@ -196,7 +206,7 @@ class TlsConnectionTest {
                             });
                             security.installDialer(ch.pipeline(), "test server", handshakeNs);
                         }
-                    }).connect("127.0.0.1", port);
+                    }).connect("127.0.0.1", port).channel();
         }
     }
 
@@ -432,5 +442,83 @@ class TlsConnectionTest {
                 () -> TlsConfig.fromPem(dir.resolve("ours/node-chain.pem"), garbage, dir.resolve("ours/ca.pem")));
         assertTrue(bad.getMessage().startsWith("cannot use the TLS files (certificate chain ")
                 && bad.getMessage().contains("private key " + garbage), bad.getMessage());
+    }
+
+    @Test
+    void aKeyThatDoesNotBelongToTheCertificateIsRefusedAtOnce() {
+        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TlsConfig.fromPem(dir.resolve("ours/node-chain.pem"), dir.resolve("theirs/node-key.pem"),
+                        dir.resolve("ours/ca.pem")));
+        assertTrue(e.getMessage().contains("private key " + dir.resolve("theirs/node-key.pem"))
+                && e.getMessage().contains("does not belong to the certificate"), e.getMessage());
+    }
+
+    /**
+     * Rotation without a restart: the server's files are replaced by the stranger's (certificate, key and trusted
+     * CA); a rotation caught halfway is refused and changes nothing; once complete, new connections use the new
+     * files while the connection opened before goes on working.
+     */
+    @Test
+    void reloadMakesNewConnectionsUseChangedFilesAndLeavesOpenOnesAlone() throws Exception {
+        final Path rot = Files.createDirectory(dir.resolve("rotating"));
+        final Path chain = rot.resolve("chain.pem");
+        final Path key = rot.resolve("key.pem");
+        final Path trust = rot.resolve("trust.pem");
+        copy(dir.resolve("ours/node-chain.pem"), chain);
+        copy(dir.resolve("ours/node-key.pem"), key);
+        copy(dir.resolve("ours/ca.pem"), trust);
+        final TlsConfig serverTls = TlsConfig.fromPem(chain, key, trust);
+        try (Server server = new Server(ConnectionSecurity.of(null, serverTls))) {
+            final Client before = new Client(ConnectionSecurity.of(null, deployment), server.port(), HANDSHAKE_NS,
+                    (ctx, e) -> { });
+            assertTrue(before.answer.get(30, TimeUnit.SECONDS).hasHelloAck());
+            assertFalse(serverTls.reload(), "nothing changed");
+
+            copy(dir.resolve("theirs/node-chain.pem"), chain); // halfway: the new certificate, the old key
+            final IllegalArgumentException halfway = assertThrows(IllegalArgumentException.class, serverTls::reload);
+            assertTrue(halfway.getMessage().contains("does not belong"), halfway.getMessage());
+            assertTrue(hello(ConnectionSecurity.of(null, deployment), server.port()).get(30, TimeUnit.SECONDS)
+                    .hasHelloAck(), "the files in use stay in use");
+
+            copy(dir.resolve("theirs/node-key.pem"), key);
+            copy(dir.resolve("theirs/ca.pem"), trust);
+            assertTrue(serverTls.reload());
+            assertTrue(hello(ConnectionSecurity.of(null, stranger), server.port()).get(30, TimeUnit.SECONDS)
+                    .hasHelloAck(), "a client of the new CA is admitted");
+            final Throwable refused = failure(hello(ConnectionSecurity.of(null, deployment), server.port()));
+            assertInstanceOf(AuthenticationFailedException.class, refused);
+
+            before.channel.writeAndFlush(Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
+            assertEquals(before.answer.get(), before.received.poll(30, TimeUnit.SECONDS));
+            final Envelope again = before.received.poll(30, TimeUnit.SECONDS);
+            assertNotNull(again, "the connection opened before the rotation still answers");
+            assertTrue(again.hasHelloAck(), again.toString());
+            assertFalse(before.closed.isDone());
+        }
+    }
+
+    @Test
+    void scheduledReloadPicksUpChangedFiles() throws Exception {
+        final Path rot = Files.createDirectory(dir.resolve("scheduled"));
+        copy(dir.resolve("ours/node-chain.pem"), rot.resolve("chain.pem"));
+        copy(dir.resolve("ours/node-key.pem"), rot.resolve("key.pem"));
+        copy(dir.resolve("ours/ca.pem"), rot.resolve("trust.pem"));
+        final TlsConfig tls = TlsConfig.fromPem(rot.resolve("chain.pem"), rot.resolve("key.pem"),
+                rot.resolve("trust.pem"));
+        final ScheduledFuture<?> schedule = tls.scheduleReload(group, TimeUnit.MILLISECONDS.toNanos(10), "test");
+        try {
+            copy(dir.resolve("theirs/ca.pem"), rot.resolve("trust.pem"));
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (tls.generation() == 0 && System.nanoTime() < deadline) {
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+            }
+            assertEquals(1, tls.generation(), "the schedule reloaded the changed trust file once");
+        } finally {
+            schedule.cancel(false);
+        }
+    }
+
+    private static void copy(final Path from, final Path to) throws IOException {
+        Files.copy(from, to, StandardCopyOption.REPLACE_EXISTING);
     }
 }
