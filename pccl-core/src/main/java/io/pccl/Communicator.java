@@ -188,7 +188,9 @@ public final class Communicator implements AutoCloseable {
         } catch (final PcclException notConnected) {
             id = -1;
         }
-        return PeerMetrics.render(stats(), id, session.config().peerGroup());
+        final TlsConfig tls = session.config().security().tls();
+        return PeerMetrics.render(stats(), id, session.config().peerGroup(),
+                tls == null ? null : tls.certificateNotAfter());
     }
 
     /**

@@ -212,8 +212,18 @@ class TlsSystemTest {
         final UnaryOperator<Communicator.Builder> old = b -> b.tls(ours.certificateChain(), ours.privateKey(), trust)
                 .tlsReloadInterval(Duration.ZERO);
         final Master master = master().tls(ours.certificateChain(), ours.privateKey(), trust)
-                .tlsReloadInterval(Duration.ZERO).build().start();
-        try (AllReduceCluster cluster = AllReduceCluster.start(master, 2, old)) {
+                .tlsReloadInterval(Duration.ZERO).metricsPort(0).build().start();
+        try (AllReduceCluster cluster = AllReduceCluster.start(master, 2, b -> old.apply(b).metricsPort(0))) {
+            // the certificate's expiry, for alerts before it
+            final long notAfter = ((java.security.cert.X509Certificate) java.security.cert.CertificateFactory
+                    .getInstance("X.509").generateCertificate(Files.newInputStream(ours.certificateChain())))
+                    .getNotAfter().toInstant().getEpochSecond();
+            final MetricsScrape http = new MetricsScrape();
+            assertEquals((double) notAfter, http.samples(master.metricsPort())
+                    .get("pccl_master_tls_certificate_expiry_timestamp_seconds"));
+            assertEquals((double) notAfter, http.samples(cluster.peers().get(0).metricsPort())
+                    .get("pccl_peer_tls_certificate_expiry_timestamp_seconds"));
+
             assertFalse(master.reloadTls(), "nothing changed yet");
             Files.write(trust, concat(ours.trustedCertificates(), theirs.trustedCertificates()));
             assertTrue(master.reloadTls());

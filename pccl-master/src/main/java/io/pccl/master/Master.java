@@ -153,7 +153,8 @@ public final class Master implements AutoCloseable {
         if (config.metricsPort >= 0) {
             try {
                 metricsServer = MetricsEndpoint.bind(bossGroup, workerGroup, config.metricsHost,
-                        config.metricsPort, conductorExecutor, () -> conductor.metricsText(slots, handshakeFailures));
+                        config.metricsPort, conductorExecutor, () -> conductor.metricsText(slots, handshakeFailures,
+                                config.tls));
             } catch (final UncheckedIOException e) {
                 shutdownNow();
                 throw e;

@@ -19,6 +19,7 @@ import io.pccl.proto.SyncSharedStateRequest;
 import io.pccl.transport.ConnectionSlots;
 import io.pccl.transport.Envelopes;
 import io.pccl.transport.LogThrottle;
+import io.pccl.transport.tls.TlsConfig;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -87,10 +88,11 @@ final class MasterConductor implements MasterOutbox {
      *
      * @param slots the master port's connection slots
      * @param handshakeFailures connections refused at a handshake
+     * @param tls the master's TLS configuration, or null
      * @return the exposition text
      */
-    String metricsText(final ConnectionSlots slots, final LogThrottle handshakeFailures) {
-        return metrics.render(machine, slots, handshakeFailures, nanoClock.getAsLong());
+    String metricsText(final ConnectionSlots slots, final LogThrottle handshakeFailures, final TlsConfig tls) {
+        return metrics.render(machine, slots, handshakeFailures, tls, nanoClock.getAsLong());
     }
 
     EventExecutor executor() {

@@ -5,6 +5,7 @@ import io.pccl.master.state.PeerPhase;
 import io.pccl.transport.ConnectionSlots;
 import io.pccl.transport.LogThrottle;
 import io.pccl.transport.PrometheusText;
+import io.pccl.transport.tls.TlsConfig;
 
 import java.util.EnumMap;
 import java.util.Locale;
@@ -44,11 +45,12 @@ final class MasterMetrics {
      * @param machine the state machine (read only)
      * @param slots the master port's connection slots
      * @param handshakeFailures connections refused at a handshake (shared key, TLS)
+     * @param tls the master's TLS configuration, or null
      * @param nowNs now, on the conductor's clock
      * @return the exposition text
      */
     String render(final MasterStateMachine machine, final ConnectionSlots slots, final LogThrottle handshakeFailures,
-                  final long nowNs) {
+                  final TlsConfig tls, final long nowNs) {
         final PrometheusText out = new PrometheusText(2048);
         out.family("pccl_master_uptime_seconds", "gauge", "Seconds since the master started (time it ran).")
                 .sample("pccl_master_uptime_seconds", (nowNs - startNs) / 1e9);
@@ -59,6 +61,11 @@ final class MasterMetrics {
                 slots.refused());
         out.counter("pccl_master_handshake_failures_total",
                 "Connections refused at the shared-key or TLS handshake.", handshakeFailures.events());
+        if (tls != null) {
+            out.gauge("pccl_master_tls_certificate_expiry_timestamp_seconds",
+                    "When the master's TLS certificate in use expires (Unix time).",
+                    tls.certificateNotAfter().getEpochSecond());
+        }
 
         final Map<PeerPhase, Integer> phases = new EnumMap<>(PeerPhase.class);
         for (long id : machine.peerIds()) {

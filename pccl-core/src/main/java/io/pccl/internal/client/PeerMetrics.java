@@ -3,6 +3,8 @@ package io.pccl.internal.client;
 import io.pccl.CommunicatorStats;
 import io.pccl.transport.PrometheusText;
 
+import java.time.Instant;
+
 /**
  * What a peer's metrics endpoint serves ({@link io.pccl.transport.MetricsEndpoint}): a
  * {@link CommunicatorStats} snapshot in the Prometheus text format. Every name starts with {@code pccl_peer_};
@@ -20,9 +22,11 @@ public final class PeerMetrics {
      * @param s the snapshot
      * @param peerId the id the master assigned, or -1 when not connected
      * @param group the peer group
+     * @param tlsNotAfter when the peer's TLS certificate in use expires, or null without TLS
      * @return the exposition text
      */
-    public static String render(final CommunicatorStats s, final long peerId, final int group) {
+    public static String render(final CommunicatorStats s, final long peerId, final int group,
+                                final Instant tlsNotAfter) {
         final PrometheusText out = new PrometheusText(2048);
         out.family("pccl_peer_info", "gauge", "The peer's id (absent until connected) and group; the value is 1.");
         if (peerId >= 0) {
@@ -56,6 +60,10 @@ public final class PeerMetrics {
                 s.topologyUpdatesSucceeded(), s.topologyUpdatesFailed());
         out.outcomes("pccl_peer_optimizations_total", "optimizeTopology() calls, by result.",
                 s.optimizationsSucceeded(), s.optimizationsFailed());
+        if (tlsNotAfter != null) {
+            out.gauge("pccl_peer_tls_certificate_expiry_timestamp_seconds",
+                    "When the peer's TLS certificate in use expires (Unix time).", tlsNotAfter.getEpochSecond());
+        }
         return out.toString();
     }
 }

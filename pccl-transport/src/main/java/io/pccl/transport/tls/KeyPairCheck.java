@@ -9,6 +9,7 @@ import java.security.PublicKey;
 import java.security.Signature;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.Base64;
 import java.util.Collection;
@@ -34,15 +35,16 @@ final class KeyPairCheck {
     /**
      * @param chainPem the certificate chain, leaf first
      * @param keyPem the private key; a format other than unencrypted PKCS#8 is left to the TLS engine to judge
+     * @return the leaf certificate
      * @throws IllegalArgumentException if the chain holds no certificate, or the key does not belong to its leaf
      */
-    static void requireMatch(final byte[] chainPem, final byte[] keyPem) {
-        final Certificate leaf = leaf(chainPem);
+    static X509Certificate requireMatch(final byte[] chainPem, final byte[] keyPem) {
+        final X509Certificate leaf = leaf(chainPem);
         final PublicKey publicKey = leaf.getPublicKey();
         final String algorithm = signatureAlgorithm(publicKey.getAlgorithm());
         final byte[] pkcs8 = pkcs8(keyPem);
         if (algorithm == null || pkcs8 == null) {
-            return; // not a kind we can check: the engine decides
+            return leaf; // not a kind we can check: the engine decides
         }
         final boolean matches;
         try {
@@ -65,19 +67,20 @@ final class KeyPairCheck {
             throw new IllegalArgumentException("the private key does not belong to the certificate (the chain's first "
                     + "certificate must be the one the key was made for)");
         }
+        return leaf;
     }
 
-    private static Certificate leaf(final byte[] chainPem) {
+    private static X509Certificate leaf(final byte[] chainPem) {
         final Collection<? extends Certificate> chain;
         try {
             chain = CertificateFactory.getInstance("X.509").generateCertificates(new ByteArrayInputStream(chainPem));
         } catch (GeneralSecurityException e) {
             throw new IllegalArgumentException("the certificate chain is not PEM X.509 (" + e.getMessage() + ")", e);
         }
-        if (chain.isEmpty()) {
-            throw new IllegalArgumentException("the certificate chain holds no certificate");
+        if (chain.isEmpty() || !(chain.iterator().next() instanceof X509Certificate leaf)) {
+            throw new IllegalArgumentException("the certificate chain holds no X.509 certificate");
         }
-        return chain.iterator().next();
+        return leaf;
     }
 
     private static String signatureAlgorithm(final String keyAlgorithm) {

@@ -17,6 +17,9 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.ScheduledExecutorService;
@@ -52,6 +55,8 @@ public final class TlsConfig {
     /** Pipeline name of the {@code SslHandler}; handlers that must see plain bytes go behind it. */
     public static final String HANDLER_NAME = "tls";
     static final String SNIFF_NAME = "tlsSniff";
+    /** {@link #scheduleReload} warns once a day when the certificate expires in fewer days than this. */
+    public static final int EXPIRY_WARNING_DAYS = 14;
     /** Largest PEM file read: certificate bundles are kilobytes; this bounds a wrong path (say, a disk image). */
     static final long MAX_FILE_BYTES = 1 << 20;
     private static final Logger LOG = LoggerFactory.getLogger(TlsConfig.class);
@@ -66,8 +71,8 @@ public final class TlsConfig {
     /** Reloads that changed the contexts (tests). */
     private volatile long generation;
 
-    /** The contexts built from one reading of the files, and those files' bytes. */
-    private record Contexts(SslContext client, SslContext server, PemBytes files) {
+    /** The contexts built from one reading of the files, those files' bytes, and when the leaf expires. */
+    private record Contexts(SslContext client, SslContext server, PemBytes files, Instant notAfter) {
     }
 
     /** The three files' contents as read at once. */
@@ -129,6 +134,16 @@ public final class TlsConfig {
         return true;
     }
 
+    /**
+     * When the certificate in use (the chain's first) expires: a metrics gauge, so that operators are warned before
+     * it does ({@link #scheduleReload} also logs it during the last {@value #EXPIRY_WARNING_DAYS} days).
+     *
+     * @return the certificate's "not after" time
+     */
+    public Instant certificateNotAfter() {
+        return contexts.notAfter();
+    }
+
     /** Reloads that changed the files in use (tests). */
     long generation() {
         return generation;
@@ -149,6 +164,7 @@ public final class TlsConfig {
             throw new IllegalArgumentException("periodNs " + periodNs + " must be > 0");
         }
         final String[] lastRefusal = {null};
+        final long[] lastWarnedDaysLeft = {Long.MIN_VALUE};
         return executor.scheduleWithFixedDelay(() -> {
             try {
                 if (reload()) {
@@ -161,6 +177,15 @@ public final class TlsConfig {
                     LOG.warn("{}: TLS files changed but cannot be used; keeping the previous ones: {}", owner,
                             e.getMessage());
                 }
+            }
+            final Instant notAfter = certificateNotAfter();
+            final long daysLeft = Duration.between(Instant.now(), notAfter).toDays();
+            if (daysLeft < EXPIRY_WARNING_DAYS && daysLeft != lastWarnedDaysLeft[0]) {
+                lastWarnedDaysLeft[0] = daysLeft; // once a day
+                LOG.warn("{}: the TLS certificate {} {} ({}); replace the files: they are re-read every {} s", owner,
+                        certificateChain, notAfter.isBefore(Instant.now()) ? "expired at" : "expires at", notAfter,
+                        daysLeft < 0 ? "peers no longer accept it" : daysLeft + " days left",
+                        TimeUnit.NANOSECONDS.toSeconds(periodNs));
             }
         }, periodNs, periodNs, TimeUnit.NANOSECONDS);
     }
@@ -177,7 +202,7 @@ public final class TlsConfig {
 
     private Contexts build(final PemBytes pem) {
         try {
-            KeyPairCheck.requireMatch(pem.chain(), pem.key());
+            final X509Certificate leaf = KeyPairCheck.requireMatch(pem.chain(), pem.key());
             final SslContext client = SslContextBuilder.forClient()
                     .sslProvider(provider)
                     .protocols(PROTOCOL)
@@ -193,7 +218,7 @@ public final class TlsConfig {
                     .trustManager(new ByteArrayInputStream(pem.trusted()))
                     .clientAuth(ClientAuth.REQUIRE)
                     .build();
-            return new Contexts(client, server, pem);
+            return new Contexts(client, server, pem, leaf.getNotAfter().toInstant());
         } catch (SSLException | IllegalArgumentException e) {
             throw new IllegalArgumentException("cannot use the TLS files (" + files() + "): " + rootMessage(e), e);
         }
