@@ -760,8 +760,9 @@ public final class Communicator implements AutoCloseable {
 
         /**
          * Serves this peer's {@link #stats()} over plain HTTP ({@code GET /metrics}, Prometheus text format) on this
-         * port, bound by the first {@link #connect()}; 0 lets the OS choose ({@link #metricsPort()} tells which).
-         * Default -1: no endpoint.
+         * port, bound by the first {@link #connect()} and kept until {@link #close()} (also when that
+         * {@code connect()} fails); 0 lets the OS choose ({@link #metricsPort()} tells which). Default -1: no
+         * endpoint.
          *
          * @param port -1 (off), 0 or 1..65535
          * @return this

@@ -17,10 +17,12 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -71,14 +73,26 @@ public final class TlsConfig {
     /** Reloads that changed the contexts (tests). */
     private volatile long generation;
 
-    /** The contexts built from one reading of the files, those files' bytes, and when the leaf expires. */
-    private record Contexts(SslContext client, SslContext server, PemBytes files, Instant notAfter) {
+    /**
+     * The contexts built from one reading of the files, the SHA-256 of those files (to see a change without keeping
+     * the private key's bytes), and when the leaf expires.
+     */
+    private record Contexts(SslContext client, SslContext server, byte[] digest, Instant notAfter) {
     }
 
     /** The three files' contents as read at once. */
     private record PemBytes(byte[] chain, byte[] key, byte[] trusted) {
-        boolean sameAs(final PemBytes o) {
-            return Arrays.equals(chain, o.chain) && Arrays.equals(key, o.key) && Arrays.equals(trusted, o.trusted);
+        byte[] digest() {
+            try {
+                final MessageDigest sha = MessageDigest.getInstance("SHA-256");
+                for (byte[] file : new byte[][] {chain, key, trusted}) {
+                    sha.update(ByteBuffer.allocate(Integer.BYTES).putInt(0, file.length).array());
+                    sha.update(file);
+                }
+                return sha.digest();
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException("every JDK has SHA-256", e);
+            }
         }
     }
 
@@ -126,7 +140,7 @@ public final class TlsConfig {
      */
     public synchronized boolean reload() {
         final PemBytes now = read();
-        if (now.sameAs(contexts.files())) {
+        if (MessageDigest.isEqual(now.digest(), contexts.digest())) {
             return false;
         }
         contexts = build(now);
@@ -218,7 +232,7 @@ public final class TlsConfig {
                     .trustManager(new ByteArrayInputStream(pem.trusted()))
                     .clientAuth(ClientAuth.REQUIRE)
                     .build();
-            return new Contexts(client, server, pem, leaf.getNotAfter().toInstant());
+            return new Contexts(client, server, pem.digest(), leaf.getNotAfter().toInstant());
         } catch (SSLException | IllegalArgumentException e) {
             throw new IllegalArgumentException("cannot use the TLS files (" + files() + "): " + rootMessage(e), e);
         }
