@@ -35,9 +35,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * A metrics endpoint, of the master or of a peer: plain HTTP, {@code GET /metrics} answers the Prometheus text
  * format (see {@link PrometheusText}); anything else gets 404 or 405. The text is rendered by a task on the owner's
- * executor (the master renders on its conductor thread, so a scrape sees one consistent state; the I/O loop never
- * waits for it), and a scrape that is not answered within {@link #RENDER_BOUND_MS} gets 503. Requests are bounded
- * (8 KiB) and a connection idle for 30 s is closed, so a scraper cannot hold resources of its host.
+ * executor: the master renders on its conductor thread, so a scrape sees one consistent state and the I/O loop
+ * never waits for it; a peer renders on the connection's own loop, from counters. A scrape that is not answered
+ * within {@link #RENDER_BOUND_MS} gets 503. Requests are bounded (8 KiB) and a connection idle for 30 s is closed,
+ * so a scraper cannot hold resources of its host.
  *
  * <p>Thread-safe: immutable after {@link #bind}; each connection's handler is confined to its event loop.
  */
