@@ -23,6 +23,9 @@ import io.pccl.transport.auth.SharedKey;
 import io.pccl.transport.netty.NettyTransport;
 import io.pccl.transport.tls.TlsConfig;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -66,6 +69,7 @@ import java.util.concurrent.TimeUnit;
  * @since 0.1
  */
 public final class Communicator implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Communicator.class);
     /** Pause before measuring a target again that was busy with another peer's measurement. */
     private static final long BUSY_RETRY_NS = 50_000_000L;
 
@@ -178,6 +182,7 @@ public final class Communicator implements AutoCloseable {
                         + " (metricsHost/metricsPort)", e);
             }
             metricsLoop = loop;
+            LOG.info("peer metrics at http://{}:{}/metrics", metricsHost, metrics.localAddress().getPort());
         }
     }
 
