@@ -219,12 +219,8 @@ public final class Communicator implements AutoCloseable {
      */
     public CommunicatorStats stats() {
         final DropCounter drops = collectives.drops();
-        return new CommunicatorStats(session.lastMembership().peerGroupWorldSize(), collectives.inFlight(),
-                counters.allReducesSucceeded(), counters.allReducesFailed(), counters.allReduceTxBytes(),
-                counters.allReduceRxBytes(), counters.retryRounds(), drops.frames(), drops.bytes(),
-                counters.syncsSucceeded(), counters.syncsFailed(), counters.syncTxBytes(), counters.syncRxBytes(),
-                counters.lastRevision(), counters.topologyUpdatesSucceeded(), counters.topologyUpdatesFailed(),
-                counters.optimizationsSucceeded(), counters.optimizationsFailed());
+        return counters.snapshot(session.lastMembership().peerGroupWorldSize(), collectives.inFlight(),
+                drops.frames(), drops.bytes());
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.pccl.internal.client;
 
+import io.pccl.CommunicatorStats;
 import io.pccl.ReduceInfo;
 import io.pccl.SyncInfo;
 
@@ -7,7 +8,7 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * What a communicator counts about itself since it was built: outcomes of its collectives and membership calls, and
- * the bytes they moved. {@code Communicator.stats()} reads them; nothing here is reset.
+ * the bytes they moved. {@code Communicator.stats()} takes a {@link #snapshot}; nothing here is reset.
  *
  * <p>Thread-safe: every counter is a {@link LongAdder}, written by whichever thread learns an outcome (one add per
  * operation, never per slice).
@@ -85,100 +86,20 @@ public final class PeerCounters {
     }
 
     /**
-     * @return the revision after the last successful sync, or -1 before the first
+     * A snapshot of the counters with the figures kept elsewhere.
+     *
+     * @param peerGroupWorldSize accepted peers of the group at the last topology update
+     * @param allReducesInFlight all-reduces launched and not completed
+     * @param droppedFrames data frames dropped on arrival
+     * @param droppedBytes their bytes
+     * @return the snapshot
      */
-    public long lastRevision() {
-        return lastRevision;
-    }
-
-    /**
-     * @return all-reduces that succeeded
-     */
-    public long allReducesSucceeded() {
-        return allReducesSucceeded.sum();
-    }
-
-    /**
-     * @return all-reduces that failed
-     */
-    public long allReducesFailed() {
-        return allReducesFailed.sum();
-    }
-
-    /**
-     * @return payload bytes sent by successful all-reduces
-     */
-    public long allReduceTxBytes() {
-        return allReduceTxBytes.sum();
-    }
-
-    /**
-     * @return payload bytes received by successful all-reduces
-     */
-    public long allReduceRxBytes() {
-        return allReduceRxBytes.sum();
-    }
-
-    /**
-     * @return ring re-establishments by {@code allReduceMultipleWithRetry}
-     */
-    public long retryRounds() {
-        return retryRounds.sum();
-    }
-
-    /**
-     * @return syncs that succeeded
-     */
-    public long syncsSucceeded() {
-        return syncsSucceeded.sum();
-    }
-
-    /**
-     * @return syncs that failed
-     */
-    public long syncsFailed() {
-        return syncsFailed.sum();
-    }
-
-    /**
-     * @return entry bytes served by successful syncs
-     */
-    public long syncTxBytes() {
-        return syncTxBytes.sum();
-    }
-
-    /**
-     * @return entry bytes received by successful syncs
-     */
-    public long syncRxBytes() {
-        return syncRxBytes.sum();
-    }
-
-    /**
-     * @return topology updates that succeeded
-     */
-    public long topologyUpdatesSucceeded() {
-        return topologyUpdatesSucceeded.sum();
-    }
-
-    /**
-     * @return topology updates that failed
-     */
-    public long topologyUpdatesFailed() {
-        return topologyUpdatesFailed.sum();
-    }
-
-    /**
-     * @return topology optimizations that succeeded
-     */
-    public long optimizationsSucceeded() {
-        return optimizationsSucceeded.sum();
-    }
-
-    /**
-     * @return topology optimizations that failed
-     */
-    public long optimizationsFailed() {
-        return optimizationsFailed.sum();
+    public CommunicatorStats snapshot(final int peerGroupWorldSize, final int allReducesInFlight,
+                                      final long droppedFrames, final long droppedBytes) {
+        return new CommunicatorStats(peerGroupWorldSize, allReducesInFlight, allReducesSucceeded.sum(),
+                allReducesFailed.sum(), allReduceTxBytes.sum(), allReduceRxBytes.sum(), retryRounds.sum(),
+                droppedFrames, droppedBytes, syncsSucceeded.sum(), syncsFailed.sum(), syncTxBytes.sum(),
+                syncRxBytes.sum(), lastRevision, topologyUpdatesSucceeded.sum(), topologyUpdatesFailed.sum(),
+                optimizationsSucceeded.sum(), optimizationsFailed.sum());
     }
 }
