@@ -91,6 +91,10 @@ class MasterMetricsSystemTest {
     void shouldAnswerOnlyGetMetrics() throws Exception {
         try (Master master = Master.builder().host(LOOPBACK).port(0).metricsPort(0).build().start()) {
             assertEquals(404, get(master, "/", "GET").statusCode());
+            final HttpResponse<String> health = get(master, "/healthz", "GET");
+            assertEquals(200, health.statusCode());
+            assertEquals("ok\n", health.body());
+            assertEquals(405, get(master, "/healthz", "POST").statusCode());
             assertEquals(405, get(master, "/metrics", "POST").statusCode());
             assertEquals(200, get(master, "/metrics?x=1", "GET").statusCode());
             // garbage and an oversized request: answered with an error or closed; the endpoint goes on serving

@@ -34,10 +34,12 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A metrics endpoint, of the master or of a peer: plain HTTP, {@code GET /metrics} answers the Prometheus text
- * format (see {@link PrometheusText}); anything else gets 404 or 405. The text is rendered by a task on the owner's
+ * format (see {@link PrometheusText}) and {@code GET /healthz} answers {@code ok} (a liveness probe); anything else
+ * gets 404 or 405. The text is rendered by a task on the owner's
  * executor: the master renders on its conductor thread, so a scrape sees one consistent state and the I/O loop
- * never waits for it; a peer renders on the connection's own loop, from counters. A scrape that is not answered
- * within {@link #RENDER_BOUND_MS} gets 503. Requests are bounded (8 KiB) and a connection idle for 30 s is closed,
+ * never waits for it; a peer renders on the connection's own loop, from counters. The health check runs on the same
+ * executor, so a master whose conductor is stuck fails it. A request that is not answered within
+ * {@link #RENDER_BOUND_MS} gets 503. Requests are bounded (8 KiB) and a connection idle for 30 s is closed,
  * so a scraper cannot hold resources of its host.
  *
  * <p>Thread-safe: immutable after {@link #bind}; each connection's handler is confined to its event loop.
@@ -47,6 +49,8 @@ public final class MetricsEndpoint implements AutoCloseable {
     public static final long RENDER_BOUND_MS = 2_000;
     private static final int MAX_REQUEST_BYTES = 8 * 1024;
     private static final int IDLE_SECONDS = 30;
+    private static final String PLAIN = "text/plain; charset=utf-8";
+    private static final Callable<String> HEALTHY = () -> "ok\n";
 
     private final Channel serverChannel;
 
@@ -113,41 +117,62 @@ public final class MetricsEndpoint implements AutoCloseable {
         protected void channelRead0(final ChannelHandlerContext ctx, final FullHttpRequest request) {
             final boolean keepAlive = HttpUtil.isKeepAlive(request);
             if (request.decoderResult().isFailure()) {
-                respond(ctx, HttpResponseStatus.BAD_REQUEST, "malformed request\n", false);
+                respond(ctx, HttpResponseStatus.BAD_REQUEST, "malformed request\n", PLAIN, false);
                 return;
             }
             final String path = request.uri().split("\\?", 2)[0];
-            if (!"/metrics".equals(path)) {
-                respond(ctx, HttpResponseStatus.NOT_FOUND, "not found: the metrics are at /metrics\n", keepAlive);
+            final Callable<String> task;
+            final String contentType;
+            if ("/metrics".equals(path)) {
+                task = render;
+                contentType = PrometheusText.CONTENT_TYPE;
+            } else if ("/healthz".equals(path)) {
+                task = HEALTHY; // answered by the same executor: a wedged conductor fails the check
+                contentType = PLAIN;
+            } else {
+                respond(ctx, HttpResponseStatus.NOT_FOUND, "not found: the metrics are at /metrics, the health check "
+                        + "at /healthz\n", PLAIN, keepAlive);
                 return;
             }
             if (!HttpMethod.GET.equals(request.method())) {
                 respond(ctx, HttpResponseStatus.METHOD_NOT_ALLOWED, request.method() + " not allowed: use GET\n",
-                        keepAlive);
+                        PLAIN, keepAlive);
                 return;
             }
-            ctx.channel().config().setAutoRead(false); // one scrape at a time per connection
-            final Future<String> text = renderOn.submit(render);
-            final var bound = ctx.executor().schedule(() -> text.cancel(false), RENDER_BOUND_MS,
-                    TimeUnit.MILLISECONDS);
+            ctx.channel().config().setAutoRead(false); // one request at a time per connection
+            // Both the answer and the bound run on this channel's loop, and the first one answers. The bound must not
+            // wait for the task's listeners: a Netty task notifies them on its own executor, the one that is stuck.
+            final boolean[] answered = {false};
+            final Future<String> text = renderOn.submit(task);
+            final var bound = ctx.executor().schedule(() -> {
+                if (!answered[0]) {
+                    answered[0] = true;
+                    text.cancel(false);
+                    respond(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, path + " was not answered within "
+                            + RENDER_BOUND_MS + " ms\n", PLAIN, false);
+                }
+            }, RENDER_BOUND_MS, TimeUnit.MILLISECONDS);
             text.addListener(f -> ctx.executor().execute(() -> {
+                if (answered[0]) {
+                    return;
+                }
+                answered[0] = true;
                 bound.cancel(false);
                 ctx.channel().config().setAutoRead(true);
                 if (f.isSuccess()) {
-                    respond(ctx, HttpResponseStatus.OK, (String) f.getNow(), keepAlive);
+                    respond(ctx, HttpResponseStatus.OK, (String) f.getNow(), contentType, keepAlive);
                 } else {
-                    respond(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, "the metrics were not rendered within "
-                            + RENDER_BOUND_MS + " ms: " + f.cause() + "\n", false);
+                    respond(ctx, HttpResponseStatus.SERVICE_UNAVAILABLE, path + " failed: " + f.cause() + "\n",
+                            PLAIN, false);
                 }
             }));
         }
 
         private static void respond(final ChannelHandlerContext ctx, final HttpResponseStatus status,
-                                    final String body, final boolean keepAlive) {
+                                    final String body, final String contentType, final boolean keepAlive) {
             final ByteBuf content = Unpooled.copiedBuffer(body, StandardCharsets.UTF_8);
             final FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, content);
-            response.headers().set(HttpHeaderNames.CONTENT_TYPE,
-                    status == HttpResponseStatus.OK ? PrometheusText.CONTENT_TYPE : "text/plain; charset=utf-8");
+            response.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
             HttpUtil.setContentLength(response, content.readableBytes());
             HttpUtil.setKeepAlive(response, keepAlive);
             final ChannelFuture written = ctx.writeAndFlush(response);
