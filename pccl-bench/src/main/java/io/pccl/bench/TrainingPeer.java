@@ -240,7 +240,7 @@ public final class TrainingPeer implements Callable<Integer> {
         }
     }
 
-    /** A connected communicator's life: see {@link #session()}. */
+    /** The body of {@link #session()}: connects {@code comm}, then trains until finished or a failure. */
     private int live(final Communicator comm) throws InterruptedException {
         connecting = comm;
         try {
