@@ -35,6 +35,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -81,11 +83,14 @@ public final class Communicator implements AutoCloseable {
     private final String metricsHost;
     private final int metricsPortSetting;
     private final Duration tlsReloadInterval;
-    private final Object metricsLock = new Object();
-    // @GuardedBy("metricsLock") the endpoint and its event loop, once bound
+    /** Guards what the communicator runs beside its session: the metrics endpoint and the TLS reload thread. */
+    private final Object resourcesLock = new Object();
+    // @GuardedBy("resourcesLock") the endpoint and its event loop, once bound
     private MetricsEndpoint metrics;
     private EventLoopGroup metricsLoop;
-    // @GuardedBy("metricsLock")
+    // @GuardedBy("resourcesLock") checks the TLS files (tlsReloadInterval), once connected
+    private ScheduledExecutorService tlsReloader;
+    // @GuardedBy("resourcesLock")
     private boolean closed;
 
     private Communicator(final ClientConfig config, final Duration progressTimeout, final Duration benchmarkDuration,
@@ -136,8 +141,20 @@ public final class Communicator implements AutoCloseable {
         collectives.attach();
         final TlsConfig tls = session.config().security().tls();
         if (tls != null && !tlsReloadInterval.isZero()) {
-            // On this communicator's own event loops: the schedule ends when close() shuts them down.
-            tls.scheduleReload(session.eventLoops(), tlsReloadInterval.toNanos(), "peer " + session.peerId());
+            // A thread of its own, not an event loop: a file read on a slow disk must not hold up ring data.
+            final ScheduledExecutorService reloader = Executors.newSingleThreadScheduledExecutor(r -> {
+                final Thread t = new Thread(r, "pccl-tls-reload");
+                t.setDaemon(true);
+                return t;
+            });
+            synchronized (resourcesLock) {
+                if (closed || tlsReloader != null) {
+                    reloader.shutdownNow();
+                    return;
+                }
+                tlsReloader = reloader;
+            }
+            tls.scheduleReload(reloader, tlsReloadInterval.toNanos(), "peer " + session.peerId());
         }
     }
 
@@ -168,7 +185,7 @@ public final class Communicator implements AutoCloseable {
         if (metricsPortSetting < 0) {
             return;
         }
-        synchronized (metricsLock) {
+        synchronized (resourcesLock) {
             if (metrics != null || closed) {
                 return;
             }
@@ -204,7 +221,7 @@ public final class Communicator implements AutoCloseable {
      * @return the port, or -1 when the endpoint is off or not bound yet (it binds in the first {@link #connect()})
      */
     public int metricsPort() {
-        synchronized (metricsLock) {
+        synchronized (resourcesLock) {
             return metrics == null ? -1 : metrics.localAddress().getPort();
         }
     }
@@ -697,12 +714,18 @@ public final class Communicator implements AutoCloseable {
         collectives.close();
         final MetricsEndpoint m;
         final EventLoopGroup loop;
-        synchronized (metricsLock) {
+        final ScheduledExecutorService reloader;
+        synchronized (resourcesLock) {
             closed = true;
             m = metrics;
             loop = metricsLoop;
+            reloader = tlsReloader;
             metrics = null;
             metricsLoop = null;
+            tlsReloader = null;
+        }
+        if (reloader != null) {
+            reloader.shutdownNow();
         }
         if (m != null) {
             m.close();
