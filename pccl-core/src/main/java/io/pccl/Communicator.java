@@ -1026,8 +1026,26 @@ public final class Communicator implements AutoCloseable {
          * @throws PcclException {@code INVALID_ARGUMENT} naming the file if one is missing, unreadable or invalid
          */
         public Builder tls(final Path certificateChain, final Path privateKey, final Path trustedCertificates) {
+            return tls(certificateChain, privateKey, trustedCertificates, null);
+        }
+
+        /**
+         * {@link #tls(Path, Path, Path)} with a certificate revocation list: a certificate the list names is refused
+         * in every handshake, and at the next reload ({@link #tlsReloadInterval}) after the list gained it, this
+         * peer closes its connections whose other side presented it (docs/operations.md, "Revoking a certificate").
+         *
+         * @param certificateChain PEM certificate chain of this peer, leaf first
+         * @param privateKey PEM private key of the leaf, unencrypted PKCS#8
+         * @param trustedCertificates PEM certificates this peer trusts (the deployment's CA)
+         * @param revocationList PEM or DER CRLs, each signed by one of the trusted certificates (an empty file
+         *        revokes nothing), or null for none
+         * @return this builder
+         * @throws PcclException {@code INVALID_ARGUMENT} naming the file if one is missing, unreadable or invalid
+         */
+        public Builder tls(final Path certificateChain, final Path privateKey, final Path trustedCertificates,
+                           final Path revocationList) {
             try {
-                this.tls = TlsConfig.fromPem(certificateChain, privateKey, trustedCertificates);
+                this.tls = TlsConfig.fromPem(certificateChain, privateKey, trustedCertificates, revocationList);
             } catch (IllegalArgumentException | NullPointerException e) {
                 throw new PcclException(PcclException.Code.INVALID_ARGUMENT, "tls: " + e.getMessage());
             }

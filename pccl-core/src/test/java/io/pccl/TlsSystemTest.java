@@ -233,20 +233,75 @@ class TlsSystemTest {
             final Communicator newcomer = cluster.builder()
                     .tls(theirs.certificateChain(), theirs.privateKey(), trust).build();
             cluster.join(newcomer);
-            final List<Communicator> peers = cluster.peers();
-            assertEquals(3, peers.size());
-            final List<Future<int[]>> sums = new ArrayList<>();
-            for (int i = 0; i < peers.size(); i++) {
-                final Communicator c = peers.get(i);
-                final int[] v = {i + 1, 10 * (i + 1)};
-                sums.add(cluster.pool().submit(() -> {
-                    c.allReduce(v, v, ReduceDescriptor.of(2, DataType.INT32, ReduceOp.SUM).tag(3));
-                    return v;
-                }));
+            assertEquals(3, cluster.peers().size());
+            assertArrayEqualsOnAll(cluster, cluster.peers(), new int[] {6, 60});
+        }
+    }
+
+    /**
+     * Revoking one peer's certificate while the ring runs (docs/operations.md, "Revoking a certificate"): once the
+     * master and the other peers reloaded the list, the revoked peer has lost the master, the others update the
+     * topology without it and all-reduce exactly, and the revoked peer cannot connect again.
+     */
+    @Test
+    void shouldCutOffAPeerWhoseCertificateWasRevokedWhileTheOthersGoOn() throws Exception {
+        final Path d = Files.createDirectory(dir.resolve("revoking"));
+        final ThrowawayPki.Authority ca = ThrowawayPki.Authority.create(d, "pccl-run-ca");
+        final ThrowawayPki.PemFiles m = ca.issue("master");
+        final List<ThrowawayPki.PemFiles> files = List.of(ca.issue("alice"), ca.issue("bob"), ca.issue("carol"));
+        final Path crl = d.resolve("crl.pem");
+        ca.revocationList(crl);
+        final Master master = master().tls(m.certificateChain(), m.privateKey(), m.trustedCertificates(), crl)
+                .tlsReloadInterval(Duration.ZERO).build().start();
+        try (AllReduceCluster cluster = AllReduceCluster.start(master, 0, b -> b)) {
+            final List<Communicator.Builder> builders = new ArrayList<>();
+            for (ThrowawayPki.PemFiles f : files) {
+                builders.add(cluster.builder().tls(f.certificateChain(), f.privateKey(), f.trustedCertificates(), crl)
+                        .tlsReloadInterval(Duration.ZERO));
+                cluster.join(builders.get(builders.size() - 1).build());
             }
-            for (Future<int[]> f : sums) {
-                assertArrayEquals(new int[] {6, 60}, f.get(BOUND_S, TimeUnit.SECONDS));
+            final List<Communicator> all = List.copyOf(cluster.peers());
+            assertArrayEqualsOnAll(cluster, all, new int[] {6, 60});
+            final Communicator carol = all.get(2);
+
+            ca.revocationList(crl, ThrowawayPki.Authority.leaf(files.get(2)));
+            assertTrue(master.reloadTls());
+            final List<Communicator> others = all.subList(0, 2);
+            for (Communicator c : others) {
+                assertTrue(c.reloadTls());
             }
+            cluster.updateTopology(others);
+            for (Communicator c : others) {
+                assertEquals(2, c.peerGroupWorldSize());
+            }
+            assertArrayEqualsOnAll(cluster, others, new int[] {3, 30});
+
+            final PcclException lost = assertThrows(PcclException.class, carol::updateTopology);
+            assertTrue(lost instanceof MasterLostException, lost::toString);
+            try (Communicator again = builders.get(2).build()) {
+                final PcclException refused = assertThrows(PcclException.class, again::connect);
+                assertEquals(PcclException.Code.UNAUTHENTICATED, refused.code(), refused::toString);
+                if (io.pccl.transport.tls.TlsConfig.PROVIDER == io.netty.handler.ssl.SslProvider.OPENSSL) {
+                    assertTrue(refused.getMessage().contains("CERTIFICATE_REVOKED"), refused.getMessage());
+                }
+            }
+        }
+    }
+
+    /** Every peer of {@code group} adds {i + 1, 10 (i + 1)} with tag 3; each must get {@code expected}. */
+    private static void assertArrayEqualsOnAll(final AllReduceCluster cluster, final List<Communicator> group,
+                                               final int[] expected) throws Exception {
+        final List<Future<int[]>> sums = new ArrayList<>();
+        for (int i = 0; i < group.size(); i++) {
+            final Communicator c = group.get(i);
+            final int[] v = {i + 1, 10 * (i + 1)};
+            sums.add(cluster.pool().submit(() -> {
+                c.allReduce(v, v, ReduceDescriptor.of(2, DataType.INT32, ReduceOp.SUM).tag(3));
+                return v;
+            }));
+        }
+        for (Future<int[]> f : sums) {
+            assertArrayEquals(expected, f.get(BOUND_S, TimeUnit.SECONDS));
         }
     }
 

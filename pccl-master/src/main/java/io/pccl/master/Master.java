@@ -437,7 +437,26 @@ public final class Master implements AutoCloseable {
          * @throws IllegalArgumentException naming the file if one is missing, unreadable or invalid
          */
         public Builder tls(final Path certificateChain, final Path privateKey, final Path trustedCertificates) {
-            this.tls = TlsConfig.fromPem(certificateChain, privateKey, trustedCertificates);
+            return tls(certificateChain, privateKey, trustedCertificates, null);
+        }
+
+        /**
+         * {@link #tls(Path, Path, Path)} with a certificate revocation list: a certificate the list names is refused
+         * in every handshake, and at the next reload ({@link #tlsReloadInterval}) after the list gained it, the
+         * master closes the connections of peers that presented it (docs/operations.md, "Revoking a
+         * certificate").
+         *
+         * @param certificateChain PEM certificate chain of the master, leaf first
+         * @param privateKey PEM private key of the leaf, unencrypted PKCS#8
+         * @param trustedCertificates PEM certificates the master trusts (the deployment's CA)
+         * @param revocationList PEM or DER CRLs, each signed by one of the trusted certificates (an empty file
+         *        revokes nothing), or null for none
+         * @return this
+         * @throws IllegalArgumentException naming the file if one is missing, unreadable or invalid
+         */
+        public Builder tls(final Path certificateChain, final Path privateKey, final Path trustedCertificates,
+                           final Path revocationList) {
+            this.tls = TlsConfig.fromPem(certificateChain, privateKey, trustedCertificates, revocationList);
             return this;
         }
 

@@ -84,10 +84,10 @@ public final class MasterMain implements Callable<Integer> {
                     + " (default: none, no authentication).")
     private Path authKeyFile;
 
-    @ArgGroup(exclusive = false, heading = "Mutual TLS on every connection (all three, or none):%n")
+    @ArgGroup(exclusive = false, heading = "Mutual TLS on every connection (the first three, or none):%n")
     private TlsFiles tlsFiles;
 
-    /** The three PEM files of {@code --tls-*}; picocli fills them, all or none. */
+    /** The PEM files of {@code --tls-*}; picocli fills them, the first three all or none. */
     static final class TlsFiles {
         @Option(names = "--tls-cert", required = true,
                 description = "PEM certificate chain of the master, leaf first.")
@@ -102,8 +102,14 @@ public final class MasterMain implements Callable<Integer> {
                         + " Communicator.Builder.tls with certificates this CA signed.")
         private Path trustedCertificates;
 
+        @Option(names = "--tls-crl",
+                description = "PEM or DER certificate revocation lists of the trusted CA(s): a listed certificate"
+                        + " is refused, and once listed, its open connections are closed at the next reload"
+                        + " (an empty file revokes nothing; default: none).")
+        private Path revocationList;
+
         @Option(names = "--tls-reload-every", defaultValue = "60",
-                description = "Seconds between reads of the three files: when they changed and the key belongs to"
+                description = "Seconds between reads of the TLS files: when they changed and the key belongs to"
                         + " the certificate, new connections use them, so certificates rotate without a restart;"
                         + " 0 reads them at start only (default: ${DEFAULT-VALUE}).")
         private int reloadEverySeconds = 60;
@@ -169,7 +175,8 @@ public final class MasterMain implements Callable<Integer> {
                 builder.authKeyFile(authKeyFile);
             }
             if (tlsFiles != null) {
-                builder.tls(tlsFiles.certificateChain, tlsFiles.privateKey, tlsFiles.trustedCertificates)
+                builder.tls(tlsFiles.certificateChain, tlsFiles.privateKey, tlsFiles.trustedCertificates,
+                                tlsFiles.revocationList)
                         .tlsReloadInterval(Duration.ofSeconds(tlsFiles.reloadEverySeconds));
             }
             master = builder.build().start();

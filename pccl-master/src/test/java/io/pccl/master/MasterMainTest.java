@@ -69,9 +69,8 @@ class MasterMainTest {
         final String help = sw.toString();
         for (final String option : List.of("--host", "--port", "--heartbeat-interval-ms", "--heartbeat-timeout-ms",
                 "--registration-timeout-ms", "--max-connections", "--max-messages-per-second", "--auth-key-file",
-                "--tls-cert", "--tls-key", "--tls-trust", "--tls-reload-every", "--metrics-port", "--metrics-host",
-                "--log-level",
-                "--version")) {
+                "--tls-cert", "--tls-key", "--tls-trust", "--tls-crl", "--tls-reload-every", "--metrics-port",
+                "--metrics-host", "--log-level", "--version")) {
             assertTrue(help.contains(option), help);
         }
         assertTrue(help.contains("Exit status"), help);
@@ -155,6 +154,25 @@ class MasterMainTest {
                 other.privateKey().toString(), "--tls-trust", pki.trustedCertificates().toString()));
         assertTrue(mismatch.toString().contains("private key " + other.privateKey())
                 && mismatch.toString().contains("does not belong to the certificate"), mismatch.toString());
+
+        // a revocation list alone is a usage error; one that the trusted CA did not sign is refused at start
+        final StringWriter alone = new StringWriter();
+        final CommandLine crlOnly = new CommandLine(new MasterMain());
+        crlOnly.setErr(new PrintWriter(alone));
+        final Path crl = dir.resolve("crl.pem");
+        ThrowawayPki.Authority.create(Files.createDirectory(dir.resolve("crl-ca")), "pccl-unrelated-ca")
+                .revocationList(crl);
+        assertEquals(2, crlOnly.execute("--port", "0", "--tls-crl", crl.toString()));
+        assertTrue(alone.toString().contains("Missing required argument") && alone.toString().contains("--tls-cert"),
+                alone.toString());
+        final StringWriter foreign = new StringWriter();
+        final CommandLine foreignCrl = new CommandLine(new MasterMain());
+        foreignCrl.setErr(new PrintWriter(foreign));
+        assertEquals(1, foreignCrl.execute("--port", "0", "--tls-cert", pki.certificateChain().toString(),
+                "--tls-key", pki.privateKey().toString(), "--tls-trust", pki.trustedCertificates().toString(),
+                "--tls-crl", crl.toString()));
+        assertTrue(foreign.toString().contains("revocation list file " + crl + ": the list issued by "
+                + "CN=pccl-unrelated-ca is not signed by any of the trusted certificates"), foreign.toString());
     }
 
     private static String read(final Path p) {

@@ -1,5 +1,6 @@
 package io.pccl.transport.tls;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.OpenSsl;
@@ -13,6 +14,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLPeerUnverifiedException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -20,10 +22,15 @@ import java.nio.file.Path;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateRevokedException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -38,10 +45,12 @@ import java.util.concurrent.TimeUnit;
  * "Encryption (TLS)"). Give a deployment a CA of its own.
  *
  * <p>Files are PEM: an X.509 certificate chain (leaf first), an unencrypted PKCS#8 private key
- * ({@code -----BEGIN PRIVATE KEY-----}, RSA or EC), and one or more trusted certificates. {@link #fromPem} reads
- * them and checks that the key belongs to the leaf certificate; {@link #reload} reads them again, and when they
- * changed, new connections use the new files (connections already open keep theirs). {@link #scheduleReload} does
- * that periodically, so certificates can be rotated without a restart.
+ * ({@code -----BEGIN PRIVATE KEY-----}, RSA or EC), one or more trusted certificates, and optionally certificate
+ * revocation lists of the trusted CAs ({@link RevocationList}). {@link #fromPem} reads them and checks that the key
+ * belongs to the leaf certificate; {@link #reload} reads them again, and when they changed, new connections use the
+ * new files (connections already open keep theirs, unless the other side's certificate is now revoked: those are
+ * closed). {@link #scheduleReload} does that periodically, so certificates can be rotated and revoked without a
+ * restart.
  *
  * <p>Thread-safe: the contexts are swapped atomically; Netty's contexts are shared by all connections.
  */
@@ -67,7 +76,11 @@ public final class TlsConfig {
     private final Path certificateChain;
     private final Path privateKey;
     private final Path trustedCertificates;
+    /** Null: no revocation list. */
+    private final Path revocationList;
     private final SslProvider provider;
+    /** The open connections set up by {@link #installDialer}/{@link #installAcceptor}, until they close. */
+    private final Map<Channel, SslHandler> open = new ConcurrentHashMap<>();
     /** What new connections use: swapped by {@link #reload}. */
     private volatile Contexts contexts;
     /** Reloads that changed the contexts (tests). */
@@ -77,15 +90,16 @@ public final class TlsConfig {
      * The contexts built from one reading of the files, the SHA-256 of those files (to see a change without keeping
      * the private key's bytes), and when the leaf expires.
      */
-    private record Contexts(SslContext client, SslContext server, byte[] digest, Instant notAfter) {
+    private record Contexts(SslContext client, SslContext server, byte[] digest, Instant notAfter,
+                            RevocationList revocations) {
     }
 
-    /** The three files' contents as read at once. */
-    private record PemBytes(byte[] chain, byte[] key, byte[] trusted) {
+    /** The files' contents as read at once ({@code crl} empty when there is no revocation list). */
+    private record PemBytes(byte[] chain, byte[] key, byte[] trusted, byte[] crl) {
         byte[] digest() {
             try {
                 final MessageDigest sha = MessageDigest.getInstance("SHA-256");
-                for (byte[] file : new byte[][] {chain, key, trusted}) {
+                for (byte[] file : new byte[][] {chain, key, trusted, crl}) {
                     sha.update(ByteBuffer.allocate(Integer.BYTES).putInt(0, file.length).array());
                     sha.update(file);
                 }
@@ -97,10 +111,11 @@ public final class TlsConfig {
     }
 
     private TlsConfig(final Path certificateChain, final Path privateKey, final Path trustedCertificates,
-                      final SslProvider provider) {
+                      final Path revocationList, final SslProvider provider) {
         this.certificateChain = certificateChain;
         this.privateKey = privateKey;
         this.trustedCertificates = trustedCertificates;
+        this.revocationList = revocationList;
         this.provider = provider;
     }
 
@@ -116,23 +131,44 @@ public final class TlsConfig {
      */
     public static TlsConfig fromPem(final Path certificateChain, final Path privateKey,
                                     final Path trustedCertificates) {
-        return fromPem(certificateChain, privateKey, trustedCertificates, PROVIDER);
+        return fromPem(certificateChain, privateKey, trustedCertificates, null, PROVIDER);
     }
 
-    /** {@link #fromPem(Path, Path, Path)} with a chosen engine (tests: the JDK's, beside BoringSSL). */
+    /**
+     * Reads the three PEM files and a revocation list, and builds the client and server contexts: a certificate
+     * the list revokes is refused in every handshake, and once the list names the certificate of an open
+     * connection's other side, {@link #reload} closes that connection.
+     *
+     * @param certificateChain this side's certificate chain, leaf first
+     * @param privateKey the leaf's private key, unencrypted PKCS#8
+     * @param trustedCertificates the certificates whose holders (or whose signees) this side accepts
+     * @param revocationList CRLs (PEM or DER) of trusted CAs, each signed by one of the trusted certificates; an
+     *        empty file revokes nothing; null for none
+     * @return the configuration
+     * @throws IllegalArgumentException naming the file and what is wrong with it
+     */
+    public static TlsConfig fromPem(final Path certificateChain, final Path privateKey,
+                                    final Path trustedCertificates, final Path revocationList) {
+        return fromPem(certificateChain, privateKey, trustedCertificates, revocationList, PROVIDER);
+    }
+
+    /** {@link #fromPem(Path, Path, Path, Path)} with a chosen engine (tests: the JDK's, beside BoringSSL). */
     static TlsConfig fromPem(final Path certificateChain, final Path privateKey, final Path trustedCertificates,
-                             final SslProvider provider) {
+                             final Path revocationList, final SslProvider provider) {
         Objects.requireNonNull(certificateChain, "certificate chain");
         Objects.requireNonNull(privateKey, "private key");
         Objects.requireNonNull(trustedCertificates, "trusted certificates");
-        final TlsConfig config = new TlsConfig(certificateChain, privateKey, trustedCertificates, provider);
+        final TlsConfig config = new TlsConfig(certificateChain, privateKey, trustedCertificates, revocationList,
+                provider);
         config.contexts = config.build(config.read());
         return config;
     }
 
     /**
      * Reads the files again; if their content changed, checks them and makes new connections use them. Connections
-     * already open are not touched. Serialized with other reloads.
+     * already open keep their certificates, but those whose other side's certificate the new revocation list names
+     * are closed (on their event loops, soon after this returns), with a WARN line each. Serialized with other
+     * reloads.
      *
      * @return whether the files changed (and are now in use)
      * @throws IllegalArgumentException naming the file and what is wrong with it; the files in use stay in use (a
@@ -145,7 +181,35 @@ public final class TlsConfig {
         }
         contexts = build(now);
         generation++;
+        if (contexts.revocations().revokedCount() > 0) {
+            open.forEach((channel, tls) -> {
+                if (tls.handshakeFuture().isSuccess()) {
+                    channel.eventLoop().execute(() -> closeIfRevoked(channel, tls));
+                }
+            });
+        }
         return true;
+    }
+
+    /**
+     * Closes {@code channel} when the other side's certificate chain is revoked by the revocation list in use now.
+     * Runs on the channel's event loop: after its handshake (a reload may have come between the context's creation
+     * and the handshake's end), and after a reload.
+     */
+    private void closeIfRevoked(final Channel channel, final SslHandler tls) {
+        final Certificate[] theirs;
+        try {
+            theirs = tls.engine().getSession().getPeerCertificates();
+        } catch (SSLPeerUnverifiedException e) {
+            return; // no verified chain (the connection is closing)
+        }
+        try {
+            contexts.revocations().check(theirs);
+        } catch (CertificateRevokedException e) {
+            LOG.warn("closing the TLS connection {} -> {}: {}", channel.localAddress(), channel.remoteAddress(),
+                    e.getMessage());
+            channel.close();
+        }
     }
 
     /**
@@ -179,6 +243,7 @@ public final class TlsConfig {
         }
         final String[] lastRefusal = {null};
         final long[] lastWarnedDaysLeft = {Long.MIN_VALUE};
+        final long[] lastStaleListWarning = {Long.MIN_VALUE};
         return executor.scheduleWithFixedDelay(() -> {
             try {
                 if (reload()) {
@@ -201,27 +266,41 @@ public final class TlsConfig {
                         daysLeft < 0 ? "peers no longer accept it" : daysLeft + " days left",
                         TimeUnit.NANOSECONDS.toSeconds(periodNs));
             }
+            final Instant nextUpdate = contexts.revocations().earliestNextUpdate();
+            final long day = TimeUnit.SECONDS.toDays(Instant.now().getEpochSecond());
+            if (nextUpdate != null && nextUpdate.isBefore(Instant.now()) && day != lastStaleListWarning[0]) {
+                lastStaleListWarning[0] = day; // once a day
+                LOG.warn("{}: a TLS revocation list in {} was due to be replaced at {}; it still applies, but "
+                        + "certificates revoked since are not in it: write the CA's current list there", owner,
+                        revocationList, nextUpdate);
+            }
         }, periodNs, periodNs, TimeUnit.NANOSECONDS);
     }
 
     private String files() {
         return "certificate chain " + certificateChain + ", private key " + privateKey + ", trusted certificates "
-                + trustedCertificates;
+                + trustedCertificates + (revocationList == null ? "" : ", revocation list " + revocationList);
     }
 
     private PemBytes read() {
         return new PemBytes(readAll("certificate chain", certificateChain), readAll("private key", privateKey),
-                readAll("trusted certificates", trustedCertificates));
+                readAll("trusted certificates", trustedCertificates),
+                revocationList == null ? new byte[0] : readAll("revocation list", revocationList));
     }
 
     private Contexts build(final PemBytes pem) {
         try {
             final X509Certificate leaf = KeyPairCheck.requireMatch(pem.chain(), pem.key());
+            final List<X509Certificate> trusted = RevocationCheckingTrustManager.parseTrusted(trustedCertificates,
+                    pem.trusted());
+            final RevocationList revocations = revocationList == null ? RevocationList.NONE
+                    : RevocationList.parse(revocationList, pem.crl(), trusted);
+            final RevocationCheckingTrustManager trust = RevocationCheckingTrustManager.of(trusted, revocations);
             final SslContext client = SslContextBuilder.forClient()
                     .sslProvider(provider)
                     .protocols(PROTOCOL)
                     .keyManager(new ByteArrayInputStream(pem.chain()), new ByteArrayInputStream(pem.key()))
-                    .trustManager(new ByteArrayInputStream(pem.trusted()))
+                    .trustManager(trust)
                     // Peers dial the addresses the master reports; trust comes from the CA, not from a name.
                     .endpointIdentificationAlgorithm(null)
                     .build();
@@ -229,10 +308,10 @@ public final class TlsConfig {
                             new ByteArrayInputStream(pem.key()))
                     .sslProvider(provider)
                     .protocols(PROTOCOL)
-                    .trustManager(new ByteArrayInputStream(pem.trusted()))
+                    .trustManager(trust)
                     .clientAuth(ClientAuth.REQUIRE)
                     .build();
-            return new Contexts(client, server, pem.digest(), leaf.getNotAfter().toInstant());
+            return new Contexts(client, server, pem.digest(), leaf.getNotAfter().toInstant(), revocations);
         } catch (SSLException | IllegalArgumentException e) {
             throw new IllegalArgumentException("cannot use the TLS files (" + files() + "): " + rootMessage(e), e);
         }
@@ -278,6 +357,7 @@ public final class TlsConfig {
         final SslHandler tls = contexts.client().newHandler(pipeline.channel().alloc());
         pipeline.addFirst(HANDLER_NAME, timed(tls, handshakeTimeoutNs));
         pipeline.addFirst(SNIFF_NAME, new TlsSniffHandler(end));
+        track(pipeline.channel(), tls);
     }
 
     /**
@@ -295,6 +375,23 @@ public final class TlsConfig {
         final SslHandler tls = contexts.server().newHandler(pipeline.channel().alloc());
         pipeline.addFirst(HANDLER_NAME, timed(tls, handshakeTimeoutNs));
         pipeline.addFirst(SNIFF_NAME, new TlsSniffHandler(end));
+        track(pipeline.channel(), tls);
+    }
+
+    /** Keeps {@code channel} among the open connections until it closes, and checks it once its handshake ends. */
+    private void track(final Channel channel, final SslHandler tls) {
+        open.put(channel, tls);
+        channel.closeFuture().addListener(f -> open.remove(channel));
+        tls.handshakeFuture().addListener(f -> {
+            if (f.isSuccess()) {
+                closeIfRevoked(channel, tls);
+            }
+        });
+    }
+
+    /** Open connections set up by this configuration (tests). */
+    int openConnections() {
+        return open.size();
     }
 
     private static SslHandler timed(final SslHandler handler, final long handshakeTimeoutNs) {

@@ -11,6 +11,7 @@ import org.slf4j.LoggerFactory;
 import javax.crypto.BadPaddingException;
 import javax.net.ssl.SSLException;
 import java.nio.channels.ClosedChannelException;
+import java.security.cert.CertificateException;
 
 /**
  * Sits right behind the {@code SslHandler} and turns its failures into what the protocol handlers already know:
@@ -85,8 +86,10 @@ final class TlsFailureHandler extends ChannelInboundHandlerAdapter {
             ctx.close();
             return;
         }
+        final boolean revoked = why.toLowerCase(java.util.Locale.ROOT).contains("revoked");
         end.fail(ctx, LOG, "TLS handshake failed: " + why, "TLS with " + end.remote() + " failed: " + why
-                + " (each side must present a certificate signed by a CA the other side trusts)");
+                + (revoked ? " (a certificate on a revocation list of the deployment is refused)"
+                : " (each side must present a certificate signed by a CA the other side trusts, not revoked)"));
     }
 
     private static boolean timedOut(final Throwable cause) {
@@ -125,14 +128,22 @@ final class TlsFailureHandler extends ChannelInboundHandlerAdapter {
         return !tls;
     }
 
-    /** The innermost TLS exception's message: the one that names the reason (an alert, a path failure). */
+    /**
+     * The innermost TLS exception's message, the one that names the reason (an alert, a path failure), and the
+     * message of this side's own certificate check when it refused the other side (which BoringSSL reports only as
+     * a "General OpenSslEngine problem").
+     */
     private static String describe(final Throwable cause) {
         String message = String.valueOf(cause);
+        String check = null;
         for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
             if (t instanceof SSLException && t.getMessage() != null) {
                 message = t.getMessage();
             }
+            if (check == null && t instanceof CertificateException && t.getMessage() != null) {
+                check = t.getMessage();
+            }
         }
-        return message;
+        return check == null || message.contains(check) ? message : message + ": " + check;
     }
 }

@@ -235,7 +235,7 @@ class TlsConnectionTest {
     void theJdkEngineAndTheDefaultEngineTalkToEachOtherBothWays() throws Exception {
         final Path d = dir.resolve("ours");
         final TlsConfig jdk = TlsConfig.fromPem(d.resolve("node-chain.pem"), d.resolve("node-key.pem"),
-                d.resolve("ca.pem"), SslProvider.JDK);
+                d.resolve("ca.pem"), null, SslProvider.JDK);
         System.out.println("default TLS engine: " + TlsConfig.PROVIDER);
         for (TlsConfig[] pair : new TlsConfig[][] {{jdk, deployment}, {deployment, jdk}, {jdk, jdk}}) {
             try (Server server = new Server(ConnectionSecurity.of(null, pair[0]))) {
@@ -374,7 +374,7 @@ class TlsConnectionTest {
     void aForgedRecordAfterDataEndsTheConnectionWithoutCountingAsARefusedHandshake() throws Exception {
         final Path d = dir.resolve("ours");
         final TlsConfig jdk = TlsConfig.fromPem(d.resolve("node-chain.pem"), d.resolve("node-key.pem"),
-                d.resolve("ca.pem"), SslProvider.JDK);
+                d.resolve("ca.pem"), null, SslProvider.JDK);
         for (TlsConfig serverTls : new TlsConfig[] {deployment, jdk}) {
             forgeAfterData(serverTls);
         }
@@ -495,6 +495,157 @@ class TlsConnectionTest {
             assertTrue(again.hasHelloAck(), again.toString());
             assertFalse(before.closed.isDone());
         }
+    }
+
+    /** A CA that keeps its key, and certificates of its own for three processes. */
+    private static final class Revocable {
+        final ThrowawayPki.Authority ca;
+        final ThrowawayPki.PemFiles alice;
+        final ThrowawayPki.PemFiles bob;
+        final ThrowawayPki.PemFiles carol;
+        final Path crl;
+
+        Revocable(final String dirName) throws IOException {
+            final Path d = Files.createDirectory(dir.resolve(dirName));
+            ca = ThrowawayPki.Authority.create(d, "pccl-revocable-ca");
+            alice = ca.issue("alice");
+            bob = ca.issue("bob");
+            carol = ca.issue("carol");
+            crl = d.resolve("crl.pem");
+        }
+
+        TlsConfig tls(final ThrowawayPki.PemFiles who, final SslProvider provider) {
+            return TlsConfig.fromPem(who.certificateChain(), who.privateKey(), who.trustedCertificates(), crl,
+                    provider);
+        }
+
+        TlsConfig tls(final ThrowawayPki.PemFiles who) {
+            return tls(who, TlsConfig.PROVIDER);
+        }
+    }
+
+    /**
+     * A certificate on the revocation list is refused whichever end presents it, by both engines: a revoked client
+     * learns that its certificate was revoked, a server's refusal is counted; the list's other certificates pass.
+     */
+    @Test
+    void aRevokedCertificateIsRefusedAtEitherEndByBothEngines() throws Exception {
+        final Revocable pki = new Revocable("revoked-handshake");
+        pki.ca.revocationList(pki.crl, ThrowawayPki.Authority.leaf(pki.bob));
+        for (SslProvider provider : new SslProvider[] {TlsConfig.PROVIDER, SslProvider.JDK}) {
+            try (Server server = new Server(ConnectionSecurity.of(null, pki.tls(pki.alice, provider)))) {
+                final Throwable t = failure(hello(ConnectionSecurity.of(null, pki.tls(pki.bob, provider)),
+                        server.port()));
+                System.out.println(provider + ", revoked client: " + t.getMessage());
+                assertInstanceOf(AuthenticationFailedException.class, t);
+                // BoringSSL sends the "certificate revoked" alert; the JDK's engine sends "certificate unknown" for
+                // every refused client certificate.
+                assertTrue(t.getMessage().contains(provider == SslProvider.JDK ? "certificate_unknown"
+                        : "CERTIFICATE_REVOKED"), t.getMessage());
+                assertFalse(server.accepted.isDone(), "nothing reached the server's protocol");
+                assertEquals(1, server.failures.events(), "the server counted the refused handshake");
+                assertTrue(hello(ConnectionSecurity.of(null, pki.tls(pki.carol, provider)), server.port())
+                        .get(30, TimeUnit.SECONDS).hasHelloAck(), "a certificate not on the list passes");
+            }
+            try (Server revokedServer = new Server(ConnectionSecurity.of(null, pki.tls(pki.bob, provider)))) {
+                final Throwable t = failure(hello(ConnectionSecurity.of(null, pki.tls(pki.alice, provider)),
+                        revokedServer.port()));
+                System.out.println(provider + ", revoked server: " + t.getMessage());
+                assertInstanceOf(AuthenticationFailedException.class, t);
+                assertTrue(t.getMessage().startsWith("TLS with test server failed: ")
+                        && t.getMessage().contains("certificate CN=bob (serial 0x"), t.getMessage());
+                assertFalse(revokedServer.accepted.isDone(), "nothing reached the revoked server's protocol");
+            }
+        }
+    }
+
+    /**
+     * Revoking a certificate closes, at the next reload, the open connections whose other side presented it, on
+     * whichever end reloads; the other open connections go on and new connections with it are refused.
+     */
+    @Test
+    void reloadingARevocationListClosesTheOpenConnectionsOfTheRevokedCertificateOnly() throws Exception {
+        final Revocable pki = new Revocable("revoked-open");
+        pki.ca.revocationList(pki.crl); // none revoked yet
+        final TlsConfig serverTls = pki.tls(pki.alice);
+        try (Server server = new Server(ConnectionSecurity.of(null, serverTls))) {
+            final Client bob = new Client(ConnectionSecurity.of(null, pki.tls(pki.bob)), server.port(), HANDSHAKE_NS,
+                    (ctx, e) -> { });
+            final Client carol = new Client(ConnectionSecurity.of(null, pki.tls(pki.carol)), server.port(),
+                    HANDSHAKE_NS, (ctx, e) -> { });
+            assertTrue(bob.answer.get(30, TimeUnit.SECONDS).hasHelloAck());
+            assertTrue(carol.answer.get(30, TimeUnit.SECONDS).hasHelloAck());
+            assertEquals(2, serverTls.openConnections());
+            assertFalse(serverTls.reload(), "nothing changed");
+
+            pki.ca.revocationList(pki.crl, ThrowawayPki.Authority.leaf(pki.bob));
+            assertTrue(serverTls.reload());
+            bob.closed.get(30, TimeUnit.SECONDS);
+            carol.channel.writeAndFlush(Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
+            assertEquals(carol.answer.get(), carol.received.poll(30, TimeUnit.SECONDS));
+            final Envelope again = carol.received.poll(30, TimeUnit.SECONDS);
+            assertNotNull(again, "carol's connection still answers");
+            assertTrue(again.hasHelloAck(), again.toString());
+            assertFalse(carol.closed.isDone());
+            final Throwable t = failure(hello(ConnectionSecurity.of(null, pki.tls(pki.bob)), server.port()));
+            assertInstanceOf(AuthenticationFailedException.class, t);
+            carol.channel.close();
+        }
+        // The dialing end's reload closes its connection to a server whose certificate was revoked since.
+        final Path crl2 = pki.crl.resolveSibling("crl-dialer.pem");
+        pki.ca.revocationList(crl2);
+        final TlsConfig aliceDialing = TlsConfig.fromPem(pki.alice.certificateChain(), pki.alice.privateKey(),
+                pki.alice.trustedCertificates(), crl2);
+        try (Server bobServer = new Server(ConnectionSecurity.of(null, pki.tls(pki.bob)))) {
+            final Client alice = new Client(ConnectionSecurity.of(null, aliceDialing), bobServer.port(), HANDSHAKE_NS,
+                    (ctx, e) -> { });
+            assertTrue(alice.answer.get(30, TimeUnit.SECONDS).hasHelloAck());
+            pki.ca.revocationList(crl2, ThrowawayPki.Authority.leaf(pki.bob));
+            assertTrue(aliceDialing.reload());
+            alice.closed.get(30, TimeUnit.SECONDS);
+            bobServer.protocolSawEnd.get(30, TimeUnit.SECONDS);
+        }
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (serverTls.openConnections() > 0 && System.nanoTime() < deadline) {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+        }
+        assertEquals(0, serverTls.openConnections(), "closed connections are forgotten");
+    }
+
+    /**
+     * A list past its next-update time still revokes what it lists; an empty file revokes nothing; a list the
+     * trusted CA did not sign, or one that is not a CRL, is refused naming the file.
+     */
+    @Test
+    void revocationListsAreCheckedWhenRead() throws Exception {
+        final Revocable pki = new Revocable("revocation-files");
+        pki.ca.revocationList(pki.crl, -100, 10, ThrowawayPki.Authority.leaf(pki.bob)); // due 90 days ago
+        try (Server server = new Server(ConnectionSecurity.of(null, pki.tls(pki.alice)))) {
+            assertInstanceOf(AuthenticationFailedException.class,
+                    failure(hello(ConnectionSecurity.of(null, pki.tls(pki.bob)), server.port())));
+        }
+        Files.writeString(pki.crl, "");
+        assertFalse(pki.tls(pki.alice).reload(), "an empty file is a valid list that revokes nothing");
+        try (Server server = new Server(ConnectionSecurity.of(null, pki.tls(pki.alice)))) {
+            assertTrue(hello(ConnectionSecurity.of(null, pki.tls(pki.bob)), server.port()).get(30, TimeUnit.SECONDS)
+                    .hasHelloAck());
+        }
+        final Revocable other = new Revocable("revocation-files-other");
+        other.ca.revocationList(pki.crl);
+        final IllegalArgumentException foreign = assertThrows(IllegalArgumentException.class,
+                () -> pki.tls(pki.alice));
+        assertTrue(foreign.getMessage().contains("revocation list file " + pki.crl + ": the list issued by "
+                + "CN=pccl-revocable-ca is not signed by any of the trusted certificates"), foreign.getMessage());
+        Files.writeString(pki.crl, "not a list\n");
+        final IllegalArgumentException garbage = assertThrows(IllegalArgumentException.class,
+                () -> pki.tls(pki.alice));
+        assertTrue(garbage.getMessage().contains("revocation list file " + pki.crl + " is not a PEM or DER X.509 CRL"),
+                garbage.getMessage());
+        Files.delete(pki.crl);
+        final IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+                () -> pki.tls(pki.alice));
+        assertEquals("TLS revocation list file " + pki.crl + " does not exist or is not a readable file",
+                missing.getMessage());
     }
 
     @Test
