@@ -212,7 +212,7 @@ public final class Communicator implements AutoCloseable {
         }
         final TlsConfig tls = session.config().security().tls();
         return PeerMetrics.render(stats(), id, session.config().peerGroup(),
-                tls == null ? null : tls.certificateNotAfter());
+                tls == null ? null : tls.certificateNotAfter(), tls == null ? null : tls.revocationListNextUpdate());
     }
 
     /**

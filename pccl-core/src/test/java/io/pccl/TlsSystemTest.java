@@ -252,17 +252,28 @@ class TlsSystemTest {
         final Path crl = d.resolve("crl.pem");
         ca.revocationList(crl);
         final Master master = master().tls(m.certificateChain(), m.privateKey(), m.trustedCertificates(), crl)
-                .tlsReloadInterval(Duration.ZERO).build().start();
+                .tlsReloadInterval(Duration.ZERO).metricsPort(0).build().start();
         try (AllReduceCluster cluster = AllReduceCluster.start(master, 0, b -> b)) {
             final List<Communicator.Builder> builders = new ArrayList<>();
             for (ThrowawayPki.PemFiles f : files) {
                 builders.add(cluster.builder().tls(f.certificateChain(), f.privateKey(), f.trustedCertificates(), crl)
-                        .tlsReloadInterval(Duration.ZERO));
+                        .tlsReloadInterval(Duration.ZERO).metricsPort(0));
                 cluster.join(builders.get(builders.size() - 1).build());
             }
             final List<Communicator> all = List.copyOf(cluster.peers());
             assertArrayEqualsOnAll(cluster, all, new int[] {6, 60});
             final Communicator carol = all.get(2);
+            // when the list is due to be replaced, for alerts before it goes stale
+            final double due;
+            try (java.io.InputStream in = Files.newInputStream(crl)) {
+                due = ((java.security.cert.X509CRL) java.security.cert.CertificateFactory.getInstance("X.509")
+                        .generateCRL(in)).getNextUpdate().toInstant().getEpochSecond();
+            }
+            final MetricsScrape http = new MetricsScrape();
+            assertEquals(due, http.samples(master.metricsPort())
+                    .get("pccl_master_tls_revocation_list_next_update_timestamp_seconds"));
+            assertEquals(due, http.samples(all.get(0).metricsPort())
+                    .get("pccl_peer_tls_revocation_list_next_update_timestamp_seconds"));
 
             ca.revocationList(crl, ThrowawayPki.Authority.leaf(files.get(2)));
             assertTrue(master.reloadTls());

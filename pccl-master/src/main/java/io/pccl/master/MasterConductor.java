@@ -331,6 +331,10 @@ final class MasterConductor implements MasterOutbox {
         conn.peerId = peerId;
         conn.state = MasterConnection.State.REGISTERED;
         byPeer.put(peerId, conn);
+        final String certificate = TlsConfig.describeOtherSide(conn.channel);
+        if (certificate != null) {
+            LOG.info("master: peer {} presented the TLS certificate {}", peerId, certificate);
+        }
         conn.channel.writeAndFlush(MasterProtoUtils.registered(peerId));
     }
 

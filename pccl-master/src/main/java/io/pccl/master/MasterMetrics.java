@@ -7,6 +7,7 @@ import io.pccl.transport.LogThrottle;
 import io.pccl.transport.PrometheusText;
 import io.pccl.transport.tls.TlsConfig;
 
+import java.time.Instant;
 import java.util.EnumMap;
 import java.util.Locale;
 import java.util.Map;
@@ -65,6 +66,12 @@ final class MasterMetrics {
             out.gauge("pccl_master_tls_certificate_expiry_timestamp_seconds",
                     "When the master's TLS certificate in use expires (Unix time).",
                     tls.certificateNotAfter().getEpochSecond());
+            final Instant listDue = tls.revocationListNextUpdate();
+            if (listDue != null) {
+                out.gauge("pccl_master_tls_revocation_list_next_update_timestamp_seconds",
+                        "When the master's TLS revocation list is due to be replaced (Unix time; --tls-crl).",
+                        listDue.getEpochSecond());
+            }
         }
 
         final Map<PeerPhase, Integer> phases = new EnumMap<>(PeerPhase.class);

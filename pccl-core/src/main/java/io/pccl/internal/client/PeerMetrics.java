@@ -23,10 +23,11 @@ public final class PeerMetrics {
      * @param peerId the id the master assigned, or -1 when not connected
      * @param group the peer group
      * @param tlsNotAfter when the peer's TLS certificate in use expires, or null without TLS
+     * @param tlsListDue when the peer's TLS revocation list is due to be replaced, or null without one
      * @return the exposition text
      */
     public static String render(final CommunicatorStats s, final long peerId, final int group,
-                                final Instant tlsNotAfter) {
+                                final Instant tlsNotAfter, final Instant tlsListDue) {
         final PrometheusText out = new PrometheusText(2048);
         out.family("pccl_peer_info", "gauge", "The peer's id (absent until connected) and group; the value is 1.");
         if (peerId >= 0) {
@@ -63,6 +64,11 @@ public final class PeerMetrics {
         if (tlsNotAfter != null) {
             out.gauge("pccl_peer_tls_certificate_expiry_timestamp_seconds",
                     "When the peer's TLS certificate in use expires (Unix time).", tlsNotAfter.getEpochSecond());
+        }
+        if (tlsListDue != null) {
+            out.gauge("pccl_peer_tls_revocation_list_next_update_timestamp_seconds",
+                    "When the peer's TLS revocation list is due to be replaced (Unix time).",
+                    tlsListDue.getEpochSecond());
         }
         return out.toString();
     }

@@ -222,6 +222,16 @@ public final class TlsConfig {
         return contexts.notAfter();
     }
 
+    /**
+     * When the revocation list in use is due to be replaced (the earliest "next update" of its CRLs): a metrics
+     * gauge, so that operators renew the list before {@link #scheduleReload} warns that it is stale.
+     *
+     * @return the time, or null when there is no list or none of its CRLs has a next-update time
+     */
+    public Instant revocationListNextUpdate() {
+        return contexts.revocations().earliestNextUpdate();
+    }
+
     /** Reloads that changed the files in use (tests). */
     long generation() {
         return generation;
@@ -387,6 +397,29 @@ public final class TlsConfig {
                 closeIfRevoked(channel, tls);
             }
         });
+    }
+
+    /**
+     * Names the certificate the other side of {@code channel} presented, for log lines that tie a peer id to a
+     * certificate (as operators need to revoke the right one).
+     *
+     * @param channel a connection
+     * @return "CN=... (serial 0x...)", or null when the connection has no TLS or its handshake has not completed
+     */
+    public static String describeOtherSide(final Channel channel) {
+        if (!(channel.pipeline().get(HANDLER_NAME) instanceof SslHandler tls) || !tls.handshakeFuture().isSuccess()) {
+            return null;
+        }
+        try {
+            final Certificate[] theirs = tls.engine().getSession().getPeerCertificates();
+            if (theirs.length > 0 && theirs[0] instanceof X509Certificate leaf) {
+                return leaf.getSubjectX500Principal().getName() + " (serial 0x" + leaf.getSerialNumber().toString(16)
+                        + ")";
+            }
+        } catch (SSLPeerUnverifiedException e) {
+            // no verified chain: nothing to name
+        }
+        return null;
     }
 
     /** Open connections set up by this configuration (tests). */

@@ -226,6 +226,8 @@ class TlsConnectionTest {
             assertEquals(TlsConfig.PROTOCOL, tls.engine().getSession().getProtocol());
             final X509Certificate client = (X509Certificate) tls.engine().getSession().getPeerCertificates()[0];
             assertEquals("CN=pccl-ours", client.getSubjectX500Principal().getName());
+            assertEquals("CN=pccl-ours (serial 0x" + client.getSerialNumber().toString(16) + ")",
+                    TlsConfig.describeOtherSide(server.accepted.get()));
             assertEquals(0, server.failures.events());
         }
     }
@@ -284,6 +286,14 @@ class TlsConnectionTest {
             assertTrue(t.getMessage().startsWith("TLS with test server failed: "), t.getMessage());
             assertFalse(server.accepted.isDone(), "nothing reached the server's protocol");
             assertTrue(server.failures.events() >= 1, "the server counted the refused handshake");
+        }
+    }
+
+    @Test
+    void aPlainConnectionHasNoCertificateToDescribe() throws Exception {
+        try (Server server = new Server(ConnectionSecurity.NONE)) {
+            assertTrue(hello(ConnectionSecurity.NONE, server.port()).get(30, TimeUnit.SECONDS).hasHelloAck());
+            assertEquals(null, TlsConfig.describeOtherSide(server.accepted.get()));
         }
     }
 
