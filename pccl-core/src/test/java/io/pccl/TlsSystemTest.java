@@ -299,6 +299,45 @@ class TlsSystemTest {
         }
     }
 
+    /**
+     * Peer ids are bound to certificates: a holder of another certificate of the deployment's CA who dials a peer's
+     * port naming that peer's ring predecessor is refused with {@code ERROR_UNAUTHENTICATED}, and the ring goes on.
+     */
+    @Test
+    void shouldRefuseARingConnectionThatClaimsAnotherPeersIdWithItsOwnCertificate() throws Exception {
+        final Path d = Files.createDirectory(dir.resolve("identities"));
+        final ThrowawayPki.Authority ca = ThrowawayPki.Authority.create(d, "pccl-identity-ca");
+        final ThrowawayPki.PemFiles m = ca.issue("master");
+        final Master master = master().tls(m.certificateChain(), m.privateKey(), m.trustedCertificates()).build()
+                .start();
+        final io.netty.channel.EventLoopGroup loop = io.pccl.transport.netty.NettyTransport.newEventLoopGroup(1,
+                "impostor");
+        try (AllReduceCluster cluster = AllReduceCluster.start(master, 0, b -> b)) {
+            for (String name : List.of("alice", "bob")) {
+                final ThrowawayPki.PemFiles f = ca.issue(name);
+                cluster.join(cluster.builder().tls(f.certificateChain(), f.privateKey(), f.trustedCertificates())
+                        .build());
+            }
+            final Communicator alice = cluster.peers().get(0);
+            final long predecessor = cluster.peers().get(1).peerId(); // W = 2: each is the other's predecessor
+            final ThrowawayPki.PemFiles dave = ca.issue("dave");
+            final io.pccl.transport.ConnectionSecurity daves = io.pccl.transport.ConnectionSecurity.of(null,
+                    io.pccl.transport.tls.TlsConfig.fromPem(dave.certificateChain(), dave.privateKey(),
+                            dave.trustedCertificates()));
+            final Envelope answer = new io.pccl.transport.testing.HelloClient(loop, daves, LOOPBACK,
+                    alice.session().listenPort(), TimeUnit.SECONDS.toNanos(BOUND_S),
+                    Envelopes.hello(ConnectionRole.ROLE_P2P_DATA, predecessor, 0, 2), null, (ctx, e) -> { })
+                    .answer.get(BOUND_S, TimeUnit.SECONDS);
+            assertEquals(ErrorCode.ERROR_UNAUTHENTICATED, answer.getError().getCode(), answer::toString);
+            assertTrue(answer.getError().getReason().startsWith("this connection presented the TLS certificate "
+                    + "CN=dave (serial 0x") && answer.getError().getReason().endsWith(", not the one peer "
+                    + predecessor + " registered with at the master"), answer.getError().getReason());
+            assertArrayEqualsOnAll(cluster, cluster.peers(), new int[] {3, 30});
+        } finally {
+            loop.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+    }
+
     /** Every peer of {@code group} adds {i + 1, 10 (i + 1)} with tag 3; each must get {@code expected}. */
     private static void assertArrayEqualsOnAll(final AllReduceCluster cluster, final List<Communicator> group,
                                                final int[] expected) throws Exception {

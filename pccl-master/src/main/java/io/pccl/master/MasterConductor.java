@@ -1,5 +1,6 @@
 package io.pccl.master;
 
+import com.google.protobuf.ByteString;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.util.concurrent.EventExecutor;
@@ -333,9 +334,16 @@ final class MasterConductor implements MasterOutbox {
         byPeer.put(peerId, conn);
         final String certificate = TlsConfig.describeOtherSide(conn.channel);
         if (certificate != null) {
+            conn.certificateSha256 = ByteString.copyFrom(TlsConfig.otherSideCertificateSha256(conn.channel));
             LOG.info("master: peer {} presented the TLS certificate {}", peerId, certificate);
         }
         conn.channel.writeAndFlush(MasterProtoUtils.registered(peerId));
+    }
+
+    /** What {@code peerId}'s connection presented (SHA-256), for the endpoints other peers receive. */
+    private ByteString certificateOf(final long peerId) {
+        final MasterConnection conn = byPeer.get(peerId);
+        return conn == null ? ByteString.EMPTY : conn.certificateSha256;
     }
 
     @Override
@@ -354,7 +362,7 @@ final class MasterConductor implements MasterOutbox {
     @Override
     public void p2pConnectionInfo(final long peerId, final long round, final List<PeerEndpoint> ring,
                                   final WorldSizes world) {
-        send(peerId, MasterProtoUtils.connectionInfo(round, ring, world));
+        send(peerId, MasterProtoUtils.connectionInfo(round, ring, world, this::certificateOf));
     }
 
     @Override
@@ -376,7 +384,7 @@ final class MasterConductor implements MasterOutbox {
     @Override
     public void syncResponse(final long peerId, final boolean outdated, final long revision,
                              final List<PeerEndpoint> distributors, final List<KeyToFetch> keys) {
-        send(peerId, MasterProtoUtils.syncResponse(outdated, revision, distributors, keys));
+        send(peerId, MasterProtoUtils.syncResponse(outdated, revision, distributors, keys, this::certificateOf));
     }
 
     @Override
@@ -423,7 +431,7 @@ final class MasterConductor implements MasterOutbox {
 
     @Override
     public void optimizeWork(final long peerId, final List<PeerEndpoint> targets) {
-        send(peerId, MasterProtoUtils.optimizeWork(targets));
+        send(peerId, MasterProtoUtils.optimizeWork(targets, this::certificateOf));
     }
 
     @Override

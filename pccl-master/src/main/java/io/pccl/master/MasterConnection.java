@@ -1,5 +1,6 @@
 package io.pccl.master;
 
+import com.google.protobuf.ByteString;
 import io.netty.channel.Channel;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -38,6 +39,11 @@ final class MasterConnection {
     final boolean loopback;
     volatile State state = State.AWAIT_HELLO;
     volatile long peerId;
+    /**
+     * SHA-256 of the certificate the connection presented (empty without TLS); set at registration, confined to
+     * the conductor.
+     */
+    ByteString certificateSha256 = ByteString.EMPTY;
     /** Conductor clock reading when the conductor learnt of the connection; confined to the conductor. */
     long openedAtNs;
 

@@ -1,5 +1,6 @@
 package io.pccl.master;
 
+import com.google.protobuf.ByteString;
 import io.pccl.master.state.CollectiveParams;
 import io.pccl.master.state.MasterError;
 import io.pccl.master.state.PeerEndpoint;
@@ -28,6 +29,7 @@ import io.pccl.proto.SyncSharedStateResponse;
 import io.pccl.transport.Envelopes;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.LongFunction;
 
 /**
  * Converts between the master's domain types ({@code io.pccl.master.state}) and protobuf envelopes.
@@ -73,17 +75,22 @@ final class MasterProtoUtils {
                 .setNumPeerGroups(w.numPeerGroups()).setLargestPeerGroup(w.largestPeerGroup()).build();
     }
 
-    static Envelope connectionInfo(final long round, final List<PeerEndpoint> ring, final WorldSizes world) {
+    static Envelope connectionInfo(final long round, final List<PeerEndpoint> ring, final WorldSizes world,
+                                   final LongFunction<ByteString> certificates) {
         final P2PConnectionInfo.Builder b = P2PConnectionInfo.newBuilder().setRound(round).setWorld(toProto(world));
         for (final PeerEndpoint e : ring) {
-            b.addRing(endpoint(e));
+            b.addRing(endpoint(e, certificates));
         }
         return Envelope.newBuilder().setP2PConnectionInfo(b).build();
     }
 
-    static io.pccl.proto.PeerEndpoint endpoint(final PeerEndpoint e) {
+    /**
+     * @param certificates the SHA-256 of the certificate each peer's master connection presented (empty without
+     *        TLS), which the receiver holds that peer's own connections to
+     */
+    static io.pccl.proto.PeerEndpoint endpoint(final PeerEndpoint e, final LongFunction<ByteString> certificates) {
         return io.pccl.proto.PeerEndpoint.newBuilder().setPeerId(e.peerId()).setHost(e.host()).setPort(e.port())
-                .build();
+                .setCertificateSha256(certificates.apply(e.peerId())).build();
     }
 
     static Envelope establishResult(final long round, final boolean success, final List<Long> ring,
@@ -97,10 +104,10 @@ final class MasterProtoUtils {
                 .setSuccess(false).setCode(toProto(code)).setReason(reason)).build();
     }
 
-    static Envelope optimizeWork(final List<PeerEndpoint> targets) {
+    static Envelope optimizeWork(final List<PeerEndpoint> targets, final LongFunction<ByteString> certificates) {
         final OptimizeTopologyWork.Builder b = OptimizeTopologyWork.newBuilder();
         for (final PeerEndpoint e : targets) {
-            b.addTargets(endpoint(e));
+            b.addTargets(endpoint(e, certificates));
         }
         return Envelope.newBuilder().setOptimizeTopologyWork(b).build();
     }
@@ -139,11 +146,11 @@ final class MasterProtoUtils {
     }
 
     static Envelope syncResponse(final boolean outdated, final long revision, final List<PeerEndpoint> distributors,
-                                 final List<KeyToFetch> keys) {
+                                 final List<KeyToFetch> keys, final LongFunction<ByteString> certificates) {
         final SyncSharedStateResponse.Builder b = SyncSharedStateResponse.newBuilder().setOutdated(outdated)
                 .setRevision(revision);
         for (final PeerEndpoint e : distributors) {
-            b.addDistributors(endpoint(e));
+            b.addDistributors(endpoint(e, certificates));
         }
         for (final KeyToFetch k : keys) {
             b.addKeys(KeyFetch.newBuilder().setKey(k.key()).setExpectedHash(k.expectedHash())

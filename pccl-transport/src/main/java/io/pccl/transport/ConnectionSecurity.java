@@ -69,11 +69,27 @@ public final class ConnectionSecurity {
      * @param handshakeTimeoutNs the TLS handshake's bound
      */
     public void installDialer(final ChannelPipeline pipeline, final String remote, final long handshakeTimeoutNs) {
+        installDialer(pipeline, remote, handshakeTimeoutNs, null);
+    }
+
+    /**
+     * {@link #installDialer(ChannelPipeline, String, long)} for a connection to a peer: with TLS, the other side
+     * must present the certificate the master reported for that peer
+     * ({@link TlsConfig#installDialer(ChannelPipeline, String, long, byte[])}).
+     *
+     * @param pipeline the new channel's pipeline
+     * @param remote names the other side in messages, e.g. "peer 3 at 10.0.0.7:48150"
+     * @param handshakeTimeoutNs the TLS handshake's bound
+     * @param expectedCertificateSha256 the peer's certificate digest as the master reported it; null or empty for
+     *        none (no TLS, or a master that did not report one)
+     */
+    public void installDialer(final ChannelPipeline pipeline, final String remote, final long handshakeTimeoutNs,
+                              final byte[] expectedCertificateSha256) {
         if (key != null) {
             AuthHandshake.installInitiator(pipeline, key, remote);
         }
         if (tls != null) {
-            tls.installDialer(pipeline, remote, handshakeTimeoutNs);
+            tls.installDialer(pipeline, remote, handshakeTimeoutNs, expectedCertificateSha256);
         }
     }
 

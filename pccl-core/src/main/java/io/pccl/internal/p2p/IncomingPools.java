@@ -4,7 +4,10 @@ import io.netty.channel.Channel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -12,6 +15,12 @@ import java.util.Map;
  * registered channels: a channel replaced at its slot, a pool whose peer is no longer the predecessor
  * ({@link #retainOnly}) and everything at {@link #closeAll} are closed here; a channel that closes by itself is
  * removed from its slot.
+ *
+ * <p>With TLS, the predecessor's connections must present the certificate the master reported for it
+ * ({@link #retainOnly(long, byte[])}): a connection naming the predecessor's id with another certificate is refused
+ * by {@link #register}, and one registered before the ring was known is closed when it becomes known. Connections
+ * naming another peer are held, unchecked, until a ring makes that peer the predecessor (then checked) or not
+ * (then closed); none of them carries ring data before its check.
  *
  * <p>Thread-safe: writers synchronize on this object and publish copy-on-write arrays, so {@link #pool} is a
  * cheap snapshot read.
@@ -22,6 +31,12 @@ public final class IncomingPools {
 
     /** Guarded by {@code this} for writes; values are never mutated after publication. */
     private volatile Map<Long, Channel[]> pools = new HashMap<>();
+    /** Guarded by {@code this}: the ring predecessor whose connections are checked. */
+    private long checkedPeer = P2PConnections.NO_PEER;
+    /** Guarded by {@code this}: the SHA-256 its connections must present; null for any. */
+    private byte[] checkedCertificate;
+    /** Guarded by {@code this}: what each registered channel presented (absent without TLS). */
+    private final Map<Channel, byte[]> certificates = new HashMap<>();
 
     /**
      * Registers {@code channel} at (peerId, index); a different pool size replaces the whole pool.
@@ -30,11 +45,21 @@ public final class IncomingPools {
      * @param index connection index, {@code 0 <= index < poolSize}
      * @param poolSize dialer's pool size
      * @param channel the channel
+     * @param certificateSha256 the SHA-256 of the certificate the channel presented, or null without TLS
+     * @return false (nothing registered) when {@code peerId} is the predecessor and the channel did not present
+     *         its certificate
      */
-    public void register(final long peerId, final int index, final int poolSize, final Channel channel) {
+    public boolean register(final long peerId, final int index, final int poolSize, final Channel channel,
+                            final byte[] certificateSha256) {
         Channel replaced = null;
         Channel[] dropped = null;
         synchronized (this) {
+            if (!admissible(peerId, certificateSha256)) {
+                return false;
+            }
+            if (certificateSha256 != null) {
+                certificates.put(channel, certificateSha256);
+            }
             final Map<Long, Channel[]> next = new HashMap<>(pools);
             Channel[] pool = next.get(peerId);
             if (pool == null || pool.length != poolSize) {
@@ -54,10 +79,18 @@ public final class IncomingPools {
             replaced.close();
         }
         closeAll(dropped);
+        return true;
+    }
+
+    /** Guarded by {@code this}. */
+    private boolean admissible(final long peerId, final byte[] certificateSha256) {
+        return peerId != checkedPeer || checkedCertificate == null
+                || certificateSha256 != null && MessageDigest.isEqual(checkedCertificate, certificateSha256);
     }
 
     private void unregister(final long peerId, final int index, final Channel channel) {
         synchronized (this) {
+            certificates.remove(channel);
             final Channel[] pool = pools.get(peerId);
             if (pool == null || index >= pool.length || pool[index] != channel) {
                 return;
@@ -90,18 +123,32 @@ public final class IncomingPools {
     }
 
     /**
-     * Closes every pool except the one of {@code keepPeerId}.
+     * Closes every pool except the one of {@code keepPeerId}, whose connections from now on must present
+     * {@code certificateSha256}: those already registered with another certificate are closed too.
      *
-     * @param keepPeerId the peer whose pool stays, or {@link P2PConnections#NO_PEER} to close all
+     * @param keepPeerId the peer whose pool stays (the ring predecessor), or {@link P2PConnections#NO_PEER} to
+     *        close all
+     * @param certificateSha256 the certificate digest the master reported for that peer; null or empty for any
      */
-    public void retainOnly(final long keepPeerId) {
+    public void retainOnly(final long keepPeerId, final byte[] certificateSha256) {
         final Map<Long, Channel[]> old;
+        final List<Channel> impostors = new ArrayList<>();
         synchronized (this) {
+            checkedPeer = keepPeerId;
+            checkedCertificate = certificateSha256 == null || certificateSha256.length == 0 ? null
+                    : certificateSha256.clone();
             old = pools;
             final Map<Long, Channel[]> next = new HashMap<>();
             final Channel[] keep = old.get(keepPeerId);
             if (keep != null) {
-                next.put(keepPeerId, keep);
+                final Channel[] checked = keep.clone();
+                for (int i = 0; i < checked.length; i++) {
+                    if (checked[i] != null && !admissible(keepPeerId, certificates.get(checked[i]))) {
+                        impostors.add(checked[i]);
+                        checked[i] = null;
+                    }
+                }
+                next.put(keepPeerId, checked);
             }
             pools = next;
         }
@@ -111,11 +158,16 @@ public final class IncomingPools {
                 closeAll(e.getValue());
             }
         }
+        for (Channel c : impostors) {
+            LOG.warn("closing incoming ring connection from {}: it claimed to be peer {} but did not present the "
+                    + "certificate that peer registered with at the master", c.remoteAddress(), keepPeerId);
+            c.close();
+        }
     }
 
     /** Closes and forgets every pool. */
     public void closeAll() {
-        retainOnly(P2PConnections.NO_PEER);
+        retainOnly(P2PConnections.NO_PEER, null);
     }
 
     static void closeAll(final Channel[] channels) {

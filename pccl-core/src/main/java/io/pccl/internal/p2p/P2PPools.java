@@ -152,7 +152,8 @@ public final class P2PPools implements P2PConnections, AutoCloseable {
         }
         final int n = ring.size();
         final PeerEndpoint next = n > 1 ? ring.get((at + 1) % n) : null;
-        final long prev = n > 1 ? ring.get((at - 1 + n) % n).getPeerId() : NO_PEER;
+        final PeerEndpoint before = n > 1 ? ring.get((at - 1 + n) % n) : null;
+        final long prev = before == null ? NO_PEER : before.getPeerId();
         final long nextId = next == null ? NO_PEER : next.getPeerId();
         for (Map.Entry<Long, Pool> e : outgoing.entrySet()) {
             final Pool pool = e.getValue();
@@ -162,7 +163,7 @@ public final class P2PPools implements P2PConnections, AutoCloseable {
                 IncomingPools.closeAll(pool.channels);
             }
         }
-        incoming.retainOnly(prev);
+        incoming.retainOnly(prev, before == null ? null : before.getCertificateSha256().toByteArray());
         predecessor = prev;
         successor = nextId;
         if (next == null || outgoing.containsKey(nextId)) {
@@ -193,7 +194,7 @@ public final class P2PPools implements P2PConnections, AutoCloseable {
                             ControlPipeline.install(ch.pipeline());
                             ch.pipeline().addLast("hello", hello);
                             security.installDialer(ch.pipeline(), "peer " + to.getPeerId() + " at " + to.getHost()
-                                    + ":" + to.getPort(), timeoutNs);
+                                    + ":" + to.getPort(), timeoutNs, to.getCertificateSha256().toByteArray());
                         }
                     }).connect(to.getHost(), to.getPort());
             opened.add(connect.channel());

@@ -26,6 +26,7 @@ import io.pccl.transport.Envelopes;
 import io.pccl.transport.LogThrottle;
 import io.pccl.transport.netty.ControlPipeline;
 import io.pccl.transport.netty.NettyTransport;
+import io.pccl.transport.tls.TlsConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -356,7 +357,12 @@ public final class PeerListener implements AutoCloseable {
                 return;
             }
             final Channel ch = ctx.channel();
-            incoming.register(peerId, index, poolSize, ch);
+            if (!incoming.register(peerId, index, poolSize, ch, TlsConfig.otherSideCertificateSha256(ch))) {
+                reject(ctx, ErrorCode.ERROR_UNAUTHENTICATED, "this connection presented the TLS certificate "
+                        + TlsConfig.describeOtherSide(ch) + ", not the one peer " + peerId + " registered with at the "
+                        + "master");
+                return;
+            }
             // Encoded synchronously on this event loop, before the encoders are removed below.
             ctx.writeAndFlush(Envelopes.helloAck(self));
             final DataPlaneInitializer init = dataPlane.get();

@@ -362,7 +362,23 @@ public final class TlsConfig {
      * @param handshakeTimeoutNs the handshake's bound
      */
     public void installDialer(final ChannelPipeline pipeline, final String remote, final long handshakeTimeoutNs) {
-        final TlsEnd end = TlsEnd.dialing(remote);
+        installDialer(pipeline, remote, handshakeTimeoutNs, null);
+    }
+
+    /**
+     * {@link #installDialer(ChannelPipeline, String, long)} for a connection to a peer whose certificate the master
+     * reported: a handshake with another certificate (though the trusted CAs signed it) fails like an untrusted one.
+     *
+     * @param pipeline the new channel's pipeline
+     * @param remote names the other side in messages, e.g. "peer 3 at 10.0.0.7:48150"
+     * @param handshakeTimeoutNs the handshake's bound
+     * @param expectedCertificateSha256 SHA-256 of the DER certificate the other side must present; null or empty
+     *        for any certificate the trusted CAs signed
+     */
+    public void installDialer(final ChannelPipeline pipeline, final String remote, final long handshakeTimeoutNs,
+                              final byte[] expectedCertificateSha256) {
+        final TlsEnd end = TlsEnd.dialing(remote, expectedCertificateSha256 == null
+                || expectedCertificateSha256.length == 0 ? null : expectedCertificateSha256.clone());
         pipeline.addFirst(FAILURE_NAME, new TlsFailureHandler(end));
         final SslHandler tls = contexts.client().newHandler(pipeline.channel().alloc());
         pipeline.addFirst(HANDLER_NAME, timed(tls, handshakeTimeoutNs));
@@ -407,19 +423,44 @@ public final class TlsConfig {
      * @return "CN=... (serial 0x...)", or null when the connection has no TLS or its handshake has not completed
      */
     public static String describeOtherSide(final Channel channel) {
+        final X509Certificate leaf = otherSideLeaf(channel);
+        return leaf == null ? null : describe(leaf);
+    }
+
+    /**
+     * The SHA-256 of the DER certificate the other side of {@code channel} presented: what identifies a peer's
+     * connections as its own (the master hands it out with the peer's address).
+     *
+     * @param channel a connection
+     * @return the digest, or null when the connection has no TLS or its handshake has not completed
+     */
+    public static byte[] otherSideCertificateSha256(final Channel channel) {
+        final X509Certificate leaf = otherSideLeaf(channel);
+        return leaf == null ? null : sha256(leaf);
+    }
+
+    static X509Certificate otherSideLeaf(final Channel channel) {
         if (!(channel.pipeline().get(HANDLER_NAME) instanceof SslHandler tls) || !tls.handshakeFuture().isSuccess()) {
             return null;
         }
         try {
             final Certificate[] theirs = tls.engine().getSession().getPeerCertificates();
-            if (theirs.length > 0 && theirs[0] instanceof X509Certificate leaf) {
-                return leaf.getSubjectX500Principal().getName() + " (serial 0x" + leaf.getSerialNumber().toString(16)
-                        + ")";
-            }
+            return theirs.length > 0 && theirs[0] instanceof X509Certificate leaf ? leaf : null;
         } catch (SSLPeerUnverifiedException e) {
-            // no verified chain: nothing to name
+            return null; // no verified chain: nothing to name
         }
-        return null;
+    }
+
+    static String describe(final X509Certificate leaf) {
+        return leaf.getSubjectX500Principal().getName() + " (serial 0x" + leaf.getSerialNumber().toString(16) + ")";
+    }
+
+    static byte[] sha256(final X509Certificate certificate) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(certificate.getEncoded());
+        } catch (NoSuchAlgorithmException | java.security.cert.CertificateEncodingException e) {
+            throw new IllegalStateException("cannot digest certificate " + certificate.getSubjectX500Principal(), e);
+        }
     }
 
     /** Open connections set up by this configuration (tests). */

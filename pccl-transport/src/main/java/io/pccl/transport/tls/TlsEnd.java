@@ -15,14 +15,16 @@ import org.slf4j.Logger;
  * @param accepting whether this is the accepting end
  * @param remote names the other side in messages (dialing end), e.g. "master at 10.0.0.1:48148"
  * @param failures the accepting end's refusal counter (null when dialing)
+ * @param expectedCertificateSha256 dialing end: the SHA-256 of the certificate the other side must present (the
+ *        one the master saw it register with), or null for any the trusted CAs signed
  */
-record TlsEnd(boolean accepting, String remote, LogThrottle failures) {
-    static TlsEnd dialing(final String remote) {
-        return new TlsEnd(false, remote, null);
+record TlsEnd(boolean accepting, String remote, LogThrottle failures, byte[] expectedCertificateSha256) {
+    static TlsEnd dialing(final String remote, final byte[] expectedCertificateSha256) {
+        return new TlsEnd(false, remote, null, expectedCertificateSha256);
     }
 
     static TlsEnd accepting(final LogThrottle failures) {
-        return new TlsEnd(true, null, failures);
+        return new TlsEnd(true, null, failures, null);
     }
 
     /**

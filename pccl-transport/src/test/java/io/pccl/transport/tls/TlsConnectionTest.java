@@ -1,6 +1,5 @@
 package io.pccl.transport.tls;
 
-import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -19,6 +18,7 @@ import io.pccl.transport.auth.AuthenticationFailedException;
 import io.pccl.transport.auth.SharedKey;
 import io.pccl.transport.netty.ControlPipeline;
 import io.pccl.transport.netty.NettyTransport;
+import io.pccl.transport.testing.HelloClient;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -32,9 +32,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.nio.file.StandardCopyOption;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -156,58 +154,14 @@ class TlsConnectionTest {
 
     private static CompletableFuture<Envelope> hello(final ConnectionSecurity security, final int port,
                                                      final long handshakeNs) {
-        return new Client(security, port, handshakeNs, (ctx, e) -> { }).answer;
+        return client(security, port, handshakeNs, (ctx, e) -> { }).answer;
     }
 
-    /**
-     * A client that sends a hello when connected, completes {@link #answer} with the first envelope (then runs
-     * {@code onAnswer}) or the failure, and {@link #closed} when its connection closes.
-     */
-    private static final class Client {
-        final CompletableFuture<Envelope> answer = new CompletableFuture<>();
-        final CompletableFuture<Void> closed = new CompletableFuture<>();
-        /** Every envelope received, in order. */
-        final BlockingQueue<Envelope> received = new LinkedBlockingQueue<>();
-        final Channel channel;
-
-        Client(final ConnectionSecurity security, final int port, final long handshakeNs,
-               final BiConsumer<ChannelHandlerContext, Envelope> onAnswer) {
-            channel = new Bootstrap().group(group).channel(NettyTransport.channelClass())
-                    .handler(new ChannelInitializer<Channel>() {
-                        @Override
-                        protected void initChannel(final Channel ch) {
-                            ControlPipeline.install(ch.pipeline());
-                            ch.pipeline().addLast(new SimpleChannelInboundHandler<Envelope>() {
-                                @Override
-                                public void channelActive(final ChannelHandlerContext ctx) {
-                                    ctx.writeAndFlush(Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
-                                    ctx.fireChannelActive();
-                                }
-
-                                @Override
-                                protected void channelRead0(final ChannelHandlerContext ctx, final Envelope e) {
-                                    received.add(e);
-                                    if (answer.complete(e)) {
-                                        onAnswer.accept(ctx, e);
-                                    }
-                                }
-
-                                @Override
-                                public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause) {
-                                    answer.completeExceptionally(cause);
-                                    ctx.close();
-                                }
-
-                                @Override
-                                public void channelInactive(final ChannelHandlerContext ctx) {
-                                    answer.completeExceptionally(new IOException("closed without an answer"));
-                                    closed.complete(null);
-                                }
-                            });
-                            security.installDialer(ch.pipeline(), "test server", handshakeNs);
-                        }
-                    }).connect("127.0.0.1", port).channel();
-        }
+    /** A client that sends a peer-to-master hello: {@link HelloClient}. */
+    private static HelloClient client(final ConnectionSecurity security, final int port, final long handshakeNs,
+                                      final BiConsumer<ChannelHandlerContext, Envelope> onAnswer) {
+        return new HelloClient(group, security, "127.0.0.1", port, handshakeNs,
+                Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0), null, onAnswer);
     }
 
     private static Throwable failure(final CompletableFuture<Envelope> f) {
@@ -392,7 +346,7 @@ class TlsConnectionTest {
 
     private static void forgeAfterData(final TlsConfig serverTls) throws Exception {
         try (Server server = new Server(ConnectionSecurity.of(null, serverTls))) {
-            final Client client = new Client(ConnectionSecurity.of(null, deployment), server.port(), HANDSHAKE_NS,
+            final HelloClient client = client(ConnectionSecurity.of(null, deployment), server.port(), HANDSHAKE_NS,
                     (ctx, e) -> {
                         final byte[] record = new byte[5 + 64];
                         new java.util.Random(20261129L).nextBytes(record);
@@ -479,7 +433,7 @@ class TlsConnectionTest {
         copy(dir.resolve("ours/ca.pem"), trust);
         final TlsConfig serverTls = TlsConfig.fromPem(chain, key, trust);
         try (Server server = new Server(ConnectionSecurity.of(null, serverTls))) {
-            final Client before = new Client(ConnectionSecurity.of(null, deployment), server.port(), HANDSHAKE_NS,
+            final HelloClient before = client(ConnectionSecurity.of(null, deployment), server.port(), HANDSHAKE_NS,
                     (ctx, e) -> { });
             assertTrue(before.answer.get(30, TimeUnit.SECONDS).hasHelloAck());
             assertFalse(serverTls.reload(), "nothing changed");
@@ -570,6 +524,34 @@ class TlsConnectionTest {
     }
 
     /**
+     * A dialer told which certificate the other side registered with (a ring successor, as the master reports it)
+     * refuses another one, though the deployment's CA signed it: the message names what was presented.
+     */
+    @Test
+    void aDialerThatExpectsOneCertificateRefusesAnotherOfTheSameCa() throws Exception {
+        final Revocable pki = new Revocable("identity");
+        pki.ca.revocationList(pki.crl);
+        final byte[] bobs = TlsConfig.sha256(ThrowawayPki.Authority.leaf(pki.bob));
+        final byte[] carols = TlsConfig.sha256(ThrowawayPki.Authority.leaf(pki.carol));
+        for (SslProvider provider : new SslProvider[] {TlsConfig.PROVIDER, SslProvider.JDK}) {
+            try (Server server = new Server(ConnectionSecurity.of(null, pki.tls(pki.bob, provider)))) {
+                final ConnectionSecurity alice = ConnectionSecurity.of(null, pki.tls(pki.alice, provider));
+                final Envelope hello = Envelopes.hello(ConnectionRole.ROLE_P2P_DATA, 1, 0, 1);
+                final CompletableFuture<Envelope> right = new HelloClient(group, alice, "127.0.0.1", server.port(),
+                        HANDSHAKE_NS, hello, bobs, (ctx, e) -> { }).answer;
+                final CompletableFuture<Envelope> wrong = new HelloClient(group, alice, "127.0.0.1", server.port(),
+                        HANDSHAKE_NS, hello, carols, (ctx, e) -> { }).answer;
+                assertTrue(right.get(30, TimeUnit.SECONDS).hasHelloAck(), provider + ": the expected certificate");
+                final Throwable t = failure(wrong);
+                assertInstanceOf(AuthenticationFailedException.class, t);
+                assertTrue(t.getMessage().startsWith("TLS with test server failed: it presented the certificate "
+                        + "CN=bob (serial 0x") && t.getMessage().contains("not the one that peer registered with at "
+                        + "the master (SHA-256 " + java.util.HexFormat.of().formatHex(carols) + ")"), t.getMessage());
+            }
+        }
+    }
+
+    /**
      * Revoking a certificate closes, at the next reload, the open connections whose other side presented it, on
      * whichever end reloads; the other open connections go on and new connections with it are refused.
      */
@@ -579,9 +561,9 @@ class TlsConnectionTest {
         pki.ca.revocationList(pki.crl); // none revoked yet
         final TlsConfig serverTls = pki.tls(pki.alice);
         try (Server server = new Server(ConnectionSecurity.of(null, serverTls))) {
-            final Client bob = new Client(ConnectionSecurity.of(null, pki.tls(pki.bob)), server.port(), HANDSHAKE_NS,
+            final HelloClient bob = client(ConnectionSecurity.of(null, pki.tls(pki.bob)), server.port(), HANDSHAKE_NS,
                     (ctx, e) -> { });
-            final Client carol = new Client(ConnectionSecurity.of(null, pki.tls(pki.carol)), server.port(),
+            final HelloClient carol = client(ConnectionSecurity.of(null, pki.tls(pki.carol)), server.port(),
                     HANDSHAKE_NS, (ctx, e) -> { });
             assertTrue(bob.answer.get(30, TimeUnit.SECONDS).hasHelloAck());
             assertTrue(carol.answer.get(30, TimeUnit.SECONDS).hasHelloAck());
@@ -607,7 +589,7 @@ class TlsConnectionTest {
         final TlsConfig aliceDialing = TlsConfig.fromPem(pki.alice.certificateChain(), pki.alice.privateKey(),
                 pki.alice.trustedCertificates(), crl2);
         try (Server bobServer = new Server(ConnectionSecurity.of(null, pki.tls(pki.bob)))) {
-            final Client alice = new Client(ConnectionSecurity.of(null, aliceDialing), bobServer.port(), HANDSHAKE_NS,
+            final HelloClient alice = client(ConnectionSecurity.of(null, aliceDialing), bobServer.port(), HANDSHAKE_NS,
                     (ctx, e) -> { });
             assertTrue(alice.answer.get(30, TimeUnit.SECONDS).hasHelloAck());
             pki.ca.revocationList(crl2, ThrowawayPki.Authority.leaf(pki.bob));
