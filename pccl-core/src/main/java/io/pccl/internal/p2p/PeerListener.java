@@ -213,6 +213,16 @@ public final class PeerListener implements AutoCloseable {
     }
 
     /**
+     * Connections accepted on the port and not yet closed, all roles together (those refused at the limit never
+     * count).
+     *
+     * @return the number open now
+     */
+    public int openConnections() {
+        return slots.open();
+    }
+
+    /**
      * Registers the handler for connections announcing {@code role}.
      *
      * @param role {@code ROLE_SHARED_STATE} or {@code ROLE_BENCHMARK}

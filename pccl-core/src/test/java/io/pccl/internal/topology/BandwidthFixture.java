@@ -87,6 +87,15 @@ final class BandwidthFixture implements AutoCloseable {
                 "the benchmark slot of peer " + peerId + " should be freed");
     }
 
+    /** Waits (bounded) until every connection accepted on the listener has closed. */
+    void awaitNoConnections() {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(AWAIT_SECONDS);
+        while (listener.openConnections() > 0 && System.nanoTime() < deadline) {
+            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+        }
+        assertEquals(0, listener.openConnections(), "every accepted connection should have closed");
+    }
+
     /** A raw socket to the listener with a bounded read timeout. */
     Socket connect() throws IOException {
         final Socket s = new Socket(LOOPBACK, port());

@@ -165,6 +165,13 @@ class BandwidthProbeTest {
         fx.awaitAcquired(PEER_A);
         assertTrue(f.cancel(false));
         fx.awaitReleased(PEER_A);
+        fx.awaitNoConnections();
+        // A stream whose hello was still in flight when the probe closed it can take the freed slot once more
+        // before its own close frees it again (seen once in CI): every acquisition is matched by a release.
+        for (Long late = fx.acquired.poll(); late != null; late = fx.acquired.poll()) {
+            assertEquals(Long.valueOf(PEER_A), late);
+            fx.awaitReleased(PEER_A);
+        }
         assertFalse(fx.server.busy());
     }
 

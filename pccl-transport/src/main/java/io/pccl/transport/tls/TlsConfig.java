@@ -42,7 +42,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Peers dial each other by the addresses the master reports, so host names are not checked: a certificate
  * signed by a trusted CA admits its holder to any role, as the shared key does (see {@code docs/protocol.md},
- * "Encryption (TLS)"). Give a deployment a CA of its own.
+ * "Encryption (TLS)"). Give a deployment a CA of its own. Where the master reported which certificate a peer
+ * registered with, a dialer can require exactly that one
+ * ({@link #installDialer(ChannelPipeline, String, long, byte[])}, {@link #otherSideCertificateSha256}).
  *
  * <p>Files are PEM: an X.509 certificate chain (leaf first), an unencrypted PKCS#8 private key
  * ({@code -----BEGIN PRIVATE KEY-----}, RSA or EC), one or more trusted certificates, and optionally certificate
@@ -88,7 +90,7 @@ public final class TlsConfig {
 
     /**
      * The contexts built from one reading of the files, the SHA-256 of those files (to see a change without keeping
-     * the private key's bytes), and when the leaf expires.
+     * the private key's bytes), when the leaf expires, and the revocation lists the contexts' trust manager uses.
      */
     private record Contexts(SslContext client, SslContext server, byte[] digest, Instant notAfter,
                             RevocationList revocations) {
