@@ -330,7 +330,7 @@ class TlsSystemTest {
                     .answer.get(BOUND_S, TimeUnit.SECONDS);
             assertEquals(ErrorCode.ERROR_UNAUTHENTICATED, answer.getError().getCode(), answer::toString);
             assertTrue(answer.getError().getReason().startsWith("this connection presented the TLS certificate "
-                    + "CN=dave (serial 0x") && answer.getError().getReason().endsWith(", not the one peer "
+                    + "CN=dave (serial 0x") && answer.getError().getReason().endsWith(", not one of the subject peer "
                     + predecessor + " registered with at the master"), answer.getError().getReason());
             assertArrayEqualsOnAll(cluster, cluster.peers(), new int[] {3, 30});
         } finally {

@@ -334,16 +334,16 @@ final class MasterConductor implements MasterOutbox {
         byPeer.put(peerId, conn);
         final String certificate = TlsConfig.describeOtherSide(conn.channel);
         if (certificate != null) {
-            conn.certificateSha256 = ByteString.copyFrom(TlsConfig.otherSideCertificateSha256(conn.channel));
+            conn.certificateSubject = ByteString.copyFrom(TlsConfig.otherSideSubject(conn.channel).getEncoded());
             LOG.info("master: peer {} presented the TLS certificate {}", peerId, certificate);
         }
         conn.channel.writeAndFlush(MasterProtoUtils.registered(peerId));
     }
 
-    /** What {@code peerId}'s connection presented (SHA-256), for the endpoints other peers receive. */
+    /** The subject of the certificate {@code peerId}'s connection presented, for the endpoints others receive. */
     private ByteString certificateOf(final long peerId) {
         final MasterConnection conn = byPeer.get(peerId);
-        return conn == null ? ByteString.EMPTY : conn.certificateSha256;
+        return conn == null ? ByteString.EMPTY : conn.certificateSubject;
     }
 
     @Override

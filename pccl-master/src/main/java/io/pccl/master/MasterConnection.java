@@ -40,10 +40,10 @@ final class MasterConnection {
     volatile State state = State.AWAIT_HELLO;
     volatile long peerId;
     /**
-     * SHA-256 of the certificate the connection presented (empty without TLS); set at registration, confined to
+     * DER subject of the certificate the connection presented (empty without TLS); set at registration, confined to
      * the conductor.
      */
-    ByteString certificateSha256 = ByteString.EMPTY;
+    ByteString certificateSubject = ByteString.EMPTY;
     /** Conductor clock reading when the conductor learnt of the connection; confined to the conductor. */
     long openedAtNs;
 

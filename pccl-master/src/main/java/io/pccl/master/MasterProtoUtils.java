@@ -85,12 +85,12 @@ final class MasterProtoUtils {
     }
 
     /**
-     * @param certificates the SHA-256 of the certificate each peer's master connection presented (empty without
-     *        TLS), which the receiver holds that peer's own connections to
+     * @param certificates the DER subject of the certificate each peer's master connection presented (empty
+     *        without TLS), which the receiver holds that peer's ring connections to
      */
     static io.pccl.proto.PeerEndpoint endpoint(final PeerEndpoint e, final LongFunction<ByteString> certificates) {
         return io.pccl.proto.PeerEndpoint.newBuilder().setPeerId(e.peerId()).setHost(e.host()).setPort(e.port())
-                .setCertificateSha256(certificates.apply(e.peerId())).build();
+                .setCertificateSubject(certificates.apply(e.peerId())).build();
     }
 
     static Envelope establishResult(final long round, final boolean success, final List<Long> ring,

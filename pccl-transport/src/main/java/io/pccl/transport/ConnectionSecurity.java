@@ -6,6 +6,8 @@ import io.pccl.transport.auth.AuthHandshake;
 import io.pccl.transport.auth.SharedKey;
 import io.pccl.transport.tls.TlsConfig;
 
+import javax.security.auth.x500.X500Principal;
+
 /**
  * How a deployment's connections open: with the shared-key handshake ({@link AuthHandshake}), with mutual TLS
  * ({@link TlsConfig}), with both (the key is proved inside TLS), or plain. One value serves every connection kind
@@ -74,22 +76,22 @@ public final class ConnectionSecurity {
 
     /**
      * {@link #installDialer(ChannelPipeline, String, long)} for a connection to a peer: with TLS, the other side
-     * must present the certificate the master reported for that peer
-     * ({@link TlsConfig#installDialer(ChannelPipeline, String, long, byte[])}).
+     * must present a certificate of the subject the master reported for that peer
+     * ({@link TlsConfig#installDialer(ChannelPipeline, String, long, X500Principal)}).
      *
      * @param pipeline the new channel's pipeline
      * @param remote names the other side in messages, e.g. "peer 3 at 10.0.0.7:48150"
      * @param handshakeTimeoutNs the TLS handshake's bound
-     * @param expectedCertificateSha256 the peer's certificate digest as the master reported it; null or empty for
-     *        none (no TLS, or a master that did not report one)
+     * @param expectedSubject the peer's certificate subject as the master reported it; null for none (no TLS, or a
+     *        master that did not report one)
      */
     public void installDialer(final ChannelPipeline pipeline, final String remote, final long handshakeTimeoutNs,
-                              final byte[] expectedCertificateSha256) {
+                              final X500Principal expectedSubject) {
         if (key != null) {
             AuthHandshake.installInitiator(pipeline, key, remote);
         }
         if (tls != null) {
-            tls.installDialer(pipeline, remote, handshakeTimeoutNs, expectedCertificateSha256);
+            tls.installDialer(pipeline, remote, handshakeTimeoutNs, expectedSubject);
         }
     }
 

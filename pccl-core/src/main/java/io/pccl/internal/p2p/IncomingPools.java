@@ -4,7 +4,8 @@ import io.netty.channel.Channel;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.security.MessageDigest;
+import javax.security.auth.x500.X500Principal;
+
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -16,8 +17,8 @@ import java.util.Map;
  * ({@link #retainOnly}) and everything at {@link #closeAll} are closed here; a channel that closes by itself is
  * removed from its slot.
  *
- * <p>With TLS, the predecessor's connections must present the certificate the master reported for it
- * ({@link #retainOnly(long, byte[])}): a connection naming the predecessor's id with another certificate is refused
+ * <p>With TLS, the predecessor's connections must present a certificate of the subject the master reported for it
+ * ({@link #retainOnly(long, X500Principal)}): a connection naming the predecessor's id with another one is refused
  * by {@link #register}, and one registered before the ring was known is closed when it becomes known. Connections
  * naming another peer are held, unchecked, until a ring makes that peer the predecessor (then checked) or not
  * (then closed); none of them carries ring data before its check.
@@ -33,10 +34,10 @@ public final class IncomingPools {
     private volatile Map<Long, Channel[]> pools = new HashMap<>();
     /** Guarded by {@code this}: the ring predecessor whose connections are checked. */
     private long checkedPeer = P2PConnections.NO_PEER;
-    /** Guarded by {@code this}: the SHA-256 its connections must present; null for any. */
-    private byte[] checkedCertificate;
-    /** Guarded by {@code this}: what each registered channel presented (absent without TLS). */
-    private final Map<Channel, byte[]> certificates = new HashMap<>();
+    /** Guarded by {@code this}: the certificate subject its connections must present; null for any. */
+    private X500Principal checkedSubject;
+    /** Guarded by {@code this}: the certificate subject each registered channel presented (absent without TLS). */
+    private final Map<Channel, X500Principal> subjects = new HashMap<>();
 
     /**
      * Registers {@code channel} at (peerId, index); a different pool size replaces the whole pool.
@@ -45,20 +46,20 @@ public final class IncomingPools {
      * @param index connection index, {@code 0 <= index < poolSize}
      * @param poolSize dialer's pool size
      * @param channel the channel
-     * @param certificateSha256 the SHA-256 of the certificate the channel presented, or null without TLS
-     * @return false (nothing registered) when {@code peerId} is the predecessor and the channel did not present
-     *         its certificate
+     * @param subject the subject of the certificate the channel presented, or null without TLS
+     * @return false (nothing registered) when {@code peerId} is the predecessor and the channel did not present a
+     *         certificate of its subject
      */
     public boolean register(final long peerId, final int index, final int poolSize, final Channel channel,
-                            final byte[] certificateSha256) {
+                            final X500Principal subject) {
         Channel replaced = null;
         Channel[] dropped = null;
         synchronized (this) {
-            if (!admissible(peerId, certificateSha256)) {
+            if (!admissible(peerId, subject)) {
                 return false;
             }
-            if (certificateSha256 != null) {
-                certificates.put(channel, certificateSha256);
+            if (subject != null) {
+                subjects.put(channel, subject);
             }
             final Map<Long, Channel[]> next = new HashMap<>(pools);
             Channel[] pool = next.get(peerId);
@@ -83,14 +84,13 @@ public final class IncomingPools {
     }
 
     /** Guarded by {@code this}. */
-    private boolean admissible(final long peerId, final byte[] certificateSha256) {
-        return peerId != checkedPeer || checkedCertificate == null
-                || certificateSha256 != null && MessageDigest.isEqual(checkedCertificate, certificateSha256);
+    private boolean admissible(final long peerId, final X500Principal subject) {
+        return peerId != checkedPeer || checkedSubject == null || checkedSubject.equals(subject);
     }
 
     private void unregister(final long peerId, final int index, final Channel channel) {
         synchronized (this) {
-            certificates.remove(channel);
+            subjects.remove(channel);
             final Channel[] pool = pools.get(peerId);
             if (pool == null || index >= pool.length || pool[index] != channel) {
                 return;
@@ -123,27 +123,26 @@ public final class IncomingPools {
     }
 
     /**
-     * Closes every pool except the one of {@code keepPeerId}, whose connections from now on must present
-     * {@code certificateSha256}: those already registered with another certificate are closed too.
+     * Closes every pool except the one of {@code keepPeerId}, whose connections from now on must present a
+     * certificate of {@code subject}: those already registered with another one are closed too.
      *
      * @param keepPeerId the peer whose pool stays (the ring predecessor), or {@link P2PConnections#NO_PEER} to
      *        close all
-     * @param certificateSha256 the certificate digest the master reported for that peer; null or empty for any
+     * @param subject the certificate subject the master reported for that peer; null for any
      */
-    public void retainOnly(final long keepPeerId, final byte[] certificateSha256) {
+    public void retainOnly(final long keepPeerId, final X500Principal subject) {
         final Map<Long, Channel[]> old;
         final List<Channel> impostors = new ArrayList<>();
         synchronized (this) {
             checkedPeer = keepPeerId;
-            checkedCertificate = certificateSha256 == null || certificateSha256.length == 0 ? null
-                    : certificateSha256.clone();
+            checkedSubject = subject;
             old = pools;
             final Map<Long, Channel[]> next = new HashMap<>();
             final Channel[] keep = old.get(keepPeerId);
             if (keep != null) {
                 final Channel[] checked = keep.clone();
                 for (int i = 0; i < checked.length; i++) {
-                    if (checked[i] != null && !admissible(keepPeerId, certificates.get(checked[i]))) {
+                    if (checked[i] != null && !admissible(keepPeerId, subjects.get(checked[i]))) {
                         impostors.add(checked[i]);
                         checked[i] = null;
                     }
@@ -159,8 +158,9 @@ public final class IncomingPools {
             }
         }
         for (Channel c : impostors) {
-            LOG.warn("closing incoming ring connection from {}: it claimed to be peer {} but did not present the "
-                    + "certificate that peer registered with at the master", c.remoteAddress(), keepPeerId);
+            LOG.warn("closing incoming ring connection from {}: it claimed to be peer {} but did not present a "
+                    + "certificate of the subject {} that peer registered with at the master", c.remoteAddress(),
+                    keepPeerId, subject.getName());
             c.close();
         }
     }

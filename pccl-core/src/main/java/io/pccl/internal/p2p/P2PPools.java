@@ -19,6 +19,7 @@ import io.pccl.transport.netty.NettyTransport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import javax.security.auth.x500.X500Principal;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -163,7 +164,7 @@ public final class P2PPools implements P2PConnections, AutoCloseable {
                 IncomingPools.closeAll(pool.channels);
             }
         }
-        incoming.retainOnly(prev, before == null ? null : before.getCertificateSha256().toByteArray());
+        incoming.retainOnly(prev, before == null ? null : subjectOf(before));
         predecessor = prev;
         successor = nextId;
         if (next == null || outgoing.containsKey(nextId)) {
@@ -194,7 +195,7 @@ public final class P2PPools implements P2PConnections, AutoCloseable {
                             ControlPipeline.install(ch.pipeline());
                             ch.pipeline().addLast("hello", hello);
                             security.installDialer(ch.pipeline(), "peer " + to.getPeerId() + " at " + to.getHost()
-                                    + ":" + to.getPort(), timeoutNs, to.getCertificateSha256().toByteArray());
+                                    + ":" + to.getPort(), timeoutNs, subjectOf(to));
                         }
                     }).connect(to.getHost(), to.getPort());
             opened.add(connect.channel());
@@ -225,6 +226,24 @@ public final class P2PPools implements P2PConnections, AutoCloseable {
         LOG.debug("peer {}: connected pool of {} to peer {} at {}:{}", self, poolSize, to.getPeerId(),
                 to.getHost(), to.getPort());
         return new Pool(to.getHost(), to.getPort(), channels);
+    }
+
+    /**
+     * The subject of the certificate {@code e}'s peer registered with, as the master reported it.
+     *
+     * @return the subject, or null when the master reported none (no TLS)
+     * @throws PcclException {@code PROTOCOL_VIOLATION} if the master's bytes are not a DER X.500 name
+     */
+    static X500Principal subjectOf(final PeerEndpoint e) {
+        if (e.getCertificateSubject().isEmpty()) {
+            return null;
+        }
+        try {
+            return new X500Principal(e.getCertificateSubject().toByteArray());
+        } catch (IllegalArgumentException bad) {
+            throw new PcclException(PcclException.Code.PROTOCOL_VIOLATION, "the master reported a certificate "
+                    + "subject for peer " + e.getPeerId() + " that is not a DER X.500 name: " + bad.getMessage());
+        }
     }
 
     private static void closeOpened(final List<Channel> opened) {

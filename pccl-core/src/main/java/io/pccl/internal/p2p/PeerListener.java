@@ -367,10 +367,10 @@ public final class PeerListener implements AutoCloseable {
                 return;
             }
             final Channel ch = ctx.channel();
-            if (!incoming.register(peerId, index, poolSize, ch, TlsConfig.otherSideCertificateSha256(ch))) {
+            if (!incoming.register(peerId, index, poolSize, ch, TlsConfig.otherSideSubject(ch))) {
                 reject(ctx, ErrorCode.ERROR_UNAUTHENTICATED, "this connection presented the TLS certificate "
-                        + TlsConfig.describeOtherSide(ch) + ", not the one peer " + peerId + " registered with at the "
-                        + "master");
+                        + TlsConfig.describeOtherSide(ch) + ", not one of the subject peer " + peerId
+                        + " registered with at the master");
                 return;
             }
             // Encoded synchronously on this event loop, before the encoders are removed below.

@@ -3,18 +3,20 @@ package io.pccl.internal.p2p;
 import io.netty.channel.embedded.EmbeddedChannel;
 import org.junit.jupiter.api.Test;
 
+import javax.security.auth.x500.X500Principal;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * {@link IncomingPools} holds the ring predecessor's connections to the certificate the master reported for it,
- * whether a connection arrives before or after the ring is known; connections of other peers wait unchecked, and
- * without TLS (no digests) nothing is checked.
+ * {@link IncomingPools} holds the ring predecessor's connections to the certificate subject the master reported
+ * (compared as X.500 names), whether a connection arrives before or after the ring is known; connections of other
+ * peers wait unchecked, and without TLS (no subjects) nothing is checked.
  */
 class IncomingPoolsTest {
-    private static final byte[] BOBS = {1, 2, 3};
-    private static final byte[] DAVES = {9, 9, 9};
+    private static final X500Principal BOBS = new X500Principal("CN=bob, O=run");
+    private static final X500Principal DAVES = new X500Principal("CN=dave, O=run");
 
     @Test
     void aConnectionNamingThePredecessorWithAnotherCertificateIsRefused() {
@@ -25,7 +27,7 @@ class IncomingPoolsTest {
         assertFalse(pools.register(2, 0, 1, impostor, null), "no certificate is not the right one either");
         assertArrayEquals(new io.netty.channel.Channel[0], pools.pool(2));
         final EmbeddedChannel bob = new EmbeddedChannel();
-        assertTrue(pools.register(2, 0, 1, bob, BOBS.clone()));
+        assertTrue(pools.register(2, 0, 1, bob, new X500Principal("cn=Bob,o=RUN")), "the same name, another spelling");
         assertArrayEquals(new io.netty.channel.Channel[] {bob}, pools.pool(2));
         assertFalse(pools.register(2, 0, 1, impostor, DAVES), "nor can it replace the predecessor's connection");
         assertArrayEquals(new io.netty.channel.Channel[] {bob}, pools.pool(2));
@@ -49,9 +51,9 @@ class IncomingPoolsTest {
     }
 
     @Test
-    void withoutDigestsNothingIsChecked() {
+    void withoutSubjectsNothingIsChecked() {
         final IncomingPools pools = new IncomingPools();
-        pools.retainOnly(2, new byte[0]);
+        pools.retainOnly(2, null);
         final EmbeddedChannel any = new EmbeddedChannel();
         assertTrue(pools.register(2, 0, 1, any, null));
         pools.retainOnly(2, null);

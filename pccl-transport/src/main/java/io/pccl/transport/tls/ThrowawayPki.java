@@ -110,10 +110,19 @@ public final class ThrowawayPki {
             return issue(name, name);
         }
 
-        private PemFiles issue(final String name, final String prefix) throws IOException {
-            if (!name.matches("[A-Za-z0-9.-]+")) {
-                throw new IllegalArgumentException("certificate name '" + name + "' must be letters, digits, '-' "
-                        + "and '.'");
+        /**
+         * Issues a certificate with common name {@code name} into files named by {@code prefix}: a renewal keeps
+         * the name under another prefix.
+         *
+         * @param name the certificate's common name (letters, digits, '-' and '.')
+         * @param prefix the files' prefix (the same characters)
+         * @return the files of a process that presents this certificate and trusts this CA
+         * @throws IOException if keytool cannot run or fails
+         */
+        public PemFiles issue(final String name, final String prefix) throws IOException {
+            if (!name.matches("[A-Za-z0-9.-]+") || !prefix.matches("[A-Za-z0-9.-]+")) {
+                throw new IllegalArgumentException("certificate name '" + name + "' and file prefix '" + prefix
+                        + "' must be letters, digits, '-' and '.'");
             }
             final Path node = dir.resolve(prefix + ".p12");
             final Path csr = dir.resolve(prefix + ".csr");

@@ -15,6 +15,7 @@ import org.slf4j.LoggerFactory;
 
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.security.auth.x500.X500Principal;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -42,9 +43,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Peers dial each other by the addresses the master reports, so host names are not checked: a certificate
  * signed by a trusted CA admits its holder to any role, as the shared key does (see {@code docs/protocol.md},
- * "Encryption (TLS)"). Give a deployment a CA of its own. Where the master reported which certificate a peer
- * registered with, a dialer can require exactly that one
- * ({@link #installDialer(ChannelPipeline, String, long, byte[])}, {@link #otherSideCertificateSha256}).
+ * "Encryption (TLS)"). Give a deployment a CA of its own. Where the master reported the subject of the certificate
+ * a peer registered with, a dialer can require that subject
+ * ({@link #installDialer(ChannelPipeline, String, long, X500Principal)}, {@link #otherSideSubject}).
  *
  * <p>Files are PEM: an X.509 certificate chain (leaf first), an unencrypted PKCS#8 private key
  * ({@code -----BEGIN PRIVATE KEY-----}, RSA or EC), one or more trusted certificates, and optionally certificate
@@ -368,19 +369,19 @@ public final class TlsConfig {
     }
 
     /**
-     * {@link #installDialer(ChannelPipeline, String, long)} for a connection to a peer whose certificate the master
-     * reported: a handshake with another certificate (though the trusted CAs signed it) fails like an untrusted one.
+     * {@link #installDialer(ChannelPipeline, String, long)} for a connection to a peer whose certificate subject the
+     * master reported: a handshake with a certificate of another subject (though the trusted CAs signed it) fails
+     * like an untrusted one.
      *
      * @param pipeline the new channel's pipeline
      * @param remote names the other side in messages, e.g. "peer 3 at 10.0.0.7:48150"
      * @param handshakeTimeoutNs the handshake's bound
-     * @param expectedCertificateSha256 SHA-256 of the DER certificate the other side must present; null or empty
-     *        for any certificate the trusted CAs signed
+     * @param expectedSubject the subject the other side's certificate must have; null for any certificate the
+     *        trusted CAs signed
      */
     public void installDialer(final ChannelPipeline pipeline, final String remote, final long handshakeTimeoutNs,
-                              final byte[] expectedCertificateSha256) {
-        final TlsEnd end = TlsEnd.dialing(remote, expectedCertificateSha256 == null
-                || expectedCertificateSha256.length == 0 ? null : expectedCertificateSha256.clone());
+                              final X500Principal expectedSubject) {
+        final TlsEnd end = TlsEnd.dialing(remote, expectedSubject);
         pipeline.addFirst(FAILURE_NAME, new TlsFailureHandler(end));
         final SslHandler tls = contexts.client().newHandler(pipeline.channel().alloc());
         pipeline.addFirst(HANDLER_NAME, timed(tls, handshakeTimeoutNs));
@@ -430,15 +431,17 @@ public final class TlsConfig {
     }
 
     /**
-     * The SHA-256 of the DER certificate the other side of {@code channel} presented: what identifies a peer's
-     * connections as its own (the master hands it out with the peer's address).
+     * The subject of the certificate the other side of {@code channel} presented: what identifies a peer's
+     * connections as its own (the master hands it out with the peer's address). A subject, not the certificate
+     * itself, so that a peer whose certificate was renewed or re-issued under the same name while it ran
+     * ({@link #reload}) is still itself.
      *
      * @param channel a connection
-     * @return the digest, or null when the connection has no TLS or its handshake has not completed
+     * @return the subject, or null when the connection has no TLS or its handshake has not completed
      */
-    public static byte[] otherSideCertificateSha256(final Channel channel) {
+    public static X500Principal otherSideSubject(final Channel channel) {
         final X509Certificate leaf = otherSideLeaf(channel);
-        return leaf == null ? null : sha256(leaf);
+        return leaf == null ? null : leaf.getSubjectX500Principal();
     }
 
     static X509Certificate otherSideLeaf(final Channel channel) {
@@ -457,13 +460,6 @@ public final class TlsConfig {
         return leaf.getSubjectX500Principal().getName() + " (serial 0x" + leaf.getSerialNumber().toString(16) + ")";
     }
 
-    static byte[] sha256(final X509Certificate certificate) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(certificate.getEncoded());
-        } catch (NoSuchAlgorithmException | java.security.cert.CertificateEncodingException e) {
-            throw new IllegalStateException("cannot digest certificate " + certificate.getSubjectX500Principal(), e);
-        }
-    }
 
     /** Open connections set up by this configuration (tests). */
     int openConnections() {

@@ -5,6 +5,8 @@ import io.pccl.transport.LogThrottle;
 import io.pccl.transport.auth.AuthenticationFailedException;
 import org.slf4j.Logger;
 
+import javax.security.auth.x500.X500Principal;
+
 /**
  * Which end of one TLS connection this process is, and how that end reports a failure: the dialing end names the
  * other side in an {@link AuthenticationFailedException} sent down its pipeline, the accepting end logs through
@@ -15,12 +17,12 @@ import org.slf4j.Logger;
  * @param accepting whether this is the accepting end
  * @param remote names the other side in messages (dialing end), e.g. "master at 10.0.0.1:48148"
  * @param failures the accepting end's refusal counter (null when dialing)
- * @param expectedCertificateSha256 dialing end: the SHA-256 of the certificate the other side must present (the
- *        one the master saw it register with), or null for any the trusted CAs signed
+ * @param expectedSubject dialing end: the subject the other side's certificate must have (the one the master saw
+ *        it register with), or null for any certificate the trusted CAs signed
  */
-record TlsEnd(boolean accepting, String remote, LogThrottle failures, byte[] expectedCertificateSha256) {
-    static TlsEnd dialing(final String remote, final byte[] expectedCertificateSha256) {
-        return new TlsEnd(false, remote, null, expectedCertificateSha256);
+record TlsEnd(boolean accepting, String remote, LogThrottle failures, X500Principal expectedSubject) {
+    static TlsEnd dialing(final String remote, final X500Principal expectedSubject) {
+        return new TlsEnd(false, remote, null, expectedSubject);
     }
 
     static TlsEnd accepting(final LogThrottle failures) {

@@ -9,11 +9,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import javax.crypto.BadPaddingException;
+import javax.security.auth.x500.X500Principal;
 import javax.net.ssl.SSLException;
 import java.nio.channels.ClosedChannelException;
-import java.security.MessageDigest;
 import java.security.cert.X509Certificate;
-import java.util.HexFormat;
 import java.security.cert.CertificateException;
 
 /**
@@ -53,7 +52,7 @@ final class TlsFailureHandler extends ChannelInboundHandlerAdapter {
         if (evt instanceof SslHandshakeCompletionEvent done) {
             if (!done.isSuccess()) {
                 failed(ctx, done.cause());
-            } else if (end.expectedCertificateSha256() != null) {
+            } else if (end.expectedSubject() != null) {
                 checkIdentity(ctx);
             }
             return;
@@ -73,22 +72,20 @@ final class TlsFailureHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Dialing end: the other side must present the very certificate its peer registered with at the master, not
-     * merely one the deployment's CA signed (another member answering at that address would pass that).
+     * Dialing end: the other side must present a certificate of the subject its peer registered with at the master,
+     * not merely one the deployment's CA signed (another member answering at that address would pass that).
      */
     private void checkIdentity(final ChannelHandlerContext ctx) {
-        final byte[] expected = end.expectedCertificateSha256();
+        final X500Principal expected = end.expectedSubject();
         final X509Certificate leaf = TlsConfig.otherSideLeaf(ctx.channel());
-        final byte[] actual = leaf == null ? null : TlsConfig.sha256(leaf);
-        if (actual != null && MessageDigest.isEqual(expected, actual)) {
+        if (leaf != null && expected.equals(leaf.getSubjectX500Principal())) {
             return;
         }
         reported = true;
         end.fail(ctx, LOG, "unexpected certificate", "TLS with " + end.remote() + " failed: it presented the "
-                + "certificate " + (leaf == null ? "(none)" : TlsConfig.describe(leaf)) + " (SHA-256 "
-                + (actual == null ? "-" : HexFormat.of().formatHex(actual)) + "), not the one that peer registered "
-                + "with at the master (SHA-256 " + HexFormat.of().formatHex(expected) + "): another holder of a "
-                + "certificate of the deployment answers at that address");
+                + "certificate " + (leaf == null ? "(none)" : TlsConfig.describe(leaf)) + ", not one of the subject "
+                + expected.getName() + " that peer registered with at the master: another holder of a certificate "
+                + "of the deployment answers at that address");
     }
 
     private void failed(final ChannelHandlerContext ctx, final Throwable cause) {

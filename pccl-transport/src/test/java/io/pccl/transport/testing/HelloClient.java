@@ -11,6 +11,7 @@ import io.pccl.transport.ConnectionSecurity;
 import io.pccl.transport.netty.ControlPipeline;
 import io.pccl.transport.netty.NettyTransport;
 
+import javax.security.auth.x500.X500Principal;
 import java.io.IOException;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -44,12 +45,12 @@ public final class HelloClient {
      * @param port the port
      * @param handshakeNs the TLS handshake's bound
      * @param hello sent once connected (the handshakes hold it until they are done)
-     * @param expectedCertificateSha256 the certificate the other side must present, or null for any trusted one
+     * @param expectedSubject the subject the other side's certificate must have, or null for any trusted one
      * @param onAnswer runs on the event loop with the first envelope
      */
     public HelloClient(final EventLoopGroup group, final ConnectionSecurity security, final String host,
                        final int port, final long handshakeNs, final Envelope hello,
-                       final byte[] expectedCertificateSha256,
+                       final X500Principal expectedSubject,
                        final BiConsumer<ChannelHandlerContext, Envelope> onAnswer) {
         channel = new Bootstrap().group(group).channel(NettyTransport.channelClass())
                 .handler(new ChannelInitializer<Channel>() {
@@ -83,7 +84,7 @@ public final class HelloClient {
                                 closed.complete(null);
                             }
                         });
-                        security.installDialer(ch.pipeline(), "test server", handshakeNs, expectedCertificateSha256);
+                        security.installDialer(ch.pipeline(), "test server", handshakeNs, expectedSubject);
                     }
                 }).connect(host, port).addListener(f -> {
                     if (!f.isSuccess()) {
