@@ -113,7 +113,7 @@ public final class AllReduceBench implements Callable<Integer> {
                     if (quantize != null) {
                         args.addAll(List.of("--quantize", quantize.name()));
                     }
-                    args.addAll(security.args());
+                    args.addAll(security.peerArgs(i));
                     children.add(ChildJvm.start("peer" + i, List.of("-Xmx" + peerHeap,
                             "-XX:MaxDirectMemorySize=" + (2 * sumBytes + 2 * maxBytes + (512L << 20)),
                             "-Dio.netty.leakDetection.level=disabled"), BenchMain.class.getName(), args));

@@ -592,12 +592,13 @@ public final class Churn implements Callable<Integer> {
     }
 
     private void spawn(final long now) {
-        final String name = "peer" + spawned++;
+        final int index = spawned++;
+        final String name = "peer" + index;
         final List<String> args = new ArrayList<>(List.of("--master=127.0.0.1:" + masterPort, "--steps=0",
                 "--elements=" + elements, "--ops=" + ops, "--max-in-flight=" + maxInFlight,
                 "--connections=" + connections));
         args.addAll(step.peerArgs());
-        args.addAll(security.args());
+        args.addAll(security.peerArgs(index));
         // Once the run has state, a new peer joins it and must never seed it (docs/fault-tolerance.md §8).
         final boolean joiner = steps > 0;
         if (joiner) {

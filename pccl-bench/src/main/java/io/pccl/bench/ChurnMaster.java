@@ -131,7 +131,7 @@ abstract class ChurnMaster implements AutoCloseable {
             final List<String> args = new ArrayList<>(List.of("--host", "127.0.0.1", "--port",
                     Integer.toString(port), "--heartbeat-timeout-ms", Long.toString(HEARTBEAT_TIMEOUT.toMillis()),
                     "--heartbeat-interval-ms", "500", "--log-level", verbose ? "info" : "warn"));
-            args.addAll(security.args());
+            args.addAll(security.masterArgs());
             jvm = ChildJvm.start("master", List.of("-Xmx512m", "-Dio.netty.leakDetection.level=disabled"),
                     MasterMain.class.getName(), args);
             try {

@@ -79,10 +79,10 @@ public final class Demo implements Callable<Integer> {
             final CountDownLatch joinPoint = new CountDownLatch(1);
             try {
                 for (int i = 0; i < peers; i++) {
-                    children.add(startPeer(master, "peer" + i, readers, killPoint, joinPoint, false));
+                    children.add(startPeer(master, i, "peer" + i, readers, killPoint, joinPoint, false));
                 }
                 // started now so that its JVM is warm; it joins when told to
-                final ChildJvm joiner = startPeer(master, "joiner", readers, killPoint, joinPoint, true);
+                final ChildJvm joiner = startPeer(master, peers, "joiner", readers, killPoint, joinPoint, true);
                 if (!killPoint.await(300, TimeUnit.SECONDS)) {
                     throw new IllegalStateException("peers did not reach step " + killAt + " within 300 s");
                 }
@@ -118,7 +118,7 @@ public final class Demo implements Callable<Integer> {
         return checkParity() ? 0 : 1;
     }
 
-    private ChildJvm startPeer(final Master master, final String name, final List<Thread> readers,
+    private ChildJvm startPeer(final Master master, final int index, final String name, final List<Thread> readers,
                                final CountDownLatch killPoint, final CountDownLatch joinPoint, final boolean wait) {
         final List<String> args = new ArrayList<>(List.of("--master=127.0.0.1:" + master.port(), "--steps=" + steps,
                 "--final-world=" + peers, "--elements=" + elements, "--connections=" + connections));
@@ -126,7 +126,7 @@ public final class Demo implements Callable<Integer> {
             args.add("--optimize-on-growth");
         }
         args.addAll(step.peerArgs());
-        args.addAll(security.args());
+        args.addAll(security.peerArgs(index));
         if (wait) {
             // The late peer joins a run that has state: it must never seed the group.
             args.add("--wait-for-go");

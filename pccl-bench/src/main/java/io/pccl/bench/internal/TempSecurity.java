@@ -13,30 +13,40 @@ import java.util.Base64;
 import java.util.List;
 
 /**
- * What {@code --auth} and {@code --tls} of the demo and the churn harness give a run: a fresh shared key (32 random
- * bytes, base64, in a temporary file) and a throwaway CA with one certificate ({@link ThrowawayPki}), both read by
- * the master and every peer JVM through the same flags ({@code --auth-key-file}, {@code --tls-cert},
- * {@code --tls-key}, {@code --tls-trust}), and deleted when this JVM exits.
+ * What {@code --auth} and {@code --tls} of the demo, the churn harness and the all-reduce benchmark give a run: a
+ * fresh shared key (32 random bytes, base64, in a temporary file) and a throwaway CA ({@link ThrowawayPki}) with a
+ * certificate for the master and {@value #PEER_NAMES} certificate names that the peers take in turn (so ring
+ * neighbours mostly present different names, as in a deployment with a certificate per process, and the binding of
+ * ring connections to names is exercised), read by the master and every peer JVM through the same flags
+ * ({@code --auth-key-file}, {@code --tls-cert}, {@code --tls-key}, {@code --tls-trust}), and deleted when this JVM
+ * exits.
  *
  * <p>Thread-safe (immutable).
  */
 public final class TempSecurity {
     /** Neither a key nor TLS. */
-    public static final TempSecurity NONE = new TempSecurity(null, null);
+    public static final TempSecurity NONE = new TempSecurity(null, null, List.of());
+    /** Certificate names the peers take in turn ("peer-0", "peer-1"). */
+    public static final int PEER_NAMES = 2;
 
     private final Path keyFile;
-    private final ThrowawayPki.PemFiles tls;
+    /** The master's certificate, or null without TLS. */
+    private final ThrowawayPki.PemFiles masterTls;
+    /** The peers' certificates, one per name; empty without TLS. */
+    private final List<ThrowawayPki.PemFiles> peerTls;
 
-    private TempSecurity(final Path keyFile, final ThrowawayPki.PemFiles tls) {
+    private TempSecurity(final Path keyFile, final ThrowawayPki.PemFiles masterTls,
+                         final List<ThrowawayPki.PemFiles> peerTls) {
         this.keyFile = keyFile;
-        this.tls = tls;
+        this.masterTls = masterTls;
+        this.peerTls = peerTls;
     }
 
     /**
      * Makes the files asked for.
      *
      * @param key whether to make a shared key
-     * @param tls whether to make a CA and a certificate
+     * @param tls whether to make a CA and certificates
      * @return the run's security
      * @throws IOException if a file cannot be written, or keytool fails
      */
@@ -52,22 +62,45 @@ public final class TempSecurity {
             new SecureRandom().nextBytes(bytes);
             Files.writeString(keyFile, Base64.getEncoder().encodeToString(bytes));
         }
-        ThrowawayPki.PemFiles pem = null;
+        ThrowawayPki.PemFiles master = null;
+        final List<ThrowawayPki.PemFiles> peers = new ArrayList<>();
         if (tls) {
             final Path dir = Files.createTempDirectory("pccl-pki");
             dir.toFile().deleteOnExit(); // registered first, so deleted after the files in it
-            pem = ThrowawayPki.create(dir, "pccl-bench");
-            for (Path p : List.of(pem.certificateChain(), pem.privateKey(), pem.trustedCertificates())) {
-                p.toFile().deleteOnExit();
+            final ThrowawayPki.Authority ca = ThrowawayPki.Authority.create(dir, "pccl-bench-ca");
+            master = deleteOnExit(ca.issue("pccl-bench-master"));
+            for (int i = 0; i < PEER_NAMES; i++) {
+                peers.add(deleteOnExit(ca.issue("peer-" + i)));
             }
+            dir.resolve("ca.p12").toFile().deleteOnExit();
         }
-        return new TempSecurity(keyFile, pem);
+        return new TempSecurity(keyFile, master, List.copyOf(peers));
+    }
+
+    private static ThrowawayPki.PemFiles deleteOnExit(final ThrowawayPki.PemFiles pem) {
+        for (Path p : List.of(pem.certificateChain(), pem.privateKey(), pem.trustedCertificates())) {
+            p.toFile().deleteOnExit();
+        }
+        return pem;
     }
 
     /**
-     * @return the flags that give a {@code TrainingPeer} or the master daemon this security
+     * @return the flags that give the master daemon this security
      */
-    public List<String> args() {
+    public List<String> masterArgs() {
+        return args(masterTls);
+    }
+
+    /**
+     * @param index the peer's number in the run (0, 1, ...): its certificate name is "peer-" + index mod
+     *        {@value #PEER_NAMES}
+     * @return the flags that give that {@code TrainingPeer} this security
+     */
+    public List<String> peerArgs(final int index) {
+        return args(peerTls.isEmpty() ? null : peerTls.get(Math.floorMod(index, PEER_NAMES)));
+    }
+
+    private List<String> args(final ThrowawayPki.PemFiles tls) {
         final List<String> args = new ArrayList<>();
         if (keyFile != null) {
             args.add("--auth-key-file=" + keyFile);
@@ -94,8 +127,8 @@ public final class TempSecurity {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        if (tls != null) {
-            builder.tls(tls.certificateChain(), tls.privateKey(), tls.trustedCertificates());
+        if (masterTls != null) {
+            builder.tls(masterTls.certificateChain(), masterTls.privateKey(), masterTls.trustedCertificates());
         }
         return builder;
     }

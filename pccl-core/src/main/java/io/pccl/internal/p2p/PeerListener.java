@@ -30,6 +30,7 @@ import io.pccl.transport.tls.TlsConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.Map;
 import java.util.Objects;
@@ -383,6 +384,14 @@ public final class PeerListener implements AutoCloseable {
 
         @Override
         public void exceptionCaught(final ChannelHandlerContext ctx, final Throwable cause) {
+            if (cause instanceof IOException && !rejected) {
+                // A socket error, not bad bytes (decoders wrap theirs in a DecoderException): the dialer went away
+                // before its hello, as a bandwidth probe's other streams do when one was refused as busy.
+                rejected = true;
+                LOG.debug("connection from {} ended before its hello: {}", ctx.channel().remoteAddress(), cause);
+                ctx.close();
+                return;
+            }
             reject(ctx, ErrorCode.ERROR_PROTOCOL_VIOLATION, "malformed hello: " + cause.getMessage());
         }
 
