@@ -54,6 +54,27 @@ class TlsSystemTest {
     private static ThrowawayPki.PemFiles ours;
     private static ThrowawayPki.PemFiles theirs;
 
+    /** A CA with a certificate per process (tests that need names of their own); made when first needed. */
+    private static ThrowawayPki.Authority runCa;
+    private static final java.util.Map<String, ThrowawayPki.PemFiles> NAMED = new java.util.HashMap<>();
+
+    private static synchronized ThrowawayPki.Authority runCa() throws IOException {
+        if (runCa == null) {
+            runCa = ThrowawayPki.Authority.create(Files.createDirectory(dir.resolve("run-ca")), "pccl-run-ca");
+        }
+        return runCa;
+    }
+
+    /** The run CA's certificate named {@code name}, issued once (keytool is slow). */
+    private static synchronized ThrowawayPki.PemFiles named(final String name) throws IOException {
+        ThrowawayPki.PemFiles f = NAMED.get(name);
+        if (f == null) {
+            f = runCa().issue(name);
+            NAMED.put(name, f);
+        }
+        return f;
+    }
+
     @BeforeAll
     static void makeCertificates() throws IOException {
         ours = ThrowawayPki.create(Files.createDirectory(dir.resolve("ours")), "pccl-test");
@@ -245,11 +266,10 @@ class TlsSystemTest {
      */
     @Test
     void shouldCutOffAPeerWhoseCertificateWasRevokedWhileTheOthersGoOn() throws Exception {
-        final Path d = Files.createDirectory(dir.resolve("revoking"));
-        final ThrowawayPki.Authority ca = ThrowawayPki.Authority.create(d, "pccl-run-ca");
-        final ThrowawayPki.PemFiles m = ca.issue("master");
-        final List<ThrowawayPki.PemFiles> files = List.of(ca.issue("alice"), ca.issue("bob"), ca.issue("carol"));
-        final Path crl = d.resolve("crl.pem");
+        final ThrowawayPki.Authority ca = runCa();
+        final ThrowawayPki.PemFiles m = named("master");
+        final List<ThrowawayPki.PemFiles> files = List.of(named("alice"), named("bob"), named("carol"));
+        final Path crl = dir.resolve("run-ca/crl-revoking.pem");
         ca.revocationList(crl);
         final Master master = master().tls(m.certificateChain(), m.privateKey(), m.trustedCertificates(), crl)
                 .tlsReloadInterval(Duration.ZERO).metricsPort(0).build().start();
@@ -305,22 +325,20 @@ class TlsSystemTest {
      */
     @Test
     void shouldRefuseARingConnectionThatClaimsAnotherPeersIdWithItsOwnCertificate() throws Exception {
-        final Path d = Files.createDirectory(dir.resolve("identities"));
-        final ThrowawayPki.Authority ca = ThrowawayPki.Authority.create(d, "pccl-identity-ca");
-        final ThrowawayPki.PemFiles m = ca.issue("master");
+        final ThrowawayPki.PemFiles m = named("master");
         final Master master = master().tls(m.certificateChain(), m.privateKey(), m.trustedCertificates()).build()
                 .start();
         final io.netty.channel.EventLoopGroup loop = io.pccl.transport.netty.NettyTransport.newEventLoopGroup(1,
                 "impostor");
         try (AllReduceCluster cluster = AllReduceCluster.start(master, 0, b -> b)) {
             for (String name : List.of("alice", "bob")) {
-                final ThrowawayPki.PemFiles f = ca.issue(name);
+                final ThrowawayPki.PemFiles f = named(name);
                 cluster.join(cluster.builder().tls(f.certificateChain(), f.privateKey(), f.trustedCertificates())
                         .build());
             }
             final Communicator alice = cluster.peers().get(0);
             final long predecessor = cluster.peers().get(1).peerId(); // W = 2: each is the other's predecessor
-            final ThrowawayPki.PemFiles dave = ca.issue("dave");
+            final ThrowawayPki.PemFiles dave = named("dave");
             final io.pccl.transport.ConnectionSecurity daves = io.pccl.transport.ConnectionSecurity.of(null,
                     io.pccl.transport.tls.TlsConfig.fromPem(dave.certificateChain(), dave.privateKey(),
                             dave.trustedCertificates()));

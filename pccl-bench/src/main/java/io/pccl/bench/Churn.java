@@ -66,6 +66,9 @@ public final class Churn implements Callable<Integer> {
     @Option(names = "--min-removals", description = "the same for removals of stepping peers of any kind: SIGKILLs, "
             + "leaves and freezes (default ${DEFAULT-VALUE})")
     int minRemovals;
+    @Option(names = "--min-master-removals", description = "the same for removals of the master, each followed by a "
+            + "step; removals go on past --duration only until this many happened (default ${DEFAULT-VALUE})")
+    int minMasterRemovals;
     @Option(names = "--seed", description = "seed of the kill/spawn schedule (default ${DEFAULT-VALUE})")
     long seed = 1;
     @Option(names = "--initial-peers", description = "peers started at the beginning (default ${DEFAULT-VALUE})")
@@ -116,7 +119,9 @@ public final class Churn implements Callable<Integer> {
     int exitTimeoutS = 60;
     @Option(names = "--master-restart-every", description = "seconds between removals of the master, cycling "
             + "a graceful stop and a crash (each followed by a new master on the same port) and, with "
-            + "--master-process, a freeze; 0 never removes it (default ${DEFAULT-VALUE})")
+            + "--master-process, a freeze; a removal also waits until a peer stepped since the previous one (or "
+            + "since the start), so that each removal meets a running ring; 0 never removes it "
+            + "(default ${DEFAULT-VALUE})")
     int masterRestartEveryS = 120;
     @Option(names = "--master-process", description = "run the master daemon (pccl-master's MasterMain) in its own "
             + "JVM: its stop is a SIGTERM, its crash a SIGKILL, and it can be frozen")
@@ -243,6 +248,10 @@ public final class Churn implements Callable<Integer> {
 
         int size() {
             return atNs.size();
+        }
+
+        boolean allFollowedByAStep() {
+            return !untilStepNs.contains(-1L);
         }
 
         /** The times to the next step in milliseconds, in order, for the disruptions a step followed. */
@@ -379,9 +388,9 @@ public final class Churn implements Callable<Integer> {
             throw new CommandLine.ParameterException(cl, "--master-restart-every must be >= 0, got "
                     + masterRestartEveryS);
         }
-        if (minKills < 0 || minRemovals < 0) {
-            throw new CommandLine.ParameterException(cl, "--min-kills and --min-removals must be >= 0, got "
-                    + minKills + " and " + minRemovals);
+        if (minKills < 0 || minRemovals < 0 || minMasterRemovals < 0) {
+            throw new CommandLine.ParameterException(cl, "--min-kills, --min-removals and --min-master-removals "
+                    + "must be >= 0, got " + minKills + ", " + minRemovals + " and " + minMasterRemovals);
         }
         if (durationS < 1 || stallTimeoutS < 1 || exitTimeoutS < 1 || killWeight < 0 || killWeight > 1
                 || startingKillShare < 0 || startingKillShare > 1 || leaveShare < 0 || leaveShare > 1) {
@@ -409,11 +418,16 @@ public final class Churn implements Callable<Integer> {
             }
             if (now >= end && !extended) {
                 extended = true;
-                log(now, "churn goes on past %d s: %d of --min-kills %d, %d of --min-removals %d so far", durationS,
-                        kills.size(), minKills, removals(), minRemovals);
+                log(now, "churn goes on past %d s: %d of --min-kills %d, %d of --min-removals %d, %d of "
+                        + "--min-master-removals %d so far", durationS, kills.size(), minKills, removals(),
+                        minRemovals, masterRemovals.size(), minMasterRemovals);
             }
-            final long wake = Math.min(Math.min(Math.min(nextAction, until), restartNs > 0 && now < end ? nextRestart
-                    : until), Math.min(nextThaw(until), masterThawNs > 0 ? masterThawNs : until));
+            // Waiting for a step since the last removal, the loop wakes on the peers' lines, not on the schedule.
+            final boolean masterMayGo = restartNs > 0 && masterThawNs == 0
+                    && (now < end || masterRemovals.size() < minMasterRemovals)
+                    && steps > 0 && masterRestarts.allFollowedByAStep();
+            final long wake = Math.min(Math.min(Math.min(nextAction, until), masterMayGo ? nextRestart : until),
+                    Math.min(nextThaw(until), masterThawNs > 0 ? masterThawNs : until));
             final Event e = events.poll(wake - now, TimeUnit.NANOSECONDS);
             if (e != null) {
                 handle(e);
@@ -436,7 +450,7 @@ public final class Churn implements Callable<Integer> {
                 log(now, "SIGCONT the master");
                 master.thaw();
                 masterThawNs = 0;
-            } else if (restartNs > 0 && now >= nextRestart && now < end) {
+            } else if (masterMayGo && now >= nextRestart) {
                 restartMaster(now);
                 nextRestart = now + restartNs;
             } else if (now >= nextAction && now < until) {
@@ -456,9 +470,13 @@ public final class Churn implements Callable<Integer> {
         }
     }
 
-    /** Whether the removals of stepping peers reached {@code --min-kills} and {@code --min-removals}. */
+    /**
+     * Whether the removals of stepping peers reached {@code --min-kills} and {@code --min-removals}, and the master's
+     * {@code --min-master-removals}, each followed by a step.
+     */
     private boolean quotaMet() {
-        return kills.size() >= minKills && removals() >= minRemovals;
+        return kills.size() >= minKills && removals() >= minRemovals && (minMasterRemovals == 0
+                || masterRemovals.size() >= minMasterRemovals && masterRestarts.allFollowedByAStep());
     }
 
     /** Removals of stepping peers: SIGKILLs, leaves and freezes. */

@@ -45,9 +45,11 @@ class ChurnHarnessTest {
         churn.masterRestartEveryS = 8;
         churn.freezeShare = 0.25;
         // A loaded machine makes newcomers step late, and only stepping peers beyond --min-peers can be removed:
-        // churn goes on past 20 s (at most to 60 s, without more master restarts) until these happened.
+        // churn goes on past 20 s (at most to 60 s) until these happened. A master restart waits for a step since the
+        // previous one, so the second may come after 20 s too.
         churn.minKills = 2;
         churn.minRemovals = 4;
+        churn.minMasterRemovals = 2;
 
         final Churn.Result r = churn.run();
 
@@ -58,7 +60,7 @@ class ChurnHarnessTest {
         assertTrue(r.spawns() >= churn.initialPeers + 3, () -> "expected at least 3 peers started mid-run, got " + r);
         assertTrue(r.revisionsChecked() >= 10, () -> "expected at least 10 revisions reported by two or more peers, "
                 + "got " + r);
-        assertEquals(2, r.masterRestarts(), () -> "the master restarts at 8 s and 16 s: " + r);
+        assertEquals(2, r.masterRestarts(), () -> "the master restarts twice, 8 s or more apart: " + r);
         assertTrue(r.reconnects() >= r.masterRestarts(), () -> "peers reconnect after each restart: " + r);
         // Every kill but possibly one in the last moments is followed by a step of the survivors.
         assertTrue(r.recoveryMs().size() >= r.kills() - 1, () -> "survivors did not step after each kill: " + r);
@@ -68,10 +70,11 @@ class ChurnHarnessTest {
     }
 
     /**
-     * The master daemon in its own JVM is stopped (SIGTERM) at 8 s, SIGKILLed at 16 s and frozen (SIGSTOP) at 24 s
-     * for 4 s, past the peers' 3 s heartbeat timeout, while peers come and go. After each, the peers must find a
-     * master again and step, keeping one lineage. Every connection is mutual TLS with the shared key proved inside
-     * ({@code --tls --auth}), so each new daemon and each newcomer go through both handshakes under churn.
+     * The master daemon in its own JVM is stopped (SIGTERM), SIGKILLed and frozen (SIGSTOP) for 4 s, past the peers'
+     * 3 s heartbeat timeout, 8 s or more apart (at 8, 16 and 24 s when the peers step in time), while peers come and
+     * go. After each, the peers must find a master again and step, keeping one lineage. Every connection is mutual
+     * TLS with the shared key proved inside ({@code --tls --auth}), the peers presenting two certificate names in
+     * turn, so each new daemon and each newcomer go through both handshakes and the name checks under churn.
      */
     @Test
     void aMasterDaemonStoppedKilledAndFrozenCostsNoStateAndNoPeer() throws Exception {
@@ -88,6 +91,10 @@ class ChurnHarnessTest {
         churn.masterRestartEveryS = 8;
         churn.masterFreezeForS = 4;
         churn.freezeShare = 0.1;
+        // Each removal waits for a step since the previous one (the first TLS peers step after about 6 s here, a new
+        // TLS daemon listens after up to 6 s under load): churn goes on past 30 s until all three happened and
+        // were each followed by a step.
+        churn.minMasterRemovals = 3;
 
         final Churn.Result r = churn.run();
 
@@ -121,6 +128,7 @@ class ChurnHarnessTest {
         churn.freezeShare = 0.2;
         churn.step.optimizeEvery = 10;
         churn.minKills = 2; // past 20 s if need be, as above
+        churn.minMasterRemovals = 1;
 
         final Churn.Result r = churn.run();
 
@@ -129,7 +137,7 @@ class ChurnHarnessTest {
         assertTrue(r.spawns() >= churn.initialPeers + 3, () -> "expected at least 3 peers started mid-run, got " + r);
         assertTrue(r.revisionsChecked() >= 10, () -> "expected at least 10 revisions reported by two or more peers, "
                 + "got " + r);
-        assertEquals(1, r.masterRestarts(), () -> "the master restarts at 12 s: " + r);
+        assertEquals(1, r.masterRestarts(), () -> "the master restarts once, at 12 s or later: " + r);
         assertTrue(r.optimizations() >= 4, () -> "expected optimizeTopology() to return on some peers at two or more "
                 + "revisions, got " + r);
         assertTrue(r.recoveryMs().size() >= r.kills() - 1, () -> "survivors did not step after each kill: " + r);

@@ -461,21 +461,37 @@ class TlsConnectionTest {
         }
     }
 
-    /** A CA that keeps its key, and certificates of its own for three processes. */
+    /**
+     * A CA that keeps its key, certificates of its own for three processes (made once for the class: keytool is
+     * slow), and a revocation list file of the test's own.
+     */
     private static final class Revocable {
+        /** The CA and certificates every test shares; made by the first. */
+        private static Revocable shared;
         final ThrowawayPki.Authority ca;
         final ThrowawayPki.PemFiles alice;
         final ThrowawayPki.PemFiles bob;
         final ThrowawayPki.PemFiles carol;
         final Path crl;
 
-        Revocable(final String dirName) throws IOException {
-            final Path d = Files.createDirectory(dir.resolve(dirName));
-            ca = ThrowawayPki.Authority.create(d, "pccl-revocable-ca");
-            alice = ca.issue("alice");
-            bob = ca.issue("bob");
-            carol = ca.issue("carol");
-            crl = d.resolve("crl.pem");
+        private Revocable(final ThrowawayPki.Authority ca, final ThrowawayPki.PemFiles alice,
+                          final ThrowawayPki.PemFiles bob, final ThrowawayPki.PemFiles carol, final Path crl) {
+            this.ca = ca;
+            this.alice = alice;
+            this.bob = bob;
+            this.carol = carol;
+            this.crl = crl;
+        }
+
+        /** The shared CA and certificates, with the revocation list file {@code NAME.pem} (not written yet). */
+        static synchronized Revocable withList(final String name) throws IOException {
+            if (shared == null) {
+                final Path d = Files.createDirectory(dir.resolve("revocable"));
+                final ThrowawayPki.Authority ca = ThrowawayPki.Authority.create(d, "pccl-revocable-ca");
+                shared = new Revocable(ca, ca.issue("alice"), ca.issue("bob"), ca.issue("carol"), null);
+            }
+            return new Revocable(shared.ca, shared.alice, shared.bob, shared.carol,
+                    shared.alice.certificateChain().resolveSibling(name + ".pem"));
         }
 
         TlsConfig tls(final ThrowawayPki.PemFiles who, final SslProvider provider) {
@@ -494,7 +510,7 @@ class TlsConnectionTest {
      */
     @Test
     void aRevokedCertificateIsRefusedAtEitherEndByBothEngines() throws Exception {
-        final Revocable pki = new Revocable("revoked-handshake");
+        final Revocable pki = Revocable.withList("crl-handshake");
         pki.ca.revocationList(pki.crl, ThrowawayPki.Authority.leaf(pki.bob));
         for (SslProvider provider : new SslProvider[] {TlsConfig.PROVIDER, SslProvider.JDK}) {
             try (Server server = new Server(ConnectionSecurity.of(null, pki.tls(pki.alice, provider)))) {
@@ -530,7 +546,7 @@ class TlsConnectionTest {
      */
     @Test
     void aDialerThatExpectsOneSubjectRefusesAnotherOfTheSameCa() throws Exception {
-        final Revocable pki = new Revocable("identity");
+        final Revocable pki = Revocable.withList("crl-identity");
         pki.ca.revocationList(pki.crl);
         final javax.security.auth.x500.X500Principal bobs = ThrowawayPki.Authority.leaf(pki.bob)
                 .getSubjectX500Principal();
@@ -568,7 +584,7 @@ class TlsConnectionTest {
      */
     @Test
     void reloadingARevocationListClosesTheOpenConnectionsOfTheRevokedCertificateOnly() throws Exception {
-        final Revocable pki = new Revocable("revoked-open");
+        final Revocable pki = Revocable.withList("crl-open");
         pki.ca.revocationList(pki.crl); // none revoked yet
         final TlsConfig serverTls = pki.tls(pki.alice);
         try (Server server = new Server(ConnectionSecurity.of(null, serverTls))) {
@@ -621,7 +637,7 @@ class TlsConnectionTest {
      */
     @Test
     void revocationListsAreCheckedWhenRead() throws Exception {
-        final Revocable pki = new Revocable("revocation-files");
+        final Revocable pki = Revocable.withList("crl-files");
         pki.ca.revocationList(pki.crl, -100, 10, ThrowawayPki.Authority.leaf(pki.bob)); // due 90 days ago
         try (Server server = new Server(ConnectionSecurity.of(null, pki.tls(pki.alice)))) {
             assertInstanceOf(AuthenticationFailedException.class,
@@ -633,8 +649,9 @@ class TlsConnectionTest {
             assertTrue(hello(ConnectionSecurity.of(null, pki.tls(pki.bob)), server.port()).get(30, TimeUnit.SECONDS)
                     .hasHelloAck());
         }
-        final Revocable other = new Revocable("revocation-files-other");
-        other.ca.revocationList(pki.crl);
+        // a CA of the same name but another key
+        ThrowawayPki.Authority.create(Files.createDirectory(dir.resolve("impostor-ca")), "pccl-revocable-ca")
+                .revocationList(pki.crl);
         final IllegalArgumentException foreign = assertThrows(IllegalArgumentException.class,
                 () -> pki.tls(pki.alice));
         assertTrue(foreign.getMessage().contains("revocation list file " + pki.crl + ": the list issued by "
