@@ -9,11 +9,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import javax.crypto.BadPaddingException;
-import javax.security.auth.x500.X500Principal;
 import javax.net.ssl.SSLException;
+import javax.security.auth.x500.X500Principal;
 import java.nio.channels.ClosedChannelException;
-import java.security.cert.X509Certificate;
 import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
 
 /**
  * Sits right behind the {@code SslHandler} and turns its failures into what the protocol handlers already know:
