@@ -452,13 +452,18 @@ class TlsConnectionTest {
             final Throwable refused = failure(hello(ConnectionSecurity.of(null, deployment), server.port()));
             assertInstanceOf(AuthenticationFailedException.class, refused);
 
-            before.channel.writeAndFlush(Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
-            assertEquals(before.answer.get(), before.received.poll(30, TimeUnit.SECONDS));
-            final Envelope again = before.received.poll(30, TimeUnit.SECONDS);
-            assertNotNull(again, "the connection opened before the rotation still answers");
-            assertTrue(again.hasHelloAck(), again.toString());
-            assertFalse(before.closed.isDone());
+            assertStillAnswers(before, "the connection opened before the rotation");
         }
+    }
+
+    /** {@code client}'s open connection answers another hello (its first answer is consumed first). */
+    private static void assertStillAnswers(final HelloClient client, final String what) throws Exception {
+        client.channel.writeAndFlush(Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
+        assertEquals(client.answer.get(), client.received.poll(30, TimeUnit.SECONDS));
+        final Envelope again = client.received.poll(30, TimeUnit.SECONDS);
+        assertNotNull(again, what + " still answers");
+        assertTrue(again.hasHelloAck(), again.toString());
+        assertFalse(client.closed.isDone());
     }
 
     /**
@@ -600,12 +605,7 @@ class TlsConnectionTest {
             pki.ca.revocationList(pki.crl, ThrowawayPki.Authority.leaf(pki.bob));
             assertTrue(serverTls.reload());
             bob.closed.get(30, TimeUnit.SECONDS);
-            carol.channel.writeAndFlush(Envelopes.hello(ConnectionRole.ROLE_PEER_TO_MASTER, 0, 0, 0));
-            assertEquals(carol.answer.get(), carol.received.poll(30, TimeUnit.SECONDS));
-            final Envelope again = carol.received.poll(30, TimeUnit.SECONDS);
-            assertNotNull(again, "carol's connection still answers");
-            assertTrue(again.hasHelloAck(), again.toString());
-            assertFalse(carol.closed.isDone());
+            assertStillAnswers(carol, "carol's connection");
             final Throwable t = failure(hello(ConnectionSecurity.of(null, pki.tls(pki.bob)), server.port()));
             assertInstanceOf(AuthenticationFailedException.class, t);
             carol.channel.close();
