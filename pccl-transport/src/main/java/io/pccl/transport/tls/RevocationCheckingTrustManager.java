@@ -89,10 +89,6 @@ final class RevocationCheckingTrustManager extends X509ExtendedTrustManager {
         }
     }
 
-    RevocationList revocations() {
-        return revocations;
-    }
-
     @Override
     public void checkClientTrusted(final X509Certificate[] chain, final String authType) throws CertificateException {
         pkix.checkClientTrusted(chain, authType);

@@ -138,11 +138,6 @@ final class RevocationList {
         return n;
     }
 
-    /** How many lists were read. */
-    int size() {
-        return lists.size();
-    }
-
     /**
      * A revoked certificate, named in the message (the JDK's own message names neither certificate nor file). Its
      * type tells the TLS engines to send the "certificate revoked" alert.
