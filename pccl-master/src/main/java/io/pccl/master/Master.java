@@ -29,6 +29,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.TreeMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -79,6 +80,7 @@ public final class Master implements AutoCloseable {
     private volatile Channel serverChannel;
     private volatile InetSocketAddress boundAddress;
     private volatile MetricsEndpoint metricsServer;
+    private volatile MasterStateFile stateFile;
 
     private Master(final Builder config) {
         this.config = config;
@@ -98,13 +100,21 @@ public final class Master implements AutoCloseable {
      * Binds the listening socket and starts the conductor.
      *
      * @return this master
-     * @throws UncheckedIOException if binding fails (address in use, unknown host, permission); the message names
-     *     the address
+     * @throws UncheckedIOException if binding fails (address in use, unknown host, permission), or the state file
+     *     cannot be read; the message names the address or the file
+     * @throws IllegalArgumentException if the state file is malformed; the message names the file and the line
      * @throws IllegalStateException if already started or closed
      */
     public Master start() {
         if (!lifecycle.compareAndSet(NEW, STARTED)) {
             throw new IllegalStateException("master already " + (lifecycle.get() == STARTED ? "started" : "closed"));
+        }
+        final TreeMap<Integer, Long> restored;
+        try {
+            restored = config.stateFile == null ? new TreeMap<>() : MasterStateFile.read(config.stateFile);
+        } catch (final RuntimeException e) {
+            lifecycle.set(CLOSED);
+            throw e;
         }
         bossGroup = NettyTransport.newEventLoopGroup(1, "pccl-master-accept");
         workerGroup = NettyTransport.newEventLoopGroup(config.ioThreads, "pccl-master-io");
@@ -123,6 +133,18 @@ public final class Master implements AutoCloseable {
         conductor.machine().collectiveVoteTimeoutNs(config.collectiveVoteTimeout.toNanos())
                 .establishRoundTimeoutNs(config.establishRoundTimeout.toNanos())
                 .optimizeTimeoutNs(config.optimizeTimeout.toNanos());
+        if (config.stateFile != null) {
+            conductor.machine().restoreExpectedRevisions(restored, config.stateGrace.toNanos());
+            stateFile = new MasterStateFile(config.stateFile, restored);
+            conductor.persistTo(stateFile);
+            if (restored.isEmpty()) {
+                LOG.info("master: state file {} holds no group's revision", config.stateFile);
+            } else {
+                LOG.info("master: state file {}: revision by group {}; each group's first sync elects nothing below"
+                        + " it for up to {} ms after the group's first peer registers", config.stateFile,
+                        describe(restored), config.stateGrace.toMillis());
+            }
+        }
         final ConnectionSlots slots = new ConnectionSlots(config.maxConnections);
         final LogThrottle handshakeFailures = new LogThrottle();
         final ServerBootstrap bootstrap = new ServerBootstrap()
@@ -174,6 +196,13 @@ public final class Master implements AutoCloseable {
                 hbMs, config.heartbeatTimeout.toMillis(), config.registrationTimeout().toMillis(),
                 config.maxConnections, config.maxMessagesPerSecond);
         return this;
+    }
+
+    private static String describe(final TreeMap<Integer, Long> revisions) {
+        final StringBuilder b = new StringBuilder("{");
+        revisions.forEach((g, r) -> b.append(b.length() > 1 ? ", " : "").append(Integer.toUnsignedString(g))
+                .append('=').append(Long.toUnsignedString(r)));
+        return b.append('}').toString();
     }
 
     private void doWorkSafely() {
@@ -274,6 +303,7 @@ public final class Master implements AutoCloseable {
             return;
         }
         final long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_BOUND_MS);
+        freezeState();
         if (serverChannel != null) {
             serverChannel.close().awaitUninterruptibly(remainingMs(deadlineNs));
         }
@@ -294,6 +324,10 @@ public final class Master implements AutoCloseable {
         }
         connections.close().awaitUninterruptibly(remainingMs(deadlineNs));
         stopThreads(100, remainingMs(deadlineNs));
+        final MasterStateFile file = stateFile;
+        if (file != null) {
+            file.close(remainingMs(deadlineNs) + 500);
+        }
         LOG.info("master: closed");
     }
 
@@ -304,6 +338,7 @@ public final class Master implements AutoCloseable {
     public void shutdownNow() {
         lifecycle.set(CLOSED);
         final long deadlineNs = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(CLOSE_BOUND_MS);
+        freezeState();
         final Channel server = serverChannel;
         if (server != null) {
             server.close().awaitUninterruptibly(remainingMs(deadlineNs));
@@ -311,6 +346,18 @@ public final class Master implements AutoCloseable {
         closeMetrics();
         connections.close().awaitUninterruptibly(remainingMs(deadlineNs));
         stopThreads(0, remainingMs(deadlineNs));
+        final MasterStateFile file = stateFile;
+        if (file != null) {
+            file.close(remainingMs(deadlineNs) + 500);
+        }
+    }
+
+    /** The peers a closing master drops are not "every holder left": the state file keeps their revisions. */
+    private void freezeState() {
+        final MasterConductor c = conductor;
+        if (c != null) {
+            c.freezeState();
+        }
     }
 
     private void closeMetrics() {
@@ -350,6 +397,8 @@ public final class Master implements AutoCloseable {
         public static final int DEFAULT_MAX_CONNECTIONS = 4096;
         /** Default of {@link #tlsReloadInterval}. */
         public static final Duration DEFAULT_TLS_RELOAD_INTERVAL = Duration.ofSeconds(60);
+        /** Default of {@link #stateGrace}: 60 s. */
+        public static final Duration DEFAULT_STATE_GRACE = Duration.ofSeconds(60);
         /** Default of {@link #maxMessagesPerSecond}. */
         public static final int DEFAULT_MAX_MESSAGES_PER_SECOND = 20_000;
         private String host = "0.0.0.0";
@@ -372,8 +421,40 @@ public final class Master implements AutoCloseable {
         private int metricsPort = -1;
         private String metricsHost = "127.0.0.1";
         private Duration tlsReloadInterval = DEFAULT_TLS_RELOAD_INTERVAL;
+        private Path stateFile;
+        private Duration stateGrace = DEFAULT_STATE_GRACE;
 
         private Builder() {
+        }
+
+        /**
+         * Keeps, in {@code file}, the shared-state revision each group's next sync expects, and reads it at start:
+         * after a restart, a group's first sync elects nothing below it, so a peer that fell behind and
+         * reaches the new master before the up-to-date ones cannot seed the group with older state (docs/
+         * fault-tolerance.md §7, docs/operations.md "Restarting the master"). A missing file is a first start. The
+         * master rewrites the file (a temporary file, then a rename) whenever a revision changes; a group whose
+         * holders all left is removed from it, as the master forgets it. Default: none, a restarted master knows
+         * nothing.
+         *
+         * @param file the state file; its directory must be writable
+         * @return this
+         */
+        public Builder stateFile(final Path file) {
+            this.stateFile = Objects.requireNonNull(file, "file");
+            return this;
+        }
+
+        /**
+         * How long after its first peer registers a group restored from the {@link #stateFile} waits for a peer that
+         * holds its revision; after that its next sync accepts any revision (the run ended while the master was
+         * down). Default {@link #DEFAULT_STATE_GRACE}.
+         *
+         * @param grace positive
+         * @return this
+         */
+        public Builder stateGrace(final Duration grace) {
+            this.stateGrace = positive(grace, "stateGrace");
+            return this;
         }
 
         /**
@@ -675,6 +756,8 @@ public final class Master implements AutoCloseable {
             copy.tlsReloadInterval = tlsReloadInterval;
             copy.metricsPort = metricsPort;
             copy.metricsHost = metricsHost;
+            copy.stateFile = stateFile;
+            copy.stateGrace = stateGrace;
             return new Master(copy);
         }
 

@@ -66,6 +66,15 @@ final class MasterConductor implements MasterOutbox {
     private final LinkedHashMap<Long, MasterConnection> unregistered = new LinkedHashMap<>();
     private final long registrationTimeoutNs;
     private final MasterMetrics metrics;
+    /** Where the groups' revisions are kept across restarts, or null. */
+    private MasterStateFile stateFile;
+    /** {@link MasterStateMachine#expectedRevisionsVersion} when the state file was last given a snapshot. */
+    private long persistedVersion;
+    /**
+     * Set when the master starts closing (any thread): the peers it then drops must not empty the state file,
+     * which the next master reads.
+     */
+    private volatile boolean stateFrozen;
 
     MasterConductor(final EventExecutor executor, final LongSupplier nanoClock, final long heartbeatTimeoutNs) {
         this(executor, nanoClock, heartbeatTimeoutNs, heartbeatTimeoutNs);
@@ -100,6 +109,24 @@ final class MasterConductor implements MasterOutbox {
         return executor;
     }
 
+    /**
+     * Keeps the groups' revisions in {@code file} from now on; before the first connection.
+     *
+     * @param file the state file's writer
+     */
+    void persistTo(final MasterStateFile file) {
+        this.stateFile = file;
+        this.persistedVersion = machine.expectedRevisionsVersion();
+    }
+
+    /** Gives the state file a snapshot if the expected revisions may have changed since the last one. */
+    private void persistState() {
+        if (stateFile != null && !stateFrozen && machine.expectedRevisionsVersion() != persistedVersion) {
+            persistedVersion = machine.expectedRevisionsVersion();
+            stateFile.submit(machine.expectedRevisions());
+        }
+    }
+
     MasterStateMachine machine() {
         return machine;
     }
@@ -130,9 +157,15 @@ final class MasterConductor implements MasterOutbox {
             machine.onDisconnected(conn.peerId);
         }
         conn.state = MasterConnection.State.CLOSING;
+        persistState();
     }
 
     void onEnvelope(final MasterConnection conn, final Envelope envelope) {
+        handle(conn, envelope);
+        persistState();
+    }
+
+    private void handle(final MasterConnection conn, final Envelope envelope) {
         switch (conn.state) {
             case AWAIT_HELLO -> {
                 final String bad = Envelopes.checkHello(envelope, ConnectionRole.ROLE_PEER_TO_MASTER);
@@ -271,7 +304,9 @@ final class MasterConductor implements MasterOutbox {
 
     int doWork() {
         final long nowNs = nanoClock.getAsLong();
-        return expireUnregistered(nowNs) + machine.doWork(nowNs);
+        final int work = expireUnregistered(nowNs) + machine.doWork(nowNs);
+        persistState();
+        return work;
     }
 
     /** Rejects every connection whose registration deadline has passed; returns how many. */
@@ -308,6 +343,11 @@ final class MasterConductor implements MasterOutbox {
     }
 
     /** Tells every connection the master is closing and closes it. */
+    /** Stops updating the state file (any thread): the master is closing. */
+    void freezeState() {
+        stateFrozen = true;
+    }
+
     List<Channel> closeAll(final String reason) {
         final List<Channel> channels = new ArrayList<>();
         unregistered.clear();

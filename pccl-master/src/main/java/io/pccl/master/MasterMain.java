@@ -84,6 +84,19 @@ public final class MasterMain implements Callable<Integer> {
                     + " (default: none, no authentication).")
     private Path authKeyFile;
 
+    @Option(names = "--state-file",
+            description = "File where the master keeps the shared-state revision each peer group's next sync"
+                    + " expects, and reads it at start: after a restart, a group's first sync then elects nothing"
+                    + " below it, so a peer that fell behind cannot seed the group with older state (created if"
+                    + " missing; default: none, a restarted master knows nothing).")
+    private Path stateFile;
+
+    @Option(names = "--state-grace-ms", defaultValue = "60000",
+            description = "With --state-file: how long after its first peer registers a restored group waits for a"
+                    + " peer holding its revision before its next sync accepts any revision"
+                    + " (default: ${DEFAULT-VALUE}).")
+    private long stateGraceMs;
+
     @ArgGroup(exclusive = false, heading = "Mutual TLS on every connection (the first three, or none):%n")
     private TlsFiles tlsFiles;
 
@@ -173,6 +186,9 @@ public final class MasterMain implements Callable<Integer> {
             }
             if (authKeyFile != null) {
                 builder.authKeyFile(authKeyFile);
+            }
+            if (stateFile != null) {
+                builder.stateFile(stateFile).stateGrace(Duration.ofMillis(stateGraceMs));
             }
             if (tlsFiles != null) {
                 builder.tls(tlsFiles.certificateChain, tlsFiles.privateKey, tlsFiles.trustedCertificates,

@@ -8,6 +8,7 @@ import io.pccl.master.state.election.SyncVote;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import org.slf4j.Logger;
@@ -41,6 +42,8 @@ import org.slf4j.LoggerFactory;
  *   <li>A group starts "fresh": its first sync accepts any revision and elects from the highest candidate
  *       revision (resuming a run). It becomes fresh again when every holder of its revision has left, so a new
  *       run can start without restarting the master (the reference never resets, §11.2).</li>
+ *   <li>After a restart of the master, a group's first sync elects nothing below the revision it expected
+ *       before (the state file, {@link MasterStateMachine#restoreExpectedRevisions}) until the grace has passed.</li>
  * </ul>
  *
  * <p>Not thread-safe; confined to the thread driving the {@link MasterStateMachine}.
@@ -112,7 +115,8 @@ final class GroupSync {
                 return;
             }
         }
-        final ElectionResult result = SharedStateElection.elect(nextRevision, fresh, votes.values());
+        final OptionalLong floor = fresh ? machine.restoredRevision(group, nowNs) : OptionalLong.empty();
+        final ElectionResult result = SharedStateElection.elect(nextRevision, fresh, floor, votes.values());
         votes.clear();
         final SyncRound r = new SyncRound(result.revision());
         final List<Long> requesters = new ArrayList<>();
@@ -214,6 +218,7 @@ final class GroupSync {
             fresh = false;
             holders.clear();
             holders.addAll(r.participants);
+            machine.syncSucceeded(group);
             reason = "";
             LOG.debug("master: group {} sync at revision {} done; next revision {}, holders {}", group.label, rev,
                     Long.toUnsignedString(nextRevision), holders);
@@ -235,6 +240,7 @@ final class GroupSync {
         votes.remove(peer.id);
         if (holders.remove(peer.id) && holders.isEmpty() && !fresh) {
             fresh = true;
+            machine.holdersLeft();
             LOG.info("master: group {}: every holder of revision {} left; the next sync accepts any revision",
                     group.label, Long.toUnsignedString(nextRevision - 1));
         }

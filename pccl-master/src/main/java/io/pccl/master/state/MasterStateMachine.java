@@ -8,7 +8,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.OptionalLong;
+import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,6 +82,14 @@ public final class MasterStateMachine {
     private final TreeMap<Long, Long> peerByConnection = new TreeMap<>();
     private final TreeMap<Integer, GroupState> groups = new TreeMap<>();
     private final ArrayDeque<Kick> kicks = new ArrayDeque<>();
+    /**
+     * Revisions restored from the master's state file ({@link #restoreExpectedRevisions}) that no sync of their group
+     * has reached or given up on yet, by group.
+     */
+    private final TreeMap<Integer, RestoredRevision> restored = new TreeMap<>();
+    private long restoreGraceNs;
+    /** Counts the changes of {@link #expectedRevisions}. */
+    private long expectedRevisionsVersion;
     private long nextPeerId = 1;
     private long nextRoundId = 1;
     private long nextCollectiveSeq;
@@ -146,6 +156,33 @@ public final class MasterStateMachine {
         return this;
     }
 
+    /**
+     * Makes the machine remember, for each group, the revision its next sync expected before the master restarted
+     * (as the master's state file recorded it; see {@link #expectedRevisions}). A group's first sync then elects
+     * nothing below that revision: its voters fail with {@code SHARED_STATE_MISMATCH} and sync again, until a peer
+     * at that revision or a later one votes (a peer that missed the group's last sync votes one revision below).
+     * A group waits so for at most {@code graceNs} after its first peer registered; after that its first sync
+     * accepts any revision, as for a new group (a run that ended while the master was down). Call before any
+     * input.
+     *
+     * @param expected revision (unsigned) by group
+     * @param graceNs how long a group waits for a holder; positive
+     * @return this
+     * @throws IllegalArgumentException if {@code graceNs} is not positive
+     * @throws IllegalStateException after the first registration
+     */
+    public MasterStateMachine restoreExpectedRevisions(final SortedMap<Integer, Long> expected, final long graceNs) {
+        if (graceNs <= 0) {
+            throw new IllegalArgumentException("restore grace must be positive, got " + graceNs + " ns");
+        }
+        if (nextPeerId != 1) {
+            throw new IllegalStateException("expected revisions must be restored before the first registration");
+        }
+        restoreGraceNs = graceNs;
+        expected.forEach((group, revision) -> restored.put(group, new RestoredRevision(revision)));
+        return this;
+    }
+
     // ---- inputs -------------------------------------------------------------------------------------------
 
     /**
@@ -188,6 +225,11 @@ public final class MasterStateMachine {
         LOG.info("master: peer {} registered from {}:{} in group {}", peer.id, remoteHost, listenPort,
                 Integer.toUnsignedString(group));
         outbox.registered(connectionId, peer.id);
+        final RestoredRevision r = restored.get(group);
+        if (r != null && !r.graceStarted) {
+            r.graceStarted = true;
+            r.deadlineNs = nowNs + restoreGraceNs;
+        }
         groups.computeIfAbsent(group, g -> new GroupState(g, this, outbox)).addPeer(peer, nowNs);
         drainKicks();
     }
@@ -455,6 +497,34 @@ public final class MasterStateMachine {
     }
 
     /**
+     * What the master's state file keeps: per group, the revision its next sync expects (one more than its last
+     * successful sync's), and the restored revisions no sync has reached or given up on yet. Groups whose next sync
+     * accepts any revision are absent.
+     *
+     * @return revision (unsigned) by group, a new map
+     */
+    public TreeMap<Integer, Long> expectedRevisions() {
+        final TreeMap<Integer, Long> out = new TreeMap<>();
+        restored.forEach((group, r) -> out.put(group, r.revision));
+        groups.forEach((group, g) -> {
+            if (!g.sync.fresh()) {
+                out.put(group, g.sync.nextRevision());
+            }
+        });
+        return out;
+    }
+
+    /**
+     * A number that changes whenever {@link #expectedRevisions} may have changed, so that a caller can skip building
+     * the map after inputs that did not touch it.
+     *
+     * @return the version
+     */
+    public long expectedRevisionsVersion() {
+        return expectedRevisionsVersion;
+    }
+
+    /**
      * One group as the metrics report it.
      *
      * @param group the group id
@@ -496,6 +566,34 @@ public final class MasterStateMachine {
     }
 
     // ---- collaborators' hooks -------------------------------------------------------------------------
+
+    /**
+     * The lowest revision a first sync of {@code group} may elect: the restored one, until its grace has passed.
+     * Forgets it (with a log line) once the grace has passed.
+     */
+    OptionalLong restoredRevision(final GroupState group, final long nowNs) {
+        final RestoredRevision r = restored.get(group.group);
+        if (r == null) {
+            return OptionalLong.empty();
+        }
+        if (r.graceStarted && nowNs - r.deadlineNs >= 0) {
+            restored.remove(group.group);
+            expectedRevisionsVersion++;
+            LOG.info("master: group {}: no peer at revision {} (expected before the restart, from the state file)"
+                    + " voted within {} ms; the next sync accepts any revision", group.label,
+                    Long.toUnsignedString(r.revision), TimeUnit.NANOSECONDS.toMillis(restoreGraceNs));
+            return OptionalLong.empty();
+        }
+        return OptionalLong.of(r.revision);
+    }
+
+    /** A sync of {@code group} succeeded: its restored revision, if any, has served its purpose. */
+    void syncSucceeded(final GroupState group) {
+        expectedRevisionsVersion++;
+        if (restored.remove(group.group) != null) {
+            LOG.info("master: group {} synced again after the restart", group.label);
+        }
+    }
 
     long nextRoundId() {
         return nextRoundId++;
@@ -577,6 +675,22 @@ public final class MasterStateMachine {
         g.onPeerLost(peer, why, lastNowNs);
         if (g.members.isEmpty()) {
             groups.remove(peer.group);
+        }
+    }
+
+    /** Every holder of a group's revision left: its next sync accepts any revision. */
+    void holdersLeft() {
+        expectedRevisionsVersion++;
+    }
+
+    /** A revision restored from the state file; its grace starts when the group's first peer registers. */
+    private static final class RestoredRevision {
+        final long revision;
+        boolean graceStarted;
+        long deadlineNs;
+
+        RestoredRevision(final long revision) {
+            this.revision = revision;
         }
     }
 

@@ -6,6 +6,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.TreeMap;
 
 /**
@@ -34,6 +35,11 @@ import java.util.TreeMap;
  * Recovery after every holder of the group's revision left (the reference's dead end, §11.2): the caller may
  * pass {@code firstSync = true} again, which elects from the highest revision still present.
  *
+ * <p>A first sync may carry a <em>floor</em>: the revision the group expected before the master restarted (its
+ * state file). Then a highest candidate revision below the floor elects nothing: every voter fails with
+ * NO_CANDIDATE and waits for a holder of the floor or later to come back, so a peer that fell behind cannot seed
+ * the group with its older state.
+ *
  * <p>Thread-safe (stateless).
  */
 public final class SharedStateElection {
@@ -52,6 +58,21 @@ public final class SharedStateElection {
      * @throws IllegalArgumentException if two votes carry the same peer id
      */
     public static ElectionResult elect(final long expectedRevision, final boolean firstSync,
+                                       final Collection<SyncVote> votes) {
+        return elect(expectedRevision, firstSync, OptionalLong.empty(), votes);
+    }
+
+    /**
+     * Runs the election of a sync that may carry a floor (see the class comment).
+     *
+     * @param expectedRevision the revision the group expects in this sync (ignored when {@code firstSync})
+     * @param firstSync true for the group's first sync (any revision at or above {@code floor} is accepted)
+     * @param floor with {@code firstSync}: the lowest revision (unsigned) the sync may elect; ignored otherwise
+     * @param votes one vote per voter, any order; peer ids must be distinct
+     * @return the outcomes and the group's revision after the sync
+     * @throws IllegalArgumentException if two votes carry the same peer id
+     */
+    public static ElectionResult elect(final long expectedRevision, final boolean firstSync, final OptionalLong floor,
                                        final Collection<SyncVote> votes) {
         final List<SyncVote> sorted = new ArrayList<>(votes);
         sorted.sort(Comparator.comparingLong(SyncVote::peerId));
@@ -96,6 +117,13 @@ public final class SharedStateElection {
             if (v.revision() == target) {
                 atTarget.add(v);
             }
+        }
+        if (firstSync && floor.isPresent() && !candidates.isEmpty()
+                && Long.compareUnsigned(target, floor.getAsLong()) < 0) {
+            failRemaining(sorted, out, FailureCode.NO_CANDIDATE, "the highest revision voted, "
+                    + Long.toUnsignedString(target) + ", is below revision " + Long.toUnsignedString(floor.getAsLong())
+                    + ", which the group expected before the master restarted; waiting for a peer at that revision");
+            return new ElectionResult(new TreeMap<>(out), false, target, List.of());
         }
         if (atTarget.isEmpty()) {
             final String reason = candidates.isEmpty()

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -325,5 +326,39 @@ class SharedStateElectionTest {
             assertShuffleInvariant(2, first, votes, r);
             assertEquals(n, r.outcomes().size());
         }
+    }
+
+    @Test
+    void aFirstSyncWithAFloorElectsNothingBelowItAndTheHighestRevisionAtOrAboveIt() {
+        final OptionalLong floor = OptionalLong.of(13);
+        // A peer that fell behind (revision 9) and a joiner reach the restarted master first: nothing is elected.
+        final ElectionResult waiting = SharedStateElection.elect(0, true, floor,
+                List.of(v(1, 9, EP, e("w", 9)), v(2, 0, RX, e("w", 0))));
+        assertFalse(waiting.advanced());
+        for (final long peer : new long[] {1, 2}) {
+            final String reason = failed(waiting, peer, FailureCode.NO_CANDIDATE).reason();
+            assertTrue(reason.contains("9") && reason.contains("13") && reason.contains("restarted"), reason);
+        }
+        // A holder of the floor comes back: its content is elected, the others fetch it.
+        final ElectionResult back = SharedStateElection.elect(0, true, floor,
+                List.of(v(1, 9, EP, e("w", 9)), v(2, 0, RX, e("w", 0)), v(3, 13, EP, e("w", 13))));
+        assertTrue(back.advanced());
+        assertEquals(13, back.revision());
+        assertEquals(List.of("w"), keys(request(back, 1)));
+        assertEquals(List.of("w"), keys(request(back, 2)));
+        distributes(back, 3, true);
+        // The floor is a floor: a holder that had synced once more than the file says wins too.
+        final ElectionResult ahead = SharedStateElection.elect(0, true, floor,
+                List.of(v(1, 13, EP, e("w", 13)), v(2, 14, EP, e("w", 14))));
+        assertEquals(14, ahead.revision());
+        assertEquals(List.of("w"), keys(request(ahead, 1)));
+        // Unsigned: a floor above 2^63 is not below a small revision by a signed comparison.
+        final ElectionResult unsigned = SharedStateElection.elect(0, true, OptionalLong.of(-2L),
+                List.of(v(1, 5, EP, e("w", 5))));
+        assertFalse(unsigned.advanced());
+        // Without a first sync the floor does not apply: the expected revision rules.
+        final ElectionResult later = SharedStateElection.elect(10, false, floor, List.of(v(1, 10, EP, e("w", 1))));
+        assertEquals(10, later.revision());
+        distributes(later, 1, true);
     }
 }

@@ -1,0 +1,220 @@
+package io.pccl.master;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The master's state file ({@code Master.Builder.stateFile}, {@code pccl-master --state-file}): per peer group, the
+ * shared-state revision its next sync expected, so that a restarted master does not let a peer that fell behind seed a
+ * group with older state (docs/fault-tolerance.md §7). A small text file:
+ *
+ * <pre>
+ *   pccl-master-state 1
+ *   group 0 revision 13
+ *   group 7 revision 2
+ * </pre>
+ *
+ * Lines starting with {@code #} and blank lines are ignored (an empty file holds nothing); group and revision are
+ * unsigned decimals. The master
+ * replaces the whole file (a temporary file beside it, then a rename) each time a revision changes, from one
+ * writer thread that skips snapshots a newer one has overtaken, so neither the conductor nor a slow disk waits on
+ * the other.
+ *
+ * <p>Thread-safe: {@link #read} is static; {@link #submit} may be called from any thread, writes run on the
+ * file's own thread.
+ */
+final class MasterStateFile implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(MasterStateFile.class);
+    /** The first line of a file this version writes and reads. */
+    static final String HEADER = "pccl-master-state 1";
+    /** Longest file {@link #read} accepts: a line per group, far below this for any real deployment. */
+    static final long MAX_BYTES = 1 << 20;
+
+    private final Path file;
+    private final ExecutorService writer;
+    /** The newest snapshot not yet written, or null; guarded by {@code this}. */
+    private SortedMap<Integer, Long> pending;
+    /** The last snapshot written (or read at start); confined to the writer thread. */
+    private SortedMap<Integer, Long> written;
+
+    /**
+     * A writer for {@code file}.
+     *
+     * @param file the state file
+     * @param current what the file holds now (from {@link #read}), so that an unchanged state is not rewritten
+     */
+    MasterStateFile(final Path file, final SortedMap<Integer, Long> current) {
+        this.file = file;
+        this.written = new TreeMap<>(current);
+        this.writer = Executors.newSingleThreadExecutor(r -> {
+            final Thread t = new Thread(r, "pccl-master-state-file");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * Reads a state file.
+     *
+     * @param file the file
+     * @return revision by group; empty when the file does not exist (a first start)
+     * @throws IllegalArgumentException if the file is malformed: the message names the file, the line and what is
+     *     wrong
+     * @throws UncheckedIOException if the file exists but cannot be read
+     */
+    static TreeMap<Integer, Long> read(final Path file) {
+        final List<String> lines;
+        try {
+            final long size = Files.size(file);
+            if (size > MAX_BYTES) {
+                throw new IllegalArgumentException("master state file " + file + " has " + size
+                        + " bytes, more than the limit of " + MAX_BYTES);
+            }
+            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        } catch (final NoSuchFileException e) {
+            return new TreeMap<>();
+        } catch (final IOException e) {
+            throw new UncheckedIOException("cannot read master state file " + file + ": " + e.getMessage(), e);
+        }
+        final TreeMap<Integer, Long> out = new TreeMap<>();
+        boolean headerSeen = false;
+        for (int i = 0; i < lines.size(); i++) {
+            final String line = lines.get(i).strip();
+            if (line.isEmpty() || line.startsWith("#")) {
+                continue;
+            }
+            final String where = "master state file " + file + ", line " + (i + 1);
+            if (!headerSeen) {
+                if (!line.equals(HEADER)) {
+                    throw new IllegalArgumentException(where + ": expected '" + HEADER + "' (the format this "
+                            + "master reads), found '" + abbreviate(line) + "'");
+                }
+                headerSeen = true;
+                continue;
+            }
+            final String[] w = line.split("\\s+");
+            if (w.length != 4 || !w[0].equals("group") || !w[2].equals("revision")) {
+                throw new IllegalArgumentException(where + ": expected 'group G revision R', found '"
+                        + abbreviate(line) + "'");
+            }
+            final int group;
+            final long revision;
+            try {
+                group = Integer.parseUnsignedInt(w[1]);
+            } catch (final NumberFormatException e) {
+                throw new IllegalArgumentException(where + ": group '" + abbreviate(w[1])
+                        + "' is not an unsigned 32-bit decimal", e);
+            }
+            try {
+                revision = Long.parseUnsignedLong(w[3]);
+            } catch (final NumberFormatException e) {
+                throw new IllegalArgumentException(where + ": revision '" + abbreviate(w[3])
+                        + "' is not an unsigned 64-bit decimal", e);
+            }
+            if (out.put(group, revision) != null) {
+                throw new IllegalArgumentException(where + ": group " + Integer.toUnsignedString(group)
+                        + " appears twice");
+            }
+        }
+        return out;
+    }
+
+    private static String abbreviate(final String s) {
+        return s.length() <= 60 ? s : s.substring(0, 60) + "...";
+    }
+
+    /**
+     * Schedules writing {@code state}; a later call before the write starts replaces it.
+     *
+     * @param state revision by group; copied
+     */
+    void submit(final SortedMap<Integer, Long> state) {
+        final boolean schedule;
+        synchronized (this) {
+            schedule = pending == null;
+            pending = new TreeMap<>(state);
+        }
+        if (schedule) {
+            try {
+                writer.execute(this::writePending);
+            } catch (final java.util.concurrent.RejectedExecutionException e) {
+                LOG.warn("master: state file {} not updated: the master is closing", file);
+            }
+        }
+    }
+
+    private void writePending() {
+        final SortedMap<Integer, Long> state;
+        synchronized (this) {
+            state = pending;
+            pending = null;
+        }
+        if (state == null || state.equals(written)) {
+            return;
+        }
+        try {
+            write(file, state);
+            written = state;
+        } catch (final IOException e) {
+            LOG.warn("master: cannot write the state file {}: {}; a restarted master would not know the groups' "
+                    + "revisions", file, e.toString());
+        }
+    }
+
+    /** Replaces {@code file} with {@code state}: a temporary file in the same directory, then a rename. */
+    static void write(final Path file, final SortedMap<Integer, Long> state) throws IOException {
+        final StringBuilder text = new StringBuilder(64 + 40 * state.size());
+        text.append("# written by the pccl master; the shared-state revision each group's next sync expects\n");
+        text.append(HEADER).append('\n');
+        for (final Map.Entry<Integer, Long> e : state.entrySet()) {
+            text.append("group ").append(Integer.toUnsignedString(e.getKey())).append(" revision ")
+                    .append(Long.toUnsignedString(e.getValue())).append('\n');
+        }
+        final Path dir = file.toAbsolutePath().getParent();
+        final Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+        try {
+            Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            try {
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (final AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** Writes what is pending (bounded by {@code timeoutMs}) and stops the writer thread. */
+    void close(final long timeoutMs) {
+        writer.shutdown();
+        try {
+            if (!writer.awaitTermination(timeoutMs, TimeUnit.MILLISECONDS)) {
+                LOG.warn("master: the state file {} was not written within {} ms of closing", file, timeoutMs);
+                writer.shutdownNow();
+            }
+        } catch (final InterruptedException e) {
+            Thread.currentThread().interrupt();
+            writer.shutdownNow();
+        }
+    }
+
+    @Override
+    public void close() {
+        close(1000);
+    }
+}

@@ -1,0 +1,130 @@
+package io.pccl.master.state;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pccl.master.state.election.VoteStrategy;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A master restarted with the groups' expected revisions from its state file
+ * ({@link MasterStateMachine#restoreExpectedRevisions}): a peer that fell behind cannot seed the group, a holder that
+ * comes back is elected, the grace ends the wait, and {@link MasterStateMachine#expectedRevisions} says what the
+ * file must keep.
+ */
+class RestoredRevisionTest {
+    private static final VoteStrategy EP = VoteStrategy.ENFORCE_POPULAR;
+    private static final VoteStrategy RX = VoteStrategy.RECEIVE_ONLY;
+    private static final long GRACE_NS = 30 * Harness.SECOND_NS;
+
+    private final Harness h = new Harness();
+
+    private void restore(final int group, final long revision) {
+        h.machine.restoreExpectedRevisions(new TreeMap<>(Map.of(group, revision, 5, 77L)), GRACE_NS);
+    }
+
+    /** Accepts a third peer (id 3) into the group of peers 1 and 2 built by {@code acceptedGroup(2)}. */
+    private void acceptThird() {
+        h.register(0);
+        h.vote(true, 1, 2);
+        h.reportOk(3, 1, 2, 3);
+        h.out.take();
+    }
+
+    /** Moves virtual time on; the peers' messages carry the time to the machine, as the conductor's do. */
+    private void later(final long deltaNs, final long... peers) {
+        h.advance(deltaNs);
+        for (final long peer : peers) {
+            h.machine.onMessage(peer, h.nowNs);
+        }
+    }
+
+    private void assertRefusedBelow(final long floor, final long... peers) {
+        final List<String> events = h.out.take();
+        assertEquals(peers.length, events.size(), events.toString());
+        for (int i = 0; i < peers.length; i++) {
+            final String e = events.get(i);
+            assertTrue(e.startsWith("sync " + peers[i] + " failed SHARED_STATE_MISMATCH: ") && e.contains(
+                    "below revision " + floor + ", which the group expected before the master restarted"), e);
+        }
+    }
+
+    @Test
+    void aPeerThatFellBehindWaitsForAHolderAndThenFetchesItsState() {
+        restore(0, 13);
+        h.acceptedGroup(2);
+        h.sync(1, 9, EP, 9);
+        h.sync(2, 0, RX, 0);
+        assertRefusedBelow(13, 1, 2);
+        assertEquals(OptionalLong.empty(), h.machine.expectedSyncRevision(0), "still a first sync");
+        assertEquals(Map.of(0, 13L, 5, 77L), h.machine.expectedRevisions(), "the file keeps the restored revisions");
+        // The refused voters are IDLE and vote again once the holder is back.
+        acceptThird();
+        h.sync(1, 9, EP, 9);
+        h.sync(2, 0, RX, 0);
+        h.sync(3, 13, EP, 13);
+        assertEquals(List.of("sync 1 r13 fetch [key1#13] from [3]", "sync 2 r13 fetch [key1#13] from [3]",
+                "sync 3 r13 distribute"), h.out.take());
+        final long version = h.machine.expectedRevisionsVersion();
+        h.complete(true, 3, 1, 2);
+        h.out.take();
+        assertNotEquals(version, h.machine.expectedRevisionsVersion());
+        assertEquals(OptionalLong.of(14), h.machine.expectedSyncRevision(0));
+        assertEquals(Map.of(0, 14L, 5, 77L), h.machine.expectedRevisions());
+        // The restored revision has served its purpose: once every holder leaves, the group is fresh as usual.
+        for (long peer = 1; peer <= 3; peer++) {
+            h.machine.onDisconnected(peer);
+        }
+        assertEquals(Map.of(5, 77L), h.machine.expectedRevisions());
+    }
+
+    @Test
+    void afterTheGraceAGroupWhoseHoldersNeverCameBackAcceptsAnyRevision() {
+        restore(0, 13);
+        h.advance(100 * Harness.SECOND_NS);
+        h.acceptedGroup(2);
+        h.sync(1, 9, EP, 9);
+        h.sync(2, 9, EP, 9);
+        assertRefusedBelow(13, 1, 2);
+        later(GRACE_NS - 1, 1, 2);
+        h.sync(1, 9, EP, 9);
+        h.sync(2, 9, EP, 9);
+        assertRefusedBelow(13, 1, 2);
+        final long version = h.machine.expectedRevisionsVersion();
+        later(1, 1, 2);
+        h.sync(1, 9, EP, 9);
+        h.sync(2, 9, EP, 9);
+        assertEquals(List.of("sync 1 r9 distribute", "sync 2 r9 distribute"), h.out.take());
+        assertNotEquals(version, h.machine.expectedRevisionsVersion());
+        h.complete(true, 1, 2);
+        h.out.take();
+        assertEquals(Map.of(0, 10L, 5, 77L), h.machine.expectedRevisions());
+    }
+
+    @Test
+    void otherGroupsAndLaterSyncsAreUntouched() {
+        restore(3, 13);
+        h.acceptedGroup(2);
+        h.sync(1, 0, EP, 4);
+        h.sync(2, 0, EP, 4);
+        assertEquals(List.of("sync 1 r0 distribute", "sync 2 r0 distribute"), h.out.take());
+        h.complete(true, 1, 2);
+        h.out.take();
+        assertEquals(Map.of(0, 1L, 3, 13L, 5, 77L), h.machine.expectedRevisions());
+    }
+
+    @Test
+    void restoringIsRefusedAfterTheFirstRegistrationOrWithoutAGrace() {
+        assertThrows(IllegalArgumentException.class, () -> h.machine.restoreExpectedRevisions(new TreeMap<>(), 0));
+        h.register(0);
+        final IllegalStateException late = assertThrows(IllegalStateException.class,
+                () -> h.machine.restoreExpectedRevisions(new TreeMap<>(Map.of(0, 1L)), GRACE_NS));
+        assertTrue(late.getMessage().contains("before the first registration"), late.getMessage());
+    }
+}
