@@ -4,6 +4,7 @@ import io.pccl.master.Master;
 import io.pccl.master.MasterMain;
 
 import java.net.InetAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -27,8 +28,17 @@ final class MasterFixture {
 
     /** An embedded master on loopback {@code port} (0: ephemeral), 3 s heartbeat timeout. */
     static Master start(final int port) {
-        return Master.builder().host(InetAddress.getLoopbackAddress().getHostAddress()).port(port)
-                .heartbeatInterval(Duration.ofMillis(200)).heartbeatTimeout(Duration.ofSeconds(3)).build().start();
+        return start(port, null);
+    }
+
+    /** The same, keeping the groups' revisions in {@code stateFile} when it is not null. */
+    static Master start(final int port, final Path stateFile) {
+        final Master.Builder b = Master.builder().host(InetAddress.getLoopbackAddress().getHostAddress()).port(port)
+                .heartbeatInterval(Duration.ofMillis(200)).heartbeatTimeout(Duration.ofSeconds(3));
+        if (stateFile != null) {
+            b.stateFile(stateFile);
+        }
+        return b.build().start();
     }
 
     /** Arguments of the CLI daemon bound to {@code host}, ephemeral port. */

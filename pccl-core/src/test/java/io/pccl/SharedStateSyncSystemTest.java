@@ -7,10 +7,15 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 import static io.pccl.SyncCluster.filled;
 import static io.pccl.SyncCluster.state;
@@ -474,6 +479,67 @@ class SharedStateSyncSystemTest {
         assertArrayEquals(filled(SIZE, 50), j2);
         for (final SharedState s : List.of(joinerStates.get(0), joinerStates.get(1), h1)) {
             assertEquals(6, s.revision());
+        }
+    }
+
+    @Test
+    void aRestartedMasterWithAStateFileKeepsAPeerThatMissedTheLastSyncFromSeedingTheGroup(@TempDir final Path dir)
+            throws Exception {
+        cluster.close();
+        final Path stateFile = dir.resolve("master-state");
+        cluster = new SyncCluster(stateFile);
+        final List<Communicator> group = cluster.group(0, 3);
+        final byte[] a = filled(SIZE, 50);
+        final byte[] b = filled(SIZE, 50);
+        final byte[] c = filled(SIZE, 50);
+        final SharedState sa = state(5, "key1", a);
+        final SharedState sb = state(5, "key1", b);
+        final SharedState sc = state(5, "key1", c);
+        cluster.syncAll(group, List.of(sa, sb, sc));
+        // c falls behind: it leaves, and a and b train on and sync revision 6.
+        group.get(2).close();
+        Arrays.fill(a, (byte) 60);
+        Arrays.fill(b, (byte) 60);
+        sa.incrementRevision();
+        sb.incrementRevision();
+        final List<Communicator> holders = group.subList(0, 2);
+        final List<Outcome> six = cluster.syncAll(holders, List.of(sa, sb));
+        assertEquals(6, six.get(0).ok("a").revision());
+        awaitStateFile(stateFile, "group 0 revision 7");
+        sa.incrementRevision();
+        sb.incrementRevision();
+        cluster.restartMasterAbruptly();
+        for (final Communicator h : holders) {
+            assertThrows(MasterLostException.class, () -> cluster.awaitMasterLoss(h));
+        }
+        // c reaches the new master first, with its own step on top of revision 5: without the state file it would
+        // be elected alone, and a and b, at 7, would be kicked as ahead of the group.
+        Arrays.fill(c, (byte) 51);
+        sc.incrementRevision();
+        final List<Communicator> back = cluster.group(0, 1);
+        assertRefused(cluster.syncAll(back, List.of(sc)).get(0).failed("c alone"),
+                "the highest revision voted, 6, is below revision 7, which the group expected before the master"
+                        + " restarted");
+        assertEquals(6, sc.revision(), "a refused sync leaves the revision alone");
+        assertArrayEquals(filled(SIZE, 51), c);
+        // a comes back: c gets a's state and revision.
+        cluster.join(back, cluster.newPeer(0));
+        final List<Outcome> after = cluster.syncAll(back, List.of(sc, sa));
+        after.get(0).assertBytes("c", 0, SIZE);
+        after.get(1).assertBytes("a", SIZE, 0);
+        assertArrayEquals(filled(SIZE, 60), c);
+        assertEquals(7, sc.revision());
+        assertEquals(7, sa.revision());
+        awaitStateFile(stateFile, "group 0 revision 8");
+    }
+
+    /** Waits (bounded) until the master's writer thread has put {@code line} into the state file. */
+    private static void awaitStateFile(final Path file, final String line) throws Exception {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(SyncCluster.BOUND_S);
+        while (!(Files.exists(file) && Files.readString(file).contains(line + "\n"))) {
+            assertTrue(System.nanoTime() < deadline, "state file never held '" + line + "': "
+                    + (Files.exists(file) ? Files.readString(file) : "missing"));
+            LockSupport.parkNanos(1_000_000); // the file has no change event to wait on: a bounded poll
         }
     }
 

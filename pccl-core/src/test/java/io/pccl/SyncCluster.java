@@ -3,6 +3,7 @@ package io.pccl;
 import io.pccl.master.Master;
 
 import java.net.InetAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -30,11 +31,19 @@ final class SyncCluster implements AutoCloseable {
     static final long BOUND_S = 30;
 
     private Master master;
+    /** The masters' state file, or null. */
+    private final Path stateFile;
     private final List<Communicator> peers = new ArrayList<>();
     private final ExecutorService pool = Executors.newCachedThreadPool();
 
     SyncCluster() {
-        master = MasterFixture.start();
+        this(null);
+    }
+
+    /** A cluster whose masters keep the groups' revisions in {@code stateFile} (null: none). */
+    SyncCluster(final Path stateFile) {
+        this.stateFile = stateFile;
+        master = MasterFixture.start(0, stateFile);
     }
 
     /**
@@ -44,7 +53,7 @@ final class SyncCluster implements AutoCloseable {
     void restartMasterAbruptly() {
         final int port = master.port();
         master.shutdownNow();
-        master = MasterFixture.start(port);
+        master = MasterFixture.start(port, stateFile);
     }
 
     /**

@@ -70,7 +70,7 @@ class MasterMainTest {
         for (final String option : List.of("--host", "--port", "--heartbeat-interval-ms", "--heartbeat-timeout-ms",
                 "--registration-timeout-ms", "--max-connections", "--max-messages-per-second", "--auth-key-file",
                 "--tls-cert", "--tls-key", "--tls-trust", "--tls-crl", "--tls-reload-every", "--metrics-port",
-                "--metrics-host", "--log-level", "--version")) {
+                "--metrics-host", "--state-file", "--state-grace-ms", "--log-level", "--version")) {
             assertTrue(help.contains(option), help);
         }
         assertTrue(help.contains("Exit status"), help);
@@ -113,6 +113,23 @@ class MasterMainTest {
                 assertTrue(message.contains("holds 9 bytes") && message.contains("at least 16"), message);
             }
         }
+    }
+
+    @Test
+    void shouldRefuseAMalformedStateFileNamingItsLineAndAGraceBelowOneMillisecond() throws IOException {
+        final Path state = Files.createTempFile("pccl-master-state", ".txt");
+        Files.writeString(state, "pccl-master-state 1\ngroup 0 revision twelve\n");
+        final StringWriter err = new StringWriter();
+        final CommandLine cmd = new CommandLine(new MasterMain());
+        cmd.setErr(new PrintWriter(err));
+        assertEquals(1, cmd.execute("--port", "0", "--state-file", state.toString()));
+        assertEquals("pccl master: master state file " + state + ", line 2: revision 'twelve' is not an unsigned"
+                + " 64-bit decimal", err.toString().strip());
+        final StringWriter err2 = new StringWriter();
+        final CommandLine cmd2 = new CommandLine(new MasterMain());
+        cmd2.setErr(new PrintWriter(err2));
+        assertEquals(1, cmd2.execute("--port", "0", "--state-file", state.toString(), "--state-grace-ms", "0"));
+        assertEquals("pccl master: stateGrace must be positive, got PT0S", err2.toString().strip());
     }
 
     @Test
