@@ -483,7 +483,7 @@ class SharedStateSyncSystemTest {
     }
 
     @Test
-    void aRestartedMasterWithAStateFileKeepsAPeerThatMissedTheLastSyncFromSeedingTheGroup(@TempDir final Path dir)
+    void aRestartedMasterWithAStateFileKeepsAPeerThatFellBehindFromSeedingTheGroup(@TempDir final Path dir)
             throws Exception {
         cluster.close();
         final Path stateFile = dir.resolve("master-state");
@@ -496,41 +496,41 @@ class SharedStateSyncSystemTest {
         final SharedState sb = state(5, "key1", b);
         final SharedState sc = state(5, "key1", c);
         cluster.syncAll(group, List.of(sa, sb, sc));
-        // c falls behind: it leaves, and a and b train on and sync revision 6.
+        // c falls behind (frozen past its kick, say): it leaves, and a and b train on through revisions 6 and 7.
         group.get(2).close();
-        Arrays.fill(a, (byte) 60);
-        Arrays.fill(b, (byte) 60);
-        sa.incrementRevision();
-        sb.incrementRevision();
         final List<Communicator> holders = group.subList(0, 2);
-        final List<Outcome> six = cluster.syncAll(holders, List.of(sa, sb));
-        assertEquals(6, six.get(0).ok("a").revision());
+        for (int step = 6; step <= 7; step++) {
+            Arrays.fill(a, (byte) (step * 10));
+            Arrays.fill(b, (byte) (step * 10));
+            sa.incrementRevision();
+            sb.incrementRevision();
+            assertEquals(step, cluster.syncAll(holders, List.of(sa, sb)).get(0).ok("a").revision());
+        }
         awaitStateFile(stateFile, "group 0 revision 7");
-        sa.incrementRevision();
-        sb.incrementRevision();
         cluster.restartMasterAbruptly();
         for (final Communicator h : holders) {
             assertThrows(MasterLostException.class, () -> cluster.awaitMasterLoss(h));
         }
         // c reaches the new master first, with its own step on top of revision 5: without the state file it would
-        // be elected alone, and a and b, at 7, would be kicked as ahead of the group.
+        // be elected alone, and a and b's training since would be lost.
         Arrays.fill(c, (byte) 51);
         sc.incrementRevision();
         final List<Communicator> back = cluster.group(0, 1);
         assertRefused(cluster.syncAll(back, List.of(sc)).get(0).failed("c alone"),
-                "the highest revision voted, 6, is below revision 7, which the group expected before the master"
-                        + " restarted");
+                "the highest revision voted, 6, is below revision 7, the group's last synced revision before the"
+                        + " master restarted");
         assertEquals(6, sc.revision(), "a refused sync leaves the revision alone");
         assertArrayEquals(filled(SIZE, 51), c);
-        // a comes back: c gets a's state and revision.
+        // a comes back (it lost the master after its sync of 7, before incrementing): c gets a's state and revision.
         cluster.join(back, cluster.newPeer(0));
         final List<Outcome> after = cluster.syncAll(back, List.of(sc, sa));
         after.get(0).assertBytes("c", 0, SIZE);
         after.get(1).assertBytes("a", SIZE, 0);
-        assertArrayEquals(filled(SIZE, 60), c);
+        assertArrayEquals(filled(SIZE, 70), c);
         assertEquals(7, sc.revision());
         assertEquals(7, sa.revision());
-        awaitStateFile(stateFile, "group 0 revision 8");
+        awaitStateFile(stateFile, "group 0 revision 7");
+        assertEquals("pccl-master-state 1", Files.readAllLines(stateFile).get(1));
     }
 
     /** Waits (bounded) until the master's writer thread has put {@code line} into the state file. */

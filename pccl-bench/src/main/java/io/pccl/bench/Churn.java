@@ -9,6 +9,9 @@ import picocli.CommandLine.Option;
 
 import java.util.ArrayDeque;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Deque;
@@ -129,6 +132,13 @@ public final class Churn implements Callable<Integer> {
     @Option(names = "--master-freeze-for", description = "with --master-process: seconds the master stays SIGSTOPped "
             + "before its SIGCONT; the peers' heartbeat timeout is 3 s (default ${DEFAULT-VALUE})")
     int masterFreezeForS = 5;
+    @Option(names = "--master-state-file", description = "give the master a state file in a temporary directory, which"
+            + " each new master reads: a restarted master then refuses to let a peer that fell behind seed a group"
+            + " (docs/fault-tolerance.md §7)")
+    boolean masterStateFile;
+    @Option(names = "--master-state-grace-ms", description = "with --master-state-file: how long a restored group waits"
+            + " for a peer at its revision, from its first registration (default ${DEFAULT-VALUE})")
+    long masterStateGraceMs = 10_000;
     @Option(names = "--verbose", description = "echo every peer output line, and keep the master's INFO log (by "
             + "default this JVM logs warnings only, unless org.slf4j.simpleLogger.defaultLogLevel is set)")
     boolean verbose;
@@ -160,6 +170,8 @@ public final class Churn implements Callable<Integer> {
     private long maxRevision;
     /** The key and TLS files of the master and the peers ({@code --auth}, {@code --tls}). */
     private TempSecurity security = TempSecurity.NONE;
+    /** The masters' state file ({@code --master-state-file}). */
+    private ChurnMaster.StateFile stateFile = ChurnMaster.StateFile.NONE;
     private int retries;
     /** {@code OPTIMIZED} lines: a peer's {@code optimizeTopology()} that returned. */
     private int optimizations;
@@ -289,13 +301,19 @@ public final class Churn implements Callable<Integer> {
         }
         System.out.printf(Locale.ROOT, "pccl-java churn: %d s, seed %d, %d-%d peers, actions every %d-%d ms "
                 + "(kill weight %.2f; of removals of stepping peers, leaves %.2f and freezes %.2f for %d s), %s "
-                + "master removed every %d s (0: never), %d float32 weights in %d all-reduce(s) per step, %s%s%n",
+                + "master removed every %d s (0: never)%s, %d float32 weights in %d all-reduce(s) per step, %s%s%n",
                 durationS, seed, minPeers, maxPeers, intervalMs[0], intervalMs[1], killWeight, leaveShare,
-                freezeShare, freezeForS, masterProcess ? "a daemon" : "an embedded", masterRestartEveryS, elements,
+                freezeShare, freezeForS, masterProcess ? "a daemon" : "an embedded", masterRestartEveryS,
+                masterStateFile ? " with a state file (grace " + masterStateGraceMs + " ms)" : "", elements,
                 ops, step.describe(),
                 secure.describe());
         final SplittableRandom random = new SplittableRandom(seed);
         security = secure.create();
+        final Path stateDir = masterStateFile ? Files.createTempDirectory("pccl-churn-master") : null;
+        if (stateDir != null) {
+            stateFile = new ChurnMaster.StateFile(stateDir.resolve("master-state"),
+                    Duration.ofMillis(masterStateGraceMs));
+        }
         master = startMaster(0);
         masterPort = master.port();
         try {
@@ -313,13 +331,17 @@ public final class Churn implements Callable<Integer> {
             if (master != null) {
                 master.close();
             }
+            if (stateDir != null) {
+                Files.deleteIfExists(stateFile.file());
+                Files.deleteIfExists(stateDir);
+            }
         }
         return report();
     }
 
     private ChurnMaster startMaster(final int port) throws InterruptedException {
-        return masterProcess ? ChurnMaster.process(port, verbose, security)
-                : ChurnMaster.embedded(port, security);
+        return masterProcess ? ChurnMaster.process(port, verbose, security, stateFile)
+                : ChurnMaster.embedded(port, security, stateFile);
     }
 
     /**
@@ -374,6 +396,10 @@ public final class Churn implements Callable<Integer> {
         if (intervalMs.length != 2 || intervalMs[0] < 1 || intervalMs[1] < intervalMs[0]) {
             throw new CommandLine.ParameterException(cl, "--interval-ms needs min,max with 1 <= min <= max, got "
                     + java.util.Arrays.toString(intervalMs));
+        }
+        if (masterStateGraceMs < 1) {
+            throw new CommandLine.ParameterException(cl, "--master-state-grace-ms must be >= 1, got "
+                    + masterStateGraceMs);
         }
         if (freezeShare < 0 || freezeShare > 1 || freezeForS < 1) {
             throw new CommandLine.ParameterException(cl, "--freeze-share must be in [0, 1] and --freeze-for >= 1, "

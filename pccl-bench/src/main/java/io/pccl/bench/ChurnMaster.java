@@ -5,6 +5,7 @@ import io.pccl.bench.internal.TempSecurity;
 import io.pccl.master.Master;
 import io.pccl.master.MasterMain;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -68,24 +69,47 @@ abstract class ChurnMaster implements AutoCloseable {
     public abstract void close();
 
     /**
+     * The master's state file ({@code Master.Builder.stateFile}) and grace, or {@link #NONE}.
+     *
+     * @param file the file, or null for none
+     * @param grace how long a restored group waits for a peer at its revision
+     */
+    record StateFile(Path file, Duration grace) {
+        /** No state file: a restarted master knows nothing. */
+        static final StateFile NONE = new StateFile(null, Duration.ZERO);
+
+        Master.Builder applyTo(final Master.Builder builder) {
+            return file == null ? builder : builder.stateFile(file).stateGrace(grace);
+        }
+
+        List<String> args() {
+            return file == null ? List.of()
+                    : List.of("--state-file", file.toString(), "--state-grace-ms", Long.toString(grace.toMillis()));
+        }
+    }
+
+    /**
      * A {@link Master} in this JVM on loopback {@code port} (0: ephemeral).
      *
      * @param security the run's key and TLS files
+     * @param state the state file every master of the run shares
      */
-    static ChurnMaster embedded(final int port, final TempSecurity security) {
-        return new Embedded(security.applyTo(Master.builder().host("127.0.0.1").port(port)
-                .heartbeatTimeout(HEARTBEAT_TIMEOUT)).build().start());
+    static ChurnMaster embedded(final int port, final TempSecurity security, final StateFile state) {
+        return new Embedded(state.applyTo(security.applyTo(Master.builder().host("127.0.0.1").port(port)
+                .heartbeatTimeout(HEARTBEAT_TIMEOUT))).build().start());
     }
 
     /**
      * The daemon in a child JVM on loopback {@code port} (0: ephemeral); waits, bounded, until it listens.
      *
      * @param verbose echo its output (INFO log) instead of keeping its warnings only
+     * @param security the run's key and TLS files
+     * @param state the state file every master of the run shares
      * @throws IllegalStateException if it does not report its port within 30 s
      */
-    static ChurnMaster process(final int port, final boolean verbose, final TempSecurity security)
-            throws InterruptedException {
-        return new Process(port, verbose, security);
+    static ChurnMaster process(final int port, final boolean verbose, final TempSecurity security,
+            final StateFile state) throws InterruptedException {
+        return new Process(port, verbose, security, state);
     }
 
     private static final class Embedded extends ChurnMaster {
@@ -126,12 +150,14 @@ abstract class ChurnMaster implements AutoCloseable {
         private volatile boolean ending;
         private volatile String failure;
 
-        Process(final int port, final boolean verbose, final TempSecurity security) throws InterruptedException {
+        Process(final int port, final boolean verbose, final TempSecurity security, final StateFile state)
+                throws InterruptedException {
             this.verbose = verbose;
             final List<String> args = new ArrayList<>(List.of("--host", "127.0.0.1", "--port",
                     Integer.toString(port), "--heartbeat-timeout-ms", Long.toString(HEARTBEAT_TIMEOUT.toMillis()),
                     "--heartbeat-interval-ms", "500", "--log-level", verbose ? "info" : "warn"));
             args.addAll(security.masterArgs());
+            args.addAll(state.args());
             jvm = ChildJvm.start("master", List.of("-Xmx512m", "-Dio.netty.leakDetection.level=disabled"),
                     MasterMain.class.getName(), args);
             try {

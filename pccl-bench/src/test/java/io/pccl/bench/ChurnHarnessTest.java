@@ -90,6 +90,9 @@ class ChurnHarnessTest {
         churn.masterProcess = true;
         churn.masterRestartEveryS = 8;
         churn.masterFreezeForS = 4;
+        // Each new daemon reads its predecessor's state file: a restored group must sync again at once (its peers
+        // vote the revision in the file or the next), or the step after a stop or crash would wait for the grace.
+        churn.masterStateFile = true;
         churn.freezeShare = 0.1;
         // Each removal waits for a step since the previous one (the first TLS peers step after about 6 s here, a new
         // TLS daemon listens after up to 6 s under load): churn goes on past 30 s until all three happened and

@@ -134,7 +134,7 @@ public final class Master implements AutoCloseable {
                 .establishRoundTimeoutNs(config.establishRoundTimeout.toNanos())
                 .optimizeTimeoutNs(config.optimizeTimeout.toNanos());
         if (config.stateFile != null) {
-            conductor.machine().restoreExpectedRevisions(restored, config.stateGrace.toNanos());
+            conductor.machine().restoreHeldRevisions(restored, config.stateGrace.toNanos());
             stateFile = new MasterStateFile(config.stateFile, restored);
             conductor.persistTo(stateFile);
             if (restored.isEmpty()) {
@@ -428,8 +428,8 @@ public final class Master implements AutoCloseable {
         }
 
         /**
-         * Keeps, in {@code file}, the shared-state revision each group's next sync expects, and reads it at start:
-         * after a restart, a group's first sync elects nothing below it, so a peer that fell behind and
+         * Keeps, in {@code file}, the revision of each group's last successful shared-state sync, and reads it at
+         * start: after a restart, a group's first sync elects nothing below it, so a peer that fell behind and
          * reaches the new master before the up-to-date ones cannot seed the group with older state (docs/
          * fault-tolerance.md §7, docs/operations.md "Restarting the master"). A missing file is a first start. The
          * master rewrites the file (a temporary file, then a rename) whenever a revision changes; a group whose

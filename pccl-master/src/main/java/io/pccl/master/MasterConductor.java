@@ -68,7 +68,7 @@ final class MasterConductor implements MasterOutbox {
     private final MasterMetrics metrics;
     /** Where the groups' revisions are kept across restarts, or null. */
     private MasterStateFile stateFile;
-    /** {@link MasterStateMachine#expectedRevisionsVersion} when the state file was last given a snapshot. */
+    /** {@link MasterStateMachine#heldRevisionsVersion} when the state file was last given a snapshot. */
     private long persistedVersion;
     /**
      * Set when the master starts closing (any thread): the peers it then drops must not empty the state file,
@@ -116,14 +116,14 @@ final class MasterConductor implements MasterOutbox {
      */
     void persistTo(final MasterStateFile file) {
         this.stateFile = file;
-        this.persistedVersion = machine.expectedRevisionsVersion();
+        this.persistedVersion = machine.heldRevisionsVersion();
     }
 
-    /** Gives the state file a snapshot if the expected revisions may have changed since the last one. */
+    /** Gives the state file a snapshot if the held revisions may have changed since the last one. */
     private void persistState() {
-        if (stateFile != null && !stateFrozen && machine.expectedRevisionsVersion() != persistedVersion) {
-            persistedVersion = machine.expectedRevisionsVersion();
-            stateFile.submit(machine.expectedRevisions());
+        if (stateFile != null && !stateFrozen && machine.heldRevisionsVersion() != persistedVersion) {
+            persistedVersion = machine.heldRevisionsVersion();
+            stateFile.submit(machine.heldRevisions());
         }
     }
 

@@ -85,10 +85,10 @@ public final class MasterMain implements Callable<Integer> {
     private Path authKeyFile;
 
     @Option(names = "--state-file",
-            description = "File where the master keeps the shared-state revision each peer group's next sync"
-                    + " expects, and reads it at start: after a restart, a group's first sync then elects nothing"
-                    + " below it, so a peer that fell behind cannot seed the group with older state (created if"
-                    + " missing; default: none, a restarted master knows nothing).")
+            description = "File where the master keeps the revision of each peer group's last successful"
+                    + " shared-state sync, and reads it at start: after a restart, a group's first sync then elects"
+                    + " nothing below it, so a peer that fell behind cannot seed the group with older state (created"
+                    + " if missing; default: none, a restarted master knows nothing).")
     private Path stateFile;
 
     @Option(names = "--state-grace-ms", defaultValue = "60000",

@@ -20,8 +20,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The master's state file ({@code Master.Builder.stateFile}, {@code pccl-master --state-file}): per peer group, the
- * shared-state revision its next sync expected, so that a restarted master does not let a peer that fell behind seed a
- * group with older state (docs/fault-tolerance.md §7). A small text file:
+ * revision of its last successful shared-state sync, so that a restarted master does not let a peer that fell
+ * behind seed a group with older state (docs/fault-tolerance.md §7). A small text file:
  *
  * <pre>
  *   pccl-master-state 1
@@ -179,7 +179,7 @@ final class MasterStateFile implements AutoCloseable {
     /** Replaces {@code file} with {@code state}: a temporary file in the same directory, then a rename. */
     static void write(final Path file, final SortedMap<Integer, Long> state) throws IOException {
         final StringBuilder text = new StringBuilder(64 + 40 * state.size());
-        text.append("# written by the pccl master; the shared-state revision each group's next sync expects\n");
+        text.append("# written by the pccl master; the revision of each group's last successful shared-state sync\n");
         text.append(HEADER).append('\n');
         for (final Map.Entry<Integer, Long> e : state.entrySet()) {
             text.append("group ").append(Integer.toUnsignedString(e.getKey())).append(" revision ")

@@ -83,13 +83,13 @@ public final class MasterStateMachine {
     private final TreeMap<Integer, GroupState> groups = new TreeMap<>();
     private final ArrayDeque<Kick> kicks = new ArrayDeque<>();
     /**
-     * Revisions restored from the master's state file ({@link #restoreExpectedRevisions}) that no sync of their group
+     * Revisions restored from the master's state file ({@link #restoreHeldRevisions}) that no sync of their group
      * has reached or given up on yet, by group.
      */
     private final TreeMap<Integer, RestoredRevision> restored = new TreeMap<>();
     private long restoreGraceNs;
-    /** Counts the changes of {@link #expectedRevisions}. */
-    private long expectedRevisionsVersion;
+    /** Counts the changes of {@link #heldRevisions}. */
+    private long heldRevisionsVersion;
     private long nextPeerId = 1;
     private long nextRoundId = 1;
     private long nextCollectiveSeq;
@@ -157,29 +157,30 @@ public final class MasterStateMachine {
     }
 
     /**
-     * Makes the machine remember, for each group, the revision its next sync expected before the master restarted
-     * (as the master's state file recorded it; see {@link #expectedRevisions}). A group's first sync then elects
-     * nothing below that revision: its voters fail with {@code SHARED_STATE_MISMATCH} and sync again, until a peer
-     * at that revision or a later one votes (a peer that missed the group's last sync votes one revision below).
-     * A group waits so for at most {@code graceNs} after its first peer registered; after that its first sync
-     * accepts any revision, as for a new group (a run that ended while the master was down). Call before any
-     * input.
+     * Makes the machine remember, for each group, the revision of its last successful sync before the master
+     * restarted (as the master's state file recorded it; see {@link #heldRevisions}). A group's first sync then
+     * elects nothing below that revision: its voters fail with {@code SHARED_STATE_MISMATCH} and sync again, until
+     * a peer at that revision or a later one votes. (A peer of that sync votes it again, if it lost the master
+     * before incrementing, or the next one; a peer that missed it votes lower, unless it incremented its older
+     * revision to the same number: the revision alone cannot tell those two apart.) A group waits so for at most
+     * {@code graceNs} after its first peer registered; after that its first sync accepts any revision, as for a new
+     * group (a run that ended while the master was down). Call before any input.
      *
-     * @param expected revision (unsigned) by group
+     * @param held revision (unsigned) by group
      * @param graceNs how long a group waits for a holder; positive
      * @return this
      * @throws IllegalArgumentException if {@code graceNs} is not positive
      * @throws IllegalStateException after the first registration
      */
-    public MasterStateMachine restoreExpectedRevisions(final SortedMap<Integer, Long> expected, final long graceNs) {
+    public MasterStateMachine restoreHeldRevisions(final SortedMap<Integer, Long> held, final long graceNs) {
         if (graceNs <= 0) {
             throw new IllegalArgumentException("restore grace must be positive, got " + graceNs + " ns");
         }
         if (nextPeerId != 1) {
-            throw new IllegalStateException("expected revisions must be restored before the first registration");
+            throw new IllegalStateException("held revisions must be restored before the first registration");
         }
         restoreGraceNs = graceNs;
-        expected.forEach((group, revision) -> restored.put(group, new RestoredRevision(revision)));
+        held.forEach((group, revision) -> restored.put(group, new RestoredRevision(revision)));
         return this;
     }
 
@@ -497,31 +498,31 @@ public final class MasterStateMachine {
     }
 
     /**
-     * What the master's state file keeps: per group, the revision its next sync expects (one more than its last
-     * successful sync's), and the restored revisions no sync has reached or given up on yet. Groups whose next sync
-     * accepts any revision are absent.
+     * What the master's state file keeps: per group, the revision of its last successful sync (its holders'), and
+     * the restored revisions no sync has reached or given up on yet. Groups whose next sync accepts any revision are
+     * absent.
      *
      * @return revision (unsigned) by group, a new map
      */
-    public TreeMap<Integer, Long> expectedRevisions() {
+    public TreeMap<Integer, Long> heldRevisions() {
         final TreeMap<Integer, Long> out = new TreeMap<>();
         restored.forEach((group, r) -> out.put(group, r.revision));
         groups.forEach((group, g) -> {
             if (!g.sync.fresh()) {
-                out.put(group, g.sync.nextRevision());
+                out.put(group, g.sync.nextRevision() - 1);
             }
         });
         return out;
     }
 
     /**
-     * A number that changes whenever {@link #expectedRevisions} may have changed, so that a caller can skip building
+     * A number that changes whenever {@link #heldRevisions} may have changed, so that a caller can skip building
      * the map after inputs that did not touch it.
      *
      * @return the version
      */
-    public long expectedRevisionsVersion() {
-        return expectedRevisionsVersion;
+    public long heldRevisionsVersion() {
+        return heldRevisionsVersion;
     }
 
     /**
@@ -578,8 +579,8 @@ public final class MasterStateMachine {
         }
         if (r.graceStarted && nowNs - r.deadlineNs >= 0) {
             restored.remove(group.group);
-            expectedRevisionsVersion++;
-            LOG.info("master: group {}: no peer at revision {} (expected before the restart, from the state file)"
+            heldRevisionsVersion++;
+            LOG.info("master: group {}: no peer at revision {} (synced before the restart, from the state file)"
                     + " voted within {} ms; the next sync accepts any revision", group.label,
                     Long.toUnsignedString(r.revision), TimeUnit.NANOSECONDS.toMillis(restoreGraceNs));
             return OptionalLong.empty();
@@ -589,7 +590,7 @@ public final class MasterStateMachine {
 
     /** A sync of {@code group} succeeded: its restored revision, if any, has served its purpose. */
     void syncSucceeded(final GroupState group) {
-        expectedRevisionsVersion++;
+        heldRevisionsVersion++;
         if (restored.remove(group.group) != null) {
             LOG.info("master: group {} synced again after the restart", group.label);
         }
@@ -680,7 +681,7 @@ public final class MasterStateMachine {
 
     /** Every holder of a group's revision left: its next sync accepts any revision. */
     void holdersLeft() {
-        expectedRevisionsVersion++;
+        heldRevisionsVersion++;
     }
 
     /** A revision restored from the state file; its grace starts when the group's first peer registers. */

@@ -13,9 +13,9 @@ import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
 /**
- * A master restarted with the groups' expected revisions from its state file
- * ({@link MasterStateMachine#restoreExpectedRevisions}): a peer that fell behind cannot seed the group, a holder that
- * comes back is elected, the grace ends the wait, and {@link MasterStateMachine#expectedRevisions} says what the
+ * A master restarted with the groups' last synced revisions from its state file
+ * ({@link MasterStateMachine#restoreHeldRevisions}): a peer that fell behind cannot seed the group, a holder that
+ * comes back is elected, the grace ends the wait, and {@link MasterStateMachine#heldRevisions} says what the
  * file must keep.
  */
 class RestoredRevisionTest {
@@ -26,7 +26,7 @@ class RestoredRevisionTest {
     private final Harness h = new Harness();
 
     private void restore(final int group, final long revision) {
-        h.machine.restoreExpectedRevisions(new TreeMap<>(Map.of(group, revision, 5, 77L)), GRACE_NS);
+        h.machine.restoreHeldRevisions(new TreeMap<>(Map.of(group, revision, 5, 77L)), GRACE_NS);
     }
 
     /** Accepts a third peer (id 3) into the group of peers 1 and 2 built by {@code acceptedGroup(2)}. */
@@ -51,7 +51,7 @@ class RestoredRevisionTest {
         for (int i = 0; i < peers.length; i++) {
             final String e = events.get(i);
             assertTrue(e.startsWith("sync " + peers[i] + " failed SHARED_STATE_MISMATCH: ") && e.contains(
-                    "below revision " + floor + ", which the group expected before the master restarted"), e);
+                    "below revision " + floor + ", the group's last synced revision before the master restarted"), e);
         }
     }
 
@@ -63,7 +63,7 @@ class RestoredRevisionTest {
         h.sync(2, 0, RX, 0);
         assertRefusedBelow(13, 1, 2);
         assertEquals(OptionalLong.empty(), h.machine.expectedSyncRevision(0), "still a first sync");
-        assertEquals(Map.of(0, 13L, 5, 77L), h.machine.expectedRevisions(), "the file keeps the restored revisions");
+        assertEquals(Map.of(0, 13L, 5, 77L), h.machine.heldRevisions(), "the file keeps the restored revisions");
         // The refused voters are IDLE and vote again once the holder is back.
         acceptThird();
         h.sync(1, 9, EP, 9);
@@ -71,17 +71,17 @@ class RestoredRevisionTest {
         h.sync(3, 13, EP, 13);
         assertEquals(List.of("sync 1 r13 fetch [key1#13] from [3]", "sync 2 r13 fetch [key1#13] from [3]",
                 "sync 3 r13 distribute"), h.out.take());
-        final long version = h.machine.expectedRevisionsVersion();
+        final long version = h.machine.heldRevisionsVersion();
         h.complete(true, 3, 1, 2);
         h.out.take();
-        assertNotEquals(version, h.machine.expectedRevisionsVersion());
+        assertNotEquals(version, h.machine.heldRevisionsVersion());
         assertEquals(OptionalLong.of(14), h.machine.expectedSyncRevision(0));
-        assertEquals(Map.of(0, 14L, 5, 77L), h.machine.expectedRevisions());
+        assertEquals(Map.of(0, 13L, 5, 77L), h.machine.heldRevisions());
         // The restored revision has served its purpose: once every holder leaves, the group is fresh as usual.
         for (long peer = 1; peer <= 3; peer++) {
             h.machine.onDisconnected(peer);
         }
-        assertEquals(Map.of(5, 77L), h.machine.expectedRevisions());
+        assertEquals(Map.of(5, 77L), h.machine.heldRevisions());
     }
 
     @Test
@@ -96,15 +96,15 @@ class RestoredRevisionTest {
         h.sync(1, 9, EP, 9);
         h.sync(2, 9, EP, 9);
         assertRefusedBelow(13, 1, 2);
-        final long version = h.machine.expectedRevisionsVersion();
+        final long version = h.machine.heldRevisionsVersion();
         later(1, 1, 2);
         h.sync(1, 9, EP, 9);
         h.sync(2, 9, EP, 9);
         assertEquals(List.of("sync 1 r9 distribute", "sync 2 r9 distribute"), h.out.take());
-        assertNotEquals(version, h.machine.expectedRevisionsVersion());
+        assertNotEquals(version, h.machine.heldRevisionsVersion());
         h.complete(true, 1, 2);
         h.out.take();
-        assertEquals(Map.of(0, 10L, 5, 77L), h.machine.expectedRevisions());
+        assertEquals(Map.of(0, 9L, 5, 77L), h.machine.heldRevisions());
     }
 
     @Test
@@ -116,15 +116,15 @@ class RestoredRevisionTest {
         assertEquals(List.of("sync 1 r0 distribute", "sync 2 r0 distribute"), h.out.take());
         h.complete(true, 1, 2);
         h.out.take();
-        assertEquals(Map.of(0, 1L, 3, 13L, 5, 77L), h.machine.expectedRevisions());
+        assertEquals(Map.of(0, 0L, 3, 13L, 5, 77L), h.machine.heldRevisions());
     }
 
     @Test
     void restoringIsRefusedAfterTheFirstRegistrationOrWithoutAGrace() {
-        assertThrows(IllegalArgumentException.class, () -> h.machine.restoreExpectedRevisions(new TreeMap<>(), 0));
+        assertThrows(IllegalArgumentException.class, () -> h.machine.restoreHeldRevisions(new TreeMap<>(), 0));
         h.register(0);
         final IllegalStateException late = assertThrows(IllegalStateException.class,
-                () -> h.machine.restoreExpectedRevisions(new TreeMap<>(Map.of(0, 1L)), GRACE_NS));
+                () -> h.machine.restoreHeldRevisions(new TreeMap<>(Map.of(0, 1L)), GRACE_NS));
         assertTrue(late.getMessage().contains("before the first registration"), late.getMessage());
     }
 }

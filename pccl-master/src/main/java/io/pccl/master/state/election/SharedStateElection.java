@@ -35,8 +35,8 @@ import java.util.TreeMap;
  * Recovery after every holder of the group's revision left (the reference's dead end, §11.2): the caller may
  * pass {@code firstSync = true} again, which elects from the highest revision still present.
  *
- * <p>A first sync may carry a <em>floor</em>: the revision the group expected before the master restarted (its
- * state file). Then a highest candidate revision below the floor elects nothing: every voter fails with
+ * <p>A first sync may carry a <em>floor</em>: the revision of the group's last successful sync before the master
+ * restarted (its state file). Then a highest candidate revision below the floor elects nothing: every voter fails with
  * NO_CANDIDATE and waits for a holder of the floor or later to come back, so a peer that fell behind cannot seed
  * the group with its older state.
  *
@@ -122,7 +122,8 @@ public final class SharedStateElection {
                 && Long.compareUnsigned(target, floor.getAsLong()) < 0) {
             failRemaining(sorted, out, FailureCode.NO_CANDIDATE, "the highest revision voted, "
                     + Long.toUnsignedString(target) + ", is below revision " + Long.toUnsignedString(floor.getAsLong())
-                    + ", which the group expected before the master restarted; waiting for a peer at that revision");
+                    + ", the group's last synced revision before the master restarted; waiting for a peer that"
+                    + " holds it");
             return new ElectionResult(new TreeMap<>(out), false, target, List.of());
         }
         if (atTarget.isEmpty()) {
