@@ -13,6 +13,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.pccl.master.state.PeerPhase;
 import io.pccl.master.state.MasterStateMachine;
+import io.pccl.master.state.election.HeldRevision;
 import io.pccl.transport.ConnectionSecurity;
 import io.pccl.transport.ConnectionSlots;
 import io.pccl.transport.LogThrottle;
@@ -109,7 +110,7 @@ public final class Master implements AutoCloseable {
         if (!lifecycle.compareAndSet(NEW, STARTED)) {
             throw new IllegalStateException("master already " + (lifecycle.get() == STARTED ? "started" : "closed"));
         }
-        final TreeMap<Integer, Long> restored;
+        final TreeMap<Integer, HeldRevision> restored;
         try {
             restored = config.stateFile == null ? new TreeMap<>() : MasterStateFile.read(config.stateFile);
         } catch (final RuntimeException e) {
@@ -198,10 +199,10 @@ public final class Master implements AutoCloseable {
         return this;
     }
 
-    private static String describe(final TreeMap<Integer, Long> revisions) {
+    private static String describe(final TreeMap<Integer, HeldRevision> revisions) {
         final StringBuilder b = new StringBuilder("{");
         revisions.forEach((g, r) -> b.append(b.length() > 1 ? ", " : "").append(Integer.toUnsignedString(g))
-                .append('=').append(Long.toUnsignedString(r)));
+                .append('=').append(Long.toUnsignedString(r.revision())));
         return b.append('}').toString();
     }
 

@@ -1,5 +1,6 @@
 package io.pccl.master;
 
+import io.pccl.master.state.election.HeldRevision;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -25,12 +26,13 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  *   pccl-master-state 1
- *   group 0 revision 13
- *   group 7 revision 2
+ *   group 0 revision 13 content 5f0d8b3c9a2e4417
+ *   group 7 revision 2 content 0c41e6d2b9a87f35
  * </pre>
  *
  * Lines starting with {@code #} and blank lines are ignored (an empty file holds nothing); group and revision are
- * unsigned decimals. The master
+ * unsigned decimals, content the fingerprint of the content that sync elected
+ * ({@code SharedStateElection.contentFingerprint}), 16 hexadecimal digits. The master
  * replaces the whole file (a temporary file beside it, then a rename) each time a revision changes, from one
  * writer thread that skips snapshots a newer one has overtaken, so neither the conductor nor a slow disk waits on
  * the other.
@@ -48,9 +50,9 @@ final class MasterStateFile implements AutoCloseable {
     private final Path file;
     private final ExecutorService writer;
     /** The newest snapshot not yet written, or null; guarded by {@code this}. */
-    private SortedMap<Integer, Long> pending;
+    private SortedMap<Integer, HeldRevision> pending;
     /** The last snapshot written (or read at start); confined to the writer thread. */
-    private SortedMap<Integer, Long> written;
+    private SortedMap<Integer, HeldRevision> written;
 
     /**
      * A writer for {@code file}.
@@ -58,7 +60,7 @@ final class MasterStateFile implements AutoCloseable {
      * @param file the state file
      * @param current what the file holds now (from {@link #read}), so that an unchanged state is not rewritten
      */
-    MasterStateFile(final Path file, final SortedMap<Integer, Long> current) {
+    MasterStateFile(final Path file, final SortedMap<Integer, HeldRevision> current) {
         this.file = file;
         this.written = new TreeMap<>(current);
         this.writer = Executors.newSingleThreadExecutor(r -> {
@@ -77,7 +79,7 @@ final class MasterStateFile implements AutoCloseable {
      *     wrong
      * @throws UncheckedIOException if the file exists but cannot be read
      */
-    static TreeMap<Integer, Long> read(final Path file) {
+    static TreeMap<Integer, HeldRevision> read(final Path file) {
         final List<String> lines;
         try {
             final long size = Files.size(file);
@@ -91,7 +93,7 @@ final class MasterStateFile implements AutoCloseable {
         } catch (final IOException e) {
             throw new UncheckedIOException("cannot read master state file " + file + ": " + e.getMessage(), e);
         }
-        final TreeMap<Integer, Long> out = new TreeMap<>();
+        final TreeMap<Integer, HeldRevision> out = new TreeMap<>();
         boolean headerSeen = false;
         for (int i = 0; i < lines.size(); i++) {
             final String line = lines.get(i).strip();
@@ -108,12 +110,13 @@ final class MasterStateFile implements AutoCloseable {
                 continue;
             }
             final String[] w = line.split("\\s+");
-            if (w.length != 4 || !w[0].equals("group") || !w[2].equals("revision")) {
-                throw new IllegalArgumentException(where + ": expected 'group G revision R', found '"
+            if (w.length != 6 || !w[0].equals("group") || !w[2].equals("revision") || !w[4].equals("content")) {
+                throw new IllegalArgumentException(where + ": expected 'group G revision R content C', found '"
                         + abbreviate(line) + "'");
             }
             final int group;
             final long revision;
+            final long content;
             try {
                 group = Integer.parseUnsignedInt(w[1]);
             } catch (final NumberFormatException e) {
@@ -126,7 +129,16 @@ final class MasterStateFile implements AutoCloseable {
                 throw new IllegalArgumentException(where + ": revision '" + abbreviate(w[3])
                         + "' is not an unsigned 64-bit decimal", e);
             }
-            if (out.put(group, revision) != null) {
+            try {
+                if (w[5].length() != 16) {
+                    throw new NumberFormatException("length " + w[5].length());
+                }
+                content = Long.parseUnsignedLong(w[5], 16);
+            } catch (final NumberFormatException e) {
+                throw new IllegalArgumentException(where + ": content '" + abbreviate(w[5])
+                        + "' is not 16 hexadecimal digits", e);
+            }
+            if (out.put(group, new HeldRevision(revision, content)) != null) {
                 throw new IllegalArgumentException(where + ": group " + Integer.toUnsignedString(group)
                         + " appears twice");
             }
@@ -143,7 +155,7 @@ final class MasterStateFile implements AutoCloseable {
      *
      * @param state revision by group; copied
      */
-    void submit(final SortedMap<Integer, Long> state) {
+    void submit(final SortedMap<Integer, HeldRevision> state) {
         final boolean schedule;
         synchronized (this) {
             schedule = pending == null;
@@ -159,7 +171,7 @@ final class MasterStateFile implements AutoCloseable {
     }
 
     private void writePending() {
-        final SortedMap<Integer, Long> state;
+        final SortedMap<Integer, HeldRevision> state;
         synchronized (this) {
             state = pending;
             pending = null;
@@ -177,13 +189,14 @@ final class MasterStateFile implements AutoCloseable {
     }
 
     /** Replaces {@code file} with {@code state}: a temporary file in the same directory, then a rename. */
-    static void write(final Path file, final SortedMap<Integer, Long> state) throws IOException {
+    static void write(final Path file, final SortedMap<Integer, HeldRevision> state) throws IOException {
         final StringBuilder text = new StringBuilder(64 + 40 * state.size());
         text.append("# written by the pccl master; the revision of each group's last successful shared-state sync\n");
         text.append(HEADER).append('\n');
-        for (final Map.Entry<Integer, Long> e : state.entrySet()) {
+        for (final Map.Entry<Integer, HeldRevision> e : state.entrySet()) {
             text.append("group ").append(Integer.toUnsignedString(e.getKey())).append(" revision ")
-                    .append(Long.toUnsignedString(e.getValue())).append('\n');
+                    .append(Long.toUnsignedString(e.getValue().revision())).append(" content ")
+                    .append(String.format(java.util.Locale.ROOT, "%016x", e.getValue().content())).append('\n');
         }
         final Path dir = file.toAbsolutePath().getParent();
         final Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");

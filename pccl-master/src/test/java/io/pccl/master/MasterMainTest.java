@@ -118,7 +118,7 @@ class MasterMainTest {
     @Test
     void shouldRefuseAMalformedStateFileNamingItsLineAndAGraceBelowOneMillisecond() throws IOException {
         final Path state = Files.createTempFile("pccl-master-state", ".txt");
-        Files.writeString(state, "pccl-master-state 1\ngroup 0 revision twelve\n");
+        Files.writeString(state, "pccl-master-state 1\ngroup 0 revision twelve content 0123456789abcdef\n");
         final StringWriter err = new StringWriter();
         final CommandLine cmd = new CommandLine(new MasterMain());
         cmd.setErr(new PrintWriter(err));

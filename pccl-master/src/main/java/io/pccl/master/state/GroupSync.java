@@ -2,13 +2,13 @@ package io.pccl.master.state;
 
 import io.pccl.master.state.election.ElectionResult;
 import io.pccl.master.state.election.FailureCode;
+import io.pccl.master.state.election.HeldRevision;
 import io.pccl.master.state.election.PeerOutcome;
 import io.pccl.master.state.election.SharedStateElection;
 import io.pccl.master.state.election.SyncVote;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalLong;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import org.slf4j.Logger;
@@ -61,6 +61,8 @@ final class GroupSync {
     private final TreeSet<Long> holders = new TreeSet<>();
     private SyncRound round;
     private long nextRevision;
+    /** The fingerprint of the content the last successful sync elected. */
+    private long heldContent;
     private boolean fresh = true;
 
     GroupSync(final GroupState group, final MasterStateMachine machine, final MasterOutbox outbox) {
@@ -72,6 +74,11 @@ final class GroupSync {
     /** The revision the group expects in its next sync; meaningless while {@link #fresh()}. */
     long nextRevision() {
         return nextRevision;
+    }
+
+    /** The last successful sync's revision and content; meaningless while {@link #fresh()}. */
+    HeldRevision held() {
+        return new HeldRevision(nextRevision - 1, heldContent);
     }
 
     /** Whether the next sync accepts any revision. */
@@ -116,10 +123,11 @@ final class GroupSync {
                 return;
             }
         }
-        final OptionalLong floor = fresh ? machine.restoredRevision(group, nowNs) : OptionalLong.empty();
+        final HeldRevision floor = fresh ? machine.restoredRevision(group, nowNs) : null;
         final ElectionResult result = SharedStateElection.elect(nextRevision, fresh, floor, votes.values());
         votes.clear();
-        final SyncRound r = new SyncRound(result.revision());
+        final SyncRound r = new SyncRound(result.revision(),
+                SharedStateElection.contentFingerprint(result.electedEntries()));
         final List<Long> requesters = new ArrayList<>();
         for (final Map.Entry<Long, PeerOutcome> e : result.outcomes().entrySet()) {
             if (!(e.getValue() instanceof PeerOutcome.Failed)) {
@@ -216,6 +224,7 @@ final class GroupSync {
         final String reason;
         if (success) {
             nextRevision = r.revision + 1;
+            heldContent = r.content;
             fresh = false;
             holders.clear();
             holders.addAll(r.participants);

@@ -1,6 +1,7 @@
 package io.pccl.master.state;
 
 import io.pccl.master.state.election.EntryVote;
+import io.pccl.master.state.election.HeldRevision;
 import io.pccl.master.state.election.SyncVote;
 import io.pccl.master.state.election.VoteStrategy;
 import java.util.ArrayDeque;
@@ -172,7 +173,8 @@ public final class MasterStateMachine {
      * @throws IllegalArgumentException if {@code graceNs} is not positive
      * @throws IllegalStateException after the first registration
      */
-    public MasterStateMachine restoreHeldRevisions(final SortedMap<Integer, Long> held, final long graceNs) {
+    public MasterStateMachine restoreHeldRevisions(final SortedMap<Integer, HeldRevision> held,
+                                                   final long graceNs) {
         if (graceNs <= 0) {
             throw new IllegalArgumentException("restore grace must be positive, got " + graceNs + " ns");
         }
@@ -504,12 +506,12 @@ public final class MasterStateMachine {
      *
      * @return revision (unsigned) by group, a new map
      */
-    public TreeMap<Integer, Long> heldRevisions() {
-        final TreeMap<Integer, Long> out = new TreeMap<>();
-        restored.forEach((group, r) -> out.put(group, r.revision));
+    public TreeMap<Integer, HeldRevision> heldRevisions() {
+        final TreeMap<Integer, HeldRevision> out = new TreeMap<>();
+        restored.forEach((group, r) -> out.put(group, r.held));
         groups.forEach((group, g) -> {
             if (!g.sync.fresh()) {
-                out.put(group, g.sync.nextRevision() - 1);
+                out.put(group, g.sync.held());
             }
         });
         return out;
@@ -569,23 +571,23 @@ public final class MasterStateMachine {
     // ---- collaborators' hooks -------------------------------------------------------------------------
 
     /**
-     * The lowest revision a first sync of {@code group} may elect: the restored one, until its grace has passed.
-     * Forgets it (with a log line) once the grace has passed.
+     * The floor of a first sync of {@code group}: the restored revision and content, until the grace has passed
+     * (then null, and it is forgotten with a log line); null when there is none.
      */
-    OptionalLong restoredRevision(final GroupState group, final long nowNs) {
+    HeldRevision restoredRevision(final GroupState group, final long nowNs) {
         final RestoredRevision r = restored.get(group.group);
         if (r == null) {
-            return OptionalLong.empty();
+            return null;
         }
         if (r.graceStarted && nowNs - r.deadlineNs >= 0) {
             restored.remove(group.group);
             heldRevisionsVersion++;
             LOG.info("master: group {}: no peer at revision {} (synced before the restart, from the state file)"
                     + " voted within {} ms; the next sync accepts any revision", group.label,
-                    Long.toUnsignedString(r.revision), TimeUnit.NANOSECONDS.toMillis(restoreGraceNs));
-            return OptionalLong.empty();
+                    Long.toUnsignedString(r.held.revision()), TimeUnit.NANOSECONDS.toMillis(restoreGraceNs));
+            return null;
         }
-        return OptionalLong.of(r.revision);
+        return r.held;
     }
 
     /** A sync of {@code group} succeeded: its restored revision, if any, has served its purpose. */
@@ -686,12 +688,12 @@ public final class MasterStateMachine {
 
     /** A revision restored from the state file; its grace starts when the group's first peer registers. */
     private static final class RestoredRevision {
-        final long revision;
+        final HeldRevision held;
         boolean graceStarted;
         long deadlineNs;
 
-        RestoredRevision(final long revision) {
-            this.revision = revision;
+        RestoredRevision(final HeldRevision held) {
+            this.held = held;
         }
     }
 

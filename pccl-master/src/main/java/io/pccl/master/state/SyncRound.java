@@ -12,13 +12,16 @@ import java.util.TreeSet;
 final class SyncRound {
     /** The revision every participant holds after the sync. */
     final long revision;
+    /** The fingerprint of the elected content. */
+    final long content;
     /** Participants still in the group; a lost participant is removed and does not fail the sync. */
     final TreeSet<Long> participants = new TreeSet<>();
     /** Completion reports by participant id: whether its part succeeded. */
     final TreeMap<Long, Boolean> completed = new TreeMap<>();
 
-    SyncRound(final long revision) {
+    SyncRound(final long revision, final long content) {
         this.revision = revision;
+        this.content = content;
     }
 
     boolean allCompleted() {

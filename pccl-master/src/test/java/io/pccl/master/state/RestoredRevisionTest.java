@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pccl.master.state.election.HeldRevision;
+import io.pccl.master.state.election.SharedStateElection;
 import io.pccl.master.state.election.VoteStrategy;
 import java.util.List;
 import java.util.Map;
@@ -25,8 +27,15 @@ class RestoredRevisionTest {
 
     private final Harness h = new Harness();
 
+    private static final HeldRevision OTHER = new HeldRevision(77, 7);
+
+    /** What a sync of "key1" with content {@code hash} at {@code revision} leaves in the state file. */
+    private static HeldRevision held(final long revision, final long hash) {
+        return new HeldRevision(revision, SharedStateElection.contentFingerprint(List.of(Harness.entry("key1", hash))));
+    }
+
     private void restore(final int group, final long revision) {
-        h.machine.restoreHeldRevisions(new TreeMap<>(Map.of(group, revision, 5, 77L)), GRACE_NS);
+        h.machine.restoreHeldRevisions(new TreeMap<>(Map.of(group, held(revision, revision), 5, OTHER)), GRACE_NS);
     }
 
     /** Accepts a third peer (id 3) into the group of peers 1 and 2 built by {@code acceptedGroup(2)}. */
@@ -51,7 +60,8 @@ class RestoredRevisionTest {
         for (int i = 0; i < peers.length; i++) {
             final String e = events.get(i);
             assertTrue(e.startsWith("sync " + peers[i] + " failed SHARED_STATE_MISMATCH: ") && e.contains(
-                    "below revision " + floor + ", the group's last synced revision before the master restarted"), e);
+                    "no voter holds revision " + floor + " with the content the group synced before the master"
+                    + " restarted"), e);
         }
     }
 
@@ -63,10 +73,15 @@ class RestoredRevisionTest {
         h.sync(2, 0, RX, 0);
         assertRefusedBelow(13, 1, 2);
         assertEquals(OptionalLong.empty(), h.machine.expectedSyncRevision(0), "still a first sync");
-        assertEquals(Map.of(0, 13L, 5, 77L), h.machine.heldRevisions(), "the file keeps the restored revisions");
+        assertEquals(Map.of(0, held(13, 13), 5, OTHER), h.machine.heldRevisions(),
+                "the file keeps the restored revisions");
+        // The same peer, had it incremented its revision 12 to 13 after missing sync 13, is refused as well.
+        h.sync(1, 13, EP, 12);
+        h.sync(2, 0, RX, 0);
+        assertRefusedBelow(13, 1, 2);
         // The refused voters are IDLE and vote again once the holder is back.
         acceptThird();
-        h.sync(1, 9, EP, 9);
+        h.sync(1, 13, EP, 12);
         h.sync(2, 0, RX, 0);
         h.sync(3, 13, EP, 13);
         assertEquals(List.of("sync 1 r13 fetch [key1#13] from [3]", "sync 2 r13 fetch [key1#13] from [3]",
@@ -76,12 +91,12 @@ class RestoredRevisionTest {
         h.out.take();
         assertNotEquals(version, h.machine.heldRevisionsVersion());
         assertEquals(OptionalLong.of(14), h.machine.expectedSyncRevision(0));
-        assertEquals(Map.of(0, 13L, 5, 77L), h.machine.heldRevisions());
+        assertEquals(Map.of(0, held(13, 13), 5, OTHER), h.machine.heldRevisions());
         // The restored revision has served its purpose: once every holder leaves, the group is fresh as usual.
         for (long peer = 1; peer <= 3; peer++) {
             h.machine.onDisconnected(peer);
         }
-        assertEquals(Map.of(5, 77L), h.machine.heldRevisions());
+        assertEquals(Map.of(5, OTHER), h.machine.heldRevisions());
     }
 
     @Test
@@ -104,7 +119,7 @@ class RestoredRevisionTest {
         assertNotEquals(version, h.machine.heldRevisionsVersion());
         h.complete(true, 1, 2);
         h.out.take();
-        assertEquals(Map.of(0, 9L, 5, 77L), h.machine.heldRevisions());
+        assertEquals(Map.of(0, held(9, 9), 5, OTHER), h.machine.heldRevisions());
     }
 
     @Test
@@ -116,7 +131,7 @@ class RestoredRevisionTest {
         assertEquals(List.of("sync 1 r0 distribute", "sync 2 r0 distribute"), h.out.take());
         h.complete(true, 1, 2);
         h.out.take();
-        assertEquals(Map.of(0, 0L, 3, 13L, 5, 77L), h.machine.heldRevisions());
+        assertEquals(Map.of(0, held(0, 4), 3, held(13, 13), 5, OTHER), h.machine.heldRevisions());
     }
 
     @Test
@@ -124,7 +139,7 @@ class RestoredRevisionTest {
         assertThrows(IllegalArgumentException.class, () -> h.machine.restoreHeldRevisions(new TreeMap<>(), 0));
         h.register(0);
         final IllegalStateException late = assertThrows(IllegalStateException.class,
-                () -> h.machine.restoreHeldRevisions(new TreeMap<>(Map.of(0, 1L)), GRACE_NS));
+                () -> h.machine.restoreHeldRevisions(new TreeMap<>(Map.of(0, OTHER)), GRACE_NS));
         assertTrue(late.getMessage().contains("before the first registration"), late.getMessage());
     }
 }

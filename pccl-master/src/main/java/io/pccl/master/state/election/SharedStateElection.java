@@ -6,7 +6,6 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalLong;
 import java.util.TreeMap;
 
 /**
@@ -35,10 +34,13 @@ import java.util.TreeMap;
  * Recovery after every holder of the group's revision left (the reference's dead end, §11.2): the caller may
  * pass {@code firstSync = true} again, which elects from the highest revision still present.
  *
- * <p>A first sync may carry a <em>floor</em>: the revision of the group's last successful sync before the master
- * restarted (its state file). Then a highest candidate revision below the floor elects nothing: every voter fails with
- * NO_CANDIDATE and waits for a holder of the floor or later to come back, so a peer that fell behind cannot seed
- * the group with its older state.
+ * <p>A first sync may carry a <em>floor</em> ({@link HeldRevision}): the revision of the group's last successful
+ * sync before the master restarted, and a fingerprint of the content it elected (the master's state file). Then
+ * only candidates above that revision, or at it with that content, are elected from: a peer of that sync votes it
+ * again with the elected content (it lost the master before changing its state and incrementing) or the next
+ * revision, while a peer that missed it votes a lower revision, or the same number with other content (it
+ * incremented its older revision). Without such a candidate every voter fails with NO_CANDIDATE and waits for a
+ * holder to come back, so a peer that fell behind cannot seed the group with its older state.
  *
  * <p>Thread-safe (stateless).
  */
@@ -59,20 +61,21 @@ public final class SharedStateElection {
      */
     public static ElectionResult elect(final long expectedRevision, final boolean firstSync,
                                        final Collection<SyncVote> votes) {
-        return elect(expectedRevision, firstSync, OptionalLong.empty(), votes);
+        return elect(expectedRevision, firstSync, null, votes);
     }
 
     /**
      * Runs the election of a sync that may carry a floor (see the class comment).
      *
      * @param expectedRevision the revision the group expects in this sync (ignored when {@code firstSync})
-     * @param firstSync true for the group's first sync (any revision at or above {@code floor} is accepted)
-     * @param floor with {@code firstSync}: the lowest revision (unsigned) the sync may elect; ignored otherwise
+     * @param firstSync true for the group's first sync (any revision is accepted, within {@code floor})
+     * @param floor with {@code firstSync}: what the group held before the master restarted, or null; ignored
+     *     otherwise
      * @param votes one vote per voter, any order; peer ids must be distinct
      * @return the outcomes and the group's revision after the sync
      * @throws IllegalArgumentException if two votes carry the same peer id
      */
-    public static ElectionResult elect(final long expectedRevision, final boolean firstSync, final OptionalLong floor,
+    public static ElectionResult elect(final long expectedRevision, final boolean firstSync, final HeldRevision floor,
                                        final Collection<SyncVote> votes) {
         final List<SyncVote> sorted = new ArrayList<>(votes);
         sorted.sort(Comparator.comparingLong(SyncVote::peerId));
@@ -101,30 +104,26 @@ public final class SharedStateElection {
             }
         }
         final List<SyncVote> candidates = new ArrayList<>();
-        long target = expectedRevision;
-        boolean first = true;
         for (final SyncVote v : sorted) {
             if (!out.containsKey(v.peerId()) && v.strategy() != VoteStrategy.RECEIVE_ONLY) {
                 candidates.add(v);
-                if (firstSync && (first || Long.compareUnsigned(v.revision(), target) > 0)) {
-                    target = v.revision();
-                }
-                first = false;
             }
         }
+        final List<SyncVote> eligible = firstSync && floor != null ? aboveFloor(candidates, floor, byName)
+                : candidates;
+        if (eligible.isEmpty() && !candidates.isEmpty()) {
+            failRemaining(sorted, out, FailureCode.NO_CANDIDATE, "no voter holds revision "
+                    + Long.toUnsignedString(floor.revision()) + " with the content the group synced before the master"
+                    + " restarted, or a later revision (highest voted: " + Long.toUnsignedString(highest(candidates))
+                    + "); waiting for a peer that holds it");
+            return new ElectionResult(new TreeMap<>(out), false, floor.revision(), List.of());
+        }
+        final long target = firstSync && !eligible.isEmpty() ? highest(eligible) : expectedRevision;
         final List<SyncVote> atTarget = new ArrayList<>();
-        for (final SyncVote v : candidates) {
+        for (final SyncVote v : eligible) {
             if (v.revision() == target) {
                 atTarget.add(v);
             }
-        }
-        if (firstSync && floor.isPresent() && !candidates.isEmpty()
-                && Long.compareUnsigned(target, floor.getAsLong()) < 0) {
-            failRemaining(sorted, out, FailureCode.NO_CANDIDATE, "the highest revision voted, "
-                    + Long.toUnsignedString(target) + ", is below revision " + Long.toUnsignedString(floor.getAsLong())
-                    + ", the group's last synced revision before the master restarted; waiting for a peer that"
-                    + " holds it");
-            return new ElectionResult(new TreeMap<>(out), false, target, List.of());
         }
         if (atTarget.isEmpty()) {
             final String reason = candidates.isEmpty()
@@ -147,6 +146,62 @@ public final class SharedStateElection {
             }
         }
         return new ElectionResult(new TreeMap<>(out), true, target, new ArrayList<>(elected.values()));
+    }
+
+    /** The highest revision (unsigned) of a non-empty list. */
+    private static long highest(final List<SyncVote> votes) {
+        long max = votes.get(0).revision();
+        for (final SyncVote v : votes) {
+            if (Long.compareUnsigned(v.revision(), max) > 0) {
+                max = v.revision();
+            }
+        }
+        return max;
+    }
+
+    /** The candidates above {@code floor}'s revision, or at it with its content. */
+    private static List<SyncVote> aboveFloor(final List<SyncVote> candidates, final HeldRevision floor,
+                                             final Map<Long, TreeMap<String, EntryVote>> byName) {
+        final List<SyncVote> out = new ArrayList<>();
+        for (final SyncVote v : candidates) {
+            final int c = Long.compareUnsigned(v.revision(), floor.revision());
+            if (c > 0 || c == 0 && contentFingerprint(byName.get(v.peerId()).values()) == floor.content()) {
+                out.add(v);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * A 64-bit fingerprint of a shared state's entries: names, shapes and, except for entries that allow content
+     * inequality, content hashes. Two votes with the same entries have the same fingerprint; it is kept in the
+     * master's state file, so it must not change between versions of the master.
+     *
+     * @param entries the entries in name order
+     * @return the fingerprint
+     */
+    public static long contentFingerprint(final Collection<EntryVote> entries) {
+        long h = 0x9E3779B97F4A7C15L;
+        for (final EntryVote e : entries) {
+            for (int i = 0; i < e.key().length(); i++) {
+                h = mix(h, e.key().charAt(i));
+            }
+            h = mix(h, e.key().length());
+            h = mix(h, e.hashType());
+            h = mix(h, e.count());
+            h = mix(h, e.dataType());
+            h = mix(h, e.allowContentInequality() ? 1 : 0);
+            h = mix(h, e.allowContentInequality() ? 0 : e.hash());
+        }
+        return h;
+    }
+
+    /** One step of the fingerprint: the value folded in, then SplitMix64's finalizer. */
+    private static long mix(final long h, final long value) {
+        long z = h + value * 0xBF58476D1CE4E5B9L + 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
     }
 
     private static String indexEntries(final SyncVote v, final Map<Long, TreeMap<String, EntryVote>> byName) {

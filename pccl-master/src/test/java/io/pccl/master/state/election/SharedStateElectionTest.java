@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.OptionalLong;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -329,36 +328,53 @@ class SharedStateElectionTest {
     }
 
     @Test
-    void aFirstSyncWithAFloorElectsNothingBelowItAndTheHighestRevisionAtOrAboveIt() {
-        final OptionalLong floor = OptionalLong.of(13);
+    void aFirstSyncWithAFloorElectsOnlyTheHeldContentAtItsRevisionOrALaterRevision() {
+        final HeldRevision floor = new HeldRevision(13, SharedStateElection.contentFingerprint(List.of(e("w", 13))));
         // A peer that fell behind (revision 9) and a joiner reach the restarted master first: nothing is elected.
         final ElectionResult waiting = SharedStateElection.elect(0, true, floor,
                 List.of(v(1, 9, EP, e("w", 9)), v(2, 0, RX, e("w", 0))));
         assertFalse(waiting.advanced());
         for (final long peer : new long[] {1, 2}) {
             final String reason = failed(waiting, peer, FailureCode.NO_CANDIDATE).reason();
-            assertTrue(reason.contains("9") && reason.contains("13") && reason.contains("restarted"), reason);
+            assertTrue(reason.contains("no voter holds revision 13 with the content the group synced before the master"
+                    + " restarted, or a later revision (highest voted: 9)"), reason);
         }
-        // A holder of the floor comes back: its content is elected, the others fetch it.
-        final ElectionResult back = SharedStateElection.elect(0, true, floor,
-                List.of(v(1, 9, EP, e("w", 9)), v(2, 0, RX, e("w", 0)), v(3, 13, EP, e("w", 13))));
+        // A peer that missed sync 13 and incremented its revision 12 votes 13 with other content: refused too.
+        failed(SharedStateElection.elect(0, true, floor, List.of(v(1, 13, EP, e("w", 12)))), 1,
+                FailureCode.NO_CANDIDATE);
+        // A holder of 13 comes back: its content is elected even against two such peers, who fetch it.
+        final ElectionResult back = SharedStateElection.elect(0, true, floor, List.of(v(1, 13, EP, e("w", 12)),
+                v(2, 0, RX, e("w", 0)), v(3, 13, EP, e("w", 13)), v(4, 13, EP, e("w", 12))));
         assertTrue(back.advanced());
         assertEquals(13, back.revision());
-        assertEquals(List.of("w"), keys(request(back, 1)));
-        assertEquals(List.of("w"), keys(request(back, 2)));
+        for (final long peer : new long[] {1, 2, 4}) {
+            assertEquals(List.of("w"), keys(request(back, peer)));
+        }
         distributes(back, 3, true);
-        // The floor is a floor: a holder that had synced once more than the file says wins too.
+        // A later revision is accepted whatever its content: a holder that incremented and trained on wins.
         final ElectionResult ahead = SharedStateElection.elect(0, true, floor,
                 List.of(v(1, 13, EP, e("w", 13)), v(2, 14, EP, e("w", 14))));
         assertEquals(14, ahead.revision());
         assertEquals(List.of("w"), keys(request(ahead, 1)));
         // Unsigned: a floor above 2^63 is not below a small revision by a signed comparison.
-        final ElectionResult unsigned = SharedStateElection.elect(0, true, OptionalLong.of(-2L),
-                List.of(v(1, 5, EP, e("w", 5))));
-        assertFalse(unsigned.advanced());
+        assertFalse(SharedStateElection.elect(0, true, new HeldRevision(-2L, 0), List.of(v(1, 5, EP, e("w", 5))))
+                .advanced());
         // Without a first sync the floor does not apply: the expected revision rules.
         final ElectionResult later = SharedStateElection.elect(10, false, floor, List.of(v(1, 10, EP, e("w", 1))));
         assertEquals(10, later.revision());
         distributes(later, 1, true);
+    }
+
+    @Test
+    void theContentFingerprintCoversNamesShapesAndHashesButNotTheHashesOfUnequalEntries() {
+        final long base = SharedStateElection.contentFingerprint(List.of(e("a", 1), e("b", 2)));
+        assertEquals(base, SharedStateElection.contentFingerprint(List.of(e("a", 1), e("b", 2))));
+        for (final List<EntryVote> other : List.of(List.of(e("a", 1), e("b", 3)), List.of(e("a", 1), e("c", 2)),
+                List.of(e("a", 1)), List.of(e("a", 1), new EntryVote("b", 2, SIMPLE, 2048, UINT8, false)),
+                List.of(e("ab", 1), e("", 2)))) {
+            assertTrue(base != SharedStateElection.contentFingerprint(other), other.toString());
+        }
+        assertEquals(SharedStateElection.contentFingerprint(List.of(new EntryVote("m", 1, SIMPLE, 8, UINT8, true))),
+                SharedStateElection.contentFingerprint(List.of(new EntryVote("m", 2, SIMPLE, 8, UINT8, true))));
     }
 }
