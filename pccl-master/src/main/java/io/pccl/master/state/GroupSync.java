@@ -42,9 +42,9 @@ import org.slf4j.LoggerFactory;
  *   <li>A group starts "fresh": its first sync accepts any revision and elects from the highest candidate
  *       revision (resuming a run). It becomes fresh again when every holder of its revision has left, so a new
  *       run can start without restarting the master (the reference never resets, §11.2).</li>
- *   <li>After a restart of the master, a group's first sync elects nothing below the revision of its last
- *       successful sync before (the state file, {@link MasterStateMachine#restoreHeldRevisions}) until the grace
- *       has passed.</li>
+ *   <li>After a restart of the master, a group's first sync elects only the revision and content of its last
+ *       successful sync before, or a later revision (the state file, {@link MasterStateMachine#restoreHeldRevisions}),
+ *       until the grace has passed.</li>
  * </ul>
  *
  * <p>Not thread-safe; confined to the thread driving the {@link MasterStateMachine}.

@@ -158,16 +158,15 @@ public final class MasterStateMachine {
     }
 
     /**
-     * Makes the machine remember, for each group, the revision of its last successful sync before the master
-     * restarted (as the master's state file recorded it; see {@link #heldRevisions}). A group's first sync then
-     * elects nothing below that revision: its voters fail with {@code SHARED_STATE_MISMATCH} and sync again, until
-     * a peer at that revision or a later one votes. (A peer of that sync votes it again, if it lost the master
-     * before incrementing, or the next one; a peer that missed it votes lower, unless it incremented its older
-     * revision to the same number: the revision alone cannot tell those two apart.) A group waits so for at most
-     * {@code graceNs} after its first peer registered; after that its first sync accepts any revision, as for a new
-     * group (a run that ended while the master was down). Call before any input.
+     * Makes the machine remember, for each group, what its last successful sync before the master restarted made
+     * current (as the master's state file recorded it; see {@link #heldRevisions}). A group's first sync then elects
+     * only from candidates at that revision with that content, or at a later revision
+     * ({@link io.pccl.master.state.election.SharedStateElection}); without one its voters fail with
+     * {@code SHARED_STATE_MISMATCH} and sync again. A group waits so for at most {@code graceNs} after its first
+     * peer registered; after that its first sync accepts any revision, as for a new group (a run that ended while
+     * the master was down). Call before any input.
      *
-     * @param held revision (unsigned) by group
+     * @param held revision and content fingerprint by group
      * @param graceNs how long a group waits for a holder; positive
      * @return this
      * @throws IllegalArgumentException if {@code graceNs} is not positive
@@ -500,11 +499,11 @@ public final class MasterStateMachine {
     }
 
     /**
-     * What the master's state file keeps: per group, the revision of its last successful sync (its holders'), and
-     * the restored revisions no sync has reached or given up on yet. Groups whose next sync accepts any revision are
-     * absent.
+     * What the master's state file keeps: per group, the revision and content of its last successful sync (its
+     * holders'), and the restored ones no sync has reached or given up on yet. Groups whose next sync accepts any
+     * revision are absent.
      *
-     * @return revision (unsigned) by group, a new map
+     * @return revision and content fingerprint by group, a new map
      */
     public TreeMap<Integer, HeldRevision> heldRevisions() {
         final TreeMap<Integer, HeldRevision> out = new TreeMap<>();
