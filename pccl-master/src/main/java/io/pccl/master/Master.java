@@ -103,7 +103,8 @@ public final class Master implements AutoCloseable {
      * @return this master
      * @throws UncheckedIOException if binding fails (address in use, unknown host, permission), or the state file
      *     cannot be read; the message names the address or the file
-     * @throws IllegalArgumentException if the state file is malformed; the message names the file and the line
+     * @throws IllegalArgumentException if the state file is malformed (the message names the file and the line) or
+     *     its directory is missing or not writable
      * @throws IllegalStateException if already started or closed
      */
     public Master start() {
@@ -112,7 +113,11 @@ public final class Master implements AutoCloseable {
         }
         final TreeMap<Integer, HeldRevision> restored;
         try {
-            restored = config.stateFile == null ? new TreeMap<>() : MasterStateFile.read(config.stateFile);
+            restored = new TreeMap<>();
+            if (config.stateFile != null) {
+                restored.putAll(MasterStateFile.read(config.stateFile));
+                MasterStateFile.checkWritable(config.stateFile);
+            }
         } catch (final RuntimeException e) {
             lifecycle.set(CLOSED);
             throw e;

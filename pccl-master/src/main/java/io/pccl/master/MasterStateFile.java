@@ -1,6 +1,7 @@
 package io.pccl.master;
 
 import io.pccl.master.state.election.HeldRevision;
+import io.pccl.transport.LogThrottle;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -15,6 +16,7 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,6 +53,8 @@ final class MasterStateFile implements AutoCloseable {
     private final ExecutorService writer;
     /** The newest snapshot not yet written, or null; guarded by {@code this}. */
     private SortedMap<Integer, HeldRevision> pending;
+    /** Failed writes: a full disk fails every one, and a sync may come every few milliseconds. */
+    private final LogThrottle writeFailures = new LogThrottle();
     /** The last snapshot written (or read at start); confined to the writer thread. */
     private SortedMap<Integer, HeldRevision> written;
 
@@ -146,6 +150,23 @@ final class MasterStateFile implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Checks that the master will be able to replace {@code file}: its directory exists and is writable.
+     *
+     * @param file the state file
+     * @throws IllegalArgumentException naming the directory otherwise
+     */
+    static void checkWritable(final Path file) {
+        final Path dir = file.toAbsolutePath().getParent();
+        if (dir == null || !Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("master state file " + file + ": directory " + dir + " does not exist");
+        }
+        if (!Files.isWritable(dir)) {
+            throw new IllegalArgumentException("master state file " + file + ": directory " + dir
+                    + " is not writable (the file is replaced through a temporary file beside it)");
+        }
+    }
+
     private static String abbreviate(final String s) {
         return s.length() <= 60 ? s : s.substring(0, 60) + "...";
     }
@@ -164,7 +185,7 @@ final class MasterStateFile implements AutoCloseable {
         if (schedule) {
             try {
                 writer.execute(this::writePending);
-            } catch (final java.util.concurrent.RejectedExecutionException e) {
+            } catch (final RejectedExecutionException e) {
                 LOG.warn("master: state file {} not updated: the master is closing", file);
             }
         }
@@ -183,8 +204,11 @@ final class MasterStateFile implements AutoCloseable {
             write(file, state);
             written = state;
         } catch (final IOException e) {
-            LOG.warn("master: cannot write the state file {}: {}; a restarted master would not know the groups' "
-                    + "revisions", file, e.toString());
+            if (writeFailures.count()) {
+                LOG.warn("master: cannot write the state file {}: {}; a restarted master would not know the groups' "
+                        + "revisions (failure #{}; #1, #2, #4, ... are logged)", file, e.toString(),
+                        writeFailures.events());
+            }
         }
     }
 

@@ -77,6 +77,15 @@ class MasterStateFileTest {
     }
 
     @Test
+    void aFileInAMissingDirectoryIsRefusedNamingTheDirectory() {
+        final Path f = dir.resolve("no-such-dir").resolve("state");
+        final IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> MasterStateFile.checkWritable(f));
+        assertEquals("master state file " + f + ": directory " + f.getParent() + " does not exist", e.getMessage());
+        MasterStateFile.checkWritable(dir.resolve("state"));
+    }
+
+    @Test
     void theWriterKeepsTheNewestSnapshotAndFlushesOnClose() {
         final Path f = dir.resolve("state");
         final MasterStateFile file = new MasterStateFile(f, new TreeMap<>());
