@@ -146,9 +146,9 @@ public final class Master implements AutoCloseable {
             if (restored.isEmpty()) {
                 LOG.info("master: state file {} holds no group's revision", config.stateFile);
             } else {
-                LOG.info("master: state file {}: revision by group {}; each group's first sync elects nothing below"
-                        + " it for up to {} ms after the group's first peer registers", config.stateFile,
-                        describe(restored), config.stateGrace.toMillis());
+                LOG.info("master: state file {}: revision by group {}; a group's first sync elects only that revision"
+                        + " with the same content, or a later one, for up to {} ms after the group's first peer"
+                        + " registers", config.stateFile, describe(restored), config.stateGrace.toMillis());
             }
         }
         final ConnectionSlots slots = new ConnectionSlots(config.maxConnections);
@@ -434,13 +434,13 @@ public final class Master implements AutoCloseable {
         }
 
         /**
-         * Keeps, in {@code file}, the revision of each group's last successful shared-state sync, and reads it at
-         * start: after a restart, a group's first sync elects nothing below it, so a peer that fell behind and
-         * reaches the new master before the up-to-date ones cannot seed the group with older state (docs/
-         * fault-tolerance.md §7, docs/operations.md "Restarting the master"). A missing file is a first start. The
-         * master rewrites the file (a temporary file, then a rename) whenever a revision changes; a group whose
-         * holders all left is removed from it, as the master forgets it. Default: none, a restarted master knows
-         * nothing.
+         * Keeps, in {@code file}, the revision of each group's last successful shared-state sync and a fingerprint of
+         * the content it elected, and reads them at start: after a restart, a group's first sync elects only that
+         * revision with that content, or a later revision, so a peer that fell behind and reaches the new master
+         * before the up-to-date ones cannot seed the group with older state (docs/fault-tolerance.md §7,
+         * docs/operations.md "Restarting a run"). A missing file is a first start. The master rewrites the file (a
+         * temporary file, then a rename) whenever a sync succeeds; a group whose holders all left is removed from
+         * it, as the master forgets it. Default: none, a restarted master knows nothing.
          *
          * @param file the state file; its directory must be writable
          * @return this

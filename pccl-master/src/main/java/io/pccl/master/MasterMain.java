@@ -85,10 +85,11 @@ public final class MasterMain implements Callable<Integer> {
     private Path authKeyFile;
 
     @Option(names = "--state-file",
-            description = "File where the master keeps the revision of each peer group's last successful"
-                    + " shared-state sync, and reads it at start: after a restart, a group's first sync then elects"
-                    + " nothing below it, so a peer that fell behind cannot seed the group with older state (created"
-                    + " if missing; default: none, a restarted master knows nothing).")
+            description = "File where the master keeps the revision and content fingerprint of each peer group's"
+                    + " last successful shared-state sync, and reads it at start: after a restart, a group's first"
+                    + " sync then elects only that revision with that content, or a later one, so a peer that fell"
+                    + " behind cannot seed the group with older state (created if missing; default: none, a"
+                    + " restarted master knows nothing).")
     private Path stateFile;
 
     @Option(names = "--state-grace-ms", defaultValue = "60000",
