@@ -4,13 +4,17 @@ import io.pccl.master.state.election.HeldRevision;
 import io.pccl.transport.LogThrottle;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -34,10 +38,9 @@ import org.slf4j.LoggerFactory;
  *
  * Lines starting with {@code #} and blank lines are ignored (an empty file holds nothing); group and revision are
  * unsigned decimals, content the fingerprint of the content that sync elected
- * ({@code SharedStateElection.contentFingerprint}), 16 hexadecimal digits. The master
- * replaces the whole file (a temporary file beside it, then a rename) each time a revision changes, from one
- * writer thread that skips snapshots a newer one has overtaken, so neither the conductor nor a slow disk waits on
- * the other.
+ * ({@code SharedStateElection.contentFingerprint}), 16 hexadecimal digits. The master replaces the whole file (a
+ * temporary file beside it, forced to the disk, then a rename) each time a sync succeeds, from one writer thread
+ * that skips snapshots a newer one has overtaken, so neither the conductor nor a slow disk waits on the other.
  *
  * <p>Thread-safe: {@link #read} is static; {@link #submit} may be called from any thread, writes run on the
  * file's own thread.
@@ -212,7 +215,10 @@ final class MasterStateFile implements AutoCloseable {
         }
     }
 
-    /** Replaces {@code file} with {@code state}: a temporary file in the same directory, then a rename. */
+    /**
+     * Replaces {@code file} with {@code state}: a temporary file in the same directory, forced to the disk, then a
+     * rename, so that a reader finds the old file or the new one whole, also after a crash of the host.
+     */
     static void write(final Path file, final SortedMap<Integer, HeldRevision> state) throws IOException {
         final StringBuilder text = new StringBuilder(64 + 40 * state.size());
         text.append("# written by the pccl master; the revision of each group's last successful shared-state sync\n");
@@ -220,12 +226,19 @@ final class MasterStateFile implements AutoCloseable {
         for (final Map.Entry<Integer, HeldRevision> e : state.entrySet()) {
             text.append("group ").append(Integer.toUnsignedString(e.getKey())).append(" revision ")
                     .append(Long.toUnsignedString(e.getValue().revision())).append(" content ")
-                    .append(String.format(java.util.Locale.ROOT, "%016x", e.getValue().content())).append('\n');
+                    .append(String.format(Locale.ROOT, "%016x", e.getValue().content())).append('\n');
         }
         final Path dir = file.toAbsolutePath().getParent();
         final Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
         try {
-            Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING)) {
+                final ByteBuffer bytes = StandardCharsets.UTF_8.encode(text.toString());
+                while (bytes.hasRemaining()) {
+                    ch.write(bytes);
+                }
+                ch.force(true);
+            }
             try {
                 Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (final AtomicMoveNotSupportedException e) {
