@@ -332,11 +332,20 @@ public final class Churn implements Callable<Integer> {
                 master.close();
             }
             if (stateDir != null) {
-                Files.deleteIfExists(stateFile.file());
-                Files.deleteIfExists(stateDir);
+                deleteTree(stateDir);
             }
         }
         return report();
+    }
+
+    /** Deletes the state file's directory and what a killed master may have left in it. */
+    private static void deleteTree(final Path dir) throws IOException {
+        try (var entries = Files.newDirectoryStream(dir)) {
+            for (final Path p : entries) {
+                Files.deleteIfExists(p);
+            }
+        }
+        Files.deleteIfExists(dir);
     }
 
     private ChurnMaster startMaster(final int port) throws InterruptedException {

@@ -117,6 +117,7 @@ public final class Master implements AutoCloseable {
             if (config.stateFile != null) {
                 restored.putAll(MasterStateFile.read(config.stateFile));
                 MasterStateFile.checkWritable(config.stateFile);
+                MasterStateFile.removeLeftovers(config.stateFile);
             }
         } catch (final RuntimeException e) {
             lifecycle.set(CLOSED);

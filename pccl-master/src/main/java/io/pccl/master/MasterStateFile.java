@@ -170,6 +170,32 @@ final class MasterStateFile implements AutoCloseable {
         }
     }
 
+    /**
+     * Deletes the temporary files a master killed while writing left beside {@code file} (its name, a random part,
+     * {@code .tmp}); one that cannot be deleted is logged and left.
+     *
+     * @param file the state file
+     */
+    static void removeLeftovers(final Path file) {
+        final Path dir = file.toAbsolutePath().getParent();
+        final String prefix = file.getFileName().toString();
+        try (var entries = Files.newDirectoryStream(dir, p -> {
+            final String name = p.getFileName().toString();
+            return name.startsWith(prefix) && name.endsWith(".tmp") && name.length() > prefix.length() + 4;
+        })) {
+            for (final Path leftover : entries) {
+                try {
+                    Files.deleteIfExists(leftover);
+                    LOG.info("master: removed {}, left by a master stopped while writing its state file", leftover);
+                } catch (final IOException e) {
+                    LOG.warn("master: cannot remove {}: {}", leftover, e.toString());
+                }
+            }
+        } catch (final IOException e) {
+            LOG.warn("master: cannot list {} for leftovers of the state file: {}", dir, e.toString());
+        }
+    }
+
     private static String abbreviate(final String s) {
         return s.length() <= 60 ? s : s.substring(0, 60) + "...";
     }

@@ -86,6 +86,17 @@ class MasterStateFileTest {
     }
 
     @Test
+    void aStartRemovesTheTemporaryFilesOfAMasterKilledWhileWriting() throws IOException {
+        final Path f = dir.resolve("state");
+        final Path leftover = Files.createTempFile(dir, "state", ".tmp");
+        final Path other = Files.writeString(dir.resolve("other.tmp"), "not ours");
+        MasterStateFile.write(f, new TreeMap<>(Map.of(1, new HeldRevision(2, 3))));
+        MasterStateFile.removeLeftovers(f);
+        assertTrue(Files.notExists(leftover), "leftover removed");
+        assertTrue(Files.exists(other) && Files.exists(f), "other files and the state file stay");
+    }
+
+    @Test
     void theWriterKeepsTheNewestSnapshotAndFlushesOnClose() {
         final Path f = dir.resolve("state");
         final MasterStateFile file = new MasterStateFile(f, new TreeMap<>());
