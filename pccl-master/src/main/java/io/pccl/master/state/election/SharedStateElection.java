@@ -182,7 +182,8 @@ public final class SharedStateElection {
      */
     public static long contentFingerprint(final Collection<EntryVote> entries) {
         long h = 0x9E3779B97F4A7C15L;
-        for (final EntryVote e : entries) {
+        for (final EntryVote entry : entries) {
+            final EntryVote e = identity(entry, true);
             for (int i = 0; i < e.key().length(); i++) {
                 h = mix(h, e.key().charAt(i));
             }
@@ -191,9 +192,20 @@ public final class SharedStateElection {
             h = mix(h, e.count());
             h = mix(h, e.dataType());
             h = mix(h, e.allowContentInequality() ? 1 : 0);
-            h = mix(h, e.allowContentInequality() ? 0 : e.hash());
+            h = mix(h, e.hash());
         }
         return h;
+    }
+
+    /**
+     * What of an entry decides whether two votes hold the same state: the entry with its hash zeroed when
+     * {@code content} is false (the schema only) or when the entry allows content inequality. The popularity vote
+     * and the content fingerprint both compare entries this way.
+     */
+    private static EntryVote identity(final EntryVote e, final boolean content) {
+        final long hash = content && !e.allowContentInequality() ? e.hash() : 0;
+        return hash == e.hash() ? e : new EntryVote(e.key(), hash, e.hashType(), e.count(), e.dataType(),
+                e.allowContentInequality());
     }
 
     /** One step of the fingerprint: the value folded in, then SplitMix64's finalizer. */
@@ -255,9 +267,7 @@ public final class SharedStateElection {
         for (final SyncVote v : voters) {
             final List<EntryVote> key = new ArrayList<>();
             for (final EntryVote e : byName.get(v.peerId()).values()) {
-                final long hash = content && !e.allowContentInequality() ? e.hash() : 0;
-                key.add(new EntryVote(e.key(), hash, e.hashType(), e.count(), e.dataType(),
-                        e.allowContentInequality()));
+                key.add(identity(e, content));
             }
             groups.computeIfAbsent(key, k -> new ArrayList<>()).add(v);
         }
